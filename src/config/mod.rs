@@ -1,0 +1,13 @@
+//! cluster.yml: the schema as written (`schema`), the checked model the rest of rwin uses
+//! (`model`), and validation that reports every problem with its `file:line:column` (`validate`).
+
+mod diag;
+mod model;
+mod schema;
+mod template;
+mod validate;
+
+pub use diag::{Diagnostic, Report, Severity};
+pub use model::*;
+pub use template::{render, NodeFacts, TemplateContext};
+pub use validate::load;

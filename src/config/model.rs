@@ -1,0 +1,218 @@
+//! The checked cluster description every later stage works from: addresses parsed, defaults
+//! applied, secrets resolved from the environment. Built only when validation found no error.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::Ipv4Net;
+use serde::Serialize;
+
+use crate::secret::Secret;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from; the state file lives next to it.
+    pub path: PathBuf,
+    pub cluster_name: String,
+    pub ssh_key_passphrase: Option<Secret>,
+    pub bastion: Option<Bastion>,
+    pub network: Network,
+    pub registries: Vec<Registry>,
+    pub nodes: Vec<Node>,
+    pub components: Vec<Component>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Bastion {
+    pub address: String,
+    pub port: u16,
+    pub user: String,
+    pub key_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Network {
+    pub cluster_cidr: Ipv4Net,
+    pub node_prefix: u8,
+    pub metadata_address: Option<Ipv4Addr>,
+    pub dns_address: Option<Ipv4Addr>,
+    pub outbound_nat: bool,
+    pub windows_driver: WindowsDriver,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WindowsDriver {
+    Transparent,
+    L2bridge,
+}
+
+#[derive(Debug, Clone)]
+pub struct Registry {
+    /// `host[:port]` as images name it.
+    pub url: String,
+    pub user: Option<String>,
+    pub password: Option<Secret>,
+    pub is_default: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Os {
+    Linux,
+    Windows,
+}
+
+impl std::fmt::Display for Os {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Os::Linux => "linux",
+            Os::Windows => "windows",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Etcd,
+    Controlplane,
+    Worker,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Etcd, Role::Controlplane, Role::Worker];
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Etcd => "etcd",
+            Role::Controlplane => "controlplane",
+            Role::Worker => "worker",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Connection {
+    Ssh,
+    Winrm,
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// `hostname_override`, or the address.
+    pub name: String,
+    /// How rwin reaches the host (IP or DNS name).
+    pub address: String,
+    pub port: u16,
+    /// The route IP: next hop other nodes use for this node's subnet.
+    pub internal_address: Ipv4Addr,
+    pub user: String,
+    pub os: Os,
+    pub connection: Connection,
+    pub docker_socket: String,
+    pub key_path: Option<PathBuf>,
+    pub agent_auth: bool,
+    pub password: Option<Secret>,
+    pub subnet: Option<Ipv4Net>,
+    pub roles: Vec<Role>,
+    pub labels: BTreeMap<String, String>,
+    pub route_interface: Option<String>,
+    pub public_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkMode {
+    /// The host's network namespace.
+    Host,
+    /// The node's container subnet, reachable from every other node through the routes.
+    Pod,
+    /// No network.
+    None,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Component {
+    pub name: String,
+    pub image: Option<String>,
+    pub windows_image: BTreeMap<String, String>,
+    pub roles: Vec<Role>,
+    pub os: Vec<Os>,
+    pub network: NetworkMode,
+    pub command: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    /// Templates, rendered per node by the plan.
+    pub args: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub binds: Vec<String>,
+    pub ports: Vec<PortMapping>,
+    pub after: Vec<String>,
+    pub health: Option<Health>,
+    pub serial: bool,
+    pub privileged: bool,
+    pub restart: String,
+}
+
+impl Component {
+    /// Whether this component runs on `node`.
+    pub fn runs_on(&self, node: &Node) -> bool {
+        self.os.contains(&node.os)
+            && (self.roles.is_empty() || self.roles.iter().any(|r| node.roles.contains(r)))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PortMapping {
+    pub host: u16,
+    pub container: u16,
+    pub protocol: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Health {
+    pub check: HealthCheck,
+    #[serde(with = "secs")]
+    pub timeout: Duration,
+    #[serde(with = "secs")]
+    pub interval: Duration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthCheck {
+    Http(String),
+    Tcp(String),
+    Exec(Vec<String>),
+}
+
+mod secs {
+    pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+}
+
+/// Parse `60s`, `2m`, `500ms` or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let n: f64 = num.parse().ok()?;
+    let secs = match unit.trim() {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return None,
+    };
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+}

@@ -1,0 +1,203 @@
+//! `{{…}}` templates in component args, env and health checks: node facts and role member
+//! lists, so a 3-member etcd cluster needs no per-node hand-written arguments.
+//!
+//! ```text
+//! {{node.name}} {{node.address}} {{node.internal_address}} {{node.subnet}} {{node.gateway}}
+//! {{cluster.name}} {{container.ip}}            (container.ip: health checks of pod containers)
+//! {{ role.etcd | format "{name}=http://{internal_address}:2380" | join "," }}
+//! ```
+
+use std::collections::BTreeMap;
+
+use super::Role;
+
+/// What a template may say about one node.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NodeFacts {
+    pub name: String,
+    pub address: String,
+    pub internal_address: String,
+    pub subnet: String,
+    pub gateway: String,
+}
+
+impl NodeFacts {
+    fn field(&self, key: &str) -> Option<&str> {
+        Some(match key {
+            "name" => &self.name,
+            "address" => &self.address,
+            "internal_address" => &self.internal_address,
+            "subnet" => &self.subnet,
+            "gateway" => &self.gateway,
+            _ => return None,
+        })
+    }
+}
+
+/// Everything a template is rendered against.
+#[derive(Debug, Clone)]
+pub struct TemplateContext<'a> {
+    pub cluster_name: &'a str,
+    pub node: &'a NodeFacts,
+    pub roles: &'a BTreeMap<Role, Vec<NodeFacts>>,
+    /// Known only once the container exists; `None` renders an error.
+    pub container_ip: Option<&'a str>,
+}
+
+/// Render every `{{ … }}` in `template`. The error names the expression and what is wrong.
+pub fn render(template: &str, ctx: &TemplateContext<'_>) -> Result<String, String> {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find("}}")
+            .ok_or_else(|| format!("`{{{{` without a closing `}}}}` in \"{template}\""))?;
+        out.push_str(&eval(after[..end].trim(), ctx)?);
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn eval(expr: &str, ctx: &TemplateContext<'_>) -> Result<String, String> {
+    let mut stages = split_pipes(expr).into_iter();
+    let head = stages.next().unwrap_or_default();
+    let head = head.trim();
+    if let Some(key) = head.strip_prefix("node.") {
+        let v = ctx.node.field(key).ok_or_else(|| {
+            format!("unknown variable `{head}` (node has: name, address, internal_address, subnet, gateway)")
+        })?;
+        return no_more_stages(head, stages).map(|_| v.to_string());
+    }
+    match head {
+        "cluster.name" => return no_more_stages(head, stages).map(|_| ctx.cluster_name.to_string()),
+        "container.ip" => {
+            no_more_stages(head, stages)?;
+            return ctx
+                .container_ip
+                .map(str::to_string)
+                .ok_or_else(|| "`container.ip` is only known for a container on the pod network, in health checks".to_string());
+        }
+        _ => {}
+    }
+    let role_name = head.strip_prefix("role.").ok_or_else(|| {
+        format!("unknown variable `{head}` (use node.*, cluster.name, container.ip or role.<role>)")
+    })?;
+    let role = Role::parse(role_name)
+        .ok_or_else(|| format!("unknown role `{role_name}` in `{head}` (roles: etcd, controlplane, worker)"))?;
+    let members = ctx.roles.get(&role).map(Vec::as_slice).unwrap_or(&[]);
+    let mut items: Vec<String> = members.iter().map(|m| m.name.clone()).collect();
+    let mut joined: Option<String> = None;
+    for stage in stages {
+        let stage = stage.trim();
+        let (func, arg) = stage.split_once(' ').unwrap_or((stage, ""));
+        let arg = unquote(arg.trim()).ok_or_else(|| format!("`{func}` needs a quoted argument in `{expr}`"));
+        match func {
+            "format" => {
+                let pattern = arg?;
+                items = members
+                    .iter()
+                    .map(|m| format_member(&pattern, m))
+                    .collect::<Result<_, _>>()?;
+            }
+            "join" => joined = Some(items.join(&arg?)),
+            "count" => joined = Some(members.len().to_string()),
+            other => return Err(format!("unknown filter `{other}` in `{expr}` (filters: format, join, count)")),
+        }
+    }
+    Ok(joined.unwrap_or_else(|| items.join(",")))
+}
+
+fn no_more_stages(head: &str, mut stages: impl Iterator<Item = String>) -> Result<(), String> {
+    match stages.next() {
+        Some(s) => Err(format!("`{head}` is a single value; the filter `{}` applies to role lists", s.trim())),
+        None => Ok(()),
+    }
+}
+
+/// Split on `|` outside double quotes.
+fn split_pipes(expr: &str) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut quoted = false;
+    for c in expr.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                parts.last_mut().map(|p| p.push(c));
+            }
+            '|' if !quoted => parts.push(String::new()),
+            _ => {
+                parts.last_mut().map(|p| p.push(c));
+            }
+        }
+    }
+    parts
+}
+
+fn unquote(s: &str) -> Option<String> {
+    s.strip_prefix('"')?.strip_suffix('"').map(str::to_string)
+}
+
+fn format_member(pattern: &str, m: &NodeFacts) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = pattern;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let end = rest[start..]
+            .find('}')
+            .ok_or_else(|| format!("unclosed `{{` in format \"{pattern}\""))?;
+        let key = &rest[start + 1..start + end];
+        out.push_str(m.field(key).ok_or_else(|| {
+            format!("unknown field `{{{key}}}` in format \"{pattern}\" (fields: name, address, internal_address, subnet, gateway)")
+        })?);
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(n: u8) -> NodeFacts {
+        NodeFacts {
+            name: format!("n{n}"),
+            address: format!("192.0.2.{n}"),
+            internal_address: format!("10.0.0.{n}"),
+            subnet: format!("10.42.{n}.0/24"),
+            gateway: format!("10.42.{n}.1"),
+        }
+    }
+
+    #[test]
+    fn renders_node_facts_and_role_members() {
+        let node = facts(1);
+        let roles = BTreeMap::from([(Role::Etcd, vec![facts(1), facts(2), facts(3)])]);
+        let ctx = TemplateContext { cluster_name: "demo", node: &node, roles: &roles, container_ip: None };
+        assert_eq!(
+            render("--name={{node.name}} --ip={{ node.internal_address }}", &ctx).unwrap(),
+            "--name=n1 --ip=10.0.0.1"
+        );
+        assert_eq!(
+            render(r#"{{ role.etcd | format "{name}=http://{internal_address}:2380" | join "," }}"#, &ctx).unwrap(),
+            "n1=http://10.0.0.1:2380,n2=http://10.0.0.2:2380,n3=http://10.0.0.3:2380"
+        );
+        assert_eq!(render("{{role.etcd | count}}", &ctx).unwrap(), "3");
+        assert_eq!(render("{{role.worker}}", &ctx).unwrap(), "");
+    }
+
+    #[test]
+    fn unknown_variables_are_errors() {
+        let node = facts(1);
+        let roles = BTreeMap::new();
+        let ctx = TemplateContext { cluster_name: "demo", node: &node, roles: &roles, container_ip: None };
+        assert!(render("{{node.nmae}}", &ctx).unwrap_err().contains("node.nmae"));
+        assert!(render("{{role.master}}", &ctx).unwrap_err().contains("unknown role"));
+        assert!(render("{{container.ip}}", &ctx).is_err());
+        assert!(render("{{node.name", &ctx).is_err());
+        assert!(render(r#"{{role.etcd | format "{bogus}"}}"#, &ctx).is_err());
+    }
+}

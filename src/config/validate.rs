@@ -1,0 +1,683 @@
+//! Load cluster.yml and check it. YAML syntax, unknown fields and wrong types stop parsing at
+//! the first one (serde's model); every semantic problem after that is collected, so one run of
+//! `rwin validate` lists all of them, each at its `file:line:column`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+
+use ipnet::Ipv4Net;
+
+use super::diag::{Diagnostic, Report};
+use super::model::*;
+use super::schema::*;
+use super::template::{render, NodeFacts, TemplateContext};
+use crate::secret::Secret;
+use crate::settings::expand_tilde;
+
+/// Where a spanned value sits: (line, column).
+fn at<T>(s: &S<T>) -> (usize, usize) {
+    (s.referenced.line() as usize, s.referenced.column() as usize)
+}
+
+struct Checker {
+    report: Report,
+}
+
+impl Checker {
+    fn error<T>(&mut self, s: &S<T>, msg: impl Into<String>) -> &mut Diagnostic {
+        let (l, c) = at(s);
+        self.report.push(Diagnostic::error(l, c, msg));
+        self.report.diagnostics.last_mut().expect("just pushed")
+    }
+
+    fn warn<T>(&mut self, s: &S<T>, msg: impl Into<String>) -> &mut Diagnostic {
+        let (l, c) = at(s);
+        self.report.push(Diagnostic::warning(l, c, msg));
+        self.report.diagnostics.last_mut().expect("just pushed")
+    }
+}
+
+fn set_help(d: &mut Diagnostic, help: impl Into<String>) {
+    d.help = Some(help.into());
+}
+
+/// Read, parse and check `path`. `Ok` carries the config and any warnings; `Err` the report
+/// with at least one error.
+pub fn load(path: &Path) -> Result<(Config, Report), Report> {
+    let source = match std::fs::read_to_string(path) {
+        Ok(s) => s,
+        Err(err) => {
+            let mut r = Report::new(path, String::new());
+            r.push(
+                Diagnostic::error(0, 0, format!("cannot read {}: {err}", path.display()))
+                    .help("pass the path of your cluster description, e.g. `rwin up ./cluster.yml`"),
+            );
+            return Err(r);
+        }
+    };
+    load_str(path, source)
+}
+
+/// Parse and check config text that came from `path`.
+pub fn load_str(path: &Path, source: String) -> Result<(Config, Report), Report> {
+    let raw: RawConfig = match serde_saphyr::from_str(&source) {
+        Ok(raw) => raw,
+        Err(err) => {
+            let (line, col) = err
+                .location()
+                .map(|l| (l.line() as usize, l.column() as usize))
+                .unwrap_or((0, 0));
+            let msg = err.without_snippet().to_string();
+            let msg = msg.lines().next().unwrap_or("invalid YAML").to_string();
+            let mut r = Report::new(path, source);
+            r.push(Diagnostic::error(line, col, msg));
+            return Err(r);
+        }
+    };
+    let mut c = Checker { report: Report::new(path, source) };
+    let config = check(&mut c, path, raw);
+    if c.report.has_errors() {
+        Err(c.report)
+    } else {
+        match config {
+            Some(cfg) => Ok((cfg, c.report)),
+            None => Err(c.report),
+        }
+    }
+}
+
+fn check(c: &mut Checker, path: &Path, raw: RawConfig) -> Option<Config> {
+    let cluster_name = match &raw.cluster_name {
+        Some(n) if valid_name(&n.value) => n.value.clone(),
+        Some(n) => {
+            let d = c.error(n, format!("cluster_name `{}` is not a valid name", n.value));
+            set_help(d, "use lowercase letters, digits and '-', starting with a letter (it goes into container labels)");
+            "invalid".into()
+        }
+        None => "rwin".into(),
+    };
+
+    let network = check_network(c, raw.network.as_ref());
+    let passphrase = raw.ssh_key_passphrase_env.as_ref().and_then(|e| secret_from_env(c, e, "ssh_key_passphrase_env"));
+    let registries = raw.private_registries.iter().filter_map(|r| check_registry(c, r)).collect::<Vec<_>>();
+    let bastion = raw.bastion_host.as_ref().map(|b| Bastion {
+        address: b.value.address.value.clone(),
+        port: b.value.port.unwrap_or(22),
+        user: b.value.user.clone().unwrap_or_else(|| "root".into()),
+        key_path: b
+            .value
+            .ssh_key_path
+            .as_ref()
+            .or(raw.ssh_key_path.as_ref())
+            .map(|k| expand_tilde(&k.value)),
+    });
+
+    let nodes = check_nodes(c, &raw, &network);
+    let components = check_components(c, &raw, &nodes, &network, &cluster_name);
+
+    Some(Config {
+        path: path.to_path_buf(),
+        cluster_name,
+        ssh_key_passphrase: passphrase,
+        bastion,
+        network: network?,
+        registries,
+        nodes,
+        components,
+    })
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+fn secret_from_env(c: &mut Checker, var: &S<String>, field: &str) -> Option<Secret> {
+    match std::env::var(&var.value) {
+        Ok(v) if !v.is_empty() => Some(Secret::new(v)),
+        _ => {
+            let d = c.error(var, format!("{field} names the environment variable {} but it is not set", var.value));
+            set_help(d, format!("export {}=… before running rwin", var.value));
+            None
+        }
+    }
+}
+
+fn parse_v4(c: &mut Checker, s: &S<String>, what: &str) -> Option<Ipv4Addr> {
+    match s.value.parse::<Ipv4Addr>() {
+        Ok(ip) => Some(ip),
+        Err(_) => {
+            c.error(s, format!("{what} `{}` is not an IPv4 address", s.value));
+            None
+        }
+    }
+}
+
+fn check_network(c: &mut Checker, raw: Option<&S<RawNetwork>>) -> Option<Network> {
+    let default_cidr: Ipv4Net = "10.42.0.0/16".parse().ok()?;
+    let Some(raw) = raw else {
+        return Some(Network {
+            cluster_cidr: default_cidr,
+            node_prefix: 24,
+            metadata_address: None,
+            dns_address: None,
+            outbound_nat: true,
+            windows_driver: WindowsDriver::Transparent,
+        });
+    };
+    let n = &raw.value;
+    let cluster_cidr = match &n.cluster_cidr {
+        None => Some(default_cidr),
+        Some(s) => match s.value.parse::<Ipv4Net>() {
+            Ok(net) if net.network() == net.addr() => Some(net),
+            Ok(net) => {
+                let d = c.error(s, format!("cluster_cidr `{}` has host bits set", s.value));
+                set_help(d, format!("did you mean {}?", net.trunc()));
+                None
+            }
+            Err(_) => {
+                c.error(s, format!("cluster_cidr `{}` is not an IPv4 CIDR like 10.42.0.0/16", s.value));
+                None
+            }
+        },
+    };
+    let node_prefix = match &n.node_prefix {
+        None => 24,
+        Some(p) => {
+            let cluster_len = cluster_cidr.map(|n| n.prefix_len()).unwrap_or(0);
+            if p.value > 30 || p.value < cluster_len {
+                let d = c.error(p, format!("node_prefix /{} is not usable", p.value));
+                set_help(d, format!("pick a prefix between /{cluster_len} (the cluster_cidr) and /30"));
+            }
+            p.value
+        }
+    };
+    let metadata_address = n.metadata_address.as_ref().and_then(|s| parse_v4(c, s, "metadata_address"));
+    let dns_address = n.dns_address.as_ref().and_then(|s| parse_v4(c, s, "dns_address"));
+    if let Some(cidr) = cluster_cidr {
+        for (s, ip) in [(&n.metadata_address, metadata_address), (&n.dns_address, dns_address)] {
+            if let (Some(s), Some(ip)) = (s, ip) {
+                if cidr.contains(&ip) {
+                    c.error(s, format!("{ip} lies inside cluster_cidr {cidr}; it must be outside every node subnet"));
+                }
+            }
+        }
+    }
+    let windows_driver = match &n.windows_driver {
+        None => WindowsDriver::Transparent,
+        Some(s) => match s.value.as_str() {
+            "transparent" => WindowsDriver::Transparent,
+            "l2bridge" => WindowsDriver::L2bridge,
+            other => {
+                c.error(s, format!("windows_driver `{other}` is not one of: transparent, l2bridge"));
+                WindowsDriver::Transparent
+            }
+        },
+    };
+    Some(Network {
+        cluster_cidr: cluster_cidr?,
+        node_prefix,
+        metadata_address,
+        dns_address,
+        outbound_nat: n.outbound_nat.unwrap_or(true),
+        windows_driver,
+    })
+}
+
+fn check_registry(c: &mut Checker, r: &S<RawRegistry>) -> Option<Registry> {
+    let v = &r.value;
+    let mut password = None;
+    if let Some(p) = &v.password {
+        let d = c.warn(p, format!("registry {} has a literal password in the file", v.url.value));
+        set_help(d, "prefer password_env: REGISTRY_PASSWORD and keep the secret out of the file");
+        password = Some(Secret::new(p.value.clone()));
+    }
+    if let Some(e) = &v.password_env {
+        password = secret_from_env(c, e, "password_env").or(password);
+    }
+    if v.url.value.contains("://") || v.url.value.is_empty() {
+        let d = c.error(&v.url, format!("registry url `{}` should be host[:port]", v.url.value));
+        set_help(d, "write it the way image names start, e.g. registry.example:5000");
+    }
+    Some(Registry {
+        url: v.url.value.clone(),
+        user: v.user.clone(),
+        password,
+        is_default: v.is_default,
+    })
+}
+
+fn check_nodes(c: &mut Checker, raw: &RawConfig, network: &Option<Network>) -> Vec<Node> {
+    let mut nodes = Vec::new();
+    let mut by_address: HashMap<(String, u16), (String, usize)> = HashMap::new();
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    let mut subnets: Vec<(Ipv4Net, String, usize)> = Vec::new();
+    if raw.nodes.value.is_empty() {
+        let d = c.error(&raw.nodes, "no nodes: the cluster needs at least one");
+        set_help(d, "add an entry under nodes: with at least an address");
+    }
+    for n in &raw.nodes.value {
+        let v = &n.value;
+        let name = v.hostname_override.as_ref().map(|h| h.value.clone()).unwrap_or_else(|| v.address.value.clone());
+        let port = v.port.unwrap_or(22);
+        let line = at(&v.address).0;
+        if let Some((other, other_line)) = by_address.get(&(v.address.value.clone(), port)) {
+            let d = c.error(&v.address, format!("duplicate node address {} (node {other} on line {other_line} has it too)", v.address.value));
+            set_help(d, "every node needs its own address; remove or change one of them");
+        } else {
+            by_address.insert((v.address.value.clone(), port), (name.clone(), line));
+        }
+        let name_span = v.hostname_override.as_ref().unwrap_or(&v.address);
+        if let Some(other_line) = by_name.get(&name) {
+            c.error(name_span, format!("duplicate node name {name} (also used on line {other_line})"));
+        } else {
+            by_name.insert(name.clone(), at(name_span).0);
+        }
+
+        let os = match &v.os {
+            None => Os::Linux,
+            Some(s) => match s.value.as_str() {
+                "linux" => Os::Linux,
+                "windows" => Os::Windows,
+                other => {
+                    c.error(s, format!("os `{other}` is not one of: linux, windows"));
+                    Os::Linux
+                }
+            },
+        };
+        let connection = match &v.connection {
+            None if os == Os::Windows => Connection::Winrm,
+            None => Connection::Ssh,
+            Some(s) => match s.value.as_str() {
+                "ssh" => Connection::Ssh,
+                "winrm" if os == Os::Windows => Connection::Winrm,
+                "winrm" => {
+                    let d = c.error(s, "connection winrm is only for Windows nodes");
+                    set_help(d, "add `os: windows`, or use connection: ssh");
+                    Connection::Ssh
+                }
+                other => {
+                    c.error(s, format!("connection `{other}` is not one of: ssh, winrm"));
+                    Connection::Ssh
+                }
+            },
+        };
+        if let Some(w) = &v.winrm {
+            if let Some(p) = &w.value.password {
+                let d = c.warn(p, format!("node {name} has a literal WinRM password in the file"));
+                set_help(d, "prefer winrm.password_env");
+            }
+            if let Some(e) = &w.value.password_env {
+                secret_from_env(c, e, "winrm.password_env");
+            }
+            if w.value.insecure_skip_verify {
+                c.warn(w, format!("node {name}: winrm.insecure_skip_verify turns off TLS certificate checks"));
+            }
+        }
+
+        let internal = match &v.internal_address {
+            Some(s) => parse_v4(c, s, "internal_address"),
+            None => match v.address.value.parse::<IpAddr>() {
+                Ok(IpAddr::V4(ip)) => Some(ip),
+                _ => {
+                    let d = c.error(&v.address, format!("node {name} has no IPv4 internal_address and its address `{}` is not one", v.address.value));
+                    set_help(d, "set internal_address: the IPv4 address other nodes route this node's subnet through");
+                    None
+                }
+            },
+        };
+        if let (Some(net), Some(ip)) = (network, internal) {
+            if net.cluster_cidr.contains(&ip) {
+                let span = v.internal_address.as_ref().unwrap_or(&v.address);
+                let d = c.error(span, format!("node {name}'s address {ip} lies inside cluster_cidr {}", net.cluster_cidr));
+                set_help(d, "choose a cluster_cidr that does not overlap the hosts' own network");
+            }
+        }
+        if let (Some(net), Ok(IpAddr::V4(ip))) = (network, v.address.value.parse::<IpAddr>()) {
+            if net.cluster_cidr.contains(&ip) && v.internal_address.is_some() {
+                c.error(&v.address, format!("node {name}'s address {ip} lies inside cluster_cidr {}", net.cluster_cidr));
+            }
+        }
+
+        let subnet = v.subnet.as_ref().and_then(|s| match s.value.parse::<Ipv4Net>() {
+            Ok(sn) if sn.network() != sn.addr() => {
+                let d = c.error(s, format!("subnet `{}` has host bits set", s.value));
+                set_help(d, format!("did you mean {}?", sn.trunc()));
+                None
+            }
+            Ok(sn) => {
+                if let Some(net) = network {
+                    if !net.cluster_cidr.contains(&sn) {
+                        let d = c.error(s, format!("subnet {sn} of node {name} is outside cluster_cidr {}", net.cluster_cidr));
+                        set_help(d, "pick a subnet inside cluster_cidr, or leave subnet out to have one allocated");
+                    } else if sn.prefix_len() > 30 {
+                        c.error(s, format!("subnet {sn} is too small for containers (at most /30)"));
+                    }
+                }
+                for (other, other_name, other_line) in &subnets {
+                    if other.contains(&sn) || sn.contains(other) {
+                        c.error(s, format!("subnet {sn} of node {name} overlaps {other} of node {other_name} (line {other_line})"));
+                    }
+                }
+                subnets.push((sn, name.clone(), at(s).0));
+                Some(sn)
+            }
+            Err(_) => {
+                c.error(s, format!("subnet `{}` is not an IPv4 CIDR like 10.42.7.0/24", s.value));
+                None
+            }
+        });
+
+        let mut roles = Vec::new();
+        for r in &v.role {
+            match Role::parse(&r.value) {
+                Some(role) if !roles.contains(&role) => roles.push(role),
+                Some(_) => {}
+                None => {
+                    let d = c.error(r, format!("unknown role `{}`", r.value));
+                    set_help(d, "roles are: etcd, controlplane, worker");
+                }
+            }
+        }
+
+        let agent_auth = v.ssh_agent_auth.unwrap_or(raw.ssh_agent_auth);
+        let key_span = v.ssh_key_path.as_ref().or(raw.ssh_key_path.as_ref());
+        let key_path = key_span.map(|k| expand_tilde(&k.value));
+        let password = v.password_env.as_ref().and_then(|e| secret_from_env(c, e, "password_env"));
+        if connection == Connection::Ssh && !agent_auth && password.is_none() {
+            match (key_span, &key_path) {
+                (Some(span), Some(p)) if !p.is_file() => {
+                    let d = c.error(span, format!("ssh key {} (for node {name}) does not exist", p.display()));
+                    set_help(d, "fix ssh_key_path, or set ssh_agent_auth: true to use your ssh-agent");
+                }
+                (None, _) => {
+                    let default = expand_tilde("~/.ssh/id_rsa");
+                    if !default.is_file() {
+                        let d = c.error(&v.address, format!("node {name} has no ssh_key_path and the default {} does not exist", default.display()));
+                        set_help(d, "set ssh_key_path (top level or on the node) or ssh_agent_auth: true");
+                    }
+                }
+                _ => {}
+            }
+        }
+        let key_path = key_path.or_else(|| Some(expand_tilde("~/.ssh/id_rsa")));
+
+        nodes.push(Node {
+            name,
+            address: v.address.value.clone(),
+            port,
+            internal_address: internal.unwrap_or(Ipv4Addr::UNSPECIFIED),
+            user: v.user.clone().unwrap_or_else(|| "root".into()),
+            os,
+            connection,
+            docker_socket: v.docker_socket.clone().unwrap_or_else(|| "/var/run/docker.sock".into()),
+            key_path,
+            agent_auth,
+            password,
+            subnet,
+            roles,
+            labels: v.labels.clone(),
+            route_interface: v.route_interface.clone(),
+            public_address: v.public_address.as_ref().map(|p| p.value.clone()),
+        });
+    }
+
+    if let Some(net) = network {
+        let bits = u32::from(net.node_prefix.saturating_sub(net.cluster_cidr.prefix_len()));
+        let capacity: u64 = if bits >= 32 { u64::MAX } else { 1u64 << bits };
+        if (nodes.len() as u64) > capacity {
+            let d = c.error(&raw.nodes, format!(
+                "cluster_cidr {} holds only {capacity} subnets of /{} but there are {} nodes",
+                net.cluster_cidr, net.node_prefix, nodes.len()
+            ));
+            set_help(d, "use a larger cluster_cidr or a longer node_prefix");
+        }
+    }
+    nodes
+}
+
+fn check_components(c: &mut Checker, raw: &RawConfig, nodes: &[Node], network: &Option<Network>, cluster_name: &str) -> Vec<Component> {
+    let names: HashSet<&str> = raw.components.iter().map(|x| x.value.name.value.as_str()).collect();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut out = Vec::new();
+    // Facts good enough to catch template mistakes before anything runs.
+    let sample = NodeFacts {
+        name: "node".into(),
+        address: "192.0.2.1".into(),
+        internal_address: "192.0.2.1".into(),
+        subnet: network.as_ref().map(|n| n.cluster_cidr.to_string()).unwrap_or_default(),
+        gateway: "10.42.0.1".into(),
+    };
+    let roles: BTreeMap<Role, Vec<NodeFacts>> = Role::ALL.into_iter().map(|r| (r, vec![sample.clone()])).collect();
+
+    for comp in &raw.components {
+        let v = &comp.value;
+        let name = v.name.value.as_str();
+        if !valid_name(name) {
+            let d = c.error(&v.name, format!("component name `{name}` is not a valid name"));
+            set_help(d, "use lowercase letters, digits and '-', starting with a letter");
+        }
+        if let Some(line) = seen.get(name) {
+            c.error(&v.name, format!("duplicate component {name} (first defined on line {line})"));
+        } else {
+            seen.insert(name, at(&v.name).0);
+        }
+        let mut comp_roles = Vec::new();
+        for r in &v.roles {
+            match Role::parse(&r.value) {
+                Some(role) => comp_roles.push(role),
+                None => {
+                    let d = c.error(r, format!("unknown role `{}`", r.value));
+                    set_help(d, "roles are: etcd, controlplane, worker");
+                }
+            }
+        }
+        let mut os = Vec::new();
+        for o in &v.os {
+            match o.value.as_str() {
+                "linux" => os.push(Os::Linux),
+                "windows" => os.push(Os::Windows),
+                other => {
+                    c.error(o, format!("os `{other}` is not one of: linux, windows"));
+                }
+            }
+        }
+        if os.is_empty() {
+            if v.image.is_some() {
+                os.push(Os::Linux);
+            }
+            if !v.windows_image.is_empty() {
+                os.push(Os::Windows);
+            }
+        }
+        if v.image.is_none() && v.windows_image.is_empty() {
+            let d = c.error(&v.name, format!("component {name} has no image"));
+            set_help(d, "add image: (Linux) or windows_image: (Windows, per build)");
+        }
+        let network_mode = match &v.network {
+            None => NetworkMode::Pod,
+            Some(s) => match s.value.as_str() {
+                "host" => NetworkMode::Host,
+                "pod" => NetworkMode::Pod,
+                "none" => NetworkMode::None,
+                other => {
+                    c.error(s, format!("network `{other}` is not one of: host, pod, none"));
+                    NetworkMode::Pod
+                }
+            },
+        };
+        for a in &v.after {
+            if !names.contains(a.value.as_str()) {
+                let d = c.error(a, format!("component {name} comes after `{}`, which is not a component", a.value));
+                set_help(d, format!("components are: {}", sorted_names(&names)));
+            } else if a.value == name {
+                c.error(a, format!("component {name} cannot come after itself"));
+            }
+        }
+        let ctx = TemplateContext { cluster_name, node: &sample, roles: &roles, container_ip: Some("10.42.0.2") };
+        for s in v.args.iter().chain(v.env.values()) {
+            if let Err(e) = render(&s.value, &ctx) {
+                c.error(s, e);
+            }
+        }
+        let mut ports = Vec::new();
+        for p in &v.ports {
+            match parse_port(&p.value) {
+                Some(pm) => ports.push(pm),
+                None => {
+                    let d = c.error(p, format!("port `{}` is not HOST:CONTAINER[/tcp|/udp]", p.value));
+                    set_help(d, "for example \"8080:80/tcp\"");
+                }
+            }
+        }
+        if !ports.is_empty() && network_mode != NetworkMode::Pod {
+            c.error(&v.ports[0], format!("component {name} publishes ports but its network is not pod"));
+        }
+        for b in &v.binds {
+            let parts: Vec<&str> = b.value.split(':').collect();
+            let ok = (2..=3).contains(&parts.len())
+                && parts[..2].iter().all(|p| !p.is_empty())
+                && parts.get(2).is_none_or(|m| m.split(',').all(|o| matches!(o, "ro" | "rw" | "z" | "Z")));
+            if !ok {
+                let d = c.error(b, format!("bind `{}` is not HOST_PATH:CONTAINER_PATH[:ro]", b.value));
+                set_help(d, "for example \"/var/lib/web:/data\"");
+            }
+        }
+        let health = v.health.as_ref().and_then(|h| check_health(c, h, &ctx, network_mode));
+        let restart = match &v.restart {
+            None => "unless-stopped".to_string(),
+            Some(r) if matches!(r.value.as_str(), "no" | "always" | "unless-stopped" | "on-failure") => r.value.clone(),
+            Some(r) => {
+                c.error(r, format!("restart `{}` is not one of: no, always, unless-stopped, on-failure", r.value));
+                "unless-stopped".into()
+            }
+        };
+        let component = Component {
+            name: name.to_string(),
+            image: v.image.as_ref().map(|i| i.value.clone()),
+            windows_image: v.windows_image.clone(),
+            roles: comp_roles,
+            os,
+            network: network_mode,
+            command: v.command.clone(),
+            entrypoint: v.entrypoint.clone(),
+            args: v.args.iter().map(|a| a.value.clone()).collect(),
+            env: v.env.iter().map(|(k, s)| (k.clone(), s.value.clone())).collect(),
+            binds: v.binds.iter().map(|b| b.value.clone()).collect(),
+            ports,
+            after: v.after.iter().map(|a| a.value.clone()).collect(),
+            health,
+            serial: v.serial,
+            privileged: v.privileged,
+            restart,
+        };
+        if !nodes.is_empty() && !nodes.iter().any(|n| component.runs_on(n)) {
+            let d = c.error(&v.name, format!("component {name} matches no node"));
+            set_help(d, "check its roles: and os: against the nodes' role: and os:");
+        }
+        out.push(component);
+    }
+    check_cycles(c, raw);
+    out
+}
+
+fn sorted_names(names: &HashSet<&str>) -> String {
+    let mut v: Vec<&str> = names.iter().copied().collect();
+    v.sort_unstable();
+    v.join(", ")
+}
+
+fn check_health(c: &mut Checker, h: &S<RawHealth>, ctx: &TemplateContext<'_>, mode: NetworkMode) -> Option<Health> {
+    let v = &h.value;
+    let count = [v.http.is_some(), v.tcp.is_some(), v.exec.is_some()].iter().filter(|x| **x).count();
+    if count != 1 {
+        let d = c.error(h, "health needs exactly one of http, tcp or exec");
+        set_help(d, "for example health: {http: \"http://{{node.internal_address}}:2379/health\", timeout: 60s}");
+        return None;
+    }
+    for s in [&v.http, &v.tcp].into_iter().flatten() {
+        if s.value.contains("container.ip") && mode != NetworkMode::Pod {
+            c.error(s, "`container.ip` is only known for components on the pod network");
+        } else if let Err(e) = render(&s.value, ctx) {
+            c.error(s, e);
+        }
+    }
+    if let Some(u) = &v.http {
+        if !u.value.starts_with("http://") {
+            let d = c.error(u, format!("health check URL `{}` must start with http://", u.value));
+            set_help(d, "the check runs from the node itself, through its SSH connection");
+        }
+    }
+    let duration = |c: &mut Checker, s: &Option<S<String>>, default: u64| match s {
+        None => Some(std::time::Duration::from_secs(default)),
+        Some(s) => parse_duration(&s.value).or_else(|| {
+            let d = c.error(s, format!("`{}` is not a duration", s.value));
+            set_help(d, "write it like 60s, 2m or 500ms");
+            None
+        }),
+    };
+    let timeout = duration(c, &v.timeout, 60)?;
+    let interval = duration(c, &v.interval, 1)?;
+    let check = if let Some(u) = &v.http {
+        HealthCheck::Http(u.value.clone())
+    } else if let Some(t) = &v.tcp {
+        HealthCheck::Tcp(t.value.clone())
+    } else {
+        HealthCheck::Exec(v.exec.clone().unwrap_or_default())
+    };
+    Some(Health { check, timeout, interval })
+}
+
+fn parse_port(s: &str) -> Option<PortMapping> {
+    let (ports, proto) = s.split_once('/').unwrap_or((s, "tcp"));
+    if proto != "tcp" && proto != "udp" {
+        return None;
+    }
+    let (h, ct) = ports.split_once(':')?;
+    Some(PortMapping { host: h.parse().ok().filter(|p| *p > 0)?, container: ct.parse().ok().filter(|p| *p > 0)?, protocol: proto.into() })
+}
+
+/// Report each dependency cycle once, at the component where it is first entered.
+fn check_cycles(c: &mut Checker, raw: &RawConfig) {
+    let deps: HashMap<&str, Vec<&str>> = raw
+        .components
+        .iter()
+        .map(|x| (x.value.name.value.as_str(), x.value.after.iter().map(|a| a.value.as_str()).collect()))
+        .collect();
+    let mut done: HashSet<&str> = HashSet::new();
+    for comp in &raw.components {
+        let start = comp.value.name.value.as_str();
+        let mut path = vec![start];
+        if let Some(cycle) = find_cycle(&deps, &mut path, &mut done) {
+            let d = c.error(&comp.value.name, format!("dependency cycle: {}", cycle.join(" → ")));
+            set_help(d, "remove one of the `after:` entries in the cycle");
+        }
+    }
+}
+
+fn find_cycle<'a>(deps: &HashMap<&'a str, Vec<&'a str>>, path: &mut Vec<&'a str>, done: &mut HashSet<&'a str>) -> Option<Vec<&'a str>> {
+    let cur = *path.last()?;
+    if done.contains(cur) {
+        return None;
+    }
+    for next in deps.get(cur).into_iter().flatten() {
+        if let Some(pos) = path.iter().position(|p| p == next) {
+            let mut cycle = path[pos..].to_vec();
+            cycle.push(next);
+            for p in path.iter() {
+                done.insert(p);
+            }
+            return Some(cycle);
+        }
+        path.push(next);
+        if let Some(cycle) = find_cycle(deps, path, done) {
+            return Some(cycle);
+        }
+        path.pop();
+    }
+    done.insert(cur);
+    None
+}

@@ -1,0 +1,67 @@
+//! The component graph: dependency order from `after`, and each component rendered into one
+//! container spec per node it runs on.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::Serialize;
+
+use super::{PlanError, PlannedNode};
+use crate::config::{render, Config, Health, NodeFacts, Role, TemplateContext};
+use crate::docker::spec::ContainerSpec;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedComponent {
+    pub name: String,
+    pub after: Vec<String>,
+    pub serial: bool,
+    pub health: Option<Health>,
+    pub instances: Vec<ComponentInstance>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ComponentInstance {
+    pub node: String,
+    pub spec: ContainerSpec,
+}
+
+pub fn plan_components(config: &Config, nodes: &[PlannedNode], roles: &BTreeMap<Role, Vec<NodeFacts>>) -> Result<Vec<PlannedComponent>, PlanError> {
+    let mut ordered = Vec::new();
+    let mut placed: HashSet<&str> = HashSet::new();
+    // Validation rejected cycles, so each pass places at least one component.
+    while placed.len() < config.components.len() {
+        let before = placed.len();
+        for c in &config.components {
+            if !placed.contains(c.name.as_str()) && c.after.iter().all(|a| placed.contains(a.as_str())) {
+                placed.insert(&c.name);
+                ordered.push(c);
+            }
+        }
+        if placed.len() == before {
+            break;
+        }
+    }
+    ordered
+        .into_iter()
+        .map(|c| {
+            let instances = nodes
+                .iter()
+                .filter(|n| c.runs_on(&n.node))
+                .map(|n| {
+                    let facts = n.facts();
+                    let ctx = TemplateContext { cluster_name: &config.cluster_name, node: &facts, roles, container_ip: None };
+                    let err = |reason: String| PlanError::Template { node: n.name.clone(), component: c.name.clone(), reason };
+                    let args = c.args.iter().map(|a| render(a, &ctx)).collect::<Result<Vec<_>, _>>().map_err(err)?;
+                    let env = c
+                        .env
+                        .iter()
+                        .map(|(k, v)| render(v, &ctx).map(|v| (k.clone(), v)))
+                        .collect::<Result<BTreeMap<_, _>, _>>()
+                        .map_err(err)?;
+                    let spec = ContainerSpec::build(config, c, n, args, env);
+                    Ok(ComponentInstance { node: n.name.clone(), spec })
+                })
+                .collect::<Result<Vec<_>, PlanError>>()?;
+            Ok(PlannedComponent { name: c.name.clone(), after: c.after.clone(), serial: c.serial, health: c.health.clone(), instances })
+        })
+        .collect()
+}

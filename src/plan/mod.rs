@@ -1,0 +1,127 @@
+//! The plan: a pure function of the config and the state. Which subnet each node gets, the
+//! route table, and the ordered component graph with every container rendered per node.
+//! Comparing the plan with what is on the hosts (phases) gives the changes `up` makes.
+
+mod components;
+mod subnets;
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use serde::Serialize;
+
+use crate::config::{Config, Node, NodeFacts, Role};
+use crate::docker::spec::ContainerSpec;
+use crate::state::State;
+
+pub use components::{ComponentInstance, PlannedComponent};
+pub use subnets::SubnetSource;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("{0}")]
+    Subnets(String),
+    #[error("{node}: component {component}: {reason}")]
+    Template { node: String, component: String, reason: String },
+}
+
+/// Everything `up` wants to be true, before looking at any host.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub cluster_name: String,
+    pub nodes: Vec<PlannedNode>,
+    /// In dependency order: every component comes after those it names in `after`.
+    pub components: Vec<PlannedComponent>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedNode {
+    pub name: String,
+    pub address: String,
+    pub internal_address: Ipv4Addr,
+    pub os: crate::config::Os,
+    pub roles: Vec<Role>,
+    pub subnet: Ipv4Net,
+    pub gateway: Ipv4Addr,
+    pub subnet_source: SubnetSource,
+    /// A route to every other node's subnet, via that node's internal address.
+    pub routes: Vec<Route>,
+    #[serde(skip)]
+    pub node: Node,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Route {
+    pub dest: Ipv4Net,
+    pub via: Ipv4Addr,
+    /// The node that owns `dest`.
+    pub node: String,
+}
+
+impl PlannedNode {
+    pub fn facts(&self) -> NodeFacts {
+        NodeFacts {
+            name: self.name.clone(),
+            address: self.address.clone(),
+            internal_address: self.internal_address.to_string(),
+            subnet: self.subnet.to_string(),
+            gateway: self.gateway.to_string(),
+        }
+    }
+}
+
+impl Plan {
+    pub fn node(&self, name: &str) -> Option<&PlannedNode> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+
+    /// Instances of all components that run on `node`, in dependency order.
+    pub fn instances_on<'a>(&'a self, node: &'a str) -> impl Iterator<Item = &'a ContainerSpec> + 'a {
+        self.components.iter().flat_map(move |c| c.instances.iter().filter(move |i| i.node == node).map(|i| &i.spec))
+    }
+}
+
+/// Build the plan. Pure: same config and state, same plan.
+pub fn build(config: &Config, state: &State) -> Result<Plan, PlanError> {
+    let allocations = subnets::allocate(config, state).map_err(PlanError::Subnets)?;
+    let mut nodes: Vec<PlannedNode> = config
+        .nodes
+        .iter()
+        .zip(allocations)
+        .map(|(node, (subnet, source))| PlannedNode {
+            name: node.name.clone(),
+            address: node.address.clone(),
+            internal_address: node.internal_address,
+            os: node.os,
+            roles: node.roles.clone(),
+            subnet,
+            gateway: gateway_of(subnet),
+            subnet_source: source,
+            routes: Vec::new(),
+            node: node.clone(),
+        })
+        .collect();
+    let table: Vec<(String, Ipv4Net, Ipv4Addr)> = nodes.iter().map(|n| (n.name.clone(), n.subnet, n.internal_address)).collect();
+    for n in &mut nodes {
+        n.routes = table
+            .iter()
+            .filter(|(name, _, _)| *name != n.name)
+            .map(|(name, dest, via)| Route { dest: *dest, via: *via, node: name.clone() })
+            .collect();
+        n.routes.sort();
+    }
+    let mut role_members: BTreeMap<Role, Vec<NodeFacts>> = BTreeMap::new();
+    for n in &nodes {
+        for r in &n.roles {
+            role_members.entry(*r).or_default().push(n.facts());
+        }
+    }
+    let components = components::plan_components(config, &nodes, &role_members)?;
+    Ok(Plan { cluster_name: config.cluster_name.clone(), nodes, components })
+}
+
+/// The first usable address of a subnet: the gateway containers route through.
+pub fn gateway_of(subnet: Ipv4Net) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(subnet.network()).saturating_add(1))
+}

@@ -1,0 +1,157 @@
+//! The state file (`<config stem>.rwinstate`, JSON, mode 0600, written atomically): subnet
+//! allocations and everything rwin created on each host, so re-runs keep subnets stable and
+//! teardown and drift repair know what to undo. Losing it must never silently renumber (rke#1446).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+
+pub const STATE_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct State {
+    pub version: u32,
+    pub cluster_name: String,
+    /// Node name → its container subnet. Kept until the node is removed with `remove-host`.
+    pub subnets: BTreeMap<String, Ipv4Net>,
+    pub hosts: BTreeMap<String, HostRecord>,
+}
+
+/// What rwin created or changed on one host.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct HostRecord {
+    pub address: String,
+    pub os: String,
+    /// rwin switched IPv4 forwarding on (it was off): teardown switches it back off.
+    pub forwarding_enabled_by_rwin: bool,
+    pub sysctl_dropin: Option<String>,
+    pub boot_routes_unit: Option<String>,
+    pub network: Option<String>,
+    pub masquerade: bool,
+    pub routes: BTreeSet<RouteRecord>,
+    pub components: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RouteRecord {
+    pub dest: Ipv4Net,
+    pub via: Ipv4Addr,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("the state file {path} is unreadable: {reason}. It holds the subnet allocations, so rwin will not guess them. Restore it from a backup, or if the cluster was never brought up, move it aside and run again")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("the state file {path} belongs to cluster `{found}`, not `{expected}`. Point rwin at the right cluster.yml, or move the state file aside")]
+    WrongCluster { path: PathBuf, found: String, expected: String },
+    #[error("cannot write the state file {path}: {reason}")]
+    Write { path: PathBuf, reason: String },
+}
+
+/// Where the state of `config_path` lives: next to it, `cluster.yml` → `cluster.rwinstate`.
+pub fn path_for(config_path: &Path) -> PathBuf {
+    let stem = config_path.file_stem().and_then(|s| s.to_str()).unwrap_or("cluster");
+    config_path.with_file_name(format!("{stem}.rwinstate"))
+}
+
+impl State {
+    /// Read the state file; a missing file is a new cluster.
+    pub fn load(path: &Path, cluster_name: &str) -> Result<State, StateError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(State { version: STATE_VERSION, cluster_name: cluster_name.into(), ..Default::default() })
+            }
+            Err(e) => return Err(StateError::Corrupt { path: path.into(), reason: e.to_string() }),
+        };
+        let state: State = serde_json::from_str(&text).map_err(|e| StateError::Corrupt { path: path.into(), reason: e.to_string() })?;
+        if state.version != STATE_VERSION {
+            return Err(StateError::Corrupt { path: path.into(), reason: format!("version {} is not {STATE_VERSION}", state.version) });
+        }
+        if state.cluster_name != cluster_name {
+            return Err(StateError::WrongCluster { path: path.into(), found: state.cluster_name, expected: cluster_name.into() });
+        }
+        Ok(state)
+    }
+
+    /// Write atomically: a temporary file (mode 0600) in the same directory, fsync, rename.
+    pub fn save(&self, path: &Path) -> Result<(), StateError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let err = |e: std::io::Error| StateError::Write { path: path.into(), reason: e.to_string() };
+        let tmp = path.with_extension(format!("rwinstate.tmp{}", std::process::id()));
+        let json = serde_json::to_vec_pretty(self).map_err(|e| StateError::Write { path: path.into(), reason: e.to_string() })?;
+        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(err)?;
+        f.write_all(&json).and_then(|_| f.write_all(b"\n")).and_then(|_| f.sync_all()).map_err(err)?;
+        std::fs::rename(&tmp, path).map_err(err)
+    }
+
+    pub fn host_mut(&mut self, node: &str) -> &mut HostRecord {
+        self.hosts.entry(node.to_string()).or_default()
+    }
+}
+
+/// The state shared by concurrent host tasks; every update is saved before it returns, so an
+/// interrupt or a crash leaves a file that matches what was done.
+pub struct StateStore {
+    path: PathBuf,
+    state: Mutex<State>,
+}
+
+impl StateStore {
+    pub fn new(path: PathBuf, state: State) -> Self {
+        StateStore { path, state: Mutex::new(state) }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn snapshot(&self) -> State {
+        self.state.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Apply `f` and save. Returns an error if the file could not be written.
+    pub fn update<R>(&self, f: impl FnOnce(&mut State) -> R) -> Result<R, StateError> {
+        let mut guard = self.state.lock().map_err(|_| StateError::Write { path: self.path.clone(), reason: "internal lock poisoned".into() })?;
+        let before = guard.clone();
+        let r = f(&mut guard);
+        if *guard != before {
+            guard.save(&self.path)?;
+        }
+        Ok(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn save_is_atomic_private_and_round_trips() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.rwinstate");
+        let mut s = State::load(&path, "demo").unwrap();
+        s.subnets.insert("n1".into(), "10.42.0.0/24".parse().unwrap());
+        s.save(&path).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(State::load(&path, "demo").unwrap(), s);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left behind");
+    }
+
+    #[test]
+    fn corrupt_or_foreign_state_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.rwinstate");
+        std::fs::write(&path, "{\"version\": 1, \"subn").unwrap();
+        let e = State::load(&path, "demo").unwrap_err().to_string();
+        assert!(e.contains("will not guess"), "{e}");
+        State { version: 1, cluster_name: "other".into(), ..Default::default() }.save(&path).unwrap();
+        assert!(matches!(State::load(&path, "demo"), Err(StateError::WrongCluster { .. })));
+    }
+}

@@ -1,0 +1,59 @@
+//! How rwin reaches a host: one small trait (run a command, open a byte stream to a socket or
+//! port on the host) and its implementations. Optional abilities default to `Unsupported`.
+//! Errors are named and carry the node, so every message says which host and what to do.
+
+mod error;
+pub mod known_hosts;
+pub mod ssh;
+
+use std::pin::Pin;
+
+use futures_util::future::BoxFuture;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+pub use error::TransportError;
+
+/// What a finished remote command left behind.
+#[derive(Debug, Clone)]
+pub struct ExecOutput {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: u32,
+}
+
+impl ExecOutput {
+    pub fn success(&self) -> bool {
+        self.code == 0
+    }
+}
+
+/// A byte stream to something on the host (the Docker socket, a health-check port).
+pub trait Stream: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Stream for T {}
+pub type BoxStream = Pin<Box<dyn Stream>>;
+
+/// One host's connection. Implementations keep one connection open and multiplex on it.
+pub trait Transport: Send + Sync {
+    /// The node name this connection belongs to (for messages).
+    fn node(&self) -> &str;
+
+    /// Run `command` with `stdin` fed to it; resolves when it exits.
+    fn exec<'a>(&'a self, command: &'a str, stdin: Option<&'a [u8]>) -> BoxFuture<'a, Result<ExecOutput, TransportError>>;
+
+    /// A stream to a Unix socket on the host.
+    fn open_unix<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<BoxStream, TransportError>> {
+        let _ = path;
+        Box::pin(async move { Err(TransportError::Unsupported { node: self.node().to_string(), what: "Unix socket streams" }) })
+    }
+
+    /// A TCP stream opened *from the host* to `host:port` (health checks run where the service is).
+    fn open_tcp<'a>(&'a self, host: &'a str, port: u16) -> BoxFuture<'a, Result<BoxStream, TransportError>> {
+        let _ = (host, port);
+        Box::pin(async move { Err(TransportError::Unsupported { node: self.node().to_string(), what: "TCP streams" }) })
+    }
+
+    /// How many remote round trips this connection has made (commands + streams opened).
+    fn round_trips(&self) -> u64 {
+        0
+    }
+}

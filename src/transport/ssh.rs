@@ -1,0 +1,377 @@
+//! SSH transport (russh). One connection per host, opened once and reused for every command,
+//! the Docker API (direct-streamlocal channels) and health checks (direct-tcpip channels);
+//! keepalives on; host keys verified. RKE opened a new connection per dial with no keepalive.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use russh::client::{self, Handle};
+use russh::keys::{PrivateKeyWithHashAlg, PublicKey};
+use russh::keys::PublicKeyOrCertificate;
+use russh::ChannelMsg;
+
+use super::known_hosts::{self, Verdict};
+use super::{BoxStream, ExecOutput, Transport, TransportError};
+use crate::secret::Secret;
+
+/// Asks the operator (trust this host key? the key's passphrase?). Provided by the ui layer,
+/// and only when there is a terminal to ask on.
+pub trait Asker: Send + Sync {
+    fn confirm(&self, question: String) -> bool;
+    fn secret(&self, prompt: String) -> Option<String>;
+}
+pub type Confirm = Arc<dyn Asker>;
+
+/// Everything needed to open one host's SSH connection.
+#[derive(Clone)]
+pub struct SshTarget {
+    pub node: String,
+    pub address: String,
+    pub port: u16,
+    pub user: String,
+    pub key_path: Option<PathBuf>,
+    pub key_passphrase: Option<Secret>,
+    pub agent_auth: bool,
+    pub password: Option<Secret>,
+    pub known_hosts: PathBuf,
+    pub accept_new_host_keys: bool,
+    pub confirm: Option<Confirm>,
+    pub connect_timeout: Duration,
+    pub command_timeout: Duration,
+    pub bastion: Option<Box<SshTarget>>,
+}
+
+/// A host key problem seen during the handshake, turned into an error after it fails.
+#[derive(Debug, Clone)]
+enum KeyProblem {
+    Unknown(String),
+    Changed(String, usize),
+    Unreadable(String),
+}
+
+struct ClientHandler {
+    known_hosts: PathBuf,
+    host: String,
+    port: u16,
+    accept_new: bool,
+    confirm: Option<Confirm>,
+    node: String,
+    problem: Arc<Mutex<Option<KeyProblem>>>,
+}
+
+impl ClientHandler {
+    fn record(&self, p: KeyProblem) {
+        if let Ok(mut slot) = self.problem.lock() {
+            *slot = Some(p);
+        }
+    }
+
+    async fn verify(&self, key: &PublicKey) -> bool {
+        let fp = known_hosts::fingerprint(key);
+        match known_hosts::check(&self.known_hosts, &self.host, self.port, key) {
+            Ok(Verdict::Known) => true,
+            Ok(Verdict::Changed { line }) => {
+                self.record(KeyProblem::Changed(fp, line));
+                false
+            }
+            Err(e) => {
+                self.record(KeyProblem::Unreadable(e));
+                false
+            }
+            Ok(Verdict::Unknown) => {
+                let trust = if self.accept_new {
+                    true
+                } else if let Some(confirm) = self.confirm.clone() {
+                    let question = format!(
+                        "{}: the host key of {}:{} is not known.\n  {fp}\nTrust it and record it in {}?",
+                        self.node,
+                        self.host,
+                        self.port,
+                        self.known_hosts.display()
+                    );
+                    tokio::task::spawn_blocking(move || confirm.confirm(question)).await.unwrap_or(false)
+                } else {
+                    false
+                };
+                if !trust {
+                    self.record(KeyProblem::Unknown(fp));
+                    return false;
+                }
+                match known_hosts::learn(&self.known_hosts, &self.host, self.port, key) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        self.record(KeyProblem::Unreadable(e));
+                        false
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl client::Handler for ClientHandler {
+    type Error = russh::Error;
+
+    async fn check_server_key(&mut self, key: &PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+        match key {
+            PublicKeyOrCertificate::PublicKey { key, .. } => Ok(self.verify(key).await),
+            PublicKeyOrCertificate::Certificate(cert) => {
+                let key = PublicKey::new(cert.public_key().clone(), "");
+                Ok(self.verify(&key).await)
+            }
+        }
+    }
+}
+
+/// An open, authenticated SSH connection to one host.
+pub struct SshTransport {
+    node: String,
+    handle: Handle<ClientHandler>,
+    command_timeout: Duration,
+    round_trips: AtomicU64,
+    // Keeps the bastion's connection alive as long as this one rides on it.
+    _bastion: Option<Arc<SshTransport>>,
+}
+
+impl SshTransport {
+    /// Connect, verify the host key, authenticate. Every failure is one clear sentence.
+    pub fn connect(target: SshTarget) -> BoxFuture<'static, Result<Arc<SshTransport>, TransportError>> {
+        Box::pin(async move {
+            let addr = format!("{}:{}", target.address, target.port);
+            let problem = Arc::new(Mutex::new(None));
+            let handler = ClientHandler {
+                known_hosts: target.known_hosts.clone(),
+                host: target.address.clone(),
+                port: target.port,
+                accept_new: target.accept_new_host_keys,
+                confirm: target.confirm.clone(),
+                node: target.node.clone(),
+                problem: problem.clone(),
+            };
+            let config = Arc::new(client::Config {
+                keepalive_interval: Some(Duration::from_secs(15)),
+                keepalive_max: 3,
+                nodelay: true,
+                ..Default::default()
+            });
+            let node = target.node.clone();
+            let secs = target.connect_timeout.as_secs();
+            let (handle, bastion) = match &target.bastion {
+                None => {
+                    let tcp = tokio::time::timeout(target.connect_timeout, tokio::net::TcpStream::connect(&addr))
+                        .await
+                        .map_err(|_| TransportError::Unreachable {
+                            node: node.clone(),
+                            addr: addr.clone(),
+                            reason: format!("no TCP answer within {secs}s"),
+                        })?
+                        .map_err(|e| TransportError::Unreachable { node: node.clone(), addr: addr.clone(), reason: e.to_string() })?;
+                    let _ = tcp.set_nodelay(true);
+                    let h = tokio::time::timeout(target.connect_timeout, client::connect_stream(config, tcp, handler)).await;
+                    (h, None)
+                }
+                Some(b) => {
+                    let jump = SshTransport::connect((**b).clone()).await?;
+                    let ch = jump
+                        .handle
+                        .channel_open_direct_tcpip(target.address.clone(), u32::from(target.port), "127.0.0.1", 0)
+                        .await
+                        .map_err(|e| TransportError::Unreachable {
+                            node: node.clone(),
+                            addr: addr.clone(),
+                            reason: format!("through bastion {}: {}", b.address, channel_hint(&e.to_string())),
+                        })?;
+                    let h = tokio::time::timeout(target.connect_timeout, client::connect_stream(config, ch.into_stream(), handler)).await;
+                    (h, Some(jump))
+                }
+            };
+            let problem = problem.lock().ok().and_then(|p| p.clone());
+            let mut handle = match (handle, problem) {
+                (_, Some(KeyProblem::Unknown(fingerprint))) => {
+                    return Err(TransportError::HostKeyUnknown { node, addr, fingerprint, known_hosts: target.known_hosts.clone() })
+                }
+                (_, Some(KeyProblem::Changed(fingerprint, line))) => {
+                    return Err(TransportError::HostKeyMismatch { node, addr, fingerprint, known_hosts: target.known_hosts.clone(), line })
+                }
+                (_, Some(KeyProblem::Unreadable(reason))) => {
+                    return Err(TransportError::Channel { node, what: "known_hosts".into(), reason })
+                }
+                (Err(_), None) => return Err(TransportError::ConnectTimeout { node, addr, secs }),
+                (Ok(Err(e)), None) => {
+                    return Err(TransportError::Unreachable { node, addr, reason: format!("SSH handshake failed: {e}") })
+                }
+                (Ok(Ok(h)), None) => h,
+            };
+            authenticate(&mut handle, &target).await?;
+            Ok(Arc::new(SshTransport {
+                node: target.node.clone(),
+                handle,
+                command_timeout: target.command_timeout,
+                round_trips: AtomicU64::new(0),
+                _bastion: bastion,
+            }))
+        })
+    }
+
+    fn channel_error(&self, what: String, e: russh::Error) -> TransportError {
+        if self.handle.is_closed() {
+            return TransportError::Disconnected { node: self.node.clone(), reason: e.to_string() };
+        }
+        TransportError::Channel { node: self.node.clone(), what, reason: channel_hint(&e.to_string()) }
+    }
+
+    async fn run(&self, command: &str, stdin: Option<&[u8]>) -> Result<ExecOutput, TransportError> {
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        let mut ch = self
+            .handle
+            .channel_open_session()
+            .await
+            .map_err(|e| self.channel_error("a session".into(), e))?;
+        ch.exec(true, command).await.map_err(|e| self.channel_error("a command".into(), e))?;
+        if let Some(data) = stdin {
+            ch.data(data).await.map_err(|e| self.channel_error("command input".into(), e))?;
+        }
+        ch.eof().await.map_err(|e| self.channel_error("command input".into(), e))?;
+        let (mut out, mut err, mut code) = (Vec::new(), Vec::new(), None);
+        while let Some(msg) = ch.wait().await {
+            match msg {
+                ChannelMsg::Data { data } => out.extend_from_slice(&data),
+                ChannelMsg::ExtendedData { data, ext: 1 } => err.extend_from_slice(&data),
+                ChannelMsg::ExitStatus { exit_status } => code = Some(exit_status),
+                ChannelMsg::ExitSignal { signal_name, .. } => {
+                    err.extend_from_slice(format!("killed by signal {signal_name:?}").as_bytes());
+                    code = Some(255);
+                }
+                _ => {}
+            }
+        }
+        let code = match code {
+            Some(c) => c,
+            None if self.handle.is_closed() => {
+                return Err(TransportError::Disconnected { node: self.node.clone(), reason: "the command's channel closed with the connection".into() })
+            }
+            None => 255,
+        };
+        Ok(ExecOutput { stdout: String::from_utf8_lossy(&out).into_owned(), stderr: String::from_utf8_lossy(&err).into_owned(), code })
+    }
+}
+
+/// Turn an SSH channel refusal into its likely causes (rke#752: "administratively prohibited"
+/// with no hint).
+fn channel_hint(reason: &str) -> String {
+    if reason.contains("prohibited") || reason.contains("Prohibited") {
+        format!("{reason} (the server refused the forward: check AllowTcpForwarding / AllowStreamLocalForwarding in sshd_config, and that the socket exists and this user may open it, e.g. is in the docker group)")
+    } else if reason.contains("ConnectFailed") || reason.contains("Connect") {
+        format!("{reason} (the host could not connect to the target: is the service running and the socket path right?)")
+    } else {
+        reason.to_string()
+    }
+}
+
+async fn authenticate(handle: &mut Handle<ClientHandler>, t: &SshTarget) -> Result<(), TransportError> {
+    let mut tried = Vec::new();
+    let failed = |tried: &[String]| TransportError::AuthFailed { node: t.node.clone(), user: t.user.clone(), tried: tried.join(", ") };
+    let transport_err = |e: russh::Error| TransportError::Disconnected { node: t.node.clone(), reason: format!("during authentication: {e}") };
+
+    if t.agent_auth {
+        tried.push("ssh-agent".to_string());
+        if let Ok(mut agent) = russh::keys::agent::client::AgentClient::connect_env().await {
+            let ids = agent.request_identities().await.unwrap_or_default();
+            for id in ids {
+                let key = id.public_key().into_owned();
+                let hash = handle.best_supported_rsa_hash().await.ok().flatten().flatten();
+                if let Ok(r) = handle.authenticate_publickey_with(&t.user, key, hash, &mut agent).await {
+                    if r.success() {
+                        return Ok(());
+                    }
+                }
+            }
+        } else {
+            tried.last_mut().map(|s| s.push_str(" (SSH_AUTH_SOCK not usable)"));
+        }
+    }
+    if let Some(path) = &t.key_path {
+        if path.is_file() {
+            tried.push(format!("key {}", path.display()));
+            let key = load_key(path, t)?;
+            let hash = handle.best_supported_rsa_hash().await.map_err(transport_err)?.flatten();
+            let r = handle
+                .authenticate_publickey(&t.user, PrivateKeyWithHashAlg::new(Arc::new(key), hash))
+                .await
+                .map_err(transport_err)?;
+            if r.success() {
+                return Ok(());
+            }
+        }
+    }
+    if let Some(pw) = &t.password {
+        tried.push("password".to_string());
+        let r = handle.authenticate_password(&t.user, pw.expose()).await.map_err(transport_err)?;
+        if r.success() {
+            return Ok(());
+        }
+    }
+    if tried.is_empty() {
+        tried.push("no usable key, agent or password configured".into());
+    }
+    Err(failed(&tried))
+}
+
+fn load_key(path: &PathBuf, t: &SshTarget) -> Result<russh::keys::PrivateKey, TransportError> {
+    let err = |reason: String| TransportError::Key { node: t.node.clone(), path: path.clone(), reason };
+    match russh::keys::load_secret_key(path, t.key_passphrase.as_ref().map(Secret::expose)) {
+        Ok(k) => Ok(k),
+        Err(russh::keys::Error::KeyIsEncrypted) => {
+            let no_tty = || err("it is encrypted; set ssh_key_passphrase_env to the name of a variable holding the passphrase, or use ssh_agent_auth".into());
+            let asker = t.confirm.as_ref().ok_or_else(no_tty)?;
+            let pass = asker.secret(format!("Passphrase for {}", path.display())).ok_or_else(no_tty)?;
+            russh::keys::load_secret_key(path, Some(&pass)).map_err(|e| err(format!("{e} (wrong passphrase?)")))
+        }
+        Err(e) => Err(err(e.to_string())),
+    }
+}
+
+impl Transport for SshTransport {
+    fn node(&self) -> &str {
+        &self.node
+    }
+
+    fn exec<'a>(&'a self, command: &'a str, stdin: Option<&'a [u8]>) -> BoxFuture<'a, Result<ExecOutput, TransportError>> {
+        Box::pin(async move {
+            tokio::time::timeout(self.command_timeout, self.run(command, stdin))
+                .await
+                .map_err(|_| TransportError::CommandTimeout { node: self.node.clone(), secs: self.command_timeout.as_secs() })?
+        })
+    }
+
+    fn open_unix<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<BoxStream, TransportError>> {
+        Box::pin(async move {
+            self.round_trips.fetch_add(1, Ordering::Relaxed);
+            let ch = self
+                .handle
+                .channel_open_direct_streamlocal(path)
+                .await
+                .map_err(|e| self.channel_error(format!("the socket {path}"), e))?;
+            Ok(Box::pin(ch.into_stream()) as BoxStream)
+        })
+    }
+
+    fn open_tcp<'a>(&'a self, host: &'a str, port: u16) -> BoxFuture<'a, Result<BoxStream, TransportError>> {
+        Box::pin(async move {
+            self.round_trips.fetch_add(1, Ordering::Relaxed);
+            let ch = self
+                .handle
+                .channel_open_direct_tcpip(host, u32::from(port), "127.0.0.1", 0)
+                .await
+                .map_err(|e| self.channel_error(format!("{host}:{port}"), e))?;
+            Ok(Box::pin(ch.into_stream()) as BoxStream)
+        })
+    }
+
+    fn round_trips(&self) -> u64 {
+        self.round_trips.load(Ordering::Relaxed)
+    }
+}
