@@ -9,6 +9,8 @@ use serde_saphyr::Spanned;
 
 pub type S<T> = Spanned<T>;
 
+// Some fields are accepted for RKE compatibility or for Windows nodes and not read yet.
+#[allow(dead_code)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
@@ -62,6 +64,7 @@ pub struct RawRegistry {
     pub is_default: bool,
 }
 
+#[allow(dead_code)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawNode {
@@ -89,6 +92,7 @@ pub struct RawNode {
     pub public_address: Option<S<String>>,
 }
 
+#[allow(dead_code)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawWinrm {
@@ -103,6 +107,7 @@ pub struct RawWinrm {
     pub insecure_skip_verify: bool,
 }
 
+#[allow(dead_code)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawComponent {

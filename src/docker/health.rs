@@ -16,14 +16,13 @@ use crate::transport::Transport;
 /// Poll `check` until it passes or `timeout` runs out; the error says what the last try saw.
 pub async fn wait_healthy(transport: &dyn Transport, docker: &Docker, container: &str, check: &HealthCheck, timeout: Duration, interval: Duration) -> Result<Duration, String> {
     let start = Instant::now();
-    let mut last = String::from("not checked yet");
     loop {
         let attempt = tokio::time::timeout(Duration::from_secs(10).min(timeout), probe(transport, docker, container, check)).await;
-        match attempt {
+        let last = match attempt {
             Ok(Ok(())) => return Ok(start.elapsed()),
-            Ok(Err(e)) => last = e,
-            Err(_) => last = "check timed out".into(),
-        }
+            Ok(Err(e)) => e,
+            Err(_) => "check timed out".to_string(),
+        };
         if start.elapsed() >= timeout {
             return Err(format!("not healthy after {}s: {last}", timeout.as_secs()));
         }

@@ -1,1 +1,62 @@
-//! placeholder
+//! What to run on a host, per operating system. Pure functions that build scripts and parse
+//! their answers; `linux` builds POSIX shell. OS differences live here and nowhere else.
+
+pub mod linux;
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use serde::Serialize;
+
+use crate::config::Os;
+
+/// One change to a host's own configuration (the container runtime's objects are separate).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "change")]
+pub enum HostChange {
+    EnableForwarding,
+    WriteForwardingDropin { path: String },
+    AddRoute { dest: Ipv4Net, via: Ipv4Addr, node: String },
+    ReplaceRoute { dest: Ipv4Net, via: Ipv4Addr, old_via: Ipv4Addr, node: String },
+    DeleteRoute { dest: Ipv4Net, via: Ipv4Addr },
+    AddOutboundNat { subnet: Ipv4Net, cluster_cidr: Ipv4Net },
+    DeleteOutboundNat { subnet: Ipv4Net, cluster_cidr: Ipv4Net },
+    AllowForwarding { subnet: Ipv4Net, cluster_cidr: Ipv4Net },
+    WriteBootRoutes { path: String },
+}
+
+impl std::fmt::Display for HostChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HostChange::EnableForwarding => write!(f, "+ enable IPv4 forwarding (net.ipv4.ip_forward=1)"),
+            HostChange::WriteForwardingDropin { path } => write!(f, "+ persist IPv4 forwarding in {path}"),
+            HostChange::AddRoute { dest, via, node } => write!(f, "+ route {dest} via {via} ({node})"),
+            HostChange::ReplaceRoute { dest, via, old_via, node } => write!(f, "~ route {dest} via {via} ({node}), was via {old_via}"),
+            HostChange::DeleteRoute { dest, via } => write!(f, "- route {dest} via {via} (no node owns it any more)"),
+            HostChange::AddOutboundNat { subnet, cluster_cidr } => write!(f, "+ outbound NAT for {subnet} to destinations outside {cluster_cidr}"),
+            HostChange::DeleteOutboundNat { subnet, .. } => write!(f, "- outbound NAT for {subnet} (outbound_nat is off)"),
+            HostChange::AllowForwarding { subnet, cluster_cidr } => write!(f, "+ firewall: allow forwarding between {cluster_cidr} and {subnet}"),
+            HostChange::WriteBootRoutes { path } => write!(f, "+ re-apply routes and NAT at boot ({path})"),
+        }
+    }
+}
+
+/// The desired host network configuration of one node, OS-neutral.
+#[derive(Debug, Clone)]
+pub struct DesiredHost {
+    pub cluster: String,
+    pub subnet: Ipv4Net,
+    pub gateway: Ipv4Addr,
+    pub cluster_cidr: Ipv4Net,
+    pub outbound_nat: bool,
+    /// (destination subnet, next hop, owning node)
+    pub routes: Vec<(Ipv4Net, Ipv4Addr, String)>,
+}
+
+/// The shell used to run a script read from standard input, for this OS and user.
+pub fn script_command(os: Os, user: &str) -> Result<String, String> {
+    match os {
+        Os::Linux => Ok(linux::script_command(user)),
+        Os::Windows => Err("Windows hosts are not supported by this build yet (the Windows transport and host operations are a separate piece of work)".into()),
+    }
+}

@@ -1,1 +1,209 @@
-//! placeholder
+//! Phases of a run, one file each, and the runner that drives them over all hosts with bounded
+//! parallelism. Read-only phases (connect, gather facts, diff) serve `plan` and `up` alike; the
+//! phases that change hosts are only reachable through `apply`, so a dry run cannot change
+//! anything whatever a phase forgets to check.
+
+mod connect;
+mod deploy_components;
+mod diff;
+mod enable_routing;
+mod gather_facts;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+use futures_util::StreamExt;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::docker::ensure::{ContainerChange, Existing, NetworkFacts};
+use crate::os::linux::LinuxFacts;
+use crate::os::{DesiredHost, HostChange};
+use crate::plan::{Plan, PlannedNode};
+use crate::settings::Settings;
+use crate::state::StateStore;
+use crate::transport::Transport;
+use crate::ui::Ui;
+
+pub use deploy_components::ComponentResult;
+
+/// What every phase may read.
+pub struct RunContext {
+    pub settings: Settings,
+    pub ui: Arc<Ui>,
+    pub config: Config,
+    pub plan: Plan,
+    pub state: Arc<StateStore>,
+}
+
+/// What rwin found on a host.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostFacts {
+    pub linux: LinuxFacts,
+    pub docker_version: String,
+    pub network: Option<NetworkFacts>,
+    /// Component → its container as found (None: missing).
+    pub containers: BTreeMap<String, Option<Existing>>,
+    /// rwin-labelled containers of this cluster that no planned component claims.
+    pub orphans: Vec<String>,
+}
+
+/// The container network change, if any.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "action")]
+pub enum NetworkChange {
+    Create,
+    Recreate { was: String },
+}
+
+/// Every change `up` would make on one host.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct HostChanges {
+    pub host: Vec<HostChange>,
+    pub network: Option<NetworkChange>,
+    pub containers: Vec<(String, ContainerChange)>,
+    pub remove_orphans: Vec<String>,
+    pub blockers: Vec<String>,
+}
+
+impl HostChanges {
+    pub fn is_empty(&self) -> bool {
+        self.host.is_empty()
+            && self.network.is_none()
+            && self.remove_orphans.is_empty()
+            && self.containers.iter().all(|(_, c)| *c == ContainerChange::Unchanged)
+    }
+
+    pub fn count(&self) -> usize {
+        self.host.len()
+            + usize::from(self.network.is_some())
+            + self.remove_orphans.len()
+            + self.containers.iter().filter(|(_, c)| *c != ContainerChange::Unchanged).count()
+    }
+}
+
+/// One host as a run goes through it.
+pub struct Host {
+    pub node: PlannedNode,
+    pub desired: DesiredHost,
+    pub transport: Option<Arc<dyn Transport>>,
+    pub docker: Option<Docker>,
+    pub facts: Option<HostFacts>,
+    pub changes: HostChanges,
+    /// The first error that stopped work on this host.
+    pub error: Option<String>,
+    /// Changes actually made, in words.
+    pub applied: Vec<String>,
+    pub components: Vec<ComponentResult>,
+    pub elapsed: Duration,
+}
+
+impl Host {
+    pub fn new(node: &PlannedNode, ctx_config: &Config) -> Host {
+        let desired = DesiredHost {
+            cluster: ctx_config.cluster_name.clone(),
+            subnet: node.subnet,
+            gateway: node.gateway,
+            cluster_cidr: ctx_config.network.cluster_cidr,
+            outbound_nat: ctx_config.network.outbound_nat,
+            routes: node.routes.iter().map(|r| (r.dest, r.via, r.node.clone())).collect(),
+        };
+        Host {
+            node: node.clone(),
+            desired,
+            transport: None,
+            docker: None,
+            facts: None,
+            changes: HostChanges::default(),
+            error: None,
+            applied: Vec::new(),
+            components: Vec::new(),
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.node.name
+    }
+
+    pub fn ok(&self) -> bool {
+        self.error.is_none()
+    }
+
+    fn fail(&mut self, ui: &Ui, err: String) {
+        ui.host_done(&self.node.name, false, &err);
+        if self.error.is_none() {
+            self.error = Some(err);
+        }
+    }
+}
+
+/// Run `step` on every host that has no error yet, at most `concurrency` at once.
+async fn for_each_host<'a, F, Fut>(hosts: &'a mut [Host], concurrency: usize, step: F)
+where
+    F: Fn(&'a mut Host) -> Fut,
+    Fut: std::future::Future<Output = ()> + 'a,
+{
+    futures_util::stream::iter(hosts.iter_mut().filter(|h| h.ok()))
+        .for_each_concurrent(concurrency, |h| {
+            let start = Instant::now();
+            let fut = step(h);
+            async move {
+                fut.await;
+                let _ = start;
+            }
+        })
+        .await;
+}
+
+/// Connect to every host, read its facts and work out its changes. Changes nothing.
+pub async fn survey(ctx: &RunContext) -> Vec<Host> {
+    let mut hosts: Vec<Host> = ctx.plan.nodes.iter().map(|n| Host::new(n, &ctx.config)).collect();
+    let started = Instant::now();
+    for_each_host(&mut hosts, ctx.settings.concurrency, |h| async move {
+        connect::run(ctx, h).await;
+        if h.ok() {
+            gather_facts::run(ctx, h).await;
+        }
+        if h.ok() {
+            diff::run(ctx, h);
+        }
+    })
+    .await;
+    for h in &mut hosts {
+        h.elapsed = started.elapsed();
+    }
+    hosts
+}
+
+/// Make the changes `survey` found: host networking first, then components in dependency
+/// order with health gates. The only way into phases that change hosts.
+pub async fn apply(ctx: &RunContext, hosts: &mut [Host]) {
+    let started = Instant::now();
+    ctx.state.update(|s| {
+        for n in &ctx.plan.nodes {
+            s.subnets.insert(n.name.clone(), n.subnet);
+            let rec = s.host_mut(&n.name);
+            rec.address = n.address.clone();
+            rec.os = n.os.to_string();
+        }
+    })
+    .map_err(|e| ctx.ui.error(&e.to_string()))
+    .ok();
+    for_each_host(hosts, ctx.settings.concurrency, |h| async move {
+        let t = Instant::now();
+        enable_routing::run(ctx, h).await;
+        h.elapsed = t.elapsed();
+    })
+    .await;
+    deploy_components::run(ctx, hosts).await;
+    for h in hosts.iter_mut() {
+        h.elapsed = started.elapsed();
+        if h.ok() {
+            let n = h.applied.len();
+            ctx.ui.host_done(&h.node.name, true, &if n == 0 { "no changes".to_string() } else { format!("{n} changes made") });
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! `rwin plan` (and `up --dry-run`): connect, read every host, and print each change `up` would
+//! make. Nothing on any host changes: only the read-only phases run.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::docker::ensure::ContainerChange;
+use crate::phases::{self, Host, NetworkChange};
+use crate::settings::Settings;
+use crate::ui::Ui;
+use crate::ExitStatus;
+
+pub async fn run(path: &Path, settings: &Settings, ui: &Arc<Ui>) -> anyhow::Result<ExitStatus> {
+    let ctx = match super::up::prepare(path, settings, ui)? {
+        Ok(ctx) => ctx,
+        Err(status) => return Ok(status),
+    };
+    let hosts = phases::survey(&ctx).await;
+    ui.clear_progress();
+    if ui.json() {
+        ui.print(&serde_json::to_string_pretty(&PlanJson::new(&ctx.plan.cluster_name, &hosts))?);
+    } else {
+        ui.print(&render_text(&hosts));
+    }
+    Ok(if hosts.iter().all(Host::ok) { ExitStatus::Success } else { ExitStatus::Failure })
+}
+
+/// Human-readable lines for one host's changes.
+pub fn change_lines(h: &Host) -> Vec<String> {
+    let mut lines: Vec<String> = h.changes.host.iter().map(|c| c.to_string()).collect();
+    match &h.changes.network {
+        Some(NetworkChange::Create) => lines.push(format!("+ container network {} ({} gateway {})", crate::docker::spec::POD_NETWORK, h.node.subnet, h.node.gateway)),
+        Some(NetworkChange::Recreate { was }) => lines.push(format!("~ container network {}: {} gateway {} (was {was})", crate::docker::spec::POD_NETWORK, h.node.subnet, h.node.gateway)),
+        None => {}
+    }
+    for o in &h.changes.remove_orphans {
+        lines.push(format!("- container {o} (no component claims it)"));
+    }
+    for (comp, c) in &h.changes.containers {
+        match c {
+            ContainerChange::Create => lines.push(format!("+ component {comp}: create container rwin-{comp}")),
+            ContainerChange::Replace { reason } => lines.push(format!("~ component {comp}: replace container rwin-{comp} ({reason})")),
+            ContainerChange::Start => lines.push(format!("~ component {comp}: start stopped container rwin-{comp}")),
+            ContainerChange::Unchanged => {}
+        }
+    }
+    for b in &h.changes.blockers {
+        lines.push(format!("! {b}"));
+    }
+    lines
+}
+
+fn render_text(hosts: &[Host]) -> String {
+    let mut out = String::new();
+    let mut total = 0;
+    for h in hosts {
+        let _ = writeln!(out, "{} ({}, {}, subnet {} via {})", h.node.name, h.node.address, h.node.os, h.node.subnet, h.node.internal_address);
+        if let Some(e) = &h.error {
+            let _ = writeln!(out, "  ? unknown: {e}");
+            continue;
+        }
+        let lines = change_lines(h);
+        total += lines.len();
+        if lines.is_empty() {
+            let _ = writeln!(out, "  no changes");
+        }
+        for l in lines {
+            let _ = writeln!(out, "  {l}");
+        }
+    }
+    if total == 0 && hosts.iter().all(Host::ok) {
+        out.push_str("\nno changes: every host already matches cluster.yml\n");
+    } else {
+        let _ = writeln!(out, "\n{total} change(s) on {} host(s)", hosts.iter().filter(|h| !change_lines(h).is_empty()).count());
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct PlanJson<'a> {
+    cluster: &'a str,
+    changes: usize,
+    hosts: Vec<HostJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct HostJson<'a> {
+    node: &'a str,
+    address: &'a str,
+    os: String,
+    subnet: String,
+    gateway: String,
+    route_ip: String,
+    reachable: bool,
+    error: Option<&'a str>,
+    changes: &'a phases::HostChanges,
+    summary: Vec<String>,
+}
+
+impl<'a> PlanJson<'a> {
+    fn new(cluster: &'a str, hosts: &'a [Host]) -> Self {
+        let hosts: Vec<HostJson> = hosts
+            .iter()
+            .map(|h| HostJson {
+                node: &h.node.name,
+                address: &h.node.address,
+                os: h.node.os.to_string(),
+                subnet: h.node.subnet.to_string(),
+                gateway: h.node.gateway.to_string(),
+                route_ip: h.node.internal_address.to_string(),
+                reachable: h.ok(),
+                error: h.error.as_deref(),
+                changes: &h.changes,
+                summary: change_lines(h),
+            })
+            .collect();
+        PlanJson { cluster, changes: hosts.iter().map(|h| h.summary.len()).sum(), hosts }
+    }
+}

@@ -1,0 +1,134 @@
+//! `rwin up`: survey every host, make the changes, deploy components, print the summary.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Serialize;
+use tabled::Tabled;
+
+use crate::phases::{self, Host, RunContext};
+use crate::settings::Settings;
+use crate::state::{State, StateStore};
+use crate::ui::Ui;
+use crate::ExitStatus;
+
+/// Load config and state and build the plan: everything before the first connection.
+pub(crate) fn prepare(path: &Path, settings: &Settings, ui: &Arc<Ui>) -> anyhow::Result<Result<RunContext, ExitStatus>> {
+    let config = match super::load_config(path, ui) {
+        Ok(c) => c,
+        Err(status) => return Ok(Err(status)),
+    };
+    let state_path = crate::state::path_for(path);
+    let state = match State::load(&state_path, &config.cluster_name) {
+        Ok(s) => s,
+        Err(e) => {
+            ui.error(&e.to_string());
+            return Ok(Err(ExitStatus::Usage));
+        }
+    };
+    let plan = match crate::plan::build(&config, &state) {
+        Ok(p) => p,
+        Err(e) => {
+            ui.error(&format!("{}: {e}", path.display()));
+            return Ok(Err(ExitStatus::Usage));
+        }
+    };
+    Ok(Ok(RunContext { settings: settings.clone(), ui: ui.clone(), config, plan, state: Arc::new(StateStore::new(state_path, state)) }))
+}
+
+pub async fn run(path: &Path, settings: &Settings, ui: &Arc<Ui>) -> anyhow::Result<ExitStatus> {
+    let ctx = match prepare(path, settings, ui)? {
+        Ok(ctx) => ctx,
+        Err(status) => return Ok(status),
+    };
+    let mut hosts = phases::survey(&ctx).await;
+    phases::apply(&ctx, &mut hosts).await;
+    ui.clear_progress();
+    let ok = hosts.iter().all(Host::ok);
+    if ui.json() {
+        let rows: Vec<SummaryJson> = hosts.iter().map(SummaryJson::from).collect();
+        ui.print(&serde_json::to_string_pretty(&serde_json::json!({ "cluster": ctx.plan.cluster_name, "ok": ok, "hosts": rows }))?);
+    } else {
+        let rows: Vec<SummaryRow> = hosts.iter().map(SummaryRow::from).collect();
+        ui.print(&crate::ui::table::render(&rows));
+        let failed: Vec<ErrorRow> = hosts.iter().filter_map(|h| h.error.as_ref().map(|e| ErrorRow { node: h.node.name.clone(), error: e.clone() })).collect();
+        if !failed.is_empty() {
+            ui.print(&crate::ui::table::render(&failed));
+            ui.error(&format!(
+                "{} of {} hosts failed ({}). What succeeded is recorded in {}; fix the cause and run `rwin up` again to converge.",
+                failed.len(),
+                hosts.len(),
+                failed.iter().map(|f| f.node.as_str()).collect::<Vec<_>>().join(", "),
+                ctx.state.path().display()
+            ));
+        }
+    }
+    let trips: u64 = hosts.iter().filter_map(|h| h.transport.as_ref().map(|t| t.round_trips())).sum();
+    ui.debug(&format!("remote round trips: {trips} over {} hosts", hosts.len()));
+    Ok(if ok { ExitStatus::Success } else { ExitStatus::Failure })
+}
+
+#[derive(Tabled)]
+struct SummaryRow {
+    node: String,
+    os: String,
+    subnet: String,
+    #[tabled(rename = "route ip")]
+    route_ip: String,
+    changes: usize,
+    components: String,
+    result: String,
+    time: String,
+}
+
+impl From<&Host> for SummaryRow {
+    fn from(h: &Host) -> Self {
+        SummaryRow {
+            node: h.node.name.clone(),
+            os: h.node.os.to_string(),
+            subnet: h.node.subnet.to_string(),
+            route_ip: h.node.internal_address.to_string(),
+            changes: h.applied.len(),
+            components: h.components.iter().map(|c| format!("{} {}", c.component, c.outcome)).collect::<Vec<_>>().join(", "),
+            result: if h.ok() { "✔ ok".into() } else { "✘ failed".into() },
+            time: format!("{:.1}s", h.elapsed.as_secs_f64()),
+        }
+    }
+}
+
+#[derive(Tabled)]
+struct ErrorRow {
+    node: String,
+    error: String,
+}
+
+#[derive(Serialize)]
+struct SummaryJson {
+    node: String,
+    os: String,
+    subnet: String,
+    route_ip: String,
+    ok: bool,
+    error: Option<String>,
+    applied: Vec<String>,
+    components: Vec<phases::ComponentResult>,
+    seconds: f64,
+    round_trips: u64,
+}
+
+impl From<&Host> for SummaryJson {
+    fn from(h: &Host) -> Self {
+        SummaryJson {
+            node: h.node.name.clone(),
+            os: h.node.os.to_string(),
+            subnet: h.node.subnet.to_string(),
+            route_ip: h.node.internal_address.to_string(),
+            ok: h.ok(),
+            error: h.error.clone(),
+            applied: h.applied.clone(),
+            components: h.components.clone(),
+            seconds: h.elapsed.as_secs_f64(),
+            round_trips: h.transport.as_ref().map(|t| t.round_trips()).unwrap_or(0),
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! Linux host operations as POSIX shell: one facts script and one apply script per host per
+//! run, because each remote command is a round trip (LAB.md: ~0.13 s each on the lab).
+//! Routes rwin makes carry their own protocol number, so they are told apart from all others.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::{DesiredHost, HostChange};
+
+/// `ip route … proto 157`: marks routes made by rwin (any number 5–252 not in rt_protos works).
+pub const ROUTE_PROTO: u8 = 157;
+pub const SYSCTL_DROPIN: &str = "/etc/sysctl.d/90-rwin.conf";
+pub const BOOT_SCRIPT: &str = "/etc/rwin/routes.sh";
+pub const BOOT_UNIT: &str = "/etc/systemd/system/rwin-routes.service";
+pub const BRIDGE: &str = "rwin0";
+const SYSCTL_CONTENT: &str = "# Written by rwin: container subnets are routed through this host.\nnet.ipv4.ip_forward = 1\n";
+
+pub fn script_command(user: &str) -> String {
+    if user == "root" {
+        "sh -s".into()
+    } else {
+        // Non-root users need passwordless sudo; -n fails at once instead of hanging on a prompt.
+        "sudo -n sh -s".into()
+    }
+}
+
+/// What the facts script reports.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LinuxFacts {
+    pub os: String,
+    pub kernel: String,
+    pub forwarding: bool,
+    pub dropin_ok: bool,
+    pub systemd: bool,
+    pub boot_script_sha: Option<String>,
+    pub boot_unit: bool,
+    pub iptables: bool,
+    pub nat_rule: bool,
+    pub forward_rule: bool,
+    /// Routes with rwin's protocol: destination → next hop.
+    pub routes: BTreeMap<Ipv4Net, Ipv4Addr>,
+}
+
+fn nat_rule(subnet: Ipv4Net, cidr: Ipv4Net, cluster: &str) -> String {
+    format!("POSTROUTING -s {subnet} ! -d {cidr} -m comment --comment rwin:{cluster} -j MASQUERADE")
+}
+
+fn forward_rules(subnet: Ipv4Net, cidr: Ipv4Net, cluster: &str) -> [String; 2] {
+    [
+        format!("FORWARD -s {cidr} -d {subnet} -m comment --comment rwin:{cluster} -j ACCEPT"),
+        format!("FORWARD -s {subnet} -m comment --comment rwin:{cluster} -j ACCEPT"),
+    ]
+}
+
+/// One script that reports everything the diff needs, as `key=value` lines.
+pub fn facts_script(d: &DesiredHost) -> String {
+    let nat = nat_rule(d.subnet, d.cluster_cidr, &d.cluster);
+    let fwd = &forward_rules(d.subnet, d.cluster_cidr, &d.cluster)[0];
+    format!(
+        r#"exec 2>/dev/null
+. /etc/os-release && echo "os=$PRETTY_NAME"
+echo "kernel=$(uname -r)"
+echo "forwarding=$(cat /proc/sys/net/ipv4/ip_forward)"
+[ "$(cat {SYSCTL_DROPIN})" = "$(printf '%s' '{sysctl}')" ] && echo dropin=1
+[ -d /etc/systemd/system ] && echo systemd=1
+[ -f {BOOT_SCRIPT} ] && echo "boot_sha=$(sha256sum < {BOOT_SCRIPT} | cut -d' ' -f1)"
+[ -f {BOOT_UNIT} ] && echo boot_unit=1
+if command -v iptables >/dev/null; then
+  echo iptables=1
+  iptables -t nat -C {nat} && echo nat_rule=1
+  iptables -C {fwd} && echo forward_rule=1
+fi
+ip -4 route show proto {ROUTE_PROTO} | while read -r dest _ via _; do echo "route=$dest $via"; done
+true
+"#,
+        sysctl = SYSCTL_CONTENT.trim_end()
+    )
+}
+
+pub fn parse_facts(out: &str) -> LinuxFacts {
+    let mut f = LinuxFacts::default();
+    for line in out.lines() {
+        let Some((k, v)) = line.split_once('=') else { continue };
+        match k {
+            "os" => f.os = v.to_string(),
+            "kernel" => f.kernel = v.to_string(),
+            "forwarding" => f.forwarding = v.trim() == "1",
+            "dropin" => f.dropin_ok = true,
+            "systemd" => f.systemd = true,
+            "boot_sha" => f.boot_script_sha = Some(v.trim().to_string()),
+            "boot_unit" => f.boot_unit = true,
+            "iptables" => f.iptables = true,
+            "nat_rule" => f.nat_rule = true,
+            "forward_rule" => f.forward_rule = true,
+            "route" => {
+                if let Some((dest, via)) = v.split_once(' ') {
+                    if let (Ok(d), Ok(g)) = (dest.parse::<Ipv4Net>(), via.parse::<Ipv4Addr>()) {
+                        f.routes.insert(d, g);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    f
+}
+
+/// The script that re-applies routes and NAT at boot; also what `up` compares to see drift.
+pub fn boot_script(d: &DesiredHost) -> String {
+    let mut s = String::from("#!/bin/sh\n# Written by rwin: routes to the other nodes' container subnets, and NAT.\n");
+    for (dest, via, _) in &d.routes {
+        let _ = writeln!(s, "ip route replace {dest} via {via} proto {ROUTE_PROTO}");
+    }
+    if d.outbound_nat {
+        let nat = nat_rule(d.subnet, d.cluster_cidr, &d.cluster);
+        let _ = writeln!(s, "iptables -t nat -C {nat} 2>/dev/null || iptables -t nat -A {nat}");
+    }
+    for rule in forward_rules(d.subnet, d.cluster_cidr, &d.cluster) {
+        let _ = writeln!(s, "iptables -C {rule} 2>/dev/null || iptables -I {rule}");
+    }
+    s
+}
+
+fn boot_unit() -> String {
+    format!(
+        "[Unit]\nDescription=rwin: routes to the cluster's container subnets\nAfter=network-online.target docker.service\nWants=network-online.target\n\n[Service]\nType=oneshot\nExecStart=/bin/sh {BOOT_SCRIPT}\nRemainAfterExit=yes\n\n[Install]\nWantedBy=multi-user.target\n"
+    )
+}
+
+pub fn sha256_hex(s: &str) -> String {
+    Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Everything that differs between the facts and the desired configuration. Pure.
+pub fn diff(d: &DesiredHost, f: &LinuxFacts) -> Vec<HostChange> {
+    let mut changes = Vec::new();
+    if !f.forwarding {
+        changes.push(HostChange::EnableForwarding);
+    }
+    if !f.dropin_ok {
+        changes.push(HostChange::WriteForwardingDropin { path: SYSCTL_DROPIN.into() });
+    }
+    for (dest, via, node) in &d.routes {
+        match f.routes.get(dest) {
+            None => changes.push(HostChange::AddRoute { dest: *dest, via: *via, node: node.clone() }),
+            Some(old) if old != via => changes.push(HostChange::ReplaceRoute { dest: *dest, via: *via, old_via: *old, node: node.clone() }),
+            Some(_) => {}
+        }
+    }
+    for (dest, via) in &f.routes {
+        if !d.routes.iter().any(|(d2, _, _)| d2 == dest) {
+            changes.push(HostChange::DeleteRoute { dest: *dest, via: *via });
+        }
+    }
+    if f.iptables {
+        if d.outbound_nat && !f.nat_rule {
+            changes.push(HostChange::AddOutboundNat { subnet: d.subnet, cluster_cidr: d.cluster_cidr });
+        }
+        if !d.outbound_nat && f.nat_rule {
+            changes.push(HostChange::DeleteOutboundNat { subnet: d.subnet, cluster_cidr: d.cluster_cidr });
+        }
+        if !f.forward_rule {
+            changes.push(HostChange::AllowForwarding { subnet: d.subnet, cluster_cidr: d.cluster_cidr });
+        }
+    }
+    if f.systemd && (f.boot_script_sha.as_deref() != Some(sha256_hex(&boot_script(d)).as_str()) || !f.boot_unit) {
+        changes.push(HostChange::WriteBootRoutes { path: BOOT_SCRIPT.into() });
+    }
+    changes
+}
+
+/// Problems the diff cannot fix by itself, to report before applying.
+pub fn blockers(d: &DesiredHost, f: &LinuxFacts) -> Vec<String> {
+    let mut v = Vec::new();
+    if d.outbound_nat && !f.iptables {
+        v.push("outbound_nat is on but the host has no iptables command: install iptables, or set network.outbound_nat: false".into());
+    }
+    v
+}
+
+/// One script that makes all `changes`, stopping at the first failure with its line.
+pub fn apply_script(d: &DesiredHost, changes: &[HostChange]) -> String {
+    let mut s = String::from("set -e\n");
+    for c in changes {
+        match c {
+            HostChange::EnableForwarding => s.push_str("sysctl -q -w net.ipv4.ip_forward=1\n"),
+            HostChange::WriteForwardingDropin { path } => {
+                let _ = writeln!(s, "mkdir -p /etc/sysctl.d\ncat > {path}.rwin-tmp <<'RWIN_EOF'\n{SYSCTL_CONTENT}RWIN_EOF\nmv {path}.rwin-tmp {path}");
+            }
+            HostChange::AddRoute { dest, via, .. } | HostChange::ReplaceRoute { dest, via, .. } => {
+                let _ = writeln!(s, "ip route replace {dest} via {via} proto {ROUTE_PROTO}");
+            }
+            HostChange::DeleteRoute { dest, via } => {
+                let _ = writeln!(s, "ip route del {dest} via {via} proto {ROUTE_PROTO} 2>/dev/null || true");
+            }
+            HostChange::AddOutboundNat { .. } => {
+                let nat = nat_rule(d.subnet, d.cluster_cidr, &d.cluster);
+                let _ = writeln!(s, "iptables -t nat -C {nat} 2>/dev/null || iptables -t nat -A {nat}");
+            }
+            HostChange::DeleteOutboundNat { .. } => {
+                let nat = nat_rule(d.subnet, d.cluster_cidr, &d.cluster);
+                let _ = writeln!(s, "while iptables -t nat -D {nat} 2>/dev/null; do :; done");
+            }
+            HostChange::AllowForwarding { .. } => {
+                for rule in forward_rules(d.subnet, d.cluster_cidr, &d.cluster) {
+                    let _ = writeln!(s, "iptables -C {rule} 2>/dev/null || iptables -I {rule}");
+                }
+            }
+            HostChange::WriteBootRoutes { path } => {
+                let _ = writeln!(
+                    s,
+                    "mkdir -p /etc/rwin /etc/systemd/system/multi-user.target.wants\ncat > {path}.rwin-tmp <<'RWIN_EOF'\n{script}RWIN_EOF\nmv {path}.rwin-tmp {path}\ncat > {BOOT_UNIT} <<'RWIN_EOF'\n{unit}RWIN_EOF\nln -sf {BOOT_UNIT} /etc/systemd/system/multi-user.target.wants/rwin-routes.service\n[ -d /run/systemd/system ] && systemctl daemon-reload || true",
+                    script = boot_script(d),
+                    unit = boot_unit()
+                );
+            }
+        }
+    }
+    s
+}
+
+/// Options for the node's Docker bridge network: rwin's bridge name, no Docker masquerade
+/// (rwin's own rule NATs only non-cluster destinations, so pods see each other's real IPs).
+pub fn network_options() -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("com.docker.network.bridge.name".to_string(), BRIDGE.to_string()),
+        ("com.docker.network.bridge.enable_ip_masquerade".to_string(), "false".to_string()),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desired() -> DesiredHost {
+        DesiredHost {
+            cluster: "demo".into(),
+            subnet: "10.42.0.0/24".parse().unwrap(),
+            gateway: "10.42.0.1".parse().unwrap(),
+            cluster_cidr: "10.42.0.0/16".parse().unwrap(),
+            outbound_nat: true,
+            routes: vec![
+                ("10.42.1.0/24".parse().unwrap(), "10.0.0.2".parse().unwrap(), "n2".into()),
+                ("10.42.2.0/24".parse().unwrap(), "10.0.0.3".parse().unwrap(), "n3".into()),
+            ],
+        }
+    }
+
+    #[test]
+    fn facts_round_trip_and_converged_host_has_no_changes() {
+        let d = desired();
+        let out = format!(
+            "os=Debian GNU/Linux 12 (bookworm)\nkernel=6.1\nforwarding=1\ndropin=1\nsystemd=1\nboot_sha={}\nboot_unit=1\niptables=1\nnat_rule=1\nforward_rule=1\nroute=10.42.1.0/24 10.0.0.2\nroute=10.42.2.0/24 10.0.0.3\n",
+            sha256_hex(&boot_script(&d))
+        );
+        let f = parse_facts(&out);
+        assert_eq!(f.routes.len(), 2);
+        assert_eq!(diff(&d, &f), vec![]);
+    }
+
+    #[test]
+    fn drift_is_found_route_by_route() {
+        let d = desired();
+        let mut f = parse_facts("forwarding=0\niptables=1\nroute=10.42.2.0/24 10.0.0.9\nroute=10.42.9.0/24 10.0.0.9\n");
+        f.dropin_ok = true;
+        let changes = diff(&d, &f);
+        assert!(changes.contains(&HostChange::EnableForwarding));
+        assert!(changes.contains(&HostChange::AddRoute { dest: "10.42.1.0/24".parse().unwrap(), via: "10.0.0.2".parse().unwrap(), node: "n2".into() }));
+        assert!(changes.iter().any(|c| matches!(c, HostChange::ReplaceRoute { old_via, .. } if old_via.to_string() == "10.0.0.9")));
+        assert!(changes.iter().any(|c| matches!(c, HostChange::DeleteRoute { dest, .. } if dest.to_string() == "10.42.9.0/24")));
+        assert!(!changes.iter().any(|c| matches!(c, HostChange::WriteBootRoutes { .. })), "no systemd, no boot unit");
+    }
+
+    #[test]
+    fn apply_script_snapshot() {
+        let d = desired();
+        let f = parse_facts("forwarding=0\nsystemd=1\niptables=1\n");
+        insta::assert_snapshot!(apply_script(&d, &diff(&d, &f)));
+    }
+}

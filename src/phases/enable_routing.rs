@@ -1,0 +1,84 @@
+//! Enable routing: IPv4 forwarding (now and at boot), routes to every other node's subnet,
+//! outbound NAT, and the node's container network with its subnet and gateway. One script per
+//! host for the host's own configuration, then the Docker API for the network.
+
+use std::collections::HashMap;
+
+use super::{Host, NetworkChange, RunContext};
+use crate::docker::ensure;
+use crate::docker::spec::POD_NETWORK;
+use crate::os::{linux, HostChange};
+use crate::state::RouteRecord;
+
+pub async fn run(ctx: &RunContext, h: &mut Host) {
+    let name = h.node.name.clone();
+    if let Some(b) = h.changes.blockers.first().cloned() {
+        return h.fail(&ctx.ui, format!("{name}: {b}"));
+    }
+    let (Some(t), Some(docker)) = (h.transport.clone(), h.docker.clone()) else { return };
+    let changes = h.changes.host.clone();
+    if !changes.is_empty() {
+        ctx.ui.host_step(&name, &format!("configuring routing ({} changes)", changes.len()));
+        let script = linux::apply_script(&h.desired, &changes);
+        ctx.ui.debug(&format!("{name}: running\n{script}"));
+        let command = match crate::os::script_command(h.node.os, &h.node.node.user) {
+            Ok(c) => c,
+            Err(e) => return h.fail(&ctx.ui, format!("{name}: {e}")),
+        };
+        match t.exec(&command, Some(script.as_bytes())).await {
+            Ok(o) if o.success() => {}
+            Ok(o) => return h.fail(&ctx.ui, format!("{name}: configuring routing failed (exit {}): {}", o.code, o.stderr.trim())),
+            Err(e) => return h.fail(&ctx.ui, e.to_string()),
+        }
+        let was_forwarding = h.facts.as_ref().is_some_and(|f| f.linux.forwarding);
+        let desired_routes: Vec<RouteRecord> = h.desired.routes.iter().map(|(d, v, _)| RouteRecord { dest: *d, via: *v }).collect();
+        let record = ctx.state.update(|s| {
+            let rec = s.host_mut(&name);
+            for c in &changes {
+                match c {
+                    HostChange::EnableForwarding if !was_forwarding => rec.forwarding_enabled_by_rwin = true,
+                    HostChange::WriteForwardingDropin { path } => rec.sysctl_dropin = Some(path.clone()),
+                    HostChange::WriteBootRoutes { .. } => rec.boot_routes_unit = Some(linux::BOOT_UNIT.into()),
+                    HostChange::AddOutboundNat { .. } | HostChange::AllowForwarding { .. } => rec.masquerade = true,
+                    _ => {}
+                }
+            }
+            rec.routes = desired_routes.into_iter().collect();
+        });
+        if let Err(e) = record {
+            return h.fail(&ctx.ui, e.to_string());
+        }
+        h.applied.extend(changes.iter().map(|c| c.to_string()));
+    }
+
+    if let Some(change) = h.changes.network.clone() {
+        ctx.ui.host_step(&name, "creating the container network");
+        if matches!(change, NetworkChange::Recreate { .. }) {
+            // Docker refuses to remove a network with containers: remove rwin's pod containers
+            // first; the components phase creates them again on the new network.
+            for spec in ctx.plan.instances_on(&name).filter(|s| s.network == crate::config::NetworkMode::Pod) {
+                if let Err(e) = ensure::remove(&docker, &spec.name).await {
+                    return h.fail(&ctx.ui, format!("{name}: {e}"));
+                }
+            }
+            if let Err(e) = ensure::remove_network(&docker, POD_NETWORK).await {
+                return h.fail(&ctx.ui, format!("{name}: {e}. Containers not made by rwin may still use it: `docker network inspect {POD_NETWORK}` on the host shows them"));
+            }
+        }
+        let options: HashMap<String, String> = linux::network_options().into_iter().collect();
+        if let Err(e) = ensure::create_network(&docker, POD_NETWORK, "bridge", h.node.subnet, h.node.gateway, options, &ctx.plan.cluster_name).await {
+            return h.fail(&ctx.ui, format!("{name}: {e}"));
+        }
+        if let Err(e) = ctx.state.update(|s| s.host_mut(&name).network = Some(POD_NETWORK.into())) {
+            return h.fail(&ctx.ui, e.to_string());
+        }
+        h.applied.push(format!("+ container network {POD_NETWORK} ({} gateway {})", h.node.subnet, h.node.gateway));
+    }
+
+    for orphan in h.changes.remove_orphans.clone() {
+        if let Err(e) = ensure::remove(&docker, &orphan).await {
+            return h.fail(&ctx.ui, format!("{name}: {e}"));
+        }
+        h.applied.push(format!("- container {orphan} (its component is no longer in cluster.yml)"));
+    }
+}
