@@ -192,7 +192,7 @@ mod tests {
     #[test]
     fn unknown_variables_are_errors() {
         let node = facts(1);
-        let roles = BTreeMap::new();
+        let roles = BTreeMap::from([(Role::Etcd, vec![facts(1)])]);
         let ctx = TemplateContext { cluster_name: "demo", node: &node, roles: &roles, container_ip: None };
         assert!(render("{{node.nmae}}", &ctx).unwrap_err().contains("node.nmae"));
         assert!(render("{{role.master}}", &ctx).unwrap_err().contains("unknown role"));

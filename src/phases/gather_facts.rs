@@ -18,37 +18,41 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
     };
     let script = linux::facts_script(&h.desired);
     let socket = h.node.node.docker_socket.clone();
-    let (out, version) = tokio::join!(t.exec(&command, Some(script.as_bytes())), docker.version());
+    let specs: Vec<_> = ctx.plan.instances_on(&name).collect();
+    // The host script and the Docker API calls are independent: run them side by side, each
+    // API call on its own channel of the one connection.
+    let docker_facts = async {
+        let version = docker.version().await.map_err(|e| {
+            format!(
+                "{name}: Docker is not reachable at {socket}: {}. Is dockerd running there, and may user {} open the socket (docker group)? Is AllowStreamLocalForwarding on in sshd_config?",
+                crate::docker::describe(&e),
+                h.node.node.user
+            )
+        })?;
+        let inspects = futures_util::future::join_all(specs.iter().map(|s| ensure::inspect(&docker, &s.name)));
+        let (network, inspected, listed) = tokio::join!(ensure::inspect_network(&docker, POD_NETWORK), inspects, ensure::list_cluster_containers(&docker, &ctx.plan.cluster_name));
+        let network = network.map_err(|e| format!("{name}: inspecting network {POD_NETWORK}: {e}"))?;
+        let mut containers = BTreeMap::new();
+        for (spec, r) in specs.iter().zip(inspected) {
+            containers.insert(spec.component.clone(), r.map_err(|e| format!("{name}: inspecting {}: {e}", spec.name))?);
+        }
+        let orphans = listed
+            .map_err(|e| format!("{name}: listing containers: {e}"))?
+            .into_iter()
+            .filter(|(_, comp)| !containers.contains_key(comp))
+            .map(|(n, _)| n)
+            .collect();
+        Ok::<_, String>((version.version.unwrap_or_default(), network, containers, orphans))
+    };
+    let (out, docker_facts) = tokio::join!(t.exec(&command, Some(script.as_bytes())), docker_facts);
     let out = match out {
         Ok(o) if o.success() => o,
         Ok(o) => return h.fail(&ctx.ui, format!("{name}: reading facts failed (exit {}): {}", o.code, o.stderr.trim())),
         Err(e) => return h.fail(&ctx.ui, e.to_string()),
     };
-    let version = match version {
-        Ok(v) => v.version.unwrap_or_default(),
-        Err(e) => {
-            return h.fail(
-                &ctx.ui,
-                format!("{name}: Docker is not reachable at {socket}: {}. Is dockerd running there, and may user {} open the socket (docker group)? Is AllowStreamLocalForwarding on in sshd_config?", crate::docker::describe(&e), h.node.node.user),
-            )
-        }
-    };
-    let network = match ensure::inspect_network(&docker, POD_NETWORK).await {
-        Ok(n) => n,
-        Err(e) => return h.fail(&ctx.ui, format!("{name}: inspecting network {POD_NETWORK}: {e}")),
-    };
-    let mut containers = BTreeMap::new();
-    for spec in ctx.plan.instances_on(&name) {
-        match ensure::inspect(&docker, &spec.name).await {
-            Ok(e) => {
-                containers.insert(spec.component.clone(), e);
-            }
-            Err(e) => return h.fail(&ctx.ui, format!("{name}: inspecting {}: {e}", spec.name)),
-        }
-    }
-    let orphans = match ensure::list_cluster_containers(&docker, &ctx.plan.cluster_name).await {
-        Ok(list) => list.into_iter().filter(|(_, comp)| !containers.contains_key(comp)).map(|(n, _)| n).collect(),
-        Err(e) => return h.fail(&ctx.ui, format!("{name}: listing containers: {e}")),
+    let (version, network, containers, orphans) = match docker_facts {
+        Ok(f) => f,
+        Err(e) => return h.fail(&ctx.ui, e),
     };
     h.facts = Some(HostFacts { linux: linux::parse_facts(&out.stdout), docker_version: version, network, containers, orphans });
 }

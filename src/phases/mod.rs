@@ -97,7 +97,9 @@ pub struct Host {
     /// Changes actually made, in words.
     pub applied: Vec<String>,
     pub components: Vec<ComponentResult>,
+    /// Wall time this host took, from the first connection attempt to its last step.
     pub elapsed: Duration,
+    started: Instant,
 }
 
 impl Host {
@@ -121,6 +123,7 @@ impl Host {
             applied: Vec::new(),
             components: Vec::new(),
             elapsed: Duration::ZERO,
+            started: Instant::now(),
         }
     }
 
@@ -133,6 +136,7 @@ impl Host {
     }
 
     fn fail(&mut self, ui: &Ui, err: String) {
+        self.elapsed = self.started.elapsed();
         ui.host_done(&self.node.name, false, &err);
         if self.error.is_none() {
             self.error = Some(err);
@@ -148,12 +152,7 @@ where
 {
     futures_util::stream::iter(hosts.iter_mut().filter(|h| h.ok()))
         .for_each_concurrent(concurrency, |h| {
-            let start = Instant::now();
-            let fut = step(h);
-            async move {
-                fut.await;
-                let _ = start;
-            }
+            step(h)
         })
         .await;
 }
@@ -161,7 +160,6 @@ where
 /// Connect to every host, read its facts and work out its changes. Changes nothing.
 pub async fn survey(ctx: &RunContext) -> Vec<Host> {
     let mut hosts: Vec<Host> = ctx.plan.nodes.iter().map(|n| Host::new(n, &ctx.config)).collect();
-    let started = Instant::now();
     for_each_host(&mut hosts, ctx.settings.concurrency, |h| async move {
         connect::run(ctx, h).await;
         if h.ok() {
@@ -172,8 +170,8 @@ pub async fn survey(ctx: &RunContext) -> Vec<Host> {
         }
     })
     .await;
-    for h in &mut hosts {
-        h.elapsed = started.elapsed();
+    for h in hosts.iter_mut().filter(|h| h.ok()) {
+        h.elapsed = h.started.elapsed();
     }
     hosts
 }
@@ -181,7 +179,6 @@ pub async fn survey(ctx: &RunContext) -> Vec<Host> {
 /// Make the changes `survey` found: host networking first, then components in dependency
 /// order with health gates. The only way into phases that change hosts.
 pub async fn apply(ctx: &RunContext, hosts: &mut [Host]) {
-    let started = Instant::now();
     ctx.state.update(|s| {
         for n in &ctx.plan.nodes {
             s.subnets.insert(n.name.clone(), n.subnet);
@@ -192,16 +189,11 @@ pub async fn apply(ctx: &RunContext, hosts: &mut [Host]) {
     })
     .map_err(|e| ctx.ui.error(&e.to_string()))
     .ok();
-    for_each_host(hosts, ctx.settings.concurrency, |h| async move {
-        let t = Instant::now();
-        enable_routing::run(ctx, h).await;
-        h.elapsed = t.elapsed();
-    })
-    .await;
+    for_each_host(hosts, ctx.settings.concurrency, |h| enable_routing::run(ctx, h)).await;
     deploy_components::run(ctx, hosts).await;
     for h in hosts.iter_mut() {
-        h.elapsed = started.elapsed();
         if h.ok() {
+            h.elapsed = h.started.elapsed();
             let n = h.applied.len();
             ctx.ui.host_done(&h.node.name, true, &if n == 0 { "no changes".to_string() } else { format!("{n} changes made") });
         }

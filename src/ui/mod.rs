@@ -106,6 +106,8 @@ impl Ui {
             return;
         }
         let mark = if ok { self.paint("32", "✔") } else { self.paint("31", "✘") };
+        // Error texts already start with the node's name; don't say it twice.
+        let text = text.strip_prefix(&format!("{node}: ")).unwrap_or(text);
         self.line(&format!("{mark} {node}: {text}"));
     }
 
