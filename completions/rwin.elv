@@ -1,0 +1,132 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[rwin] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'rwin'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'rwin'= {
+            cand --concurrency 'How many hosts are worked on at once'
+            cand --output 'Output format for plans and summaries'
+            cand --known-hosts 'The known_hosts file to verify and record SSH host keys in'
+            cand --connect-timeout 'Seconds to wait for a host to accept a connection and finish the SSH handshake'
+            cand --command-timeout 'Seconds any single remote command may take before it is abandoned'
+            cand -v 'More detail (-v: commands sent to hosts; -vv: protocol debugging)'
+            cand --verbose 'More detail (-v: commands sent to hosts; -vv: protocol debugging)'
+            cand -q 'Only errors and the final result'
+            cand --quiet 'Only errors and the final result'
+            cand -y 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
+            cand --yes 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
+            cand --no-color 'No colours (also when the NO_COLOR environment variable is set)'
+            cand --accept-new-host-keys 'Trust and record host keys of hosts not yet in known_hosts (a changed key is still refused)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand up 'Bring every host to the state cluster.yml describes: routing, subnets, routes, components'
+            cand plan 'Show, per host, every change `up` would make, without changing anything'
+            cand validate 'Check cluster.yml and report every problem with its file:line:column'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'rwin;up'= {
+            cand --concurrency 'How many hosts are worked on at once'
+            cand --output 'Output format for plans and summaries'
+            cand --known-hosts 'The known_hosts file to verify and record SSH host keys in'
+            cand --connect-timeout 'Seconds to wait for a host to accept a connection and finish the SSH handshake'
+            cand --command-timeout 'Seconds any single remote command may take before it is abandoned'
+            cand --dry-run 'Show the plan and change nothing (same as `rwin plan`)'
+            cand -v 'More detail (-v: commands sent to hosts; -vv: protocol debugging)'
+            cand --verbose 'More detail (-v: commands sent to hosts; -vv: protocol debugging)'
+            cand -q 'Only errors and the final result'
+            cand --quiet 'Only errors and the final result'
+            cand -y 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
+            cand --yes 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
+            cand --no-color 'No colours (also when the NO_COLOR environment variable is set)'
+            cand --accept-new-host-keys 'Trust and record host keys of hosts not yet in known_hosts (a changed key is still refused)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rwin;plan'= {
+            cand --concurrency 'How many hosts are worked on at once'
+            cand --output 'Output format for plans and summaries'
+            cand --known-hosts 'The known_hosts file to verify and record SSH host keys in'
+            cand --connect-timeout 'Seconds to wait for a host to accept a connection and finish the SSH handshake'
+            cand --command-timeout 'Seconds any single remote command may take before it is abandoned'
+            cand -v 'More detail (-v: commands sent to hosts; -vv: protocol debugging)'
+            cand --verbose 'More detail (-v: commands sent to hosts; -vv: protocol debugging)'
+            cand -q 'Only errors and the final result'
+            cand --quiet 'Only errors and the final result'
+            cand -y 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
+            cand --yes 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
+            cand --no-color 'No colours (also when the NO_COLOR environment variable is set)'
+            cand --accept-new-host-keys 'Trust and record host keys of hosts not yet in known_hosts (a changed key is still refused)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rwin;validate'= {
+            cand --concurrency 'How many hosts are worked on at once'
+            cand --output 'Output format for plans and summaries'
+            cand --known-hosts 'The known_hosts file to verify and record SSH host keys in'
+            cand --connect-timeout 'Seconds to wait for a host to accept a connection and finish the SSH handshake'
+            cand --command-timeout 'Seconds any single remote command may take before it is abandoned'
+            cand -v 'More detail (-v: commands sent to hosts; -vv: protocol debugging)'
+            cand --verbose 'More detail (-v: commands sent to hosts; -vv: protocol debugging)'
+            cand -q 'Only errors and the final result'
+            cand --quiet 'Only errors and the final result'
+            cand -y 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
+            cand --yes 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
+            cand --no-color 'No colours (also when the NO_COLOR environment variable is set)'
+            cand --accept-new-host-keys 'Trust and record host keys of hosts not yet in known_hosts (a changed key is still refused)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rwin;completions'= {
+            cand --concurrency 'How many hosts are worked on at once'
+            cand --output 'Output format for plans and summaries'
+            cand --known-hosts 'The known_hosts file to verify and record SSH host keys in'
+            cand --connect-timeout 'Seconds to wait for a host to accept a connection and finish the SSH handshake'
+            cand --command-timeout 'Seconds any single remote command may take before it is abandoned'
+            cand -v 'More detail (-v: commands sent to hosts; -vv: protocol debugging)'
+            cand --verbose 'More detail (-v: commands sent to hosts; -vv: protocol debugging)'
+            cand -q 'Only errors and the final result'
+            cand --quiet 'Only errors and the final result'
+            cand -y 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
+            cand --yes 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
+            cand --no-color 'No colours (also when the NO_COLOR environment variable is set)'
+            cand --accept-new-host-keys 'Trust and record host keys of hosts not yet in known_hosts (a changed key is still refused)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rwin;help'= {
+            cand up 'Bring every host to the state cluster.yml describes: routing, subnets, routes, components'
+            cand plan 'Show, per host, every change `up` would make, without changing anything'
+            cand validate 'Check cluster.yml and report every problem with its file:line:column'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'rwin;help;up'= {
+        }
+        &'rwin;help;plan'= {
+        }
+        &'rwin;help;validate'= {
+        }
+        &'rwin;help;completions'= {
+        }
+        &'rwin;help;help'= {
+        }
+    ]
+    $completions[$command]
+}
