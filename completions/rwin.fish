@@ -30,7 +30,7 @@ json\t''"
 complete -c rwin -n "__fish_rwin_needs_command" -l known-hosts -d 'The known_hosts file to verify and record SSH host keys in' -r -F
 complete -c rwin -n "__fish_rwin_needs_command" -l connect-timeout -d 'Seconds to wait for a host to accept a connection and finish the SSH handshake' -r
 complete -c rwin -n "__fish_rwin_needs_command" -l command-timeout -d 'Seconds any single remote command may take before it is abandoned' -r
-complete -c rwin -n "__fish_rwin_needs_command" -s v -l verbose -d 'More detail (-v: commands sent to hosts; -vv: protocol debugging)'
+complete -c rwin -n "__fish_rwin_needs_command" -s v -l verbose -d 'More detail: the scripts sent to hosts and the number of remote round trips'
 complete -c rwin -n "__fish_rwin_needs_command" -s q -l quiet -d 'Only errors and the final result'
 complete -c rwin -n "__fish_rwin_needs_command" -s y -l yes -d 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
 complete -c rwin -n "__fish_rwin_needs_command" -l no-color -d 'No colours (also when the NO_COLOR environment variable is set)'
@@ -49,7 +49,7 @@ complete -c rwin -n "__fish_rwin_using_subcommand up" -l known-hosts -d 'The kno
 complete -c rwin -n "__fish_rwin_using_subcommand up" -l connect-timeout -d 'Seconds to wait for a host to accept a connection and finish the SSH handshake' -r
 complete -c rwin -n "__fish_rwin_using_subcommand up" -l command-timeout -d 'Seconds any single remote command may take before it is abandoned' -r
 complete -c rwin -n "__fish_rwin_using_subcommand up" -l dry-run -d 'Show the plan and change nothing (same as `rwin plan`)'
-complete -c rwin -n "__fish_rwin_using_subcommand up" -s v -l verbose -d 'More detail (-v: commands sent to hosts; -vv: protocol debugging)'
+complete -c rwin -n "__fish_rwin_using_subcommand up" -s v -l verbose -d 'More detail: the scripts sent to hosts and the number of remote round trips'
 complete -c rwin -n "__fish_rwin_using_subcommand up" -s q -l quiet -d 'Only errors and the final result'
 complete -c rwin -n "__fish_rwin_using_subcommand up" -s y -l yes -d 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
 complete -c rwin -n "__fish_rwin_using_subcommand up" -l no-color -d 'No colours (also when the NO_COLOR environment variable is set)'
@@ -61,7 +61,7 @@ json\t''"
 complete -c rwin -n "__fish_rwin_using_subcommand plan" -l known-hosts -d 'The known_hosts file to verify and record SSH host keys in' -r -F
 complete -c rwin -n "__fish_rwin_using_subcommand plan" -l connect-timeout -d 'Seconds to wait for a host to accept a connection and finish the SSH handshake' -r
 complete -c rwin -n "__fish_rwin_using_subcommand plan" -l command-timeout -d 'Seconds any single remote command may take before it is abandoned' -r
-complete -c rwin -n "__fish_rwin_using_subcommand plan" -s v -l verbose -d 'More detail (-v: commands sent to hosts; -vv: protocol debugging)'
+complete -c rwin -n "__fish_rwin_using_subcommand plan" -s v -l verbose -d 'More detail: the scripts sent to hosts and the number of remote round trips'
 complete -c rwin -n "__fish_rwin_using_subcommand plan" -s q -l quiet -d 'Only errors and the final result'
 complete -c rwin -n "__fish_rwin_using_subcommand plan" -s y -l yes -d 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
 complete -c rwin -n "__fish_rwin_using_subcommand plan" -l no-color -d 'No colours (also when the NO_COLOR environment variable is set)'
@@ -73,7 +73,7 @@ json\t''"
 complete -c rwin -n "__fish_rwin_using_subcommand validate" -l known-hosts -d 'The known_hosts file to verify and record SSH host keys in' -r -F
 complete -c rwin -n "__fish_rwin_using_subcommand validate" -l connect-timeout -d 'Seconds to wait for a host to accept a connection and finish the SSH handshake' -r
 complete -c rwin -n "__fish_rwin_using_subcommand validate" -l command-timeout -d 'Seconds any single remote command may take before it is abandoned' -r
-complete -c rwin -n "__fish_rwin_using_subcommand validate" -s v -l verbose -d 'More detail (-v: commands sent to hosts; -vv: protocol debugging)'
+complete -c rwin -n "__fish_rwin_using_subcommand validate" -s v -l verbose -d 'More detail: the scripts sent to hosts and the number of remote round trips'
 complete -c rwin -n "__fish_rwin_using_subcommand validate" -s q -l quiet -d 'Only errors and the final result'
 complete -c rwin -n "__fish_rwin_using_subcommand validate" -s y -l yes -d 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
 complete -c rwin -n "__fish_rwin_using_subcommand validate" -l no-color -d 'No colours (also when the NO_COLOR environment variable is set)'
@@ -85,7 +85,7 @@ json\t''"
 complete -c rwin -n "__fish_rwin_using_subcommand completions" -l known-hosts -d 'The known_hosts file to verify and record SSH host keys in' -r -F
 complete -c rwin -n "__fish_rwin_using_subcommand completions" -l connect-timeout -d 'Seconds to wait for a host to accept a connection and finish the SSH handshake' -r
 complete -c rwin -n "__fish_rwin_using_subcommand completions" -l command-timeout -d 'Seconds any single remote command may take before it is abandoned' -r
-complete -c rwin -n "__fish_rwin_using_subcommand completions" -s v -l verbose -d 'More detail (-v: commands sent to hosts; -vv: protocol debugging)'
+complete -c rwin -n "__fish_rwin_using_subcommand completions" -s v -l verbose -d 'More detail: the scripts sent to hosts and the number of remote round trips'
 complete -c rwin -n "__fish_rwin_using_subcommand completions" -s q -l quiet -d 'Only errors and the final result'
 complete -c rwin -n "__fish_rwin_using_subcommand completions" -s y -l yes -d 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
 complete -c rwin -n "__fish_rwin_using_subcommand completions" -l no-color -d 'No colours (also when the NO_COLOR environment variable is set)'

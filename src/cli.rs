@@ -23,7 +23,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10000))]
     pub concurrency: u32,
 
-    /// More detail (-v: commands sent to hosts; -vv: protocol debugging).
+    /// More detail: the scripts sent to hosts and the number of remote round trips.
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
 

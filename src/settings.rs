@@ -27,7 +27,8 @@ impl Settings {
         use std::io::IsTerminal;
         let g = &cli.global;
         let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let interactive = !g.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+        let interactive =
+            !g.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
         let known_hosts = g.known_hosts.clone().unwrap_or_else(|| {
             home_dir()
                 .unwrap_or_else(|| PathBuf::from("."))

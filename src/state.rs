@@ -48,14 +48,21 @@ pub enum StateError {
     #[error("the state file {path} is unreadable: {reason}. It holds the subnet allocations, so rwin will not guess them. Restore it from a backup, or if the cluster was never brought up, move it aside and run again")]
     Corrupt { path: PathBuf, reason: String },
     #[error("the state file {path} belongs to cluster `{found}`, not `{expected}`. Point rwin at the right cluster.yml, or move the state file aside")]
-    WrongCluster { path: PathBuf, found: String, expected: String },
+    WrongCluster {
+        path: PathBuf,
+        found: String,
+        expected: String,
+    },
     #[error("cannot write the state file {path}: {reason}")]
     Write { path: PathBuf, reason: String },
 }
 
 /// Where the state of `config_path` lives: next to it, `cluster.yml` → `cluster.rwinstate`.
 pub fn path_for(config_path: &Path) -> PathBuf {
-    let stem = config_path.file_stem().and_then(|s| s.to_str()).unwrap_or("cluster");
+    let stem = config_path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("cluster");
     config_path.with_file_name(format!("{stem}.rwinstate"))
 }
 
@@ -65,16 +72,35 @@ impl State {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(State { version: STATE_VERSION, cluster_name: cluster_name.into(), ..Default::default() })
+                return Ok(State {
+                    version: STATE_VERSION,
+                    cluster_name: cluster_name.into(),
+                    ..Default::default()
+                })
             }
-            Err(e) => return Err(StateError::Corrupt { path: path.into(), reason: e.to_string() }),
+            Err(e) => {
+                return Err(StateError::Corrupt {
+                    path: path.into(),
+                    reason: e.to_string(),
+                })
+            }
         };
-        let state: State = serde_json::from_str(&text).map_err(|e| StateError::Corrupt { path: path.into(), reason: e.to_string() })?;
+        let state: State = serde_json::from_str(&text).map_err(|e| StateError::Corrupt {
+            path: path.into(),
+            reason: e.to_string(),
+        })?;
         if state.version != STATE_VERSION {
-            return Err(StateError::Corrupt { path: path.into(), reason: format!("version {} is not {STATE_VERSION}", state.version) });
+            return Err(StateError::Corrupt {
+                path: path.into(),
+                reason: format!("version {} is not {STATE_VERSION}", state.version),
+            });
         }
         if state.cluster_name != cluster_name {
-            return Err(StateError::WrongCluster { path: path.into(), found: state.cluster_name, expected: cluster_name.into() });
+            return Err(StateError::WrongCluster {
+                path: path.into(),
+                found: state.cluster_name,
+                expected: cluster_name.into(),
+            });
         }
         Ok(state)
     }
@@ -82,11 +108,26 @@ impl State {
     /// Write atomically: a temporary file (mode 0600) in the same directory, fsync, rename.
     pub fn save(&self, path: &Path) -> Result<(), StateError> {
         use std::os::unix::fs::OpenOptionsExt;
-        let err = |e: std::io::Error| StateError::Write { path: path.into(), reason: e.to_string() };
+        let err = |e: std::io::Error| StateError::Write {
+            path: path.into(),
+            reason: e.to_string(),
+        };
         let tmp = path.with_extension(format!("rwinstate.tmp{}", std::process::id()));
-        let json = serde_json::to_vec_pretty(self).map_err(|e| StateError::Write { path: path.into(), reason: e.to_string() })?;
-        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(err)?;
-        f.write_all(&json).and_then(|_| f.write_all(b"\n")).and_then(|_| f.sync_all()).map_err(err)?;
+        let json = serde_json::to_vec_pretty(self).map_err(|e| StateError::Write {
+            path: path.into(),
+            reason: e.to_string(),
+        })?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(err)?;
+        f.write_all(&json)
+            .and_then(|_| f.write_all(b"\n"))
+            .and_then(|_| f.sync_all())
+            .map_err(err)?;
         std::fs::rename(&tmp, path).map_err(err)
     }
 
@@ -104,7 +145,10 @@ pub struct StateStore {
 
 impl StateStore {
     pub fn new(path: PathBuf, state: State) -> Self {
-        StateStore { path, state: Mutex::new(state) }
+        StateStore {
+            path,
+            state: Mutex::new(state),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -117,7 +161,10 @@ impl StateStore {
 
     /// Apply `f` and save. Returns an error if the file could not be written.
     pub fn update<R>(&self, f: impl FnOnce(&mut State) -> R) -> Result<R, StateError> {
-        let mut guard = self.state.lock().map_err(|_| StateError::Write { path: self.path.clone(), reason: "internal lock poisoned".into() })?;
+        let mut guard = self.state.lock().map_err(|_| StateError::Write {
+            path: self.path.clone(),
+            reason: "internal lock poisoned".into(),
+        })?;
         let before = guard.clone();
         let r = f(&mut guard);
         if *guard != before {
@@ -137,11 +184,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.rwinstate");
         let mut s = State::load(&path, "demo").unwrap();
-        s.subnets.insert("n1".into(), "10.42.0.0/24".parse().unwrap());
+        s.subnets
+            .insert("n1".into(), "10.42.0.0/24".parse().unwrap());
         s.save(&path).unwrap();
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(State::load(&path, "demo").unwrap(), s);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left behind");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left behind"
+        );
     }
 
     #[test]
@@ -151,7 +206,16 @@ mod tests {
         std::fs::write(&path, "{\"version\": 1, \"subn").unwrap();
         let e = State::load(&path, "demo").unwrap_err().to_string();
         assert!(e.contains("will not guess"), "{e}");
-        State { version: 1, cluster_name: "other".into(), ..Default::default() }.save(&path).unwrap();
-        assert!(matches!(State::load(&path, "demo"), Err(StateError::WrongCluster { .. })));
+        State {
+            version: 1,
+            cluster_name: "other".into(),
+            ..Default::default()
+        }
+        .save(&path)
+        .unwrap();
+        assert!(matches!(
+            State::load(&path, "demo"),
+            Err(StateError::WrongCluster { .. })
+        ));
     }
 }

@@ -14,7 +14,11 @@ use crate::settings::Settings;
 use crate::ui::Ui;
 use crate::ExitStatus;
 
-pub async fn dispatch(command: Command, settings: &Settings, ui: &Arc<Ui>) -> anyhow::Result<ExitStatus> {
+pub async fn dispatch(
+    command: Command,
+    settings: &Settings,
+    ui: &Arc<Ui>,
+) -> anyhow::Result<ExitStatus> {
     match command {
         Command::Validate(a) => Ok(validate::run(&a.config, ui)),
         Command::Plan(a) => plan::run(&a.config, settings, ui).await,
@@ -35,7 +39,11 @@ pub(crate) fn load_config(path: &Path, ui: &Ui) -> Result<Config, ExitStatus> {
         }
         Err(report) => {
             ui.diagnostics(&report.render());
-            ui.error(&format!("{}: {} problem(s) found; nothing was changed", path.display(), report.error_count()));
+            ui.error(&format!(
+                "{}: {} problem(s) found; nothing was changed",
+                path.display(),
+                report.error_count()
+            ));
             Err(ExitStatus::Usage)
         }
     }

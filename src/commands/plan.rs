@@ -21,19 +21,36 @@ pub async fn run(path: &Path, settings: &Settings, ui: &Arc<Ui>) -> anyhow::Resu
     let hosts = phases::survey(&ctx).await;
     ui.clear_progress();
     if ui.json() {
-        ui.print(&serde_json::to_string_pretty(&PlanJson::new(&ctx.plan.cluster_name, &hosts))?);
+        ui.print(&serde_json::to_string_pretty(&PlanJson::new(
+            &ctx.plan.cluster_name,
+            &hosts,
+        ))?);
     } else {
         ui.print(&render_text(&hosts));
     }
-    Ok(if hosts.iter().all(Host::ok) { ExitStatus::Success } else { ExitStatus::Failure })
+    Ok(if hosts.iter().all(Host::ok) {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
 }
 
 /// Human-readable lines for one host's changes.
 pub fn change_lines(h: &Host) -> Vec<String> {
     let mut lines: Vec<String> = h.changes.host.iter().map(|c| c.to_string()).collect();
     match &h.changes.network {
-        Some(NetworkChange::Create) => lines.push(format!("+ container network {} ({} gateway {})", crate::docker::spec::POD_NETWORK, h.node.subnet, h.node.gateway)),
-        Some(NetworkChange::Recreate { was }) => lines.push(format!("~ container network {}: {} gateway {} (was {was})", crate::docker::spec::POD_NETWORK, h.node.subnet, h.node.gateway)),
+        Some(NetworkChange::Create) => lines.push(format!(
+            "+ container network {} ({} gateway {})",
+            crate::docker::spec::POD_NETWORK,
+            h.node.subnet,
+            h.node.gateway
+        )),
+        Some(NetworkChange::Recreate { was }) => lines.push(format!(
+            "~ container network {}: {} gateway {} (was {was})",
+            crate::docker::spec::POD_NETWORK,
+            h.node.subnet,
+            h.node.gateway
+        )),
         None => {}
     }
     for o in &h.changes.remove_orphans {
@@ -41,9 +58,15 @@ pub fn change_lines(h: &Host) -> Vec<String> {
     }
     for (comp, c) in &h.changes.containers {
         match c {
-            ContainerChange::Create => lines.push(format!("+ component {comp}: create container rwin-{comp}")),
-            ContainerChange::Replace { reason } => lines.push(format!("~ component {comp}: replace container rwin-{comp} ({reason})")),
-            ContainerChange::Start => lines.push(format!("~ component {comp}: start stopped container rwin-{comp}")),
+            ContainerChange::Create => {
+                lines.push(format!("+ component {comp}: create container rwin-{comp}"))
+            }
+            ContainerChange::Replace { reason } => lines.push(format!(
+                "~ component {comp}: replace container rwin-{comp} ({reason})"
+            )),
+            ContainerChange::Start => lines.push(format!(
+                "~ component {comp}: start stopped container rwin-{comp}"
+            )),
             ContainerChange::Unchanged => {}
         }
     }
@@ -57,7 +80,11 @@ fn render_text(hosts: &[Host]) -> String {
     let mut out = String::new();
     let mut total = 0;
     for h in hosts {
-        let _ = writeln!(out, "{} ({}, {}, subnet {} via {})", h.node.name, h.node.address, h.node.os, h.node.subnet, h.node.internal_address);
+        let _ = writeln!(
+            out,
+            "{} ({}, {}, subnet {} via {})",
+            h.node.name, h.node.address, h.node.os, h.node.subnet, h.node.internal_address
+        );
         if let Some(e) = &h.error {
             let _ = writeln!(out, "  ? unknown: {e}");
             continue;
@@ -71,10 +98,22 @@ fn render_text(hosts: &[Host]) -> String {
             let _ = writeln!(out, "  {l}");
         }
     }
-    if total == 0 && hosts.iter().all(Host::ok) {
+    let unknown = hosts.iter().filter(|h| !h.ok()).count();
+    if total == 0 && unknown == 0 {
         out.push_str("\nno changes: every host already matches cluster.yml\n");
     } else {
-        let _ = writeln!(out, "\n{total} change(s) on {} host(s)", hosts.iter().filter(|h| !change_lines(h).is_empty()).count());
+        let changed = hosts
+            .iter()
+            .filter(|h| h.ok() && !change_lines(h).is_empty())
+            .count();
+        let _ = write!(out, "\n{total} change(s) on {changed} host(s)");
+        if unknown > 0 {
+            let _ = write!(
+                out,
+                "; {unknown} host(s) could not be read, so their changes are unknown"
+            );
+        }
+        out.push('\n');
     }
     out
 }
@@ -117,6 +156,10 @@ impl<'a> PlanJson<'a> {
                 summary: change_lines(h),
             })
             .collect();
-        PlanJson { cluster, changes: hosts.iter().map(|h| h.summary.len()).sum(), hosts }
+        PlanJson {
+            cluster,
+            changes: hosts.iter().map(|h| h.summary.len()).sum(),
+            hosts,
+        }
     }
 }

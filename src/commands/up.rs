@@ -13,7 +13,11 @@ use crate::ui::Ui;
 use crate::ExitStatus;
 
 /// Load config and state and build the plan: everything before the first connection.
-pub(crate) fn prepare(path: &Path, settings: &Settings, ui: &Arc<Ui>) -> anyhow::Result<Result<RunContext, ExitStatus>> {
+pub(crate) fn prepare(
+    path: &Path,
+    settings: &Settings,
+    ui: &Arc<Ui>,
+) -> anyhow::Result<Result<RunContext, ExitStatus>> {
     let config = match super::load_config(path, ui) {
         Ok(c) => c,
         Err(status) => return Ok(Err(status)),
@@ -33,7 +37,13 @@ pub(crate) fn prepare(path: &Path, settings: &Settings, ui: &Arc<Ui>) -> anyhow:
             return Ok(Err(ExitStatus::Usage));
         }
     };
-    Ok(Ok(RunContext { settings: settings.clone(), ui: ui.clone(), config, plan, state: Arc::new(StateStore::new(state_path, state)) }))
+    Ok(Ok(RunContext {
+        settings: settings.clone(),
+        ui: ui.clone(),
+        config,
+        plan,
+        state: Arc::new(StateStore::new(state_path, state)),
+    }))
 }
 
 pub async fn run(path: &Path, settings: &Settings, ui: &Arc<Ui>) -> anyhow::Result<ExitStatus> {
@@ -47,11 +57,21 @@ pub async fn run(path: &Path, settings: &Settings, ui: &Arc<Ui>) -> anyhow::Resu
     let ok = hosts.iter().all(Host::ok);
     if ui.json() {
         let rows: Vec<SummaryJson> = hosts.iter().map(SummaryJson::from).collect();
-        ui.print(&serde_json::to_string_pretty(&serde_json::json!({ "cluster": ctx.plan.cluster_name, "ok": ok, "hosts": rows }))?);
+        ui.print(&serde_json::to_string_pretty(
+            &serde_json::json!({ "cluster": ctx.plan.cluster_name, "ok": ok, "hosts": rows }),
+        )?);
     } else {
         let rows: Vec<SummaryRow> = hosts.iter().map(SummaryRow::from).collect();
         ui.print(&crate::ui::table::render(&rows));
-        let failed: Vec<ErrorRow> = hosts.iter().filter_map(|h| h.error.as_ref().map(|e| ErrorRow { node: h.node.name.clone(), error: e.clone() })).collect();
+        let failed: Vec<ErrorRow> = hosts
+            .iter()
+            .filter_map(|h| {
+                h.error.as_ref().map(|e| ErrorRow {
+                    node: h.node.name.clone(),
+                    error: e.clone(),
+                })
+            })
+            .collect();
         if !failed.is_empty() {
             ui.print(&crate::ui::table::render(&failed));
             ui.error(&format!(
@@ -63,9 +83,19 @@ pub async fn run(path: &Path, settings: &Settings, ui: &Arc<Ui>) -> anyhow::Resu
             ));
         }
     }
-    let trips: u64 = hosts.iter().filter_map(|h| h.transport.as_ref().map(|t| t.round_trips())).sum();
-    ui.debug(&format!("remote round trips: {trips} over {} hosts", hosts.len()));
-    Ok(if ok { ExitStatus::Success } else { ExitStatus::Failure })
+    let trips: u64 = hosts
+        .iter()
+        .filter_map(|h| h.transport.as_ref().map(|t| t.round_trips()))
+        .sum();
+    ui.debug(&format!(
+        "remote round trips: {trips} over {} hosts",
+        hosts.len()
+    ));
+    Ok(if ok {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
 }
 
 #[derive(Tabled)]
@@ -89,8 +119,17 @@ impl From<&Host> for SummaryRow {
             subnet: h.node.subnet.to_string(),
             route_ip: h.node.internal_address.to_string(),
             changes: h.applied.len(),
-            components: h.components.iter().map(|c| format!("{} {}", c.component, c.outcome)).collect::<Vec<_>>().join(", "),
-            result: if h.ok() { "✔ ok".into() } else { "✘ failed".into() },
+            components: h
+                .components
+                .iter()
+                .map(|c| format!("{} {}", c.component, c.outcome))
+                .collect::<Vec<_>>()
+                .join(", "),
+            result: if h.ok() {
+                "✔ ok".into()
+            } else {
+                "✘ failed".into()
+            },
             time: format!("{:.1}s", h.elapsed.as_secs_f64()),
         }
     }

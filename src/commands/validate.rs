@@ -6,10 +6,29 @@ use crate::ui::Ui;
 use crate::ExitStatus;
 
 pub fn run(path: &Path, ui: &Ui) -> ExitStatus {
+    if ui.json() {
+        let (ok, report) = match crate::config::load(path) {
+            Ok((_, warnings)) => (true, warnings),
+            Err(report) => (false, report),
+        };
+        let doc = serde_json::json!({ "file": path.display().to_string(), "valid": ok, "diagnostics": report.sorted() });
+        ui.print(&serde_json::to_string_pretty(&doc).unwrap_or_default());
+        return if ok {
+            ExitStatus::Success
+        } else {
+            ExitStatus::Usage
+        };
+    }
     match super::load_config(path, ui) {
         Ok(config) => {
-            let roles: usize = config.components.len();
-            ui.print(&format!("{}: valid ({} nodes, {} components)", path.display(), config.nodes.len(), roles));
+            let plural =
+                |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+            ui.print(&format!(
+                "{}: valid ({}, {})",
+                path.display(),
+                plural(config.nodes.len(), "node"),
+                plural(config.components.len(), "component")
+            ));
             ExitStatus::Success
         }
         Err(status) => status,

@@ -127,15 +127,22 @@ impl Report {
 
 /// Length of the value that starts at `column` (1-based, in characters), for the underline.
 fn token_length(line: &str, column: usize) -> usize {
-    let rest: String = line.chars().skip(column - 1).collect();
-    let rest = rest.trim_end();
-    if let Some(q) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') {
-        return rest[1..].find(q).map(|i| i + 2).unwrap_or(rest.len());
+    // Counted in characters throughout: columns are character-based.
+    let rest: Vec<char> = line.chars().skip(column - 1).collect();
+    let len = rest
+        .iter()
+        .rposition(|c| !c.is_whitespace())
+        .map_or(0, |i| i + 1);
+    let rest = &rest[..len];
+    if let Some(&q) = rest.first().filter(|c| **c == '"' || **c == '\'') {
+        return rest[1..]
+            .iter()
+            .position(|c| *c == q)
+            .map_or(rest.len(), |i| i + 2);
     }
-    rest.chars()
+    rest.iter()
         .take_while(|c| !matches!(c, ',' | '}' | ']' | '#'))
         .count()
-        .min(rest.trim_end_matches([',', '}', ']']).chars().count())
 }
 
 #[cfg(test)]

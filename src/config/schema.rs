@@ -103,8 +103,7 @@ pub struct RawWinrm {
     pub password: Option<S<String>>,
     pub password_env: Option<S<String>>,
     pub ca_cert: Option<S<String>>,
-    #[serde(default)]
-    pub insecure_skip_verify: bool,
+    pub insecure_skip_verify: Option<S<bool>>,
 }
 
 #[allow(dead_code)]

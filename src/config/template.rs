@@ -65,6 +65,9 @@ fn eval(expr: &str, ctx: &TemplateContext<'_>) -> Result<String, String> {
     let mut stages = split_pipes(expr).into_iter();
     let head = stages.next().unwrap_or_default();
     let head = head.trim();
+    if head.is_empty() {
+        return Err("empty `{{ }}`: put a variable in it, e.g. {{node.name}}".to_string());
+    }
     if let Some(key) = head.strip_prefix("node.") {
         let v = ctx.node.field(key).ok_or_else(|| {
             format!("unknown variable `{head}` (node has: name, address, internal_address, subnet, gateway)")
@@ -72,7 +75,9 @@ fn eval(expr: &str, ctx: &TemplateContext<'_>) -> Result<String, String> {
         return no_more_stages(head, stages).map(|_| v.to_string());
     }
     match head {
-        "cluster.name" => return no_more_stages(head, stages).map(|_| ctx.cluster_name.to_string()),
+        "cluster.name" => {
+            return no_more_stages(head, stages).map(|_| ctx.cluster_name.to_string())
+        }
         "container.ip" => {
             no_more_stages(head, stages)?;
             return ctx
@@ -85,15 +90,17 @@ fn eval(expr: &str, ctx: &TemplateContext<'_>) -> Result<String, String> {
     let role_name = head.strip_prefix("role.").ok_or_else(|| {
         format!("unknown variable `{head}` (use node.*, cluster.name, container.ip or role.<role>)")
     })?;
-    let role = Role::parse(role_name)
-        .ok_or_else(|| format!("unknown role `{role_name}` in `{head}` (roles: etcd, controlplane, worker)"))?;
+    let role = Role::parse(role_name).ok_or_else(|| {
+        format!("unknown role `{role_name}` in `{head}` (roles: etcd, controlplane, worker)")
+    })?;
     let members = ctx.roles.get(&role).map(Vec::as_slice).unwrap_or(&[]);
     let mut items: Vec<String> = members.iter().map(|m| m.name.clone()).collect();
     let mut joined: Option<String> = None;
     for stage in stages {
         let stage = stage.trim();
         let (func, arg) = stage.split_once(' ').unwrap_or((stage, ""));
-        let arg = unquote(arg.trim()).ok_or_else(|| format!("`{func}` needs a quoted argument in `{expr}`"));
+        let arg = unquote(arg.trim())
+            .ok_or_else(|| format!("`{func}` needs a quoted argument in `{expr}`"));
         match func {
             "format" => {
                 let pattern = arg?;
@@ -104,7 +111,11 @@ fn eval(expr: &str, ctx: &TemplateContext<'_>) -> Result<String, String> {
             }
             "join" => joined = Some(items.join(&arg?)),
             "count" => joined = Some(members.len().to_string()),
-            other => return Err(format!("unknown filter `{other}` in `{expr}` (filters: format, join, count)")),
+            other => {
+                return Err(format!(
+                    "unknown filter `{other}` in `{expr}` (filters: format, join, count)"
+                ))
+            }
         }
     }
     Ok(joined.unwrap_or_else(|| items.join(",")))
@@ -112,7 +123,10 @@ fn eval(expr: &str, ctx: &TemplateContext<'_>) -> Result<String, String> {
 
 fn no_more_stages(head: &str, mut stages: impl Iterator<Item = String>) -> Result<(), String> {
     match stages.next() {
-        Some(s) => Err(format!("`{head}` is a single value; the filter `{}` applies to role lists", s.trim())),
+        Some(s) => Err(format!(
+            "`{head}` is a single value; the filter `{}` applies to role lists",
+            s.trim()
+        )),
         None => Ok(()),
     }
 }
@@ -123,13 +137,12 @@ fn split_pipes(expr: &str) -> Vec<String> {
     let mut quoted = false;
     for c in expr.chars() {
         match c {
-            '"' => {
-                quoted = !quoted;
-                parts.last_mut().map(|p| p.push(c));
-            }
             '|' if !quoted => parts.push(String::new()),
             _ => {
-                parts.last_mut().map(|p| p.push(c));
+                quoted ^= c == '"';
+                if let Some(p) = parts.last_mut() {
+                    p.push(c);
+                }
             }
         }
     }
@@ -176,13 +189,26 @@ mod tests {
     fn renders_node_facts_and_role_members() {
         let node = facts(1);
         let roles = BTreeMap::from([(Role::Etcd, vec![facts(1), facts(2), facts(3)])]);
-        let ctx = TemplateContext { cluster_name: "demo", node: &node, roles: &roles, container_ip: None };
+        let ctx = TemplateContext {
+            cluster_name: "demo",
+            node: &node,
+            roles: &roles,
+            container_ip: None,
+        };
         assert_eq!(
-            render("--name={{node.name}} --ip={{ node.internal_address }}", &ctx).unwrap(),
+            render(
+                "--name={{node.name}} --ip={{ node.internal_address }}",
+                &ctx
+            )
+            .unwrap(),
             "--name=n1 --ip=10.0.0.1"
         );
         assert_eq!(
-            render(r#"{{ role.etcd | format "{name}=http://{internal_address}:2380" | join "," }}"#, &ctx).unwrap(),
+            render(
+                r#"{{ role.etcd | format "{name}=http://{internal_address}:2380" | join "," }}"#,
+                &ctx
+            )
+            .unwrap(),
             "n1=http://10.0.0.1:2380,n2=http://10.0.0.2:2380,n3=http://10.0.0.3:2380"
         );
         assert_eq!(render("{{role.etcd | count}}", &ctx).unwrap(), "3");
@@ -193,9 +219,18 @@ mod tests {
     fn unknown_variables_are_errors() {
         let node = facts(1);
         let roles = BTreeMap::from([(Role::Etcd, vec![facts(1)])]);
-        let ctx = TemplateContext { cluster_name: "demo", node: &node, roles: &roles, container_ip: None };
-        assert!(render("{{node.nmae}}", &ctx).unwrap_err().contains("node.nmae"));
-        assert!(render("{{role.master}}", &ctx).unwrap_err().contains("unknown role"));
+        let ctx = TemplateContext {
+            cluster_name: "demo",
+            node: &node,
+            roles: &roles,
+            container_ip: None,
+        };
+        assert!(render("{{node.nmae}}", &ctx)
+            .unwrap_err()
+            .contains("node.nmae"));
+        assert!(render("{{role.master}}", &ctx)
+            .unwrap_err()
+            .contains("unknown role"));
         assert!(render("{{container.ip}}", &ctx).is_err());
         assert!(render("{{node.name", &ctx).is_err());
         assert!(render(r#"{{role.etcd | format "{bogus}"}}"#, &ctx).is_err());

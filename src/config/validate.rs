@@ -50,8 +50,9 @@ pub fn load(path: &Path) -> Result<(Config, Report), Report> {
         Err(err) => {
             let mut r = Report::new(path, String::new());
             r.push(
-                Diagnostic::error(0, 0, format!("cannot read {}: {err}", path.display()))
-                    .help("pass the path of your cluster description, e.g. `rwin up ./cluster.yml`"),
+                Diagnostic::error(0, 0, format!("cannot read {}: {err}", path.display())).help(
+                    "pass the path of your cluster description, e.g. `rwin up ./cluster.yml`",
+                ),
             );
             return Err(r);
         }
@@ -69,13 +70,26 @@ pub fn load_str(path: &Path, source: String) -> Result<(Config, Report), Report>
                 .map(|l| (l.line() as usize, l.column() as usize))
                 .unwrap_or((0, 0));
             let msg = err.without_snippet().to_string();
-            let msg = msg.lines().next().unwrap_or("invalid YAML").to_string();
-            let mut r = Report::new(path, source);
-            r.push(Diagnostic::error(line, col, msg));
+            let msg =
+                plain_parse_message(msg.lines().next().unwrap_or("invalid YAML"), &source, line);
+            let mut r = Report::new(path, source.clone());
+            if source
+                .lines()
+                .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+            {
+                r.push(
+                    Diagnostic::error(1, 1, "the file is empty")
+                        .help("a cluster needs at least `nodes:` with one `- address:`"),
+                );
+            } else {
+                r.push(Diagnostic::error(line, col, msg));
+            }
             return Err(r);
         }
     };
-    let mut c = Checker { report: Report::new(path, source) };
+    let mut c = Checker {
+        report: Report::new(path, source),
+    };
     let config = check(&mut c, path, raw);
     if c.report.has_errors() {
         Err(c.report)
@@ -85,6 +99,47 @@ pub fn load_str(path: &Path, source: String) -> Result<(Config, Report), Report>
             None => Err(c.report),
         }
     }
+}
+
+/// The parser's message in words for a person: no repeated location, no library advice, and
+/// the key it is about with what that key expects.
+fn plain_parse_message(msg: &str, source: &str, line: usize) -> String {
+    let mut msg = msg.to_string();
+    if let Some(i) = msg.find(" at line ") {
+        msg.truncate(i);
+    }
+    if let Some(i) = msg.find(", set DuplicateKeyPolicy") {
+        msg.truncate(i);
+    }
+    let expected = [
+        ("invalid u16", "expected a whole number from 0 to 65535"),
+        ("invalid u8", "expected a whole number from 0 to 255"),
+        ("invalid boolean", "expected true or false"),
+        (
+            "expected sequence start",
+            "expected a list (`[a, b]` or `- item` lines)",
+        ),
+        (
+            "expected mapping start",
+            "expected a mapping (`key: value` lines)",
+        ),
+    ];
+    let key = source
+        .lines()
+        .nth(line.saturating_sub(1))
+        .filter(|l| !l.trim_start().starts_with("- "))
+        .and_then(|l| l.trim_start().split_once(':'))
+        .map(|(k, _)| k.trim().to_string())
+        .filter(|k| !k.is_empty() && !k.contains(' ') && !k.starts_with(['{', '[', '"']));
+    for (pattern, better) in expected {
+        if msg.starts_with(pattern) {
+            return match key {
+                Some(k) => format!("`{k}`: {better}"),
+                None => better.to_string(),
+            };
+        }
+    }
+    msg
 }
 
 fn check(c: &mut Checker, path: &Path, raw: RawConfig) -> Option<Config> {
@@ -99,8 +154,33 @@ fn check(c: &mut Checker, path: &Path, raw: RawConfig) -> Option<Config> {
     };
 
     let network = check_network(c, raw.network.as_ref());
-    let passphrase = raw.ssh_key_passphrase_env.as_ref().and_then(|e| secret_from_env(c, e, "ssh_key_passphrase_env"));
-    let registries = raw.private_registries.iter().filter_map(|r| check_registry(c, r)).collect::<Vec<_>>();
+    let passphrase = raw
+        .ssh_key_passphrase_env
+        .as_ref()
+        .and_then(|e| secret_from_env(c, e, "ssh_key_passphrase_env"));
+    let registries = raw
+        .private_registries
+        .iter()
+        .filter_map(|r| check_registry(c, r))
+        .collect::<Vec<_>>();
+    for r in raw
+        .private_registries
+        .iter()
+        .filter(|r| r.value.is_default)
+        .skip(1)
+    {
+        let d = c.error(
+            &r.value.url,
+            format!(
+                "registry {} is a second is_default registry",
+                r.value.url.value
+            ),
+        );
+        set_help(
+            d,
+            "only one registry can be the default for images without a registry host",
+        );
+    }
     let bastion = raw.bastion_host.as_ref().map(|b| Bastion {
         address: b.value.address.value.clone(),
         port: b.value.port.unwrap_or(22),
@@ -132,14 +212,21 @@ fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
         && s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 fn secret_from_env(c: &mut Checker, var: &S<String>, field: &str) -> Option<Secret> {
     match std::env::var(&var.value) {
         Ok(v) if !v.is_empty() => Some(Secret::new(v)),
         _ => {
-            let d = c.error(var, format!("{field} names the environment variable {} but it is not set", var.value));
+            let d = c.error(
+                var,
+                format!(
+                    "{field} names the environment variable {} but it is not set",
+                    var.value
+                ),
+            );
             set_help(d, format!("export {}=… before running rwin", var.value));
             None
         }
@@ -179,7 +266,13 @@ fn check_network(c: &mut Checker, raw: Option<&S<RawNetwork>>) -> Option<Network
                 None
             }
             Err(_) => {
-                c.error(s, format!("cluster_cidr `{}` is not an IPv4 CIDR like 10.42.0.0/16", s.value));
+                c.error(
+                    s,
+                    format!(
+                        "cluster_cidr `{}` is not an IPv4 CIDR like 10.42.0.0/16",
+                        s.value
+                    ),
+                );
                 None
             }
         },
@@ -190,15 +283,27 @@ fn check_network(c: &mut Checker, raw: Option<&S<RawNetwork>>) -> Option<Network
             let cluster_len = cluster_cidr.map(|n| n.prefix_len()).unwrap_or(0);
             if p.value > 30 || p.value < cluster_len {
                 let d = c.error(p, format!("node_prefix /{} is not usable", p.value));
-                set_help(d, format!("pick a prefix between /{cluster_len} (the cluster_cidr) and /30"));
+                set_help(
+                    d,
+                    format!("pick a prefix between /{cluster_len} (the cluster_cidr) and /30"),
+                );
             }
             p.value
         }
     };
-    let metadata_address = n.metadata_address.as_ref().and_then(|s| parse_v4(c, s, "metadata_address"));
-    let dns_address = n.dns_address.as_ref().and_then(|s| parse_v4(c, s, "dns_address"));
+    let metadata_address = n
+        .metadata_address
+        .as_ref()
+        .and_then(|s| parse_v4(c, s, "metadata_address"));
+    let dns_address = n
+        .dns_address
+        .as_ref()
+        .and_then(|s| parse_v4(c, s, "dns_address"));
     if let Some(cidr) = cluster_cidr {
-        for (s, ip) in [(&n.metadata_address, metadata_address), (&n.dns_address, dns_address)] {
+        for (s, ip) in [
+            (&n.metadata_address, metadata_address),
+            (&n.dns_address, dns_address),
+        ] {
             if let (Some(s), Some(ip)) = (s, ip) {
                 if cidr.contains(&ip) {
                     c.error(s, format!("{ip} lies inside cluster_cidr {cidr}; it must be outside every node subnet"));
@@ -212,7 +317,10 @@ fn check_network(c: &mut Checker, raw: Option<&S<RawNetwork>>) -> Option<Network
             "transparent" => WindowsDriver::Transparent,
             "l2bridge" => WindowsDriver::L2bridge,
             other => {
-                c.error(s, format!("windows_driver `{other}` is not one of: transparent, l2bridge"));
+                c.error(
+                    s,
+                    format!("windows_driver `{other}` is not one of: transparent, l2bridge"),
+                );
                 WindowsDriver::Transparent
             }
         },
@@ -231,16 +339,31 @@ fn check_registry(c: &mut Checker, r: &S<RawRegistry>) -> Option<Registry> {
     let v = &r.value;
     let mut password = None;
     if let Some(p) = &v.password {
-        let d = c.warn(p, format!("registry {} has a literal password in the file", v.url.value));
-        set_help(d, "prefer password_env: REGISTRY_PASSWORD and keep the secret out of the file");
+        let d = c.warn(
+            p,
+            format!(
+                "registry {} has a literal password in the file",
+                v.url.value
+            ),
+        );
+        set_help(
+            d,
+            "prefer password_env: REGISTRY_PASSWORD and keep the secret out of the file",
+        );
         password = Some(Secret::new(p.value.clone()));
     }
     if let Some(e) = &v.password_env {
         password = secret_from_env(c, e, "password_env").or(password);
     }
     if v.url.value.contains("://") || v.url.value.is_empty() {
-        let d = c.error(&v.url, format!("registry url `{}` should be host[:port]", v.url.value));
-        set_help(d, "write it the way image names start, e.g. registry.example:5000");
+        let d = c.error(
+            &v.url,
+            format!("registry url `{}` should be host[:port]", v.url.value),
+        );
+        set_help(
+            d,
+            "write it the way image names start, e.g. registry.example:5000",
+        );
     }
     Some(Registry {
         url: v.url.value.clone(),
@@ -261,18 +384,38 @@ fn check_nodes(c: &mut Checker, raw: &RawConfig, network: &Option<Network>) -> V
     }
     for n in &raw.nodes.value {
         let v = &n.value;
-        let name = v.hostname_override.as_ref().map(|h| h.value.clone()).unwrap_or_else(|| v.address.value.clone());
+        let name = v
+            .hostname_override
+            .as_ref()
+            .map(|h| h.value.clone())
+            .unwrap_or_else(|| v.address.value.clone());
         let port = v.port.unwrap_or(22);
         let line = at(&v.address).0;
+        let duplicate_address = by_address.contains_key(&(v.address.value.clone(), port));
         if let Some((other, other_line)) = by_address.get(&(v.address.value.clone(), port)) {
-            let d = c.error(&v.address, format!("duplicate node address {} (node {other} on line {other_line} has it too)", v.address.value));
-            set_help(d, "every node needs its own address; remove or change one of them");
+            let d = c.error(
+                &v.address,
+                format!(
+                    "duplicate node address {} (node {other} on line {other_line} has it too)",
+                    v.address.value
+                ),
+            );
+            set_help(
+                d,
+                "every node needs its own address; remove or change one of them",
+            );
         } else {
             by_address.insert((v.address.value.clone(), port), (name.clone(), line));
         }
         let name_span = v.hostname_override.as_ref().unwrap_or(&v.address);
-        if let Some(other_line) = by_name.get(&name) {
-            c.error(name_span, format!("duplicate node name {name} (also used on line {other_line})"));
+        if let Some(other_line) = by_name
+            .get(&name)
+            .filter(|_| !(duplicate_address && v.hostname_override.is_none()))
+        {
+            c.error(
+                name_span,
+                format!("duplicate node name {name} (also used on line {other_line})"),
+            );
         } else {
             by_name.insert(name.clone(), at(name_span).0);
         }
@@ -307,14 +450,22 @@ fn check_nodes(c: &mut Checker, raw: &RawConfig, network: &Option<Network>) -> V
         };
         if let Some(w) = &v.winrm {
             if let Some(p) = &w.value.password {
-                let d = c.warn(p, format!("node {name} has a literal WinRM password in the file"));
+                let d = c.warn(
+                    p,
+                    format!("node {name} has a literal WinRM password in the file"),
+                );
                 set_help(d, "prefer winrm.password_env");
             }
             if let Some(e) = &w.value.password_env {
                 secret_from_env(c, e, "winrm.password_env");
             }
-            if w.value.insecure_skip_verify {
-                c.warn(w, format!("node {name}: winrm.insecure_skip_verify turns off TLS certificate checks"));
+            if let Some(skip) = w.value.insecure_skip_verify.as_ref().filter(|s| s.value) {
+                c.warn(
+                    skip,
+                    format!(
+                        "node {name}: winrm.insecure_skip_verify turns off TLS certificate checks"
+                    ),
+                );
             }
         }
 
@@ -332,13 +483,28 @@ fn check_nodes(c: &mut Checker, raw: &RawConfig, network: &Option<Network>) -> V
         if let (Some(net), Some(ip)) = (network, internal) {
             if net.cluster_cidr.contains(&ip) {
                 let span = v.internal_address.as_ref().unwrap_or(&v.address);
-                let d = c.error(span, format!("node {name}'s address {ip} lies inside cluster_cidr {}", net.cluster_cidr));
-                set_help(d, "choose a cluster_cidr that does not overlap the hosts' own network");
+                let d = c.error(
+                    span,
+                    format!(
+                        "node {name}'s address {ip} lies inside cluster_cidr {}",
+                        net.cluster_cidr
+                    ),
+                );
+                set_help(
+                    d,
+                    "choose a cluster_cidr that does not overlap the hosts' own network",
+                );
             }
         }
         if let (Some(net), Ok(IpAddr::V4(ip))) = (network, v.address.value.parse::<IpAddr>()) {
             if net.cluster_cidr.contains(&ip) && v.internal_address.is_some() {
-                c.error(&v.address, format!("node {name}'s address {ip} lies inside cluster_cidr {}", net.cluster_cidr));
+                c.error(
+                    &v.address,
+                    format!(
+                        "node {name}'s address {ip} lies inside cluster_cidr {}",
+                        net.cluster_cidr
+                    ),
+                );
             }
         }
 
@@ -386,18 +552,36 @@ fn check_nodes(c: &mut Checker, raw: &RawConfig, network: &Option<Network>) -> V
         let agent_auth = v.ssh_agent_auth.unwrap_or(raw.ssh_agent_auth);
         let key_span = v.ssh_key_path.as_ref().or(raw.ssh_key_path.as_ref());
         let key_path = key_span.map(|k| expand_tilde(&k.value));
-        let password = v.password_env.as_ref().and_then(|e| secret_from_env(c, e, "password_env"));
-        if connection == Connection::Ssh && !agent_auth && password.is_none() {
+        let password = v
+            .password_env
+            .as_ref()
+            .and_then(|e| secret_from_env(c, e, &format!("node {name}: password_env")));
+        if connection == Connection::Ssh && !agent_auth && v.password_env.is_none() {
             match (key_span, &key_path) {
                 (Some(span), Some(p)) if !p.is_file() => {
-                    let d = c.error(span, format!("ssh key {} (for node {name}) does not exist", p.display()));
-                    set_help(d, "fix ssh_key_path, or set ssh_agent_auth: true to use your ssh-agent");
+                    let d = c.error(
+                        span,
+                        format!("ssh key {} (for node {name}) does not exist", p.display()),
+                    );
+                    set_help(
+                        d,
+                        "fix ssh_key_path, or set ssh_agent_auth: true to use your ssh-agent",
+                    );
                 }
                 (None, _) => {
                     let default = expand_tilde("~/.ssh/id_rsa");
                     if !default.is_file() {
-                        let d = c.error(&v.address, format!("node {name} has no ssh_key_path and the default {} does not exist", default.display()));
-                        set_help(d, "set ssh_key_path (top level or on the node) or ssh_agent_auth: true");
+                        let d = c.error(
+                            &v.address,
+                            format!(
+                                "node {name} has no ssh_key_path and the default {} does not exist",
+                                default.display()
+                            ),
+                        );
+                        set_help(
+                            d,
+                            "set ssh_key_path (top level or on the node) or ssh_agent_auth: true",
+                        );
                     }
                 }
                 _ => {}
@@ -413,7 +597,10 @@ fn check_nodes(c: &mut Checker, raw: &RawConfig, network: &Option<Network>) -> V
             user: v.user.clone().unwrap_or_else(|| "root".into()),
             os,
             connection,
-            docker_socket: v.docker_socket.clone().unwrap_or_else(|| "/var/run/docker.sock".into()),
+            docker_socket: v
+                .docker_socket
+                .clone()
+                .unwrap_or_else(|| "/var/run/docker.sock".into()),
             key_path,
             agent_auth,
             password,
@@ -425,22 +612,111 @@ fn check_nodes(c: &mut Checker, raw: &RawConfig, network: &Option<Network>) -> V
         });
     }
 
+    let mut by_internal: HashMap<Ipv4Addr, &str> = HashMap::new();
+    for (n, raw_node) in nodes.iter().zip(&raw.nodes.value) {
+        if n.internal_address.is_unspecified() {
+            continue;
+        }
+        // Without an explicit internal_address it is the address, already checked for duplicates.
+        let explicit = raw_node.value.internal_address.is_some();
+        if let Some(other) = by_internal
+            .insert(n.internal_address, &n.name)
+            .filter(|_| explicit)
+        {
+            let span = raw_node
+                .value
+                .internal_address
+                .as_ref()
+                .unwrap_or(&raw_node.value.address);
+            let d = c.error(
+                span,
+                format!(
+                    "node {} has the same route IP {} as node {other}",
+                    n.name, n.internal_address
+                ),
+            );
+            set_help(
+                d,
+                "internal_address is the next hop for the node's subnet: every node needs its own",
+            );
+        }
+        if n.port == 0 {
+            c.error(
+                &raw_node.value.address,
+                format!("node {} has port 0", n.name),
+            );
+        }
+        if n.name.chars().any(|ch| ch.is_whitespace() || ch == '/') {
+            let span = raw_node
+                .value
+                .hostname_override
+                .as_ref()
+                .unwrap_or(&raw_node.value.address);
+            c.error(
+                span,
+                format!("node name `{}` may not contain spaces or '/'", n.name),
+            );
+        }
+        if let (Some(net), Some(s)) = (network, n.subnet) {
+            if s.prefix_len() < net.node_prefix {
+                if let Some(span) = &raw_node.value.subnet {
+                    let d = c.error(
+                        span,
+                        format!(
+                            "subnet {s} of node {} is larger than node_prefix /{}",
+                            n.name, net.node_prefix
+                        ),
+                    );
+                    set_help(
+                        d,
+                        "a node's subnet is one /node_prefix block of cluster_cidr",
+                    );
+                }
+            }
+        }
+    }
     if let Some(net) = network {
-        let bits = u32::from(net.node_prefix.saturating_sub(net.cluster_cidr.prefix_len()));
+        let bits = u32::from(
+            net.node_prefix
+                .saturating_sub(net.cluster_cidr.prefix_len()),
+        );
         let capacity: u64 = if bits >= 32 { u64::MAX } else { 1u64 << bits };
+        let cidr_span = raw
+            .network
+            .as_ref()
+            .and_then(|n| n.value.cluster_cidr.as_ref());
         if (nodes.len() as u64) > capacity {
-            let d = c.error(&raw.nodes, format!(
-                "cluster_cidr {} holds only {capacity} subnets of /{} but there are {} nodes",
-                net.cluster_cidr, net.node_prefix, nodes.len()
+            let (l, col) = cidr_span.map(at).unwrap_or_else(|| at(&raw.nodes));
+            c.report.push(Diagnostic::error(
+                l,
+                col,
+                format!(
+                    "cluster_cidr {} holds only {capacity} subnets of /{} but there are {} nodes",
+                    net.cluster_cidr,
+                    net.node_prefix,
+                    nodes.len()
+                ),
             ));
-            set_help(d, "use a larger cluster_cidr or a longer node_prefix");
+            if let Some(d) = c.report.diagnostics.last_mut() {
+                set_help(d, "use a larger cluster_cidr or a longer node_prefix");
+            }
         }
     }
     nodes
 }
 
-fn check_components(c: &mut Checker, raw: &RawConfig, nodes: &[Node], network: &Option<Network>, cluster_name: &str) -> Vec<Component> {
-    let names: HashSet<&str> = raw.components.iter().map(|x| x.value.name.value.as_str()).collect();
+fn check_components(
+    c: &mut Checker,
+    raw: &RawConfig,
+    nodes: &[Node],
+    network: &Option<Network>,
+    cluster_name: &str,
+) -> Vec<Component> {
+    let names: HashSet<&str> = raw
+        .components
+        .iter()
+        .map(|x| x.value.name.value.as_str())
+        .collect();
     let mut seen: HashMap<&str, usize> = HashMap::new();
     let mut out = Vec::new();
     // Facts good enough to catch template mistakes before anything runs.
@@ -448,20 +724,35 @@ fn check_components(c: &mut Checker, raw: &RawConfig, nodes: &[Node], network: &
         name: "node".into(),
         address: "192.0.2.1".into(),
         internal_address: "192.0.2.1".into(),
-        subnet: network.as_ref().map(|n| n.cluster_cidr.to_string()).unwrap_or_default(),
+        subnet: network
+            .as_ref()
+            .map(|n| n.cluster_cidr.to_string())
+            .unwrap_or_default(),
         gateway: "10.42.0.1".into(),
     };
-    let roles: BTreeMap<Role, Vec<NodeFacts>> = Role::ALL.into_iter().map(|r| (r, vec![sample.clone()])).collect();
+    let roles: BTreeMap<Role, Vec<NodeFacts>> = Role::ALL
+        .into_iter()
+        .map(|r| (r, vec![sample.clone()]))
+        .collect();
 
     for comp in &raw.components {
         let v = &comp.value;
         let name = v.name.value.as_str();
         if !valid_name(name) {
-            let d = c.error(&v.name, format!("component name `{name}` is not a valid name"));
-            set_help(d, "use lowercase letters, digits and '-', starting with a letter");
+            let d = c.error(
+                &v.name,
+                format!("component name `{name}` is not a valid name"),
+            );
+            set_help(
+                d,
+                "use lowercase letters, digits and '-', starting with a letter",
+            );
         }
         if let Some(line) = seen.get(name) {
-            c.error(&v.name, format!("duplicate component {name} (first defined on line {line})"));
+            c.error(
+                &v.name,
+                format!("duplicate component {name} (first defined on line {line})"),
+            );
         } else {
             seen.insert(name, at(&v.name).0);
         }
@@ -495,7 +786,10 @@ fn check_components(c: &mut Checker, raw: &RawConfig, nodes: &[Node], network: &
         }
         if v.image.is_none() && v.windows_image.is_empty() {
             let d = c.error(&v.name, format!("component {name} has no image"));
-            set_help(d, "add image: (Linux) or windows_image: (Windows, per build)");
+            set_help(
+                d,
+                "add image: (Linux) or windows_image: (Windows, per build)",
+            );
         }
         let network_mode = match &v.network {
             None => NetworkMode::Pod,
@@ -504,54 +798,101 @@ fn check_components(c: &mut Checker, raw: &RawConfig, nodes: &[Node], network: &
                 "pod" => NetworkMode::Pod,
                 "none" => NetworkMode::None,
                 other => {
-                    c.error(s, format!("network `{other}` is not one of: host, pod, none"));
+                    c.error(
+                        s,
+                        format!("network `{other}` is not one of: host, pod, none"),
+                    );
                     NetworkMode::Pod
                 }
             },
         };
         for a in &v.after {
-            if !names.contains(a.value.as_str()) {
-                let d = c.error(a, format!("component {name} comes after `{}`, which is not a component", a.value));
-                set_help(d, format!("components are: {}", sorted_names(&names)));
-            } else if a.value == name {
+            if a.value == name {
                 c.error(a, format!("component {name} cannot come after itself"));
+            } else if !names.contains(a.value.as_str()) {
+                let d = c.error(
+                    a,
+                    format!(
+                        "component {name} comes after `{}`, which is not a component",
+                        a.value
+                    ),
+                );
+                set_help(d, format!("components are: {}", sorted_names(&names)));
             }
         }
-        let ctx = TemplateContext { cluster_name, node: &sample, roles: &roles, container_ip: Some("10.42.0.2") };
+        // Arguments are rendered before the container exists, so they cannot use container.ip;
+        // health checks run after, so they can.
+        let ctx = TemplateContext {
+            cluster_name,
+            node: &sample,
+            roles: &roles,
+            container_ip: None,
+        };
         for s in v.args.iter().chain(v.env.values()) {
             if let Err(e) = render(&s.value, &ctx) {
                 c.error(s, e);
             }
         }
+        let ctx = TemplateContext {
+            container_ip: Some("10.42.0.2"),
+            ..ctx
+        };
         let mut ports = Vec::new();
         for p in &v.ports {
             match parse_port(&p.value) {
                 Some(pm) => ports.push(pm),
                 None => {
-                    let d = c.error(p, format!("port `{}` is not HOST:CONTAINER[/tcp|/udp]", p.value));
+                    let d = c.error(
+                        p,
+                        format!("port `{}` is not HOST:CONTAINER[/tcp|/udp]", p.value),
+                    );
                     set_help(d, "for example \"8080:80/tcp\"");
                 }
             }
         }
         if !ports.is_empty() && network_mode != NetworkMode::Pod {
-            c.error(&v.ports[0], format!("component {name} publishes ports but its network is not pod"));
+            c.error(
+                &v.ports[0],
+                format!("component {name} publishes ports but its network is not pod"),
+            );
         }
         for b in &v.binds {
             let parts: Vec<&str> = b.value.split(':').collect();
             let ok = (2..=3).contains(&parts.len())
                 && parts[..2].iter().all(|p| !p.is_empty())
-                && parts.get(2).is_none_or(|m| m.split(',').all(|o| matches!(o, "ro" | "rw" | "z" | "Z")));
+                && parts
+                    .get(2)
+                    .is_none_or(|m| m.split(',').all(|o| matches!(o, "ro" | "rw" | "z" | "Z")));
             if !ok {
-                let d = c.error(b, format!("bind `{}` is not HOST_PATH:CONTAINER_PATH[:ro]", b.value));
+                let d = c.error(
+                    b,
+                    format!("bind `{}` is not HOST_PATH:CONTAINER_PATH[:ro]", b.value),
+                );
                 set_help(d, "for example \"/var/lib/web:/data\"");
             }
         }
-        let health = v.health.as_ref().and_then(|h| check_health(c, h, &ctx, network_mode));
+        let health = v
+            .health
+            .as_ref()
+            .and_then(|h| check_health(c, h, &ctx, network_mode));
         let restart = match &v.restart {
             None => "unless-stopped".to_string(),
-            Some(r) if matches!(r.value.as_str(), "no" | "always" | "unless-stopped" | "on-failure") => r.value.clone(),
+            Some(r)
+                if matches!(
+                    r.value.as_str(),
+                    "no" | "always" | "unless-stopped" | "on-failure"
+                ) =>
+            {
+                r.value.clone()
+            }
             Some(r) => {
-                c.error(r, format!("restart `{}` is not one of: no, always, unless-stopped, on-failure", r.value));
+                c.error(
+                    r,
+                    format!(
+                        "restart `{}` is not one of: no, always, unless-stopped, on-failure",
+                        r.value
+                    ),
+                );
                 "unless-stopped".into()
             }
         };
@@ -565,7 +906,11 @@ fn check_components(c: &mut Checker, raw: &RawConfig, nodes: &[Node], network: &
             command: v.command.clone(),
             entrypoint: v.entrypoint.clone(),
             args: v.args.iter().map(|a| a.value.clone()).collect(),
-            env: v.env.iter().map(|(k, s)| (k.clone(), s.value.clone())).collect(),
+            env: v
+                .env
+                .iter()
+                .map(|(k, s)| (k.clone(), s.value.clone()))
+                .collect(),
             binds: v.binds.iter().map(|b| b.value.clone()).collect(),
             ports,
             after: v.after.iter().map(|a| a.value.clone()).collect(),
@@ -574,9 +919,34 @@ fn check_components(c: &mut Checker, raw: &RawConfig, nodes: &[Node], network: &
             privileged: v.privileged,
             restart,
         };
-        if !nodes.is_empty() && !nodes.iter().any(|n| component.runs_on(n)) {
+        if component.os.contains(&Os::Windows) && component.windows_image.is_empty() {
+            let d = c.error(
+                &v.name,
+                format!("component {name} runs on Windows but has no windows_image"),
+            );
+            set_help(
+                d,
+                "add windows_image: {\"20348\": image-for-ltsc2022, …}, or os: [linux]",
+            );
+        }
+        let mut seen_ports = HashSet::new();
+        for (p, span) in component.ports.iter().zip(&v.ports) {
+            if !seen_ports.insert((p.host, p.protocol.clone())) {
+                c.error(
+                    span,
+                    format!("host port {}/{} is published twice", p.host, p.protocol),
+                );
+            }
+        }
+        if !nodes.is_empty()
+            && !component.os.is_empty()
+            && !nodes.iter().any(|n| component.runs_on(n))
+        {
             let d = c.error(&v.name, format!("component {name} matches no node"));
-            set_help(d, "check its roles: and os: against the nodes' role: and os:");
+            set_help(
+                d,
+                "check its roles: and os: against the nodes' role: and os:",
+            );
         }
         out.push(component);
     }
@@ -590,9 +960,17 @@ fn sorted_names(names: &HashSet<&str>) -> String {
     v.join(", ")
 }
 
-fn check_health(c: &mut Checker, h: &S<RawHealth>, ctx: &TemplateContext<'_>, mode: NetworkMode) -> Option<Health> {
+fn check_health(
+    c: &mut Checker,
+    h: &S<RawHealth>,
+    ctx: &TemplateContext<'_>,
+    mode: NetworkMode,
+) -> Option<Health> {
     let v = &h.value;
-    let count = [v.http.is_some(), v.tcp.is_some(), v.exec.is_some()].iter().filter(|x| **x).count();
+    let count = [v.http.is_some(), v.tcp.is_some(), v.exec.is_some()]
+        .iter()
+        .filter(|x| **x)
+        .count();
     if count != 1 {
         let d = c.error(h, "health needs exactly one of http, tcp or exec");
         set_help(d, "for example health: {http: \"http://{{node.internal_address}}:2379/health\", timeout: 60s}");
@@ -600,15 +978,24 @@ fn check_health(c: &mut Checker, h: &S<RawHealth>, ctx: &TemplateContext<'_>, mo
     }
     for s in [&v.http, &v.tcp].into_iter().flatten() {
         if s.value.contains("container.ip") && mode != NetworkMode::Pod {
-            c.error(s, "`container.ip` is only known for components on the pod network");
+            c.error(
+                s,
+                "`container.ip` is only known for components on the pod network",
+            );
         } else if let Err(e) = render(&s.value, ctx) {
             c.error(s, e);
         }
     }
     if let Some(u) = &v.http {
         if !u.value.starts_with("http://") {
-            let d = c.error(u, format!("health check URL `{}` must start with http://", u.value));
-            set_help(d, "the check runs from the node itself, through its SSH connection");
+            let d = c.error(
+                u,
+                format!("health check URL `{}` must start with http://", u.value),
+            );
+            set_help(
+                d,
+                "the check runs from the node itself, through its SSH connection",
+            );
         }
     }
     let duration = |c: &mut Checker, s: &Option<S<String>>, default: u64| match s {
@@ -621,6 +1008,24 @@ fn check_health(c: &mut Checker, h: &S<RawHealth>, ctx: &TemplateContext<'_>, mo
     };
     let timeout = duration(c, &v.timeout, 60)?;
     let interval = duration(c, &v.interval, 1)?;
+    if let (Some(s), true) = (&v.interval, interval.is_zero()) {
+        c.error(s, "interval must be more than 0s");
+    }
+    if let Some(t) = &v.tcp {
+        if !t
+            .value
+            .rsplit_once(':')
+            .is_some_and(|(h, p)| !h.is_empty() && (p.parse::<u16>().is_ok() || p.contains("{{")))
+        {
+            c.error(t, format!("tcp check `{}` is not HOST:PORT", t.value));
+        }
+    }
+    if v.exec.as_ref().is_some_and(Vec::is_empty) {
+        c.error(
+            h,
+            "health exec needs a command, e.g. exec: [\"/bin/check\"]",
+        );
+    }
     let check = if let Some(u) = &v.http {
         HealthCheck::Http(u.value.clone())
     } else if let Some(t) = &v.tcp {
@@ -628,7 +1033,11 @@ fn check_health(c: &mut Checker, h: &S<RawHealth>, ctx: &TemplateContext<'_>, mo
     } else {
         HealthCheck::Exec(v.exec.clone().unwrap_or_default())
     };
-    Some(Health { check, timeout, interval })
+    Some(Health {
+        check,
+        timeout,
+        interval,
+    })
 }
 
 fn parse_port(s: &str) -> Option<PortMapping> {
@@ -637,7 +1046,11 @@ fn parse_port(s: &str) -> Option<PortMapping> {
         return None;
     }
     let (h, ct) = ports.split_once(':')?;
-    Some(PortMapping { host: h.parse().ok().filter(|p| *p > 0)?, container: ct.parse().ok().filter(|p| *p > 0)?, protocol: proto.into() })
+    Some(PortMapping {
+        host: h.parse().ok().filter(|p| *p > 0)?,
+        container: ct.parse().ok().filter(|p| *p > 0)?,
+        protocol: proto.into(),
+    })
 }
 
 /// Report each dependency cycle once, at the component where it is first entered.
@@ -645,25 +1058,38 @@ fn check_cycles(c: &mut Checker, raw: &RawConfig) {
     let deps: HashMap<&str, Vec<&str>> = raw
         .components
         .iter()
-        .map(|x| (x.value.name.value.as_str(), x.value.after.iter().map(|a| a.value.as_str()).collect()))
+        .map(|x| {
+            (
+                x.value.name.value.as_str(),
+                x.value.after.iter().map(|a| a.value.as_str()).collect(),
+            )
+        })
         .collect();
     let mut done: HashSet<&str> = HashSet::new();
     for comp in &raw.components {
         let start = comp.value.name.value.as_str();
         let mut path = vec![start];
         if let Some(cycle) = find_cycle(&deps, &mut path, &mut done) {
-            let d = c.error(&comp.value.name, format!("dependency cycle: {}", cycle.join(" → ")));
+            let d = c.error(
+                &comp.value.name,
+                format!("dependency cycle: {}", cycle.join(" → ")),
+            );
             set_help(d, "remove one of the `after:` entries in the cycle");
         }
     }
 }
 
-fn find_cycle<'a>(deps: &HashMap<&'a str, Vec<&'a str>>, path: &mut Vec<&'a str>, done: &mut HashSet<&'a str>) -> Option<Vec<&'a str>> {
+fn find_cycle<'a>(
+    deps: &HashMap<&'a str, Vec<&'a str>>,
+    path: &mut Vec<&'a str>,
+    done: &mut HashSet<&'a str>,
+) -> Option<Vec<&'a str>> {
     let cur = *path.last()?;
     if done.contains(cur) {
         return None;
     }
-    for next in deps.get(cur).into_iter().flatten() {
+    // A component naming itself is reported on its own; it is not a cycle to trace.
+    for next in deps.get(cur).into_iter().flatten().filter(|n| **n != cur) {
         if let Some(pos) = path.iter().position(|p| p == next) {
             let mut cycle = path[pos..].to_vec();
             cycle.push(next);

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 
 use bollard::auth::DockerCredentials;
 use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest};
-use bollard::query_parameters::{CreateContainerOptionsBuilder, CreateImageOptionsBuilder, RemoveContainerOptionsBuilder};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, RemoveContainerOptionsBuilder,
+};
 use bollard::Docker;
 use futures_util::StreamExt;
 use ipnet::Ipv4Net;
@@ -54,45 +56,85 @@ pub async fn inspect(docker: &Docker, name: &str) -> Result<Option<Existing>, St
     match docker.inspect_container(name, None).await {
         Ok(c) => Ok(Some(Existing {
             id: c.id.unwrap_or_default(),
-            hash: c.config.and_then(|cfg| cfg.labels).and_then(|l| l.get(LABEL_HASH).cloned()),
+            hash: c
+                .config
+                .and_then(|cfg| cfg.labels)
+                .and_then(|l| l.get(LABEL_HASH).cloned()),
             running: c.state.as_ref().and_then(|s| s.running).unwrap_or(false),
             restart_count: c.restart_count.unwrap_or(0),
         })),
-        Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(None),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(None),
         Err(e) => Err(describe(&e)),
     }
 }
 
 /// Containers labelled for `cluster` on this host: name → component label.
-pub async fn list_cluster_containers(docker: &Docker, cluster: &str) -> Result<Vec<(String, String)>, String> {
-    let filters = HashMap::from([("label".to_string(), vec![format!("{LABEL_CLUSTER}={cluster}")])]);
-    let opts = bollard::query_parameters::ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
-    let list = docker.list_containers(Some(opts)).await.map_err(|e| describe(&e))?;
+pub async fn list_cluster_containers(
+    docker: &Docker,
+    cluster: &str,
+) -> Result<Vec<(String, String)>, String> {
+    let filters = HashMap::from([(
+        "label".to_string(),
+        vec![format!("{LABEL_CLUSTER}={cluster}")],
+    )]);
+    let opts = bollard::query_parameters::ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&filters)
+        .build();
+    let list = docker
+        .list_containers(Some(opts))
+        .await
+        .map_err(|e| describe(&e))?;
     Ok(list
         .into_iter()
         .map(|c| {
-            let name = c.names.unwrap_or_default().first().map(|n| n.trim_start_matches('/').to_string()).unwrap_or_default();
-            let comp = c.labels.unwrap_or_default().get(super::LABEL_COMPONENT).cloned().unwrap_or_default();
+            let name = c
+                .names
+                .unwrap_or_default()
+                .first()
+                .map(|n| n.trim_start_matches('/').to_string())
+                .unwrap_or_default();
+            let comp = c
+                .labels
+                .unwrap_or_default()
+                .get(super::LABEL_COMPONENT)
+                .cloned()
+                .unwrap_or_default();
             (name, comp)
         })
         .collect())
 }
 
 /// Carry out `change` for `spec`. Returns the container ID.
-pub async fn apply(docker: &Docker, spec: &ContainerSpec, change: &ContainerChange, registries: &[Registry]) -> Result<String, String> {
+pub async fn apply(
+    docker: &Docker,
+    spec: &ContainerSpec,
+    change: &ContainerChange,
+    registries: &[Registry],
+) -> Result<String, String> {
     match change {
         ContainerChange::Unchanged | ContainerChange::Start => {
             if *change == ContainerChange::Start {
-                docker.start_container(&spec.name, None).await.map_err(|e| format!("starting {}: {}", spec.name, describe(&e)))?;
+                docker
+                    .start_container(&spec.name, None)
+                    .await
+                    .map_err(|e| format!("starting {}: {}", spec.name, describe(&e)))?;
             }
-            Ok(inspect(docker, &spec.name).await?.map(|e| e.id).unwrap_or_default())
+            Ok(inspect(docker, &spec.name)
+                .await?
+                .map(|e| e.id)
+                .unwrap_or_default())
         }
         ContainerChange::Create | ContainerChange::Replace { .. } => {
             ensure_image(docker, &spec.image, registries).await?;
             if matches!(change, ContainerChange::Replace { .. }) {
                 remove(docker, &spec.name).await?;
             }
-            let opts = CreateContainerOptionsBuilder::default().name(&spec.name).build();
+            let opts = CreateContainerOptionsBuilder::default()
+                .name(&spec.name)
+                .build();
             let created = docker
                 .create_container(Some(opts), spec.to_create_body())
                 .await
@@ -110,13 +152,20 @@ pub async fn apply(docker: &Docker, spec: &ContainerSpec, change: &ContainerChan
 pub async fn remove(docker: &Docker, name: &str) -> Result<(), String> {
     let opts = RemoveContainerOptionsBuilder::default().force(true).build();
     match docker.remove_container(name, Some(opts)).await {
-        Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+        Ok(())
+        | Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(()),
         Err(e) => Err(format!("removing {name}: {}", describe(&e))),
     }
 }
 
 /// Pull `image` unless the host has it, with the credentials of the registry it names.
-pub async fn ensure_image(docker: &Docker, image: &str, registries: &[Registry]) -> Result<(), String> {
+pub async fn ensure_image(
+    docker: &Docker,
+    image: &str,
+    registries: &[Registry],
+) -> Result<(), String> {
     if docker.inspect_image(image).await.is_ok() {
         return Ok(());
     }
@@ -130,21 +179,32 @@ pub async fn ensure_image(docker: &Docker, image: &str, registries: &[Registry])
         })
     });
     let (name, tag) = split_tag(image);
-    let opts = CreateImageOptionsBuilder::default().from_image(name).tag(tag).build();
+    let opts = CreateImageOptionsBuilder::default()
+        .from_image(name)
+        .tag(tag)
+        .build();
     let mut stream = docker.create_image(Some(opts), None, creds);
     while let Some(item) = stream.next().await {
         if let Err(e) = item {
             let from = registry_of(image).unwrap_or("Docker Hub");
-            let who = registry.and_then(|r| r.user.as_deref()).map(|u| format!(" as user {u}")).unwrap_or_default();
+            let who = registry
+                .and_then(|r| r.user.as_deref())
+                .map(|u| format!(" as user {u}"))
+                .unwrap_or_default();
             let text = describe(&e);
-            let hint = if text.contains("unauthorized") || text.contains("authentication") || text.contains("401") {
+            let hint = if text.contains("unauthorized")
+                || text.contains("authentication")
+                || text.contains("401")
+            {
                 " — the registry rejected the credentials: check user and password_env in private_registries"
             } else if text.contains("certificate") || text.contains("x509") {
                 " — the host does not trust the registry's certificate: put its CA in /etc/docker/certs.d/<registry>/ca.crt"
             } else {
                 ""
             };
-            return Err(format!("pulling {image} from registry {from}{who} failed: {text}{hint}"));
+            return Err(format!(
+                "pulling {image} from registry {from}{who} failed: {text}{hint}"
+            ));
         }
     }
     Ok(())
@@ -169,7 +229,10 @@ pub struct NetworkFacts {
 pub async fn inspect_network(docker: &Docker, name: &str) -> Result<Option<NetworkFacts>, String> {
     match docker.inspect_network(name, None).await {
         Ok(n) => {
-            let cfg = n.ipam.and_then(|i| i.config).and_then(|c| c.into_iter().next());
+            let cfg = n
+                .ipam
+                .and_then(|i| i.config)
+                .and_then(|c| c.into_iter().next());
             Ok(Some(NetworkFacts {
                 subnet: cfg.as_ref().and_then(|c| c.subnet.clone()),
                 gateway: cfg.as_ref().and_then(|c| c.gateway.clone()),
@@ -177,31 +240,55 @@ pub async fn inspect_network(docker: &Docker, name: &str) -> Result<Option<Netwo
                 containers: n.containers.map(|c| c.len()).unwrap_or(0),
             }))
         }
-        Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(None),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(None),
         Err(e) => Err(describe(&e)),
     }
 }
 
 /// Create the container network with the node's subnet and gateway. Masquerading is left to
 /// rwin's own rule, so traffic to other nodes' subnets keeps its source address.
-pub async fn create_network(docker: &Docker, name: &str, driver: &str, subnet: Ipv4Net, gateway: std::net::Ipv4Addr, options: HashMap<String, String>, cluster: &str) -> Result<(), String> {
+pub async fn create_network(
+    docker: &Docker,
+    name: &str,
+    driver: &str,
+    subnet: Ipv4Net,
+    gateway: std::net::Ipv4Addr,
+    options: HashMap<String, String>,
+    cluster: &str,
+) -> Result<(), String> {
     let req = NetworkCreateRequest {
         name: name.to_string(),
         driver: Some(driver.to_string()),
         ipam: Some(Ipam {
-            config: Some(vec![IpamConfig { subnet: Some(subnet.to_string()), gateway: Some(gateway.to_string()), ..Default::default() }]),
+            config: Some(vec![IpamConfig {
+                subnet: Some(subnet.to_string()),
+                gateway: Some(gateway.to_string()),
+                ..Default::default()
+            }]),
             ..Default::default()
         }),
         options: Some(options),
-        labels: Some(HashMap::from([(LABEL_CLUSTER.to_string(), cluster.to_string())])),
+        labels: Some(HashMap::from([(
+            LABEL_CLUSTER.to_string(),
+            cluster.to_string(),
+        )])),
         ..Default::default()
     };
-    docker.create_network(req).await.map(|_| ()).map_err(|e| format!("creating network {name}: {}", describe(&e)))
+    docker
+        .create_network(req)
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("creating network {name}: {}", describe(&e)))
 }
 
 pub async fn remove_network(docker: &Docker, name: &str) -> Result<(), String> {
     match docker.remove_network(name).await {
-        Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+        Ok(())
+        | Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(()),
         Err(e) => Err(format!("removing network {name}: {}", describe(&e))),
     }
 }
@@ -209,5 +296,10 @@ pub async fn remove_network(docker: &Docker, name: &str) -> Result<(), String> {
 /// The container's address on the pod network.
 pub async fn container_ip(docker: &Docker, name: &str, network: &str) -> Option<String> {
     let c = docker.inspect_container(name, None).await.ok()?;
-    c.network_settings?.networks?.get(network)?.ip_address.clone().filter(|ip| !ip.is_empty())
+    c.network_settings?
+        .networks?
+        .get(network)?
+        .ip_address
+        .clone()
+        .filter(|ip| !ip.is_empty())
 }

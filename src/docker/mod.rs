@@ -20,35 +20,61 @@ pub const LABEL_NODE: &str = "io.rwin.node";
 pub const LABEL_HASH: &str = "io.rwin.hash";
 
 /// A Docker client whose every request travels over `transport` to `socket` on the host.
-pub fn connect(transport: Arc<dyn Transport>, socket: &str) -> Result<Docker, bollard::errors::Error> {
+pub fn connect(
+    transport: Arc<dyn Transport>,
+    socket: &str,
+) -> Result<Docker, bollard::errors::Error> {
     let socket = socket.to_string();
     let dial = move |req: BollardRequest| {
         let transport = transport.clone();
         let socket = socket.clone();
         Box::pin(async move {
-            let stream = transport
-                .open_unix(&socket)
-                .await
-                .map_err(|e| bollard::errors::Error::IOError { err: std::io::Error::other(e.to_string()) })?;
-            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+            let stream = transport.open_unix(&socket).await.map_err(|e| {
+                bollard::errors::Error::IOError {
+                    err: std::io::Error::other(e.to_string()),
+                }
+            })?;
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
             tokio::spawn(async move {
                 let _ = conn.with_upgrades().await;
             });
             let (mut parts, body) = req.into_parts();
             // Origin-form request target and a Host header, as a plain HTTP/1.1 client sends.
-            let path = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
-            parts.uri = path.parse().map_err(|e: hyper::http::uri::InvalidUri| bollard::errors::Error::IOError { err: std::io::Error::other(e.to_string()) })?;
-            parts.headers.insert(hyper::header::HOST, hyper::header::HeaderValue::from_static("docker"));
-            Ok(sender.send_request(BollardRequest::from_parts(parts, body)).await?)
+            let path = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_else(|| "/".into());
+            parts.uri = path.parse().map_err(|e: hyper::http::uri::InvalidUri| {
+                bollard::errors::Error::IOError {
+                    err: std::io::Error::other(e.to_string()),
+                }
+            })?;
+            parts.headers.insert(
+                hyper::header::HOST,
+                hyper::header::HeaderValue::from_static("docker"),
+            );
+            Ok(sender
+                .send_request(BollardRequest::from_parts(parts, body))
+                .await?)
         })
     };
-    Docker::connect_with_custom_transport(dial, Some("http://docker"), 300, bollard::API_DEFAULT_VERSION)
+    Docker::connect_with_custom_transport(
+        dial,
+        Some("http://docker"),
+        300,
+        bollard::API_DEFAULT_VERSION,
+    )
 }
 
 /// Docker's error, in words an operator can act on.
 pub fn describe(err: &bollard::errors::Error) -> String {
     match err {
-        bollard::errors::Error::DockerResponseServerError { status_code, message } => format!("Docker said ({status_code}): {message}"),
+        bollard::errors::Error::DockerResponseServerError {
+            status_code,
+            message,
+        } => format!("Docker said ({status_code}): {message}"),
         bollard::errors::Error::IOError { err } if err.to_string().contains("socket") => {
             format!("{err} — is dockerd running, is docker_socket right, and may this user open it (docker group)?")
         }

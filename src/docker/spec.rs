@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use bollard::models::{ContainerCreateBody, HostConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum};
+use bollard::models::{
+    ContainerCreateBody, HostConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -35,7 +37,13 @@ pub struct ContainerSpec {
 }
 
 impl ContainerSpec {
-    pub fn build(config: &Config, c: &Component, node: &PlannedNode, args: Vec<String>, env: BTreeMap<String, String>) -> Self {
+    pub fn build(
+        config: &Config,
+        c: &Component,
+        node: &PlannedNode,
+        args: Vec<String>,
+        env: BTreeMap<String, String>,
+    ) -> Self {
         let image = resolve_image(config, c.image.as_deref().unwrap_or_default());
         let mut command = c.command.clone().unwrap_or_default();
         command.extend(args);
@@ -94,7 +102,15 @@ impl ContainerSpec {
         let bindings: HashMap<String, Option<Vec<PortBinding>>> = self
             .ports
             .iter()
-            .map(|p| (port_key(p), Some(vec![PortBinding { host_ip: None, host_port: Some(p.host.to_string()) }])))
+            .map(|p| {
+                (
+                    port_key(p),
+                    Some(vec![PortBinding {
+                        host_ip: None,
+                        host_port: Some(p.host.to_string()),
+                    }]),
+                )
+            })
             .collect();
         let restart = match self.restart.as_str() {
             "no" => RestartPolicyNameEnum::NO,
@@ -114,7 +130,10 @@ impl ContainerSpec {
                 network_mode: Some(network_mode.to_string()),
                 port_bindings: (!bindings.is_empty()).then_some(bindings),
                 privileged: Some(self.privileged),
-                restart_policy: Some(RestartPolicy { name: Some(restart), maximum_retry_count: None }),
+                restart_policy: Some(RestartPolicy {
+                    name: Some(restart),
+                    maximum_retry_count: None,
+                }),
                 ..Default::default()
             }),
             ..Default::default()
@@ -145,7 +164,10 @@ mod tests {
 
     #[test]
     fn registry_host_is_recognised() {
-        assert_eq!(registry_of("10.77.0.5:5000/etcd:3.4"), Some("10.77.0.5:5000"));
+        assert_eq!(
+            registry_of("10.77.0.5:5000/etcd:3.4"),
+            Some("10.77.0.5:5000")
+        );
         assert_eq!(registry_of("registry.example/x"), Some("registry.example"));
         assert_eq!(registry_of("library/busybox"), None);
         assert_eq!(registry_of("busybox:1"), None);

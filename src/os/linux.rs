@@ -18,7 +18,8 @@ pub const SYSCTL_DROPIN: &str = "/etc/sysctl.d/90-rwin.conf";
 pub const BOOT_SCRIPT: &str = "/etc/rwin/routes.sh";
 pub const BOOT_UNIT: &str = "/etc/systemd/system/rwin-routes.service";
 pub const BRIDGE: &str = "rwin0";
-const SYSCTL_CONTENT: &str = "# Written by rwin: container subnets are routed through this host.\nnet.ipv4.ip_forward = 1\n";
+const SYSCTL_CONTENT: &str =
+    "# Written by rwin: container subnets are routed through this host.\nnet.ipv4.ip_forward = 1\n";
 
 pub fn script_command(user: &str) -> String {
     if user == "root" {
@@ -85,7 +86,9 @@ true
 pub fn parse_facts(out: &str) -> LinuxFacts {
     let mut f = LinuxFacts::default();
     for line in out.lines() {
-        let Some((k, v)) = line.split_once('=') else { continue };
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
         match k {
             "os" => f.os = v.to_string(),
             "kernel" => f.kernel = v.to_string(),
@@ -112,13 +115,18 @@ pub fn parse_facts(out: &str) -> LinuxFacts {
 
 /// The script that re-applies routes and NAT at boot; also what `up` compares to see drift.
 pub fn boot_script(d: &DesiredHost) -> String {
-    let mut s = String::from("#!/bin/sh\n# Written by rwin: routes to the other nodes' container subnets, and NAT.\n");
+    let mut s = String::from(
+        "#!/bin/sh\n# Written by rwin: routes to the other nodes' container subnets, and NAT.\n",
+    );
     for (dest, via, _) in &d.routes {
         let _ = writeln!(s, "ip route replace {dest} via {via} proto {ROUTE_PROTO}");
     }
     if d.outbound_nat {
         let nat = nat_rule(d.subnet, d.cluster_cidr, &d.cluster);
-        let _ = writeln!(s, "iptables -t nat -C {nat} 2>/dev/null || iptables -t nat -A {nat}");
+        let _ = writeln!(
+            s,
+            "iptables -t nat -C {nat} 2>/dev/null || iptables -t nat -A {nat}"
+        );
     }
     for rule in forward_rules(d.subnet, d.cluster_cidr, &d.cluster) {
         let _ = writeln!(s, "iptables -C {rule} 2>/dev/null || iptables -I {rule}");
@@ -133,7 +141,10 @@ fn boot_unit() -> String {
 }
 
 pub fn sha256_hex(s: &str) -> String {
-    Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Everything that differs between the facts and the desired configuration. Pure.
@@ -143,33 +154,67 @@ pub fn diff(d: &DesiredHost, f: &LinuxFacts) -> Vec<HostChange> {
         changes.push(HostChange::EnableForwarding);
     }
     if !f.dropin_ok {
-        changes.push(HostChange::WriteForwardingDropin { path: SYSCTL_DROPIN.into() });
+        changes.push(HostChange::WriteForwardingDropin {
+            path: SYSCTL_DROPIN.into(),
+        });
     }
     for (dest, via, node) in &d.routes {
         match f.routes.get(dest) {
-            None => changes.push(HostChange::AddRoute { dest: *dest, via: *via, node: node.clone() }),
-            Some(old) if old != via => changes.push(HostChange::ReplaceRoute { dest: *dest, via: *via, old_via: *old, node: node.clone() }),
+            None => changes.push(HostChange::AddRoute {
+                dest: *dest,
+                via: *via,
+                node: node.clone(),
+            }),
+            Some(old) if old != via => changes.push(HostChange::ReplaceRoute {
+                dest: *dest,
+                via: *via,
+                old_via: *old,
+                node: node.clone(),
+            }),
             Some(_) => {}
         }
     }
-    for (dest, via) in &f.routes {
+    // Only routes into this cluster's range: another cluster managed by rwin on the same host
+    // keeps its own.
+    for (dest, via) in f
+        .routes
+        .iter()
+        .filter(|(dest, _)| d.cluster_cidr.contains(*dest))
+    {
         if !d.routes.iter().any(|(d2, _, _)| d2 == dest) {
-            changes.push(HostChange::DeleteRoute { dest: *dest, via: *via });
+            changes.push(HostChange::DeleteRoute {
+                dest: *dest,
+                via: *via,
+            });
         }
     }
     if f.iptables {
         if d.outbound_nat && !f.nat_rule {
-            changes.push(HostChange::AddOutboundNat { subnet: d.subnet, cluster_cidr: d.cluster_cidr });
+            changes.push(HostChange::AddOutboundNat {
+                subnet: d.subnet,
+                cluster_cidr: d.cluster_cidr,
+            });
         }
         if !d.outbound_nat && f.nat_rule {
-            changes.push(HostChange::DeleteOutboundNat { subnet: d.subnet, cluster_cidr: d.cluster_cidr });
+            changes.push(HostChange::DeleteOutboundNat {
+                subnet: d.subnet,
+                cluster_cidr: d.cluster_cidr,
+            });
         }
         if !f.forward_rule {
-            changes.push(HostChange::AllowForwarding { subnet: d.subnet, cluster_cidr: d.cluster_cidr });
+            changes.push(HostChange::AllowForwarding {
+                subnet: d.subnet,
+                cluster_cidr: d.cluster_cidr,
+            });
         }
     }
-    if f.systemd && (f.boot_script_sha.as_deref() != Some(sha256_hex(&boot_script(d)).as_str()) || !f.boot_unit) {
-        changes.push(HostChange::WriteBootRoutes { path: BOOT_SCRIPT.into() });
+    if f.systemd
+        && (f.boot_script_sha.as_deref() != Some(sha256_hex(&boot_script(d)).as_str())
+            || !f.boot_unit)
+    {
+        changes.push(HostChange::WriteBootRoutes {
+            path: BOOT_SCRIPT.into(),
+        });
     }
     changes
 }
@@ -196,11 +241,17 @@ pub fn apply_script(d: &DesiredHost, changes: &[HostChange]) -> String {
                 let _ = writeln!(s, "ip route replace {dest} via {via} proto {ROUTE_PROTO}");
             }
             HostChange::DeleteRoute { dest, via } => {
-                let _ = writeln!(s, "ip route del {dest} via {via} proto {ROUTE_PROTO} 2>/dev/null || true");
+                let _ = writeln!(
+                    s,
+                    "ip route del {dest} via {via} proto {ROUTE_PROTO} 2>/dev/null || true"
+                );
             }
             HostChange::AddOutboundNat { .. } => {
                 let nat = nat_rule(d.subnet, d.cluster_cidr, &d.cluster);
-                let _ = writeln!(s, "iptables -t nat -C {nat} 2>/dev/null || iptables -t nat -A {nat}");
+                let _ = writeln!(
+                    s,
+                    "iptables -t nat -C {nat} 2>/dev/null || iptables -t nat -A {nat}"
+                );
             }
             HostChange::DeleteOutboundNat { .. } => {
                 let nat = nat_rule(d.subnet, d.cluster_cidr, &d.cluster);
@@ -228,8 +279,14 @@ pub fn apply_script(d: &DesiredHost, changes: &[HostChange]) -> String {
 /// (rwin's own rule NATs only non-cluster destinations, so pods see each other's real IPs).
 pub fn network_options() -> BTreeMap<String, String> {
     BTreeMap::from([
-        ("com.docker.network.bridge.name".to_string(), BRIDGE.to_string()),
-        ("com.docker.network.bridge.enable_ip_masquerade".to_string(), "false".to_string()),
+        (
+            "com.docker.network.bridge.name".to_string(),
+            BRIDGE.to_string(),
+        ),
+        (
+            "com.docker.network.bridge.enable_ip_masquerade".to_string(),
+            "false".to_string(),
+        ),
     ])
 }
 
@@ -245,8 +302,16 @@ mod tests {
             cluster_cidr: "10.42.0.0/16".parse().unwrap(),
             outbound_nat: true,
             routes: vec![
-                ("10.42.1.0/24".parse().unwrap(), "10.0.0.2".parse().unwrap(), "n2".into()),
-                ("10.42.2.0/24".parse().unwrap(), "10.0.0.3".parse().unwrap(), "n3".into()),
+                (
+                    "10.42.1.0/24".parse().unwrap(),
+                    "10.0.0.2".parse().unwrap(),
+                    "n2".into(),
+                ),
+                (
+                    "10.42.2.0/24".parse().unwrap(),
+                    "10.0.0.3".parse().unwrap(),
+                    "n3".into(),
+                ),
             ],
         }
     }
@@ -266,14 +331,25 @@ mod tests {
     #[test]
     fn drift_is_found_route_by_route() {
         let d = desired();
-        let mut f = parse_facts("forwarding=0\niptables=1\nroute=10.42.2.0/24 10.0.0.9\nroute=10.42.9.0/24 10.0.0.9\n");
+        let mut f = parse_facts(
+            "forwarding=0\niptables=1\nroute=10.42.2.0/24 10.0.0.9\nroute=10.42.9.0/24 10.0.0.9\n",
+        );
         f.dropin_ok = true;
         let changes = diff(&d, &f);
         assert!(changes.contains(&HostChange::EnableForwarding));
-        assert!(changes.contains(&HostChange::AddRoute { dest: "10.42.1.0/24".parse().unwrap(), via: "10.0.0.2".parse().unwrap(), node: "n2".into() }));
+        assert!(changes.contains(&HostChange::AddRoute {
+            dest: "10.42.1.0/24".parse().unwrap(),
+            via: "10.0.0.2".parse().unwrap(),
+            node: "n2".into()
+        }));
         assert!(changes.iter().any(|c| matches!(c, HostChange::ReplaceRoute { old_via, .. } if old_via.to_string() == "10.0.0.9")));
         assert!(changes.iter().any(|c| matches!(c, HostChange::DeleteRoute { dest, .. } if dest.to_string() == "10.42.9.0/24")));
-        assert!(!changes.iter().any(|c| matches!(c, HostChange::WriteBootRoutes { .. })), "no systemd, no boot unit");
+        assert!(
+            !changes
+                .iter()
+                .any(|c| matches!(c, HostChange::WriteBootRoutes { .. })),
+            "no systemd, no boot unit"
+        );
     }
 
     #[test]

@@ -15,28 +15,82 @@ use crate::config::Os;
 #[serde(rename_all = "snake_case", tag = "change")]
 pub enum HostChange {
     EnableForwarding,
-    WriteForwardingDropin { path: String },
-    AddRoute { dest: Ipv4Net, via: Ipv4Addr, node: String },
-    ReplaceRoute { dest: Ipv4Net, via: Ipv4Addr, old_via: Ipv4Addr, node: String },
-    DeleteRoute { dest: Ipv4Net, via: Ipv4Addr },
-    AddOutboundNat { subnet: Ipv4Net, cluster_cidr: Ipv4Net },
-    DeleteOutboundNat { subnet: Ipv4Net, cluster_cidr: Ipv4Net },
-    AllowForwarding { subnet: Ipv4Net, cluster_cidr: Ipv4Net },
-    WriteBootRoutes { path: String },
+    WriteForwardingDropin {
+        path: String,
+    },
+    AddRoute {
+        dest: Ipv4Net,
+        via: Ipv4Addr,
+        node: String,
+    },
+    ReplaceRoute {
+        dest: Ipv4Net,
+        via: Ipv4Addr,
+        old_via: Ipv4Addr,
+        node: String,
+    },
+    DeleteRoute {
+        dest: Ipv4Net,
+        via: Ipv4Addr,
+    },
+    AddOutboundNat {
+        subnet: Ipv4Net,
+        cluster_cidr: Ipv4Net,
+    },
+    DeleteOutboundNat {
+        subnet: Ipv4Net,
+        cluster_cidr: Ipv4Net,
+    },
+    AllowForwarding {
+        subnet: Ipv4Net,
+        cluster_cidr: Ipv4Net,
+    },
+    WriteBootRoutes {
+        path: String,
+    },
 }
 
 impl std::fmt::Display for HostChange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            HostChange::EnableForwarding => write!(f, "+ enable IPv4 forwarding (net.ipv4.ip_forward=1)"),
-            HostChange::WriteForwardingDropin { path } => write!(f, "+ persist IPv4 forwarding in {path}"),
-            HostChange::AddRoute { dest, via, node } => write!(f, "+ route {dest} via {via} ({node})"),
-            HostChange::ReplaceRoute { dest, via, old_via, node } => write!(f, "~ route {dest} via {via} ({node}), was via {old_via}"),
-            HostChange::DeleteRoute { dest, via } => write!(f, "- route {dest} via {via} (no node owns it any more)"),
-            HostChange::AddOutboundNat { subnet, cluster_cidr } => write!(f, "+ outbound NAT for {subnet} to destinations outside {cluster_cidr}"),
-            HostChange::DeleteOutboundNat { subnet, .. } => write!(f, "- outbound NAT for {subnet} (outbound_nat is off)"),
-            HostChange::AllowForwarding { subnet, cluster_cidr } => write!(f, "+ firewall: allow forwarding between {cluster_cidr} and {subnet}"),
-            HostChange::WriteBootRoutes { path } => write!(f, "+ re-apply routes and NAT at boot ({path})"),
+            HostChange::EnableForwarding => {
+                write!(f, "+ enable IPv4 forwarding (net.ipv4.ip_forward=1)")
+            }
+            HostChange::WriteForwardingDropin { path } => {
+                write!(f, "+ persist IPv4 forwarding in {path}")
+            }
+            HostChange::AddRoute { dest, via, node } => {
+                write!(f, "+ route {dest} via {via} ({node})")
+            }
+            HostChange::ReplaceRoute {
+                dest,
+                via,
+                old_via,
+                node,
+            } => write!(f, "~ route {dest} via {via} ({node}), was via {old_via}"),
+            HostChange::DeleteRoute { dest, via } => {
+                write!(f, "- route {dest} via {via} (no node owns it any more)")
+            }
+            HostChange::AddOutboundNat {
+                subnet,
+                cluster_cidr,
+            } => write!(
+                f,
+                "+ outbound NAT for {subnet} to destinations outside {cluster_cidr}"
+            ),
+            HostChange::DeleteOutboundNat { subnet, .. } => {
+                write!(f, "- outbound NAT for {subnet} (outbound_nat is off)")
+            }
+            HostChange::AllowForwarding {
+                subnet,
+                cluster_cidr,
+            } => write!(
+                f,
+                "+ firewall: allow forwarding between {cluster_cidr} and {subnet}"
+            ),
+            HostChange::WriteBootRoutes { path } => {
+                write!(f, "+ re-apply routes and NAT at boot ({path})")
+            }
         }
     }
 }

@@ -10,8 +10,11 @@ use crate::transport::Transport;
 pub async fn run(ctx: &RunContext, h: &mut Host) {
     let node = &h.node.node;
     ctx.ui.host_step(&h.node.name, "connecting");
-    if node.connection != Connection::Ssh || crate::os::script_command(node.os, &node.user).is_err() {
-        let why = crate::os::script_command(node.os, &node.user).err().unwrap_or_else(|| "WinRM is not supported by this build yet".into());
+    if node.connection != Connection::Ssh || crate::os::script_command(node.os, &node.user).is_err()
+    {
+        let why = crate::os::script_command(node.os, &node.user)
+            .err()
+            .unwrap_or_else(|| "WinRM is not supported by this build yet".into());
         h.fail(&ctx.ui, format!("{}: {why}", h.node.name));
         return;
     }

@@ -25,32 +25,62 @@ pub struct ComponentResult {
 pub async fn run(ctx: &RunContext, hosts: &mut [Host]) {
     let mut healthy: HashMap<String, bool> = HashMap::new();
     for comp in &ctx.plan.components {
-        let blocked: Vec<&String> = comp.after.iter().filter(|a| !healthy.get(*a).copied().unwrap_or(false)).collect();
+        let blocked: Vec<&String> = comp
+            .after
+            .iter()
+            .filter(|a| !healthy.get(*a).copied().unwrap_or(false))
+            .collect();
         let mut results: Vec<(String, ComponentResult)> = Vec::new();
         if let Some(dep) = blocked.first() {
             for inst in &comp.instances {
-                results.push((inst.node.clone(), ComponentResult {
-                    component: comp.name.clone(),
-                    outcome: "skipped".into(),
-                    detail: Some(format!("waits for {dep}, which is not healthy on all its nodes")),
-                    ok: false,
-                }));
+                results.push((
+                    inst.node.clone(),
+                    ComponentResult {
+                        component: comp.name.clone(),
+                        outcome: "skipped".into(),
+                        detail: Some(format!(
+                            "waits for {dep}, which is not healthy on all its nodes"
+                        )),
+                        ok: false,
+                    },
+                ));
             }
         } else {
-            let concurrency = if comp.serial { 1 } else { ctx.settings.concurrency };
+            let concurrency = if comp.serial {
+                1
+            } else {
+                ctx.settings.concurrency
+            };
             let hosts_ref: &[Host] = hosts;
             results = futures_util::stream::iter(comp.instances.iter())
                 .map(|inst| async move {
                     let host = hosts_ref.iter().find(|h| h.node.name == inst.node);
                     let r = match host {
-                        Some(h) if h.ok() => deploy_one(ctx, h, &inst.spec, comp.health.as_ref(), change_for(h, &comp.name)).await,
+                        Some(h) if h.ok() => {
+                            deploy_one(
+                                ctx,
+                                h,
+                                &inst.spec,
+                                comp.health.as_ref(),
+                                change_for(h, &comp.name),
+                            )
+                            .await
+                        }
                         Some(h) => ComponentResult {
                             component: comp.name.clone(),
                             outcome: "skipped".into(),
-                            detail: Some(format!("host failed: {}", h.error.clone().unwrap_or_default())),
+                            detail: Some(format!(
+                                "host failed: {}",
+                                h.error.clone().unwrap_or_default()
+                            )),
                             ok: false,
                         },
-                        None => ComponentResult { component: comp.name.clone(), outcome: "skipped".into(), detail: None, ok: false },
+                        None => ComponentResult {
+                            component: comp.name.clone(),
+                            outcome: "skipped".into(),
+                            detail: None,
+                            ok: false,
+                        },
                     };
                     (inst.node.clone(), r)
                 })
@@ -62,11 +92,16 @@ pub async fn run(ctx: &RunContext, hosts: &mut [Host]) {
         for (node, r) in results {
             if let Some(h) = hosts.iter_mut().find(|h| h.node.name == node) {
                 if !r.ok && r.outcome == "failed" {
-                    let msg = format!("{node}: component {}: {}", r.component, r.detail.clone().unwrap_or_default());
+                    let msg = format!(
+                        "{node}: component {}: {}",
+                        r.component,
+                        r.detail.clone().unwrap_or_default()
+                    );
                     h.fail(&ctx.ui, msg);
                 }
                 if matches!(r.outcome.as_str(), "created" | "replaced" | "started") {
-                    h.applied.push(format!("{} component {}", r.outcome, r.component));
+                    h.applied
+                        .push(format!("{} component {}", r.outcome, r.component));
                 }
                 h.components.push(r);
             }
@@ -75,12 +110,28 @@ pub async fn run(ctx: &RunContext, hosts: &mut [Host]) {
 }
 
 fn change_for(h: &Host, component: &str) -> ContainerChange {
-    h.changes.containers.iter().find(|(c, _)| c == component).map(|(_, c)| c.clone()).unwrap_or(ContainerChange::Create)
+    h.changes
+        .containers
+        .iter()
+        .find(|(c, _)| c == component)
+        .map(|(_, c)| c.clone())
+        .unwrap_or(ContainerChange::Create)
 }
 
-async fn deploy_one(ctx: &RunContext, h: &Host, spec: &ContainerSpec, health: Option<&crate::config::Health>, change: ContainerChange) -> ComponentResult {
+async fn deploy_one(
+    ctx: &RunContext,
+    h: &Host,
+    spec: &ContainerSpec,
+    health: Option<&crate::config::Health>,
+    change: ContainerChange,
+) -> ComponentResult {
     let name = h.name();
-    let fail = |detail: String| ComponentResult { component: spec.component.clone(), outcome: "failed".into(), detail: Some(detail), ok: false };
+    let fail = |detail: String| ComponentResult {
+        component: spec.component.clone(),
+        outcome: "failed".into(),
+        detail: Some(detail),
+        ok: false,
+    };
     let (Some(t), Some(docker)) = (h.transport.as_ref(), h.docker.as_ref()) else {
         return fail("not connected".into());
     };
@@ -91,32 +142,68 @@ async fn deploy_one(ctx: &RunContext, h: &Host, spec: &ContainerSpec, health: Op
         ContainerChange::Unchanged => "unchanged",
     };
     if change != ContainerChange::Unchanged {
-        ctx.ui.host_step(name, &format!("{} {}", verb.trim_end_matches('d'), spec.name));
+        ctx.ui.host_step(
+            name,
+            &format!("{} {}", verb.trim_end_matches('d'), spec.name),
+        );
     }
     if let Err(e) = ensure::apply(docker, spec, &change, &ctx.config.registries).await {
         return fail(e);
     }
-    if let Err(e) = ctx.state.update(|s| s.host_mut(name).components.insert(spec.component.clone())) {
+    if let Err(e) = ctx
+        .state
+        .update(|s| s.host_mut(name).components.insert(spec.component.clone()))
+    {
         return fail(e.to_string());
     }
     if let Some(health) = health {
-        ctx.ui.host_step(name, &format!("waiting for {} to be healthy", spec.component));
-        let container_ip = if spec.network == NetworkMode::Pod { ensure::container_ip(docker, &spec.name, POD_NETWORK).await } else { None };
+        ctx.ui.host_step(
+            name,
+            &format!("waiting for {} to be healthy", spec.component),
+        );
+        let container_ip = if spec.network == NetworkMode::Pod {
+            ensure::container_ip(docker, &spec.name, POD_NETWORK).await
+        } else {
+            None
+        };
         let facts = h.node.facts();
         let roles = std::collections::BTreeMap::new();
-        let tctx = crate::config::TemplateContext { cluster_name: &ctx.plan.cluster_name, node: &facts, roles: &roles, container_ip: container_ip.as_deref() };
+        let tctx = crate::config::TemplateContext {
+            cluster_name: &ctx.plan.cluster_name,
+            node: &facts,
+            roles: &roles,
+            container_ip: container_ip.as_deref(),
+        };
         let check = match &health.check {
-            crate::config::HealthCheck::Http(u) => crate::config::render(u, &tctx).map(crate::config::HealthCheck::Http),
-            crate::config::HealthCheck::Tcp(u) => crate::config::render(u, &tctx).map(crate::config::HealthCheck::Tcp),
+            crate::config::HealthCheck::Http(u) => {
+                crate::config::render(u, &tctx).map(crate::config::HealthCheck::Http)
+            }
+            crate::config::HealthCheck::Tcp(u) => {
+                crate::config::render(u, &tctx).map(crate::config::HealthCheck::Tcp)
+            }
             other => Ok(other.clone()),
         };
         let check = match check {
             Ok(c) => c,
             Err(e) => return fail(format!("health check: {e}")),
         };
-        if let Err(e) = wait_healthy(t.as_ref(), docker, &spec.name, &check, health.timeout, health.interval).await {
+        if let Err(e) = wait_healthy(
+            t.as_ref(),
+            docker,
+            &spec.name,
+            &check,
+            health.timeout,
+            health.interval,
+        )
+        .await
+        {
             return fail(format!("{} {e}", spec.name));
         }
     }
-    ComponentResult { component: spec.component.clone(), outcome: verb.into(), detail: None, ok: true }
+    ComponentResult {
+        component: spec.component.clone(),
+        outcome: verb.into(),
+        detail: None,
+        ok: true,
+    }
 }

@@ -15,17 +15,32 @@ pub fn run(ctx: &RunContext, h: &mut Host) {
     let gateway = h.node.gateway.to_string();
     changes.network = match &facts.network {
         None => Some(NetworkChange::Create),
-        Some(n) if n.subnet.as_deref() != Some(subnet.as_str()) || n.gateway.as_deref() != Some(gateway.as_str()) => Some(NetworkChange::Recreate {
-            was: format!("{} gateway {}", n.subnet.clone().unwrap_or_default(), n.gateway.clone().unwrap_or_default()),
-        }),
+        Some(n)
+            if n.subnet.as_deref() != Some(subnet.as_str())
+                || n.gateway.as_deref() != Some(gateway.as_str()) =>
+        {
+            Some(NetworkChange::Recreate {
+                was: format!(
+                    "{} gateway {}",
+                    n.subnet.clone().unwrap_or_default(),
+                    n.gateway.clone().unwrap_or_default()
+                ),
+            })
+        }
         Some(_) => None,
     };
     let recreate_network = matches!(changes.network, Some(NetworkChange::Recreate { .. }));
     for spec in ctx.plan.instances_on(h.name()) {
-        let existing = facts.containers.get(&spec.component).and_then(|e| e.as_ref());
+        let existing = facts
+            .containers
+            .get(&spec.component)
+            .and_then(|e| e.as_ref());
         let mut change = decide(spec, existing);
-        if recreate_network && existing.is_some() && spec.network == crate::config::NetworkMode::Pod {
-            change = crate::docker::ensure::ContainerChange::Replace { reason: "its network is recreated".into() };
+        if recreate_network && existing.is_some() && spec.network == crate::config::NetworkMode::Pod
+        {
+            change = crate::docker::ensure::ContainerChange::Replace {
+                reason: "its network is recreated".into(),
+            };
         }
         changes.containers.push((spec.component.clone(), change));
     }

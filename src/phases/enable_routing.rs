@@ -15,10 +15,15 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
     if let Some(b) = h.changes.blockers.first().cloned() {
         return h.fail(&ctx.ui, format!("{name}: {b}"));
     }
-    let (Some(t), Some(docker)) = (h.transport.clone(), h.docker.clone()) else { return };
+    let (Some(t), Some(docker)) = (h.transport.clone(), h.docker.clone()) else {
+        return;
+    };
     let changes = h.changes.host.clone();
     if !changes.is_empty() {
-        ctx.ui.host_step(&name, &format!("configuring routing ({} changes)", changes.len()));
+        ctx.ui.host_step(
+            &name,
+            &format!("configuring routing ({} changes)", changes.len()),
+        );
         let script = linux::apply_script(&h.desired, &changes);
         ctx.ui.debug(&format!("{name}: running\n{script}"));
         let command = match crate::os::script_command(h.node.os, &h.node.node.user) {
@@ -27,19 +32,41 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
         };
         match t.exec(&command, Some(script.as_bytes())).await {
             Ok(o) if o.success() => {}
-            Ok(o) => return h.fail(&ctx.ui, format!("{name}: configuring routing failed (exit {}): {}", o.code, o.stderr.trim())),
+            Ok(o) => {
+                return h.fail(
+                    &ctx.ui,
+                    format!(
+                        "{name}: configuring routing failed (exit {}): {}",
+                        o.code,
+                        o.stderr.trim()
+                    ),
+                )
+            }
             Err(e) => return h.fail(&ctx.ui, e.to_string()),
         }
         let was_forwarding = h.facts.as_ref().is_some_and(|f| f.linux.forwarding);
-        let desired_routes: Vec<RouteRecord> = h.desired.routes.iter().map(|(d, v, _)| RouteRecord { dest: *d, via: *v }).collect();
+        let desired_routes: Vec<RouteRecord> = h
+            .desired
+            .routes
+            .iter()
+            .map(|(d, v, _)| RouteRecord { dest: *d, via: *v })
+            .collect();
         let record = ctx.state.update(|s| {
             let rec = s.host_mut(&name);
             for c in &changes {
                 match c {
-                    HostChange::EnableForwarding if !was_forwarding => rec.forwarding_enabled_by_rwin = true,
-                    HostChange::WriteForwardingDropin { path } => rec.sysctl_dropin = Some(path.clone()),
-                    HostChange::WriteBootRoutes { .. } => rec.boot_routes_unit = Some(linux::BOOT_UNIT.into()),
-                    HostChange::AddOutboundNat { .. } | HostChange::AllowForwarding { .. } => rec.masquerade = true,
+                    HostChange::EnableForwarding if !was_forwarding => {
+                        rec.forwarding_enabled_by_rwin = true
+                    }
+                    HostChange::WriteForwardingDropin { path } => {
+                        rec.sysctl_dropin = Some(path.clone())
+                    }
+                    HostChange::WriteBootRoutes { .. } => {
+                        rec.boot_routes_unit = Some(linux::BOOT_UNIT.into())
+                    }
+                    HostChange::AddOutboundNat { .. } | HostChange::AllowForwarding { .. } => {
+                        rec.masquerade = true
+                    }
                     _ => {}
                 }
             }
@@ -56,7 +83,11 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
         if matches!(change, NetworkChange::Recreate { .. }) {
             // Docker refuses to remove a network with containers: remove rwin's pod containers
             // first; the components phase creates them again on the new network.
-            for spec in ctx.plan.instances_on(&name).filter(|s| s.network == crate::config::NetworkMode::Pod) {
+            for spec in ctx
+                .plan
+                .instances_on(&name)
+                .filter(|s| s.network == crate::config::NetworkMode::Pod)
+            {
                 if let Err(e) = ensure::remove(&docker, &spec.name).await {
                     return h.fail(&ctx.ui, format!("{name}: {e}"));
                 }
@@ -66,19 +97,37 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
             }
         }
         let options: HashMap<String, String> = linux::network_options().into_iter().collect();
-        if let Err(e) = ensure::create_network(&docker, POD_NETWORK, "bridge", h.node.subnet, h.node.gateway, options, &ctx.plan.cluster_name).await {
+        if let Err(e) = ensure::create_network(
+            &docker,
+            POD_NETWORK,
+            "bridge",
+            h.node.subnet,
+            h.node.gateway,
+            options,
+            &ctx.plan.cluster_name,
+        )
+        .await
+        {
             return h.fail(&ctx.ui, format!("{name}: {e}"));
         }
-        if let Err(e) = ctx.state.update(|s| s.host_mut(&name).network = Some(POD_NETWORK.into())) {
+        if let Err(e) = ctx
+            .state
+            .update(|s| s.host_mut(&name).network = Some(POD_NETWORK.into()))
+        {
             return h.fail(&ctx.ui, e.to_string());
         }
-        h.applied.push(format!("+ container network {POD_NETWORK} ({} gateway {})", h.node.subnet, h.node.gateway));
+        h.applied.push(format!(
+            "+ container network {POD_NETWORK} ({} gateway {})",
+            h.node.subnet, h.node.gateway
+        ));
     }
 
     for orphan in h.changes.remove_orphans.clone() {
         if let Err(e) = ensure::remove(&docker, &orphan).await {
             return h.fail(&ctx.ui, format!("{name}: {e}"));
         }
-        h.applied.push(format!("- container {orphan} (its component is no longer in cluster.yml)"));
+        h.applied.push(format!(
+            "- container {orphan} (its component is no longer in cluster.yml)"
+        ));
     }
 }

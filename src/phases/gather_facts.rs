@@ -11,7 +11,9 @@ use crate::os::linux;
 pub async fn run(ctx: &RunContext, h: &mut Host) {
     let name = h.node.name.clone();
     ctx.ui.host_step(&name, "reading host facts");
-    let (Some(t), Some(docker)) = (h.transport.clone(), h.docker.clone()) else { return };
+    let (Some(t), Some(docker)) = (h.transport.clone(), h.docker.clone()) else {
+        return;
+    };
     let command = match crate::os::script_command(h.node.os, &h.node.node.user) {
         Ok(c) => c,
         Err(e) => return h.fail(&ctx.ui, format!("{name}: {e}")),
@@ -29,12 +31,21 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
                 h.node.node.user
             )
         })?;
-        let inspects = futures_util::future::join_all(specs.iter().map(|s| ensure::inspect(&docker, &s.name)));
-        let (network, inspected, listed) = tokio::join!(ensure::inspect_network(&docker, POD_NETWORK), inspects, ensure::list_cluster_containers(&docker, &ctx.plan.cluster_name));
-        let network = network.map_err(|e| format!("{name}: inspecting network {POD_NETWORK}: {e}"))?;
+        let inspects =
+            futures_util::future::join_all(specs.iter().map(|s| ensure::inspect(&docker, &s.name)));
+        let (network, inspected, listed) = tokio::join!(
+            ensure::inspect_network(&docker, POD_NETWORK),
+            inspects,
+            ensure::list_cluster_containers(&docker, &ctx.plan.cluster_name)
+        );
+        let network =
+            network.map_err(|e| format!("{name}: inspecting network {POD_NETWORK}: {e}"))?;
         let mut containers = BTreeMap::new();
         for (spec, r) in specs.iter().zip(inspected) {
-            containers.insert(spec.component.clone(), r.map_err(|e| format!("{name}: inspecting {}: {e}", spec.name))?);
+            containers.insert(
+                spec.component.clone(),
+                r.map_err(|e| format!("{name}: inspecting {}: {e}", spec.name))?,
+            );
         }
         let orphans = listed
             .map_err(|e| format!("{name}: listing containers: {e}"))?
@@ -42,17 +53,37 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
             .filter(|(_, comp)| !containers.contains_key(comp))
             .map(|(n, _)| n)
             .collect();
-        Ok::<_, String>((version.version.unwrap_or_default(), network, containers, orphans))
+        Ok::<_, String>((
+            version.version.unwrap_or_default(),
+            network,
+            containers,
+            orphans,
+        ))
     };
     let (out, docker_facts) = tokio::join!(t.exec(&command, Some(script.as_bytes())), docker_facts);
     let out = match out {
         Ok(o) if o.success() => o,
-        Ok(o) => return h.fail(&ctx.ui, format!("{name}: reading facts failed (exit {}): {}", o.code, o.stderr.trim())),
+        Ok(o) => {
+            return h.fail(
+                &ctx.ui,
+                format!(
+                    "{name}: reading facts failed (exit {}): {}",
+                    o.code,
+                    o.stderr.trim()
+                ),
+            )
+        }
         Err(e) => return h.fail(&ctx.ui, e.to_string()),
     };
     let (version, network, containers, orphans) = match docker_facts {
         Ok(f) => f,
         Err(e) => return h.fail(&ctx.ui, e),
     };
-    h.facts = Some(HostFacts { linux: linux::parse_facts(&out.stdout), docker_version: version, network, containers, orphans });
+    h.facts = Some(HostFacts {
+        linux: linux::parse_facts(&out.stdout),
+        docker_version: version,
+        network,
+        containers,
+        orphans,
+    });
 }

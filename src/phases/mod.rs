@@ -73,14 +73,21 @@ impl HostChanges {
         self.host.is_empty()
             && self.network.is_none()
             && self.remove_orphans.is_empty()
-            && self.containers.iter().all(|(_, c)| *c == ContainerChange::Unchanged)
+            && self
+                .containers
+                .iter()
+                .all(|(_, c)| *c == ContainerChange::Unchanged)
     }
 
     pub fn count(&self) -> usize {
         self.host.len()
             + usize::from(self.network.is_some())
             + self.remove_orphans.len()
-            + self.containers.iter().filter(|(_, c)| *c != ContainerChange::Unchanged).count()
+            + self
+                .containers
+                .iter()
+                .filter(|(_, c)| *c != ContainerChange::Unchanged)
+                .count()
     }
 }
 
@@ -110,7 +117,11 @@ impl Host {
             gateway: node.gateway,
             cluster_cidr: ctx_config.network.cluster_cidr,
             outbound_nat: ctx_config.network.outbound_nat,
-            routes: node.routes.iter().map(|r| (r.dest, r.via, r.node.clone())).collect(),
+            routes: node
+                .routes
+                .iter()
+                .map(|r| (r.dest, r.via, r.node.clone()))
+                .collect(),
         };
         Host {
             node: node.clone(),
@@ -151,15 +162,18 @@ where
     Fut: std::future::Future<Output = ()> + 'a,
 {
     futures_util::stream::iter(hosts.iter_mut().filter(|h| h.ok()))
-        .for_each_concurrent(concurrency, |h| {
-            step(h)
-        })
+        .for_each_concurrent(concurrency, |h| step(h))
         .await;
 }
 
 /// Connect to every host, read its facts and work out its changes. Changes nothing.
 pub async fn survey(ctx: &RunContext) -> Vec<Host> {
-    let mut hosts: Vec<Host> = ctx.plan.nodes.iter().map(|n| Host::new(n, &ctx.config)).collect();
+    let mut hosts: Vec<Host> = ctx
+        .plan
+        .nodes
+        .iter()
+        .map(|n| Host::new(n, &ctx.config))
+        .collect();
     for_each_host(&mut hosts, ctx.settings.concurrency, |h| async move {
         connect::run(ctx, h).await;
         if h.ok() {
@@ -179,23 +193,40 @@ pub async fn survey(ctx: &RunContext) -> Vec<Host> {
 /// Make the changes `survey` found: host networking first, then components in dependency
 /// order with health gates. The only way into phases that change hosts.
 pub async fn apply(ctx: &RunContext, hosts: &mut [Host]) {
-    ctx.state.update(|s| {
+    // Allocations are recorded before any host changes: a state file that cannot be written
+    // stops the run here, so no host ever carries a subnet the state does not know.
+    let recorded = ctx.state.update(|s| {
         for n in &ctx.plan.nodes {
             s.subnets.insert(n.name.clone(), n.subnet);
             let rec = s.host_mut(&n.name);
             rec.address = n.address.clone();
             rec.os = n.os.to_string();
         }
+    });
+    if let Err(e) = recorded {
+        for h in hosts.iter_mut() {
+            h.fail(&ctx.ui, format!("{}: not changed: {e}", h.node.name));
+        }
+        return;
+    }
+    for_each_host(hosts, ctx.settings.concurrency, |h| {
+        enable_routing::run(ctx, h)
     })
-    .map_err(|e| ctx.ui.error(&e.to_string()))
-    .ok();
-    for_each_host(hosts, ctx.settings.concurrency, |h| enable_routing::run(ctx, h)).await;
+    .await;
     deploy_components::run(ctx, hosts).await;
     for h in hosts.iter_mut() {
         if h.ok() {
             h.elapsed = h.started.elapsed();
             let n = h.applied.len();
-            ctx.ui.host_done(&h.node.name, true, &if n == 0 { "no changes".to_string() } else { format!("{n} changes made") });
+            ctx.ui.host_done(
+                &h.node.name,
+                true,
+                &if n == 0 {
+                    "no changes".to_string()
+                } else {
+                    format!("{n} changes made")
+                },
+            );
         }
     }
 }

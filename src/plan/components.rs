@@ -24,14 +24,20 @@ pub struct ComponentInstance {
     pub spec: ContainerSpec,
 }
 
-pub fn plan_components(config: &Config, nodes: &[PlannedNode], roles: &BTreeMap<Role, Vec<NodeFacts>>) -> Result<Vec<PlannedComponent>, PlanError> {
+pub fn plan_components(
+    config: &Config,
+    nodes: &[PlannedNode],
+    roles: &BTreeMap<Role, Vec<NodeFacts>>,
+) -> Result<Vec<PlannedComponent>, PlanError> {
     let mut ordered = Vec::new();
     let mut placed: HashSet<&str> = HashSet::new();
     // Validation rejected cycles, so each pass places at least one component.
     while placed.len() < config.components.len() {
         let before = placed.len();
         for c in &config.components {
-            if !placed.contains(c.name.as_str()) && c.after.iter().all(|a| placed.contains(a.as_str())) {
+            if !placed.contains(c.name.as_str())
+                && c.after.iter().all(|a| placed.contains(a.as_str()))
+            {
                 placed.insert(&c.name);
                 ordered.push(c);
             }
@@ -48,9 +54,23 @@ pub fn plan_components(config: &Config, nodes: &[PlannedNode], roles: &BTreeMap<
                 .filter(|n| c.runs_on(&n.node))
                 .map(|n| {
                     let facts = n.facts();
-                    let ctx = TemplateContext { cluster_name: &config.cluster_name, node: &facts, roles, container_ip: None };
-                    let err = |reason: String| PlanError::Template { node: n.name.clone(), component: c.name.clone(), reason };
-                    let args = c.args.iter().map(|a| render(a, &ctx)).collect::<Result<Vec<_>, _>>().map_err(err)?;
+                    let ctx = TemplateContext {
+                        cluster_name: &config.cluster_name,
+                        node: &facts,
+                        roles,
+                        container_ip: None,
+                    };
+                    let err = |reason: String| PlanError::Template {
+                        node: n.name.clone(),
+                        component: c.name.clone(),
+                        reason,
+                    };
+                    let args = c
+                        .args
+                        .iter()
+                        .map(|a| render(a, &ctx))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(err)?;
                     let env = c
                         .env
                         .iter()
@@ -58,10 +78,19 @@ pub fn plan_components(config: &Config, nodes: &[PlannedNode], roles: &BTreeMap<
                         .collect::<Result<BTreeMap<_, _>, _>>()
                         .map_err(err)?;
                     let spec = ContainerSpec::build(config, c, n, args, env);
-                    Ok(ComponentInstance { node: n.name.clone(), spec })
+                    Ok(ComponentInstance {
+                        node: n.name.clone(),
+                        spec,
+                    })
                 })
                 .collect::<Result<Vec<_>, PlanError>>()?;
-            Ok(PlannedComponent { name: c.name.clone(), after: c.after.clone(), serial: c.serial, health: c.health.clone(), instances })
+            Ok(PlannedComponent {
+                name: c.name.clone(),
+                after: c.after.clone(),
+                serial: c.serial,
+                health: c.health.clone(),
+                instances,
+            })
         })
         .collect()
 }

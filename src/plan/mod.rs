@@ -23,7 +23,11 @@ pub enum PlanError {
     #[error("{0}")]
     Subnets(String),
     #[error("{node}: component {component}: {reason}")]
-    Template { node: String, component: String, reason: String },
+    Template {
+        node: String,
+        component: String,
+        reason: String,
+    },
 }
 
 /// Everything `up` wants to be true, before looking at any host.
@@ -77,8 +81,16 @@ impl Plan {
     }
 
     /// Instances of all components that run on `node`, in dependency order.
-    pub fn instances_on<'a>(&'a self, node: &'a str) -> impl Iterator<Item = &'a ContainerSpec> + 'a {
-        self.components.iter().flat_map(move |c| c.instances.iter().filter(move |i| i.node == node).map(|i| &i.spec))
+    pub fn instances_on<'a>(
+        &'a self,
+        node: &'a str,
+    ) -> impl Iterator<Item = &'a ContainerSpec> + 'a {
+        self.components.iter().flat_map(move |c| {
+            c.instances
+                .iter()
+                .filter(move |i| i.node == node)
+                .map(|i| &i.spec)
+        })
     }
 }
 
@@ -102,12 +114,19 @@ pub fn build(config: &Config, state: &State) -> Result<Plan, PlanError> {
             node: node.clone(),
         })
         .collect();
-    let table: Vec<(String, Ipv4Net, Ipv4Addr)> = nodes.iter().map(|n| (n.name.clone(), n.subnet, n.internal_address)).collect();
+    let table: Vec<(String, Ipv4Net, Ipv4Addr)> = nodes
+        .iter()
+        .map(|n| (n.name.clone(), n.subnet, n.internal_address))
+        .collect();
     for n in &mut nodes {
         n.routes = table
             .iter()
             .filter(|(name, _, _)| *name != n.name)
-            .map(|(name, dest, via)| Route { dest: *dest, via: *via, node: name.clone() })
+            .map(|(name, dest, via)| Route {
+                dest: *dest,
+                via: *via,
+                node: name.clone(),
+            })
             .collect();
         n.routes.sort();
     }
@@ -118,7 +137,11 @@ pub fn build(config: &Config, state: &State) -> Result<Plan, PlanError> {
         }
     }
     let components = components::plan_components(config, &nodes, &role_members)?;
-    Ok(Plan { cluster_name: config.cluster_name.clone(), nodes, components })
+    Ok(Plan {
+        cluster_name: config.cluster_name.clone(),
+        nodes,
+        components,
+    })
 }
 
 /// The first usable address of a subnet: the gateway containers route through.

@@ -34,7 +34,9 @@ pub fn allocate(config: &Config, state: &State) -> Result<Vec<(Ipv4Net, SubnetSo
             taken.insert(s);
         }
     }
-    let overlaps = |taken: &BTreeSet<Ipv4Net>, s: &Ipv4Net| taken.iter().any(|t| t.contains(s) || s.contains(t));
+    let overlaps = |taken: &BTreeSet<Ipv4Net>, s: &Ipv4Net| {
+        taken.iter().any(|t| t.contains(s) || s.contains(t))
+    };
     for (i, n) in config.nodes.iter().enumerate() {
         if out[i].is_some() {
             continue;
@@ -52,7 +54,10 @@ pub fn allocate(config: &Config, state: &State) -> Result<Vec<(Ipv4Net, SubnetSo
             taken.insert(*s);
         }
     }
-    let mut free = cidr.subnets(prefix).map_err(|e| format!("cannot split {cidr} into /{prefix}: {e}"))?.filter(|s| !overlaps(&taken, s));
+    let mut free = cidr
+        .subnets(prefix)
+        .map_err(|e| format!("cannot split {cidr} into /{prefix}: {e}"))?
+        .filter(|s| !overlaps(&taken, s));
     for (i, n) in config.nodes.iter().enumerate() {
         if out[i].is_none() {
             let s = free.next().ok_or_else(|| {

@@ -4,26 +4,59 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
-    #[error("{node}: cannot reach {addr}: {reason}. Is the host up and sshd listening on that port?")]
-    Unreachable { node: String, addr: String, reason: String },
+    #[error(
+        "{node}: cannot reach {addr}: {reason}. Is the host up and sshd listening on that port?"
+    )]
+    Unreachable {
+        node: String,
+        addr: String,
+        reason: String,
+    },
 
     #[error("{node}: no SSH answer from {addr} within {secs}s. The port accepts connections but nothing speaks SSH, or the network drops packets; check the host, or raise --connect-timeout")]
-    ConnectTimeout { node: String, addr: String, secs: u64 },
+    ConnectTimeout {
+        node: String,
+        addr: String,
+        secs: u64,
+    },
 
     #[error("{node}: SSH authentication failed for user {user} ({tried}). Check the user, that the key is in the host's authorized_keys, or ssh_agent_auth")]
-    AuthFailed { node: String, user: String, tried: String },
+    AuthFailed {
+        node: String,
+        user: String,
+        tried: String,
+    },
 
     #[error("{node}: SSH key {path} could not be used: {reason}")]
-    Key { node: String, path: PathBuf, reason: String },
+    Key {
+        node: String,
+        path: PathBuf,
+        reason: String,
+    },
 
     #[error("{node}: host key of {addr} is not known ({fingerprint}). Verify it, then re-run with --accept-new-host-keys (or answer yes on a terminal) to record it in {known_hosts}")]
-    HostKeyUnknown { node: String, addr: String, fingerprint: String, known_hosts: PathBuf },
+    HostKeyUnknown {
+        node: String,
+        addr: String,
+        fingerprint: String,
+        known_hosts: PathBuf,
+    },
 
     #[error("{node}: HOST KEY CHANGED for {addr}: it now presents {fingerprint}, which does not match {known_hosts} line {line}. This may be an attack; if the host was really reinstalled, delete that line and run again")]
-    HostKeyMismatch { node: String, addr: String, fingerprint: String, known_hosts: PathBuf, line: usize },
+    HostKeyMismatch {
+        node: String,
+        addr: String,
+        fingerprint: String,
+        known_hosts: PathBuf,
+        line: usize,
+    },
 
     #[error("{node}: cannot open {what}: {reason}")]
-    Channel { node: String, what: String, reason: String },
+    Channel {
+        node: String,
+        what: String,
+        reason: String,
+    },
 
     #[error("{node}: command timed out after {secs}s (raise --command-timeout if the host is just slow)")]
     CommandTimeout { node: String, secs: u64 },

@@ -11,11 +11,17 @@ pub enum Verdict {
     Known,
     Unknown,
     /// Recorded keys exist and none matches; the first such line.
-    Changed { line: usize },
+    Changed {
+        line: usize,
+    },
 }
 
 pub fn fingerprint(key: &PublicKey) -> String {
-    format!("{} {}", key.algorithm().as_str(), key.fingerprint(HashAlg::Sha256))
+    format!(
+        "{} {}",
+        key.algorithm().as_str(),
+        key.fingerprint(HashAlg::Sha256)
+    )
 }
 
 /// Check `key` for `host:port` against the file at `path` (a missing file knows nothing).
@@ -28,7 +34,9 @@ pub fn check(path: &Path, host: &str, port: u16, key: &PublicKey) -> Result<Verd
     if recorded.iter().any(|(_, k)| k == key) {
         return Ok(Verdict::Known);
     }
-    Ok(Verdict::Changed { line: recorded[0].0 })
+    Ok(Verdict::Changed {
+        line: recorded[0].0,
+    })
 }
 
 /// Append `key` for `host:port` to the file (created with its directory when missing).

@@ -38,18 +38,36 @@ pub trait Transport: Send + Sync {
     fn node(&self) -> &str;
 
     /// Run `command` with `stdin` fed to it; resolves when it exits.
-    fn exec<'a>(&'a self, command: &'a str, stdin: Option<&'a [u8]>) -> BoxFuture<'a, Result<ExecOutput, TransportError>>;
+    fn exec<'a>(
+        &'a self,
+        command: &'a str,
+        stdin: Option<&'a [u8]>,
+    ) -> BoxFuture<'a, Result<ExecOutput, TransportError>>;
 
     /// A stream to a Unix socket on the host.
     fn open_unix<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<BoxStream, TransportError>> {
         let _ = path;
-        Box::pin(async move { Err(TransportError::Unsupported { node: self.node().to_string(), what: "Unix socket streams" }) })
+        Box::pin(async move {
+            Err(TransportError::Unsupported {
+                node: self.node().to_string(),
+                what: "Unix socket streams",
+            })
+        })
     }
 
     /// A TCP stream opened *from the host* to `host:port` (health checks run where the service is).
-    fn open_tcp<'a>(&'a self, host: &'a str, port: u16) -> BoxFuture<'a, Result<BoxStream, TransportError>> {
+    fn open_tcp<'a>(
+        &'a self,
+        host: &'a str,
+        port: u16,
+    ) -> BoxFuture<'a, Result<BoxStream, TransportError>> {
         let _ = (host, port);
-        Box::pin(async move { Err(TransportError::Unsupported { node: self.node().to_string(), what: "TCP streams" }) })
+        Box::pin(async move {
+            Err(TransportError::Unsupported {
+                node: self.node().to_string(),
+                what: "TCP streams",
+            })
+        })
     }
 
     /// How many remote round trips this connection has made (commands + streams opened).

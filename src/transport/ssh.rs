@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use russh::client::{self, Handle};
-use russh::keys::{PrivateKeyWithHashAlg, PublicKey};
 use russh::keys::PublicKeyOrCertificate;
+use russh::keys::{PrivateKeyWithHashAlg, PublicKey};
 use russh::ChannelMsg;
 
 use super::known_hosts::{self, Verdict};
@@ -92,7 +92,9 @@ impl ClientHandler {
                         self.port,
                         self.known_hosts.display()
                     );
-                    tokio::task::spawn_blocking(move || confirm.confirm(question)).await.unwrap_or(false)
+                    tokio::task::spawn_blocking(move || confirm.confirm(question))
+                        .await
+                        .unwrap_or(false)
                 } else {
                     false
                 };
@@ -115,7 +117,10 @@ impl ClientHandler {
 impl client::Handler for ClientHandler {
     type Error = russh::Error;
 
-    async fn check_server_key(&mut self, key: &PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+    async fn check_server_key(
+        &mut self,
+        key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
         match key {
             PublicKeyOrCertificate::PublicKey { key, .. } => Ok(self.verify(key).await),
             PublicKeyOrCertificate::Certificate(cert) => {
@@ -138,7 +143,9 @@ pub struct SshTransport {
 
 impl SshTransport {
     /// Connect, verify the host key, authenticate. Every failure is one clear sentence.
-    pub fn connect(target: SshTarget) -> BoxFuture<'static, Result<Arc<SshTransport>, TransportError>> {
+    pub fn connect(
+        target: SshTarget,
+    ) -> BoxFuture<'static, Result<Arc<SshTransport>, TransportError>> {
         Box::pin(async move {
             let addr = format!("{}:{}", target.address, target.port);
             let problem = Arc::new(Mutex::new(None));
@@ -161,47 +168,90 @@ impl SshTransport {
             let secs = target.connect_timeout.as_secs();
             let (handle, bastion) = match &target.bastion {
                 None => {
-                    let tcp = tokio::time::timeout(target.connect_timeout, tokio::net::TcpStream::connect(&addr))
-                        .await
-                        .map_err(|_| TransportError::Unreachable {
-                            node: node.clone(),
-                            addr: addr.clone(),
-                            reason: format!("no TCP answer within {secs}s"),
-                        })?
-                        .map_err(|e| TransportError::Unreachable { node: node.clone(), addr: addr.clone(), reason: e.to_string() })?;
+                    let tcp = tokio::time::timeout(
+                        target.connect_timeout,
+                        tokio::net::TcpStream::connect(&addr),
+                    )
+                    .await
+                    .map_err(|_| TransportError::Unreachable {
+                        node: node.clone(),
+                        addr: addr.clone(),
+                        reason: format!("no TCP answer within {secs}s"),
+                    })?
+                    .map_err(|e| TransportError::Unreachable {
+                        node: node.clone(),
+                        addr: addr.clone(),
+                        reason: e.to_string(),
+                    })?;
                     let _ = tcp.set_nodelay(true);
-                    let h = tokio::time::timeout(target.connect_timeout, client::connect_stream(config, tcp, handler)).await;
+                    let h = tokio::time::timeout(
+                        target.connect_timeout,
+                        client::connect_stream(config, tcp, handler),
+                    )
+                    .await;
                     (h, None)
                 }
                 Some(b) => {
                     let jump = SshTransport::connect((**b).clone()).await?;
                     let ch = jump
                         .handle
-                        .channel_open_direct_tcpip(target.address.clone(), u32::from(target.port), "127.0.0.1", 0)
+                        .channel_open_direct_tcpip(
+                            target.address.clone(),
+                            u32::from(target.port),
+                            "127.0.0.1",
+                            0,
+                        )
                         .await
                         .map_err(|e| TransportError::Unreachable {
                             node: node.clone(),
                             addr: addr.clone(),
-                            reason: format!("through bastion {}: {}", b.address, channel_hint(&e.to_string())),
+                            reason: format!(
+                                "through bastion {}: {}",
+                                b.address,
+                                channel_hint(&e.to_string())
+                            ),
                         })?;
-                    let h = tokio::time::timeout(target.connect_timeout, client::connect_stream(config, ch.into_stream(), handler)).await;
+                    let h = tokio::time::timeout(
+                        target.connect_timeout,
+                        client::connect_stream(config, ch.into_stream(), handler),
+                    )
+                    .await;
                     (h, Some(jump))
                 }
             };
             let problem = problem.lock().ok().and_then(|p| p.clone());
             let mut handle = match (handle, problem) {
                 (_, Some(KeyProblem::Unknown(fingerprint))) => {
-                    return Err(TransportError::HostKeyUnknown { node, addr, fingerprint, known_hosts: target.known_hosts.clone() })
+                    return Err(TransportError::HostKeyUnknown {
+                        node,
+                        addr,
+                        fingerprint,
+                        known_hosts: target.known_hosts.clone(),
+                    })
                 }
                 (_, Some(KeyProblem::Changed(fingerprint, line))) => {
-                    return Err(TransportError::HostKeyMismatch { node, addr, fingerprint, known_hosts: target.known_hosts.clone(), line })
+                    return Err(TransportError::HostKeyMismatch {
+                        node,
+                        addr,
+                        fingerprint,
+                        known_hosts: target.known_hosts.clone(),
+                        line,
+                    })
                 }
                 (_, Some(KeyProblem::Unreadable(reason))) => {
-                    return Err(TransportError::Channel { node, what: "known_hosts".into(), reason })
+                    return Err(TransportError::Channel {
+                        node,
+                        what: "known_hosts".into(),
+                        reason,
+                    })
                 }
                 (Err(_), None) => return Err(TransportError::ConnectTimeout { node, addr, secs }),
                 (Ok(Err(e)), None) => {
-                    return Err(TransportError::Unreachable { node, addr, reason: format!("SSH handshake failed: {e}") })
+                    return Err(TransportError::Unreachable {
+                        node,
+                        addr,
+                        reason: format!("SSH handshake failed: {e}"),
+                    })
                 }
                 (Ok(Ok(h)), None) => h,
             };
@@ -218,9 +268,16 @@ impl SshTransport {
 
     fn channel_error(&self, what: String, e: russh::Error) -> TransportError {
         if self.handle.is_closed() {
-            return TransportError::Disconnected { node: self.node.clone(), reason: e.to_string() };
+            return TransportError::Disconnected {
+                node: self.node.clone(),
+                reason: e.to_string(),
+            };
         }
-        TransportError::Channel { node: self.node.clone(), what, reason: channel_hint(&e.to_string()) }
+        TransportError::Channel {
+            node: self.node.clone(),
+            what,
+            reason: channel_hint(&e.to_string()),
+        }
     }
 
     async fn run(&self, command: &str, stdin: Option<&[u8]>) -> Result<ExecOutput, TransportError> {
@@ -230,11 +287,17 @@ impl SshTransport {
             .channel_open_session()
             .await
             .map_err(|e| self.channel_error("a session".into(), e))?;
-        ch.exec(true, command).await.map_err(|e| self.channel_error("a command".into(), e))?;
+        ch.exec(true, command)
+            .await
+            .map_err(|e| self.channel_error("a command".into(), e))?;
         if let Some(data) = stdin {
-            ch.data(data).await.map_err(|e| self.channel_error("command input".into(), e))?;
+            ch.data(data)
+                .await
+                .map_err(|e| self.channel_error("command input".into(), e))?;
         }
-        ch.eof().await.map_err(|e| self.channel_error("command input".into(), e))?;
+        ch.eof()
+            .await
+            .map_err(|e| self.channel_error("command input".into(), e))?;
         let (mut out, mut err, mut code) = (Vec::new(), Vec::new(), None);
         while let Some(msg) = ch.wait().await {
             match msg {
@@ -251,11 +314,18 @@ impl SshTransport {
         let code = match code {
             Some(c) => c,
             None if self.handle.is_closed() => {
-                return Err(TransportError::Disconnected { node: self.node.clone(), reason: "the command's channel closed with the connection".into() })
+                return Err(TransportError::Disconnected {
+                    node: self.node.clone(),
+                    reason: "the command's channel closed with the connection".into(),
+                })
             }
             None => 255,
         };
-        Ok(ExecOutput { stdout: String::from_utf8_lossy(&out).into_owned(), stderr: String::from_utf8_lossy(&err).into_owned(), code })
+        Ok(ExecOutput {
+            stdout: String::from_utf8_lossy(&out).into_owned(),
+            stderr: String::from_utf8_lossy(&err).into_owned(),
+            code,
+        })
     }
 }
 
@@ -271,10 +341,20 @@ fn channel_hint(reason: &str) -> String {
     }
 }
 
-async fn authenticate(handle: &mut Handle<ClientHandler>, t: &SshTarget) -> Result<(), TransportError> {
+async fn authenticate(
+    handle: &mut Handle<ClientHandler>,
+    t: &SshTarget,
+) -> Result<(), TransportError> {
     let mut tried = Vec::new();
-    let failed = |tried: &[String]| TransportError::AuthFailed { node: t.node.clone(), user: t.user.clone(), tried: tried.join(", ") };
-    let transport_err = |e: russh::Error| TransportError::Disconnected { node: t.node.clone(), reason: format!("during authentication: {e}") };
+    let failed = |tried: &[String]| TransportError::AuthFailed {
+        node: t.node.clone(),
+        user: t.user.clone(),
+        tried: tried.join(", "),
+    };
+    let transport_err = |e: russh::Error| TransportError::Disconnected {
+        node: t.node.clone(),
+        reason: format!("during authentication: {e}"),
+    };
 
     if t.agent_auth {
         tried.push("ssh-agent".to_string());
@@ -282,22 +362,36 @@ async fn authenticate(handle: &mut Handle<ClientHandler>, t: &SshTarget) -> Resu
             let ids = agent.request_identities().await.unwrap_or_default();
             for id in ids {
                 let key = id.public_key().into_owned();
-                let hash = handle.best_supported_rsa_hash().await.ok().flatten().flatten();
-                if let Ok(r) = handle.authenticate_publickey_with(&t.user, key, hash, &mut agent).await {
+                let hash = handle
+                    .best_supported_rsa_hash()
+                    .await
+                    .ok()
+                    .flatten()
+                    .flatten();
+                if let Ok(r) = handle
+                    .authenticate_publickey_with(&t.user, key, hash, &mut agent)
+                    .await
+                {
                     if r.success() {
                         return Ok(());
                     }
                 }
             }
         } else {
-            tried.last_mut().map(|s| s.push_str(" (SSH_AUTH_SOCK not usable)"));
+            if let Some(s) = tried.last_mut() {
+                s.push_str(" (SSH_AUTH_SOCK not usable)");
+            }
         }
     }
     if let Some(path) = &t.key_path {
         if path.is_file() {
             tried.push(format!("key {}", path.display()));
             let key = load_key(path, t)?;
-            let hash = handle.best_supported_rsa_hash().await.map_err(transport_err)?.flatten();
+            let hash = handle
+                .best_supported_rsa_hash()
+                .await
+                .map_err(transport_err)?
+                .flatten();
             let r = handle
                 .authenticate_publickey(&t.user, PrivateKeyWithHashAlg::new(Arc::new(key), hash))
                 .await
@@ -309,7 +403,10 @@ async fn authenticate(handle: &mut Handle<ClientHandler>, t: &SshTarget) -> Resu
     }
     if let Some(pw) = &t.password {
         tried.push("password".to_string());
-        let r = handle.authenticate_password(&t.user, pw.expose()).await.map_err(transport_err)?;
+        let r = handle
+            .authenticate_password(&t.user, pw.expose())
+            .await
+            .map_err(transport_err)?;
         if r.success() {
             return Ok(());
         }
@@ -321,14 +418,23 @@ async fn authenticate(handle: &mut Handle<ClientHandler>, t: &SshTarget) -> Resu
 }
 
 fn load_key(path: &PathBuf, t: &SshTarget) -> Result<russh::keys::PrivateKey, TransportError> {
-    let err = |reason: String| TransportError::Key { node: t.node.clone(), path: path.clone(), reason };
+    let err = |reason: String| TransportError::Key {
+        node: t.node.clone(),
+        path: path.clone(),
+        reason,
+    };
     match russh::keys::load_secret_key(path, t.key_passphrase.as_ref().map(Secret::expose)) {
         Ok(k) => Ok(k),
         Err(russh::keys::Error::KeyIsEncrypted) => {
-            let no_tty = || err("it is encrypted; set ssh_key_passphrase_env to the name of a variable holding the passphrase, or use ssh_agent_auth".into());
+            let no_tty = || {
+                err("it is encrypted; set ssh_key_passphrase_env to the name of a variable holding the passphrase, or use ssh_agent_auth".into())
+            };
             let asker = t.confirm.as_ref().ok_or_else(no_tty)?;
-            let pass = asker.secret(format!("Passphrase for {}", path.display())).ok_or_else(no_tty)?;
-            russh::keys::load_secret_key(path, Some(&pass)).map_err(|e| err(format!("{e} (wrong passphrase?)")))
+            let pass = asker
+                .secret(format!("Passphrase for {}", path.display()))
+                .ok_or_else(no_tty)?;
+            russh::keys::load_secret_key(path, Some(&pass))
+                .map_err(|e| err(format!("{e} (wrong passphrase?)")))
         }
         Err(e) => Err(err(e.to_string())),
     }
@@ -339,11 +445,18 @@ impl Transport for SshTransport {
         &self.node
     }
 
-    fn exec<'a>(&'a self, command: &'a str, stdin: Option<&'a [u8]>) -> BoxFuture<'a, Result<ExecOutput, TransportError>> {
+    fn exec<'a>(
+        &'a self,
+        command: &'a str,
+        stdin: Option<&'a [u8]>,
+    ) -> BoxFuture<'a, Result<ExecOutput, TransportError>> {
         Box::pin(async move {
             tokio::time::timeout(self.command_timeout, self.run(command, stdin))
                 .await
-                .map_err(|_| TransportError::CommandTimeout { node: self.node.clone(), secs: self.command_timeout.as_secs() })?
+                .map_err(|_| TransportError::CommandTimeout {
+                    node: self.node.clone(),
+                    secs: self.command_timeout.as_secs(),
+                })?
         })
     }
 
@@ -359,7 +472,11 @@ impl Transport for SshTransport {
         })
     }
 
-    fn open_tcp<'a>(&'a self, host: &'a str, port: u16) -> BoxFuture<'a, Result<BoxStream, TransportError>> {
+    fn open_tcp<'a>(
+        &'a self,
+        host: &'a str,
+        port: u16,
+    ) -> BoxFuture<'a, Result<BoxStream, TransportError>> {
         Box::pin(async move {
             self.round_trips.fetch_add(1, Ordering::Relaxed);
             let ch = self

@@ -51,7 +51,9 @@ impl Ui {
 
     /// A prompt, only where there is a terminal and `--yes` was not given.
     pub fn asker(self: &Arc<Self>) -> Option<Arc<dyn crate::transport::ssh::Asker>> {
-        self.interactive.then(|| Arc::new(TerminalAsker { ui: self.clone() }) as Arc<dyn crate::transport::ssh::Asker>)
+        self.interactive.then(|| {
+            Arc::new(TerminalAsker { ui: self.clone() }) as Arc<dyn crate::transport::ssh::Asker>
+        })
     }
 
     fn paint(&self, code: &str, text: &str) -> String {
@@ -81,10 +83,15 @@ impl Ui {
         }
         match &self.multi {
             Some(m) => {
-                let Ok(mut bars) = self.bars.lock() else { return };
+                let Ok(mut bars) = self.bars.lock() else {
+                    return;
+                };
                 let bar = bars.entry(node.to_string()).or_insert_with(|| {
                     let b = m.add(ProgressBar::new_spinner());
-                    b.set_style(ProgressStyle::with_template("{spinner} {prefix:<14} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+                    b.set_style(
+                        ProgressStyle::with_template("{spinner} {prefix:<14} {msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                    );
                     b.set_prefix(node.to_string());
                     b.enable_steady_tick(std::time::Duration::from_millis(120));
                     b
@@ -105,7 +112,11 @@ impl Ui {
         if self.quiet || self.json {
             return;
         }
-        let mark = if ok { self.paint("32", "✔") } else { self.paint("31", "✘") };
+        let mark = if ok {
+            self.paint("32", "✔")
+        } else {
+            self.paint("31", "✘")
+        };
         // Error texts already start with the node's name; don't say it twice.
         let text = text.strip_prefix(&format!("{node}: ")).unwrap_or(text);
         self.line(&format!("{mark} {node}: {text}"));

@@ -15,11 +15,22 @@ pub struct TerminalAsker {
 impl Asker for TerminalAsker {
     fn confirm(&self, question: String) -> bool {
         let _guard = PROMPT_LOCK.lock();
-        self.ui.suspend(|| dialoguer::Confirm::new().with_prompt(question).default(false).interact().unwrap_or(false))
+        self.ui.suspend(|| {
+            dialoguer::Confirm::new()
+                .with_prompt(question)
+                .default(false)
+                .interact()
+                .unwrap_or(false)
+        })
     }
 
     fn secret(&self, prompt: String) -> Option<String> {
         let _guard = PROMPT_LOCK.lock();
-        self.ui.suspend(|| dialoguer::Password::new().with_prompt(prompt).interact().ok())
+        self.ui.suspend(|| {
+            dialoguer::Password::new()
+                .with_prompt(prompt)
+                .interact()
+                .ok()
+        })
     }
 }

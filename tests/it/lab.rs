@@ -23,12 +23,21 @@ impl Lab {
     }
 
     fn cmd(&self, args: &[&str]) -> std::process::Output {
-        Command::new(Self::script()).args(args).env("RWLAB_RUN", &self.run_dir).output().expect("lab.sh runs")
+        Command::new(Self::script())
+            .args(args)
+            .env("RWLAB_RUN", &self.run_dir)
+            .output()
+            .expect("lab.sh runs")
     }
 
     fn ok(&self, args: &[&str]) -> String {
         let out = self.cmd(args);
-        assert!(out.status.success(), "lab.sh {args:?} failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "lab.sh {args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -46,14 +55,31 @@ impl Lab {
 
     /// Container name → ID on `host`.
     fn containers(&self, host: &str) -> BTreeMap<String, String> {
-        self.exec(host, &["docker", "ps", "-a", "--format", "{{.Names}} {{.ID}}"])
-            .lines()
-            .filter_map(|l| l.split_once(' ').map(|(n, id)| (n.to_string(), id.to_string())))
-            .collect()
+        self.exec(
+            host,
+            &["docker", "ps", "-a", "--format", "{{.Names}} {{.ID}}"],
+        )
+        .lines()
+        .filter_map(|l| {
+            l.split_once(' ')
+                .map(|(n, id)| (n.to_string(), id.to_string()))
+        })
+        .collect()
     }
 
     fn pod_ip(&self, host: &str) -> String {
-        self.exec(host, &["docker", "inspect", "-f", "{{.NetworkSettings.Networks.rwin.IPAddress}}", "rwin-web"]).trim().to_string()
+        self.exec(
+            host,
+            &[
+                "docker",
+                "inspect",
+                "-f",
+                "{{.NetworkSettings.Networks.rwin.IPAddress}}",
+                "rwin-web",
+            ],
+        )
+        .trim()
+        .to_string()
     }
 }
 
@@ -70,17 +96,28 @@ struct Run {
 }
 
 fn up(dir: &Path, extra: &[&str], password: &str) -> Run {
-    let mut args = vec!["--known-hosts".to_string(), dir.join("known_hosts").display().to_string()];
+    let mut args = vec![
+        "--known-hosts".to_string(),
+        dir.join("known_hosts").display().to_string(),
+    ];
     args.extend(extra.iter().map(|s| s.to_string()));
     args.push("up".into());
     args.push(dir.join("cluster.yml").display().to_string());
-    let out = rwin().args(&args).env("REGISTRY_PASSWORD", password).timeout(std::time::Duration::from_secs(240)).output().expect("rwin runs");
+    let out = rwin()
+        .args(&args)
+        .env("REGISTRY_PASSWORD", password)
+        .timeout(std::time::Duration::from_secs(240))
+        .output()
+        .expect("rwin runs");
     let run = Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     };
-    eprintln!("--- rwin {args:?} → exit {}\n{}\n{}", run.code, run.stdout, run.stderr);
+    eprintln!(
+        "--- rwin {args:?} → exit {}\n{}\n{}",
+        run.code, run.stdout, run.stderr
+    );
     run
 }
 
@@ -89,7 +126,11 @@ fn step(n: u32, what: &str) {
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
 }
 
 #[test]
@@ -101,53 +142,144 @@ fn lab_end_to_end() {
     assert!(is_root(), "the lab test needs root (network namespaces, dockerd); run `sudo cargo test`, or set RWIN_SKIP_LAB=1 to skip it knowingly");
 
     let run_dir = repo().join("target/rwlab-test");
-    let lab = Lab { run_dir: run_dir.clone() };
+    let lab = Lab {
+        run_dir: run_dir.clone(),
+    };
     let _ = lab.cmd(&["down"]);
     lab.ok(&["up", "3"]);
-    let password = std::fs::read_to_string(run_dir.join("registry-password")).expect("lab wrote the registry password").trim().to_string();
+    let password = std::fs::read_to_string(run_dir.join("registry-password"))
+        .expect("lab wrote the registry password")
+        .trim()
+        .to_string();
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path();
-    let base_config = std::fs::read_to_string(run_dir.join("cluster.yml")).expect("lab wrote cluster.yml");
+    let base_config =
+        std::fs::read_to_string(run_dir.join("cluster.yml")).expect("lab wrote cluster.yml");
     std::fs::write(d.join("cluster.yml"), &base_config).unwrap();
 
-    step(1, "an unknown host key is refused without --accept-new-host-keys");
+    step(
+        1,
+        "an unknown host key is refused without --accept-new-host-keys",
+    );
     let r = up(d, &[], &password);
     assert_eq!(r.code, 1);
     for h in HOSTS {
-        assert!(r.stderr.contains(&format!("{h}: host key of")), "names {h}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("{h}: host key of")),
+            "names {h}: {}",
+            r.stderr
+        );
     }
-    assert!(r.stderr.contains("SHA256:") && r.stderr.contains("--accept-new-host-keys"), "shows the fingerprint and the flag");
+    assert!(
+        r.stderr.contains("SHA256:") && r.stderr.contains("--accept-new-host-keys"),
+        "shows the fingerprint and the flag"
+    );
     assert!(lab.containers("lin1").is_empty(), "nothing was deployed");
 
-    step(2, "rwin up brings up routing, subnets, routes, a 3-member etcd and a pod per node");
+    step(
+        2,
+        "rwin up brings up routing, subnets, routes, a 3-member etcd and a pod per node",
+    );
     let r = up(d, &["--accept-new-host-keys"], &password);
     assert_eq!(r.code, 0, "cold up succeeds");
-    let health = lab.exec("lin1", &["docker", "exec", "rwin-etcd", "/usr/bin/etcdctl", "--endpoints=http://10.77.0.11:2379,http://10.77.0.12:2379,http://10.77.0.13:2379", "endpoint", "health"]);
-    assert_eq!(health.matches("is healthy").count(), 3, "three healthy etcd members: {health}");
-    let members = lab.exec("lin2", &["docker", "exec", "rwin-etcd", "/usr/bin/etcdctl", "--endpoints=http://10.77.0.12:2379", "member", "list"]);
-    assert_eq!(members.lines().count(), 3, "one etcd cluster of three, not three clusters: {members}");
+    let health = lab.exec(
+        "lin1",
+        &[
+            "docker",
+            "exec",
+            "rwin-etcd",
+            "/usr/bin/etcdctl",
+            "--endpoints=http://10.77.0.11:2379,http://10.77.0.12:2379,http://10.77.0.13:2379",
+            "endpoint",
+            "health",
+        ],
+    );
+    assert_eq!(
+        health.matches("is healthy").count(),
+        3,
+        "three healthy etcd members: {health}"
+    );
+    let members = lab.exec(
+        "lin2",
+        &[
+            "docker",
+            "exec",
+            "rwin-etcd",
+            "/usr/bin/etcdctl",
+            "--endpoints=http://10.77.0.12:2379",
+            "member",
+            "list",
+        ],
+    );
+    assert_eq!(
+        members.lines().count(),
+        3,
+        "one etcd cluster of three, not three clusters: {members}"
+    );
     for h in HOSTS {
-        assert_eq!(lab.exec(h, &["cat", "/proc/sys/net/ipv4/ip_forward"]).trim(), "1", "{h} forwards");
-        assert!(lab.exec(h, &["cat", "/etc/sysctl.d/90-rwin.conf"]).contains("net.ipv4.ip_forward = 1"), "{h} persists forwarding");
+        assert_eq!(
+            lab.exec(h, &["cat", "/proc/sys/net/ipv4/ip_forward"])
+                .trim(),
+            "1",
+            "{h} forwards"
+        );
+        assert!(
+            lab.exec(h, &["cat", "/etc/sysctl.d/90-rwin.conf"])
+                .contains("net.ipv4.ip_forward = 1"),
+            "{h} persists forwarding"
+        );
         let routes = lab.exec(h, &["ip", "-4", "route", "show", "proto", "157"]);
-        assert_eq!(routes.lines().count(), 2, "{h} routes to both other subnets: {routes}");
+        assert_eq!(
+            routes.lines().count(),
+            2,
+            "{h} routes to both other subnets: {routes}"
+        );
     }
     let ips: BTreeMap<&str, String> = HOSTS.iter().map(|h| (*h, lab.pod_ip(h))).collect();
     for from in HOSTS {
         for to in HOSTS.iter().filter(|t| **t != from) {
             let ip = &ips[to];
-            assert!(lab.try_exec(from, &["docker", "exec", "rwin-web", "ping", "-c", "1", "-W", "3", ip]), "pod on {from} pings pod on {to} ({ip})");
+            assert!(
+                lab.try_exec(
+                    from,
+                    &["docker", "exec", "rwin-web", "ping", "-c", "1", "-W", "3", ip]
+                ),
+                "pod on {from} pings pod on {to} ({ip})"
+            );
         }
     }
-    assert!(lab.try_exec("lin1", &["docker", "exec", "rwin-web", "nc", "-z", "-w", "3", &ips["lin3"], "80"]), "pod on lin1 reaches lin3's pod over TCP");
+    assert!(
+        lab.try_exec(
+            "lin1",
+            &[
+                "docker",
+                "exec",
+                "rwin-web",
+                "nc",
+                "-z",
+                "-w",
+                "3",
+                &ips["lin3"],
+                "80"
+            ]
+        ),
+        "pod on lin1 reaches lin3's pod over TCP"
+    );
     let state_path = d.join("cluster.rwinstate");
     let state = std::fs::read_to_string(&state_path).expect("state file written");
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&state_path).unwrap().permissions().mode() & 0o777, 0o600, "state file is private");
+        assert_eq!(
+            std::fs::metadata(&state_path).unwrap().permissions().mode() & 0o777,
+            0o600,
+            "state file is private"
+        );
     }
     assert!(!state.contains(&password), "no secret in the state file");
-    assert!(!r.stdout.contains(&password) && !r.stderr.contains(&password), "no secret in the output");
+    assert!(
+        !r.stdout.contains(&password) && !r.stderr.contains(&password),
+        "no secret in the output"
+    );
 
     step(3, "a second up changes nothing and recreates nothing");
     let before: Vec<_> = HOSTS.iter().map(|h| lab.containers(h)).collect();
@@ -155,50 +287,118 @@ fn lab_end_to_end() {
     assert_eq!(r.code, 0);
     let after: Vec<_> = HOSTS.iter().map(|h| lab.containers(h)).collect();
     assert_eq!(before, after, "same container IDs");
-    assert!(r.stdout.contains("etcd unchanged, web unchanged"), "{}", r.stdout);
-    let plan = rwin().args(["--known-hosts", &d.join("known_hosts").display().to_string(), "plan", &d.join("cluster.yml").display().to_string()]).env("REGISTRY_PASSWORD", &password).output().unwrap();
-    assert!(String::from_utf8_lossy(&plan.stdout).contains("no changes: every host already matches"), "plan says no changes");
+    assert!(
+        r.stdout.contains("etcd unchanged, web unchanged"),
+        "{}",
+        r.stdout
+    );
+    let plan = rwin()
+        .args([
+            "--known-hosts",
+            &d.join("known_hosts").display().to_string(),
+            "plan",
+            &d.join("cluster.yml").display().to_string(),
+        ])
+        .env("REGISTRY_PASSWORD", &password)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&plan.stdout).contains("no changes: every host already matches"),
+        "plan says no changes"
+    );
 
-    step(4, "changing one component's env replaces only that component's containers");
-    let changed = base_config.replace("    command: [\"httpd\"", "    env: {GREETING: hello}\n    command: [\"httpd\"");
-    assert_ne!(changed, base_config, "the lab config has the web component this test edits");
+    step(
+        4,
+        "changing one component's env replaces only that component's containers",
+    );
+    let changed = base_config.replace(
+        "    command: [\"httpd\"",
+        "    env: {GREETING: hello}\n    command: [\"httpd\"",
+    );
+    assert_ne!(
+        changed, base_config,
+        "the lab config has the web component this test edits"
+    );
     std::fs::write(d.join("cluster.yml"), &changed).unwrap();
     let r = up(d, &[], &password);
     assert_eq!(r.code, 0);
     for (i, h) in HOSTS.iter().enumerate() {
         let now = lab.containers(h);
-        assert_eq!(now["rwin-etcd"], before[i]["rwin-etcd"], "{h}: etcd untouched");
+        assert_eq!(
+            now["rwin-etcd"], before[i]["rwin-etcd"],
+            "{h}: etcd untouched"
+        );
         assert_ne!(now["rwin-web"], before[i]["rwin-web"], "{h}: web replaced");
         assert_eq!(now.len(), 2, "{h}: no leftover containers: {now:?}");
     }
 
-    step(5, "one host's sshd stopped: the others finish, exit 1 names it; after restart up converges");
+    step(
+        5,
+        "one host's sshd stopped: the others finish, exit 1 names it; after restart up converges",
+    );
     lab.ok(&["sshd", "stop", "lin3"]);
     let r = up(d, &[], &password);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("lin3: cannot reach 10.77.0.13:22"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("lin3: cannot reach 10.77.0.13:22"),
+        "{}",
+        r.stderr
+    );
     assert!(!r.stderr.contains("lin1: cannot") && !r.stderr.contains("lin2: cannot"));
     lab.ok(&["sshd", "start", "lin3"]);
     let r = up(d, &[], &password);
     assert_eq!(r.code, 0, "converges once lin3 is back");
     assert_eq!(lab.containers("lin3").len(), 2);
 
-    step(6, "a changed host key is refused, naming the known_hosts line");
+    step(
+        6,
+        "a changed host key is refused, naming the known_hosts line",
+    );
     lab.ok(&["rekey", "lin2"]);
     let r = up(d, &["--accept-new-host-keys"], &password);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("lin2: HOST KEY CHANGED") && r.stderr.contains("line"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("lin2: HOST KEY CHANGED") && r.stderr.contains("line"),
+        "{}",
+        r.stderr
+    );
     let kh = std::fs::read_to_string(d.join("known_hosts")).unwrap();
-    let kept: String = kh.lines().filter(|l| !l.starts_with("10.77.0.12 ")).map(|l| format!("{l}\n")).collect();
+    let kept: String = kh
+        .lines()
+        .filter(|l| !l.starts_with("10.77.0.12 "))
+        .map(|l| format!("{l}\n"))
+        .collect();
     std::fs::write(d.join("known_hosts"), kept).unwrap();
-    assert_eq!(up(d, &["--accept-new-host-keys"], &password).code, 0, "after removing the stale line the new key is learned");
+    assert_eq!(
+        up(d, &["--accept-new-host-keys"], &password).code,
+        0,
+        "after removing the stale line the new key is learned"
+    );
 
-    step(7, "a wrong registry password gives a clear pull error naming the registry");
+    step(
+        7,
+        "a wrong registry password gives a clear pull error naming the registry",
+    );
     lab.exec("lin1", &["docker", "rmi", "-f", "10.77.0.5:5000/busybox:1"]);
-    std::fs::write(d.join("cluster.yml"), changed.replace("GREETING: hello", "GREETING: again")).unwrap();
+    std::fs::write(
+        d.join("cluster.yml"),
+        changed.replace("GREETING: hello", "GREETING: again"),
+    )
+    .unwrap();
     let r = up(d, &[], "not-the-password");
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("lin1") && r.stderr.contains("registry 10.77.0.5:5000"), "{}", r.stderr);
-    assert!(!r.stderr.contains("not-the-password") && !r.stdout.contains("not-the-password"), "the wrong password is not printed either");
-    assert_eq!(up(d, &[], &password).code, 0, "with the right password it converges");
+    assert!(
+        r.stderr.contains("lin1") && r.stderr.contains("registry 10.77.0.5:5000"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains("not-the-password") && !r.stdout.contains("not-the-password"),
+        "the wrong password is not printed either"
+    );
+    assert_eq!(
+        up(d, &[], &password).code,
+        0,
+        "with the right password it converges"
+    );
 }
