@@ -162,7 +162,7 @@ where
     Fut: std::future::Future<Output = ()> + 'a,
 {
     futures_util::stream::iter(hosts.iter_mut().filter(|h| h.ok()))
-        .for_each_concurrent(concurrency, |h| step(h))
+        .for_each_concurrent(concurrency, step)
         .await;
 }
 
