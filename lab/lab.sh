@@ -421,10 +421,11 @@ start_dockerd() {
         return 0
     fi
     rm -f -- "$d/fs/run/docker.pid"
+    # --ip-forward=false: hosts start with forwarding off, as a fresh machine does, so rwin must turn it on.
     launch "$d/dockerd.log" nsenter --net="/run/netns/rwlab-$h" --mount="$NSDIR/$h.mnt" \
         --uts="$NSDIR/$h.uts" -- dockerd \
         --data-root /var/lib/docker --exec-root /var/run/docker --pidfile /var/run/docker.pid \
-        -H unix:///var/run/docker.sock --bridge=none --iptables=false --ip-masq=false \
+        -H unix:///var/run/docker.sock --bridge=none --iptables=false --ip-masq=false --ip-forward=false \
         --cgroup-parent="/rwlab-$h"
     DOCKERD_PID=$LAUNCHED
 }
