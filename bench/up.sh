@@ -9,14 +9,16 @@ repeats=${1:-3}
 command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
 cargo build --release --locked -q
 RUN=$PWD/lab/run
-rwin() { target/release/rwin --known-hosts "$RUN/bench_known_hosts" --accept-new-host-keys "$@"; }
+rwin=(target/release/rwin --known-hosts "$RUN/bench_known_hosts" --accept-new-host-keys)
 
 fresh_lab() { lab/lab.sh down >/dev/null 2>&1 || true; lab/lab.sh up 3 >/dev/null 2>&1; rm -f "$RUN/bench_known_hosts" "$RUN/cluster.rwinstate"; }
 
 measure() { # label, command... → "label seconds peak_kb"
     local label=$1; shift
     local out; out=$(mktemp)
-    /usr/bin/time -f "%e %M" -o "$out" "$@" >/dev/null 2>"$out.err" || { echo "$label failed:"; cat "$out.err"; exit 1; }
+    if ! /usr/bin/time -f "%e %M" -o "$out" "$@" >/dev/null 2>"$out.err"; then
+        echo "bench: $label failed:" >&2; cat "$out.err" >&2; return 1
+    fi
     echo "$label $(cat "$out")"
 }
 
@@ -24,12 +26,12 @@ results=()
 for i in $(seq 1 "$repeats"); do
     fresh_lab
     export REGISTRY_PASSWORD; REGISTRY_PASSWORD=$(cat "$RUN/registry-password")
-    results+=("$(measure cold rwin up "$RUN/cluster.yml")")
-    for _ in 1 2 3; do results+=("$(measure noop rwin up "$RUN/cluster.yml")"); done
-    trips=$(rwin --output json up "$RUN/cluster.yml" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(" ".join(str(h["round_trips"]) for h in d["hosts"]))')
+    r=$(measure cold "${rwin[@]}" up "$RUN/cluster.yml") || exit 1; results+=("$r")
+    for _ in 1 2 3; do r=$(measure noop "${rwin[@]}" up "$RUN/cluster.yml") || exit 1; results+=("$r"); done
+    trips=$("${rwin[@]}" --output json up "$RUN/cluster.yml" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(" ".join(str(h["round_trips"]) for h in d["hosts"]))')
     results+=("trips_noop $trips")
     fresh_lab
-    results+=("$(measure floor bench/floor.sh)")
+    r=$(measure floor bench/floor.sh) || exit 1; results+=("$r")
 done
 lab/lab.sh down >/dev/null 2>&1 || true
 
