@@ -10,4 +10,4 @@ mod validate;
 pub use diag::{Diagnostic, Report, Severity};
 pub use model::*;
 pub use template::{render, NodeFacts, TemplateContext};
-pub use validate::load;
+pub use validate::{load, load_str};

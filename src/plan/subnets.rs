@@ -68,3 +68,73 @@ pub fn allocate(config: &Config, state: &State) -> Result<Vec<(Ipv4Net, SubnetSo
     }
     Ok(out.into_iter().flatten().collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn config(names: &[&str]) -> Config {
+        let dir = std::env::temp_dir();
+        let key = dir.join("rwin-subnets-test-key");
+        std::fs::write(&key, "k").unwrap();
+        let nodes: String = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                format!(
+                    "  - {{address: 192.0.2.{}, hostname_override: {n}}}\n",
+                    i + 1
+                )
+            })
+            .collect();
+        let text = format!("ssh_key_path: {}\nnodes:\n{nodes}", key.display());
+        crate::config::load_str(std::path::Path::new("t.yml"), text)
+            .map(|(c, _)| c)
+            .map_err(|r| r.render())
+            .unwrap()
+    }
+
+    fn assigned(c: &Config, s: &State) -> Vec<(String, String)> {
+        let subnets = allocate(c, s).unwrap();
+        c.nodes
+            .iter()
+            .zip(subnets)
+            .map(|(n, (s, _))| (n.name.clone(), s.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn reordering_or_adding_nodes_never_renumbers() {
+        let first = config(&["a", "b", "c"]);
+        let mut state = State::default();
+        for (name, s) in assigned(&first, &state) {
+            state.subnets.insert(name, s.parse().unwrap());
+        }
+        let before: std::collections::BTreeMap<_, _> =
+            assigned(&first, &state).into_iter().collect();
+        let shuffled = config(&["new", "c", "a", "b"]);
+        let after: std::collections::BTreeMap<_, _> =
+            assigned(&shuffled, &state).into_iter().collect();
+        for n in ["a", "b", "c"] {
+            assert_eq!(before[n], after[n], "{n} keeps its subnet");
+        }
+        assert_eq!(
+            after["new"], "10.42.3.0/24",
+            "a new node gets the first free subnet"
+        );
+    }
+
+    #[test]
+    fn a_removed_nodes_subnet_stays_reserved_until_released() {
+        let mut state = State::default();
+        state
+            .subnets
+            .insert("gone".into(), "10.42.0.0/24".parse().unwrap());
+        let c = config(&["a"]);
+        assert_eq!(
+            assigned(&c, &state),
+            vec![("a".to_string(), "10.42.1.0/24".to_string())]
+        );
+    }
+}

@@ -397,4 +397,75 @@ fn lab_end_to_end() {
         0,
         "with the right password it converges"
     );
+
+    step(
+        8,
+        "through a bastion host: lin1 carries the connections to lin2 and lin3",
+    );
+    let via_bastion = std::fs::read_to_string(d.join("cluster.yml"))
+        .unwrap()
+        .replacen(
+            "network:",
+            "bastion_host: {address: 10.77.0.11, user: root}\nnetwork:",
+            1,
+        );
+    std::fs::write(d.join("cluster.yml"), &via_bastion).unwrap();
+    let r = up(d, &["-v"], &password);
+    assert_eq!(r.code, 0, "up through the bastion converges with no change");
+    assert!(
+        r.stdout.contains("etcd unchanged, web unchanged"),
+        "{}",
+        r.stdout
+    );
+
+    step(
+        9,
+        "Ctrl-C in the middle of up: exit 130, the state file stays valid, a re-run converges",
+    );
+    lab.exec("lin2", &["docker", "rm", "-f", "rwin-web"]);
+    std::fs::write(
+        d.join("cluster.yml"),
+        via_bastion.replace("GREETING: again", "GREETING: interrupted"),
+    )
+    .unwrap();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("rwin"))
+        .args([
+            "--known-hosts",
+            &d.join("known_hosts").display().to_string(),
+            "up",
+            &d.join("cluster.yml").display().to_string(),
+        ])
+        .env("REGISTRY_PASSWORD", &password)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("rwin starts");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let sent = std::time::Instant::now();
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(130), "interrupted exits 130");
+    assert!(
+        sent.elapsed() < std::time::Duration::from_secs(5),
+        "promptly"
+    );
+    let state = std::fs::read_to_string(d.join("cluster.rwinstate")).unwrap();
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&state).is_ok(),
+        "the state file is still valid JSON"
+    );
+    let r = up(d, &[], &password);
+    assert_eq!(r.code, 0, "a re-run converges");
+    for h in HOSTS {
+        let names: Vec<String> = lab.containers(h).into_keys().collect();
+        assert_eq!(
+            names,
+            vec!["rwin-etcd".to_string(), "rwin-web".to_string()],
+            "{h}: exactly one of each container"
+        );
+    }
 }
