@@ -75,6 +75,8 @@ pub enum Command {
     Plan(ConfigArg),
     /// Check cluster.yml and report every problem with its file:line:column.
     Validate(ConfigArg),
+    /// Remove everything rwin made on one host, and the routes to its subnet on all others.
+    RemoveHost(RemoveHostArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
 }
@@ -92,6 +94,28 @@ pub struct UpArgs {
     pub config: ConfigArg,
 
     /// Show the plan and change nothing (same as `rwin plan`).
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveHostArgs {
+    /// The node to remove (its hostname_override, or its address).
+    #[arg(value_name = "NODE")]
+    pub node: String,
+
+    #[command(flatten)]
+    pub config: ConfigArg,
+
+    /// Clean the other hosts and the state even if NODE cannot be reached.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Also take NODE's entry out of cluster.yml (the rest of the file is kept as it is).
+    #[arg(long)]
+    pub edit_config: bool,
+
+    /// List what would be removed, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
 }

@@ -24,8 +24,12 @@ pub struct State {
 
 /// What rwin created or changed on one host.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct HostRecord {
     pub address: String,
+    /// How to reach the host again once it has left cluster.yml (teardown needs it).
+    pub port: u16,
+    pub user: String,
     pub os: String,
     /// rwin switched IPv4 forwarding on (it was off): teardown switches it back off.
     pub forwarding_enabled_by_rwin: bool,

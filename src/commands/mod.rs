@@ -2,6 +2,7 @@
 
 mod completions;
 mod plan;
+mod remove_host;
 mod up;
 mod validate;
 
@@ -25,6 +26,7 @@ pub async fn dispatch(
         Command::Up(a) if a.dry_run => plan::run(&a.config.config, settings, ui).await,
         Command::Up(a) => up::run(&a.config.config, settings, ui).await,
         Command::Completions(a) => Ok(completions::run(a.shell, ui)),
+        Command::RemoveHost(a) => remove_host::run(&a, settings, ui).await,
     }
 }
 

@@ -18,7 +18,20 @@ pub async fn run(path: &Path, settings: &Settings, ui: &Arc<Ui>) -> anyhow::Resu
         Ok(ctx) => ctx,
         Err(status) => return Ok(status),
     };
-    let hosts = phases::survey(&ctx).await;
+    let mut hosts = phases::survey(&ctx).await;
+    let mut departed = phases::departed_hosts(&ctx);
+    phases::survey_departed(&ctx, &mut departed).await;
+    for (h, rec) in departed {
+        let mut h = h;
+        h.departed = Some(format!(
+            "- {} left cluster.yml: remove its {} container(s), network, {} route(s), rules and files; release subnet {}",
+            h.node.name,
+            rec.components.len(),
+            rec.routes.len(),
+            h.node.subnet
+        ));
+        hosts.push(h);
+    }
     ui.clear_progress();
     if ui.json() {
         ui.print(&serde_json::to_string_pretty(&PlanJson::new(
@@ -37,6 +50,9 @@ pub async fn run(path: &Path, settings: &Settings, ui: &Arc<Ui>) -> anyhow::Resu
 
 /// Human-readable lines for one host's changes.
 pub fn change_lines(h: &Host) -> Vec<String> {
+    if let Some(d) = &h.departed {
+        return vec![d.clone()];
+    }
     let mut lines: Vec<String> = h.changes.host.iter().map(|c| c.to_string()).collect();
     match &h.changes.network {
         Some(NetworkChange::Create) => lines.push(format!(

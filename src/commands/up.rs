@@ -52,8 +52,16 @@ pub async fn run(path: &Path, settings: &Settings, ui: &Arc<Ui>) -> anyhow::Resu
         Err(status) => return Ok(status),
     };
     let mut hosts = phases::survey(&ctx).await;
+    // Nodes taken out of cluster.yml are torn down, as `remove-host` would (RKE users do this).
+    let mut departed = phases::departed_hosts(&ctx);
+    phases::survey_departed(&ctx, &mut departed).await;
     phases::apply(&ctx, &mut hosts).await;
+    phases::teardown(&ctx, &mut departed, false).await;
     ui.clear_progress();
+    let hosts: Vec<Host> = hosts
+        .into_iter()
+        .chain(departed.into_iter().map(|(h, _)| h))
+        .collect();
     let ok = hosts.iter().all(Host::ok);
     if ui.json() {
         let rows: Vec<SummaryJson> = hosts.iter().map(SummaryJson::from).collect();

@@ -2,6 +2,7 @@
 //! (`model`), and validation that reports every problem with its `file:line:column` (`validate`).
 
 mod diag;
+pub mod edit;
 mod model;
 mod schema;
 mod template;

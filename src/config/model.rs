@@ -17,6 +17,9 @@ pub struct Config {
     pub path: PathBuf,
     pub cluster_name: String,
     pub ssh_key_passphrase: Option<Secret>,
+    /// Top-level `ssh_key_path` / `ssh_agent_auth`: how to reach a host that has left the file.
+    pub default_key_path: Option<PathBuf>,
+    pub default_agent_auth: bool,
     pub bastion: Option<Bastion>,
     pub network: Network,
     pub registries: Vec<Registry>,
@@ -109,6 +112,8 @@ pub enum Connection {
 pub struct Node {
     /// `hostname_override`, or the address.
     pub name: String,
+    /// Where the node's entry starts in cluster.yml (its `address:` line), for editing the file.
+    pub line: usize,
     /// How rwin reaches the host (IP or DNS name).
     pub address: String,
     pub port: u16,

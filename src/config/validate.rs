@@ -200,6 +200,8 @@ fn check(c: &mut Checker, path: &Path, raw: RawConfig) -> Option<Config> {
         path: path.to_path_buf(),
         cluster_name,
         ssh_key_passphrase: passphrase,
+        default_key_path: raw.ssh_key_path.as_ref().map(|k| expand_tilde(&k.value)),
+        default_agent_auth: raw.ssh_agent_auth,
         bastion,
         network: network?,
         registries,
@@ -591,6 +593,7 @@ fn check_nodes(c: &mut Checker, raw: &RawConfig, network: &Option<Network>) -> V
 
         nodes.push(Node {
             name,
+            line,
             address: v.address.value.clone(),
             port,
             internal_address: internal.unwrap_or(Ipv4Addr::UNSPECIFIED),

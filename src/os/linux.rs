@@ -45,6 +45,12 @@ pub struct LinuxFacts {
     pub forward_rule: bool,
     /// Routes with rwin's protocol: destination → next hop.
     pub routes: BTreeMap<Ipv4Net, Ipv4Addr>,
+    /// Addresses on rwin's bridge (the container network's gateway belongs here).
+    pub bridge_addrs: Vec<Ipv4Net>,
+    /// The host's other IPv4 networks, to spot overlaps with the cluster range.
+    pub host_nets: Vec<(String, Ipv4Net)>,
+    /// The host's clock (seconds since the epoch) when the script ran.
+    pub clock: Option<f64>,
 }
 
 fn nat_rule(subnet: Ipv4Net, cidr: Ipv4Net, cluster: &str) -> String {
@@ -77,6 +83,8 @@ if command -v iptables >/dev/null; then
   iptables -C {fwd} && echo forward_rule=1
 fi
 ip -4 route show proto {ROUTE_PROTO} | while read -r dest _ via _; do echo "route=$dest $via"; done
+ip -4 -o addr show | while read -r _ dev _ addr _; do echo "addr=$dev $addr"; done
+echo "clock=$(date +%s.%N)"
 true
 "#,
         sysctl = SYSCTL_CONTENT.trim_end()
@@ -100,6 +108,18 @@ pub fn parse_facts(out: &str) -> LinuxFacts {
             "iptables" => f.iptables = true,
             "nat_rule" => f.nat_rule = true,
             "forward_rule" => f.forward_rule = true,
+            "addr" => {
+                if let Some((dev, net)) = v.split_once(' ') {
+                    if let Ok(net) = net.trim().parse::<Ipv4Net>() {
+                        if dev == BRIDGE {
+                            f.bridge_addrs.push(net);
+                        } else if dev != "lo" {
+                            f.host_nets.push((dev.to_string(), net));
+                        }
+                    }
+                }
+            }
+            "clock" => f.clock = v.trim().parse().ok(),
             "route" => {
                 if let Some((dest, via)) = v.split_once(' ') {
                     if let (Ok(d), Ok(g)) = (dest.parse::<Ipv4Net>(), via.parse::<Ipv4Addr>()) {
@@ -275,6 +295,60 @@ pub fn apply_script(d: &DesiredHost, changes: &[HostChange]) -> String {
     s
 }
 
+/// Everything rwin made on a host, as recorded in the state file, to undo.
+#[derive(Debug, Clone)]
+pub struct Teardown {
+    pub cluster: String,
+    pub subnet: Option<Ipv4Net>,
+    pub cluster_cidr: Ipv4Net,
+    pub restore_forwarding_off: bool,
+    /// rwin's routes found on the host (into the cluster range).
+    pub routes: Vec<(Ipv4Net, Ipv4Addr)>,
+}
+
+impl Teardown {
+    /// rwin's routes among `facts`, limited to this cluster's range.
+    pub fn routes_from(facts: &LinuxFacts, cluster_cidr: Ipv4Net) -> Vec<(Ipv4Net, Ipv4Addr)> {
+        facts
+            .routes
+            .iter()
+            .filter(|(d, _)| cluster_cidr.contains(*d))
+            .map(|(d, v)| (*d, *v))
+            .collect()
+    }
+}
+
+/// One script that removes rwin's host configuration: routes into the cluster range, NAT and
+/// firewall rules, boot unit and script, the forwarding drop-in and rwin's directories.
+/// Forwarding is switched back off only if rwin switched it on. Every step runs even if one
+/// fails; the script prints `left=WHAT` for anything it could not remove.
+pub fn teardown_script(t: &Teardown) -> String {
+    let mut s = String::from("left() { echo \"left=$1\"; }\n");
+    for (dest, via) in &t.routes {
+        let _ = writeln!(s, "ip route del {dest} via {via} proto {ROUTE_PROTO} && echo 'removed=route {dest} via {via}' || left 'route {dest}'");
+    }
+    if let Some(subnet) = t.subnet {
+        let nat = nat_rule(subnet, t.cluster_cidr, &t.cluster);
+        let _ = writeln!(s, "if command -v iptables >/dev/null; then\n  while iptables -t nat -D {nat} 2>/dev/null; do echo 'removed=NAT rule'; done");
+        for rule in forward_rules(subnet, t.cluster_cidr, &t.cluster) {
+            let _ = writeln!(
+                s,
+                "  while iptables -D {rule} 2>/dev/null; do echo 'removed=firewall rule'; done"
+            );
+        }
+        s.push_str("fi\n");
+    }
+    let _ = writeln!(
+        s,
+        "for f in /etc/systemd/system/multi-user.target.wants/rwin-routes.service {BOOT_UNIT} {BOOT_SCRIPT} {SYSCTL_DROPIN}; do\n  [ -e \"$f\" ] || [ -L \"$f\" ] || continue\n  rm -f \"$f\" && echo \"removed=$f\" || left \"$f\"\ndone\n[ -d /run/systemd/system ] && systemctl daemon-reload 2>/dev/null\nfor d in /etc/rwin /var/lib/rwin; do\n  [ -e \"$d\" ] || continue\n  if mountpoint -q \"$d\" 2>/dev/null; then\n    find \"$d\" -mindepth 1 -delete && echo \"removed=everything in $d (a mount point, kept)\" || left \"$d\"\n  else\n    rm -rf \"$d\" && echo \"removed=$d\" || left \"$d\"\n  fi\ndone"
+    );
+    if t.restore_forwarding_off {
+        s.push_str("sysctl -q -w net.ipv4.ip_forward=0 && echo 'removed=IPv4 forwarding (rwin had turned it on)' || left 'IPv4 forwarding'\n");
+    }
+    s.push_str("true\n");
+    s
+}
+
 /// Options for the node's Docker bridge network: rwin's bridge name, no Docker masquerade
 /// (rwin's own rule NATs only non-cluster destinations, so pods see each other's real IPs).
 pub fn network_options() -> BTreeMap<String, String> {
@@ -350,6 +424,18 @@ mod tests {
                 .any(|c| matches!(c, HostChange::WriteBootRoutes { .. })),
             "no systemd, no boot unit"
         );
+    }
+
+    #[test]
+    fn teardown_script_snapshot() {
+        let t = Teardown {
+            cluster: "demo".into(),
+            subnet: Some("10.42.0.0/24".parse().unwrap()),
+            cluster_cidr: "10.42.0.0/16".parse().unwrap(),
+            restore_forwarding_off: true,
+            routes: vec![("10.42.1.0/24".parse().unwrap(), "10.0.0.2".parse().unwrap())],
+        };
+        insta::assert_snapshot!(teardown_script(&t));
     }
 
     #[test]

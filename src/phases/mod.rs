@@ -8,6 +8,7 @@ mod deploy_components;
 mod diff;
 mod enable_routing;
 mod gather_facts;
+mod teardown;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use crate::os::linux::LinuxFacts;
 use crate::os::{DesiredHost, HostChange};
 use crate::plan::{Plan, PlannedNode};
 use crate::settings::Settings;
-use crate::state::StateStore;
+use crate::state::{HostRecord, StateStore};
 use crate::transport::Transport;
 use crate::ui::Ui;
 
@@ -104,6 +105,8 @@ pub struct Host {
     /// Changes actually made, in words.
     pub applied: Vec<String>,
     pub components: Vec<ComponentResult>,
+    /// Set for a node that left cluster.yml: what `up` will remove there.
+    pub departed: Option<String>,
     /// Wall time this host took, from the first connection attempt to its last step.
     pub elapsed: Duration,
     started: Instant,
@@ -133,6 +136,7 @@ impl Host {
             error: None,
             applied: Vec::new(),
             components: Vec::new(),
+            departed: None,
             elapsed: Duration::ZERO,
             started: Instant::now(),
         }
@@ -190,6 +194,158 @@ pub async fn survey(ctx: &RunContext) -> Vec<Host> {
     hosts
 }
 
+/// Hosts that are in the state file but no longer in cluster.yml: rwin still knows how to
+/// reach them (address, port and user are recorded) and what it made there.
+pub fn departed_hosts(ctx: &RunContext) -> Vec<(Host, HostRecord)> {
+    let state = ctx.state.snapshot();
+    state
+        .hosts
+        .iter()
+        .filter(|(name, _)| ctx.plan.node(name).is_none())
+        .map(|(name, rec)| {
+            (
+                Host::new(
+                    &departed_node(ctx, name, rec, state.subnets.get(name).copied()),
+                    &ctx.config,
+                ),
+                rec.clone(),
+            )
+        })
+        .collect()
+}
+
+/// A plan entry for a node known only from the state file.
+pub fn departed_node(
+    ctx: &RunContext,
+    name: &str,
+    rec: &HostRecord,
+    subnet: Option<ipnet::Ipv4Net>,
+) -> PlannedNode {
+    let subnet = subnet.unwrap_or_else(|| {
+        ipnet::Ipv4Net::new(std::net::Ipv4Addr::UNSPECIFIED, 32).unwrap_or_default()
+    });
+    let os = if rec.os == "windows" {
+        crate::config::Os::Windows
+    } else {
+        crate::config::Os::Linux
+    };
+    let node = crate::config::Node {
+        name: name.to_string(),
+        line: 0,
+        address: rec.address.clone(),
+        port: if rec.port == 0 { 22 } else { rec.port },
+        internal_address: std::net::Ipv4Addr::UNSPECIFIED,
+        user: if rec.user.is_empty() {
+            "root".into()
+        } else {
+            rec.user.clone()
+        },
+        os,
+        connection: crate::config::Connection::Ssh,
+        docker_socket: "/var/run/docker.sock".into(),
+        key_path: ctx.config.default_key_path.clone(),
+        agent_auth: ctx.config.default_agent_auth,
+        password: None,
+        subnet: Some(subnet),
+        roles: Vec::new(),
+        labels: Default::default(),
+        route_interface: None,
+        public_address: None,
+    };
+    PlannedNode {
+        name: name.to_string(),
+        address: rec.address.clone(),
+        internal_address: node.internal_address,
+        os,
+        roles: Vec::new(),
+        subnet,
+        gateway: crate::plan::gateway_of(subnet),
+        subnet_source: crate::plan::SubnetSource::State,
+        routes: Vec::new(),
+        node,
+    }
+}
+
+/// Connect to hosts that are being removed and read what is there. Changes nothing.
+pub async fn survey_departed(ctx: &RunContext, hosts: &mut [(Host, HostRecord)]) {
+    futures_util::stream::iter(hosts.iter_mut())
+        .for_each_concurrent(ctx.settings.concurrency, |(h, _)| async move {
+            connect::run(ctx, h).await;
+            if h.ok() {
+                gather_facts::run(ctx, h).await;
+            }
+        })
+        .await;
+}
+
+/// Remove everything rwin made on each of `hosts`; release each cleaned host's subnet and
+/// record in the state. A host that could not be cleaned stays in the state unless `force`.
+pub async fn teardown(ctx: &RunContext, hosts: &mut [(Host, HostRecord)], force: bool) {
+    futures_util::stream::iter(hosts.iter_mut())
+        .for_each_concurrent(ctx.settings.concurrency, |(h, rec)| async move {
+            if h.ok() {
+                teardown::run(ctx, h, rec).await;
+            }
+            if h.ok() || force {
+                let name = h.node.name.clone();
+                if let Err(e) = ctx.state.update(|s| {
+                    s.subnets.remove(&name);
+                    s.hosts.remove(&name);
+                    for other in s.hosts.values_mut() {
+                        other.routes.retain(|r| r.dest != h.node.subnet);
+                    }
+                }) {
+                    h.fail(&ctx.ui, e.to_string());
+                }
+            }
+            if h.ok() {
+                ctx.ui.host_done(
+                    &h.node.name,
+                    true,
+                    &format!("removed ({} items)", h.applied.len()),
+                );
+            }
+        })
+        .await;
+}
+
+/// On hosts that stay: remove the routes to a subnet that is going away (and rewrite the boot
+/// script). Nothing else about them is touched.
+pub async fn remove_routes_to(ctx: &RunContext, hosts: &mut [Host], subnet: ipnet::Ipv4Net) {
+    for h in hosts.iter_mut() {
+        let keep: Vec<HostChange> = h
+            .changes
+            .host
+            .iter()
+            .filter(|c| {
+                matches!(c, HostChange::DeleteRoute { dest, .. } if *dest == subnet)
+                    || matches!(c, HostChange::WriteBootRoutes { .. })
+            })
+            .cloned()
+            .collect();
+        h.changes = HostChanges {
+            host: keep,
+            ..Default::default()
+        };
+    }
+    for_each_host(hosts, ctx.settings.concurrency, |h| {
+        enable_routing::run(ctx, h)
+    })
+    .await;
+    for h in hosts.iter_mut().filter(|h| h.ok()) {
+        let n = h.applied.len();
+        ctx.ui.host_done(
+            &h.node.name,
+            true,
+            &if n == 0 {
+                "no route to remove".to_string()
+            } else {
+                format!("{n} changes made")
+            },
+        );
+    }
+}
+
 /// Make the changes `survey` found: host networking first, then components in dependency
 /// order with health gates. The only way into phases that change hosts.
 pub async fn apply(ctx: &RunContext, hosts: &mut [Host]) {
@@ -200,6 +356,8 @@ pub async fn apply(ctx: &RunContext, hosts: &mut [Host]) {
             s.subnets.insert(n.name.clone(), n.subnet);
             let rec = s.host_mut(&n.name);
             rec.address = n.address.clone();
+            rec.port = n.node.port;
+            rec.user = n.node.user.clone();
             rec.os = n.os.to_string();
         }
     });

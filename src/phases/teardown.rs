@@ -1,0 +1,76 @@
+//! Teardown: remove everything rwin made on a host — its containers (found by the cluster
+//! label, not by name), the container network, routes, NAT and firewall rules, boot unit, the
+//! forwarding drop-in and rwin's directories — and switch forwarding back off only if rwin
+//! switched it on. What could not be removed is named, never silently left (rke#319).
+
+use super::{Host, RunContext};
+use crate::docker::ensure;
+use crate::docker::spec::POD_NETWORK;
+use crate::os::linux::{self, Teardown};
+use crate::state::HostRecord;
+
+pub async fn run(ctx: &RunContext, h: &mut Host, record: &HostRecord) {
+    let name = h.node.name.clone();
+    let (Some(t), Some(docker)) = (h.transport.clone(), h.docker.clone()) else {
+        return;
+    };
+    ctx.ui
+        .host_step(&name, "removing rwin's containers and network");
+    let containers = match ensure::list_cluster_containers(&docker, &ctx.plan.cluster_name).await {
+        Ok(c) => c,
+        Err(e) => return h.fail(&ctx.ui, format!("{name}: listing containers: {e}")),
+    };
+    for (container, _) in containers {
+        if let Err(e) = ensure::remove(&docker, &container).await {
+            return h.fail(&ctx.ui, format!("{name}: {e}"));
+        }
+        h.applied.push(format!("- container {container}"));
+    }
+    if h.facts.as_ref().is_some_and(|f| f.network.is_some()) {
+        if let Err(e) = ensure::remove_network(&docker, POD_NETWORK).await {
+            return h.fail(&ctx.ui, format!("{name}: {e}"));
+        }
+        h.applied.push(format!("- container network {POD_NETWORK}"));
+    }
+    let teardown = Teardown {
+        cluster: ctx.plan.cluster_name.clone(),
+        subnet: Some(h.node.subnet).filter(|s| s.prefix_len() < 32),
+        cluster_cidr: ctx.config.network.cluster_cidr,
+        restore_forwarding_off: record.forwarding_enabled_by_rwin,
+        routes: h
+            .facts
+            .as_ref()
+            .map(|f| Teardown::routes_from(&f.linux, ctx.config.network.cluster_cidr))
+            .unwrap_or_default(),
+    };
+    ctx.ui.host_step(&name, "removing routes, rules and files");
+    let command = match crate::os::script_command(h.node.os, &h.node.node.user) {
+        Ok(c) => c,
+        Err(e) => return h.fail(&ctx.ui, format!("{name}: {e}")),
+    };
+    let out = match t
+        .exec(&command, Some(linux::teardown_script(&teardown).as_bytes()))
+        .await
+    {
+        Ok(o) => o,
+        Err(e) => return h.fail(&ctx.ui, e.to_string()),
+    };
+    let mut left = Vec::new();
+    for line in out.stdout.lines() {
+        if let Some(what) = line.strip_prefix("removed=") {
+            h.applied.push(format!("- {what}"));
+        } else if let Some(what) = line.strip_prefix("left=") {
+            left.push(what.to_string());
+        }
+    }
+    if !left.is_empty() {
+        h.fail(
+            &ctx.ui,
+            format!(
+                "{name}: could not remove {}: {}",
+                left.join(", "),
+                out.stderr.trim()
+            ),
+        );
+    }
+}
