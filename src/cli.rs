@@ -77,6 +77,8 @@ pub enum Command {
     Validate(ConfigArg),
     /// Remove everything rwin made on one host, and the routes to its subnet on all others.
     RemoveHost(RemoveHostArgs),
+    /// Check every host and the cluster for what can go wrong, and say how to fix it.
+    Doctor(DoctorArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
 }
@@ -118,6 +120,20 @@ pub struct RemoveHostArgs {
     /// List what would be removed, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+
+    /// Also start a small container on each node and check it reaches one on every other node.
+    #[arg(long)]
+    pub probe: bool,
+
+    /// Image for --probe (needs `sleep` and `ping`); default: the image of the first pod-network component.
+    #[arg(long, value_name = "IMAGE")]
+    pub probe_image: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! One file per verb: settle settings, build the plan, run phases, print the result.
 
 mod completions;
+mod doctor;
 mod plan;
 mod remove_host;
 mod up;
@@ -27,6 +28,7 @@ pub async fn dispatch(
         Command::Up(a) => up::run(&a.config.config, settings, ui).await,
         Command::Completions(a) => Ok(completions::run(a.shell, ui)),
         Command::RemoveHost(a) => remove_host::run(&a, settings, ui).await,
+        Command::Doctor(a) => doctor::run(&a, settings, ui).await,
     }
 }
 

@@ -107,27 +107,25 @@ pub async fn list_cluster_containers(
         .collect())
 }
 
-/// Carry out `change` for `spec`. Returns the container ID.
+/// Carry out `change` for `spec`.
 pub async fn apply(
     docker: &Docker,
     spec: &ContainerSpec,
     change: &ContainerChange,
     registries: &[Registry],
-) -> Result<String, String> {
+) -> Result<(), String> {
+    let start = |id: String| async move {
+        docker
+            .start_container(&id, None)
+            .await
+            .map_err(|e| format!("starting {}: {}", spec.name, describe(&e)))
+    };
     match change {
-        ContainerChange::Unchanged | ContainerChange::Start => {
-            if *change == ContainerChange::Start {
-                docker
-                    .start_container(&spec.name, None)
-                    .await
-                    .map_err(|e| format!("starting {}: {}", spec.name, describe(&e)))?;
-            }
-            Ok(inspect(docker, &spec.name)
-                .await?
-                .map(|e| e.id)
-                .unwrap_or_default())
-        }
+        // Nothing to ask Docker: the facts already showed this container as it should be.
+        ContainerChange::Unchanged => Ok(()),
+        ContainerChange::Start => start(spec.name.clone()).await,
         ContainerChange::Create | ContainerChange::Replace { .. } => {
+            // Pull first: if the pull fails, the old container keeps running.
             ensure_image(docker, &spec.image, registries).await?;
             if matches!(change, ContainerChange::Replace { .. }) {
                 remove(docker, &spec.name).await?;
@@ -139,11 +137,7 @@ pub async fn apply(
                 .create_container(Some(opts), spec.to_create_body())
                 .await
                 .map_err(|e| format!("creating {}: {}", spec.name, describe(&e)))?;
-            docker
-                .start_container(&created.id, None)
-                .await
-                .map_err(|e| format!("starting {}: {}", spec.name, describe(&e)))?;
-            Ok(created.id)
+            start(created.id).await
         }
     }
 }

@@ -239,6 +239,18 @@ pub fn diff(d: &DesiredHost, f: &LinuxFacts) -> Vec<HostChange> {
     changes
 }
 
+/// Drift of the container network that Docker's own view does not show: the gateway address
+/// taken off (or changed on) rwin's bridge. Recreating the network puts it back.
+pub fn network_drift(d: &DesiredHost, f: &LinuxFacts) -> Option<String> {
+    let gw = Ipv4Net::new(d.gateway, d.subnet.prefix_len()).ok()?;
+    (!f.bridge_addrs.contains(&gw)).then(|| {
+        format!(
+            "{BRIDGE} has {} instead of gateway {gw}",
+            list(&f.bridge_addrs)
+        )
+    })
+}
+
 /// Problems the diff cannot fix by itself, to report before applying.
 pub fn blockers(d: &DesiredHost, f: &LinuxFacts) -> Vec<String> {
     let mut v = Vec::new();
@@ -349,6 +361,173 @@ pub fn teardown_script(t: &Teardown) -> String {
     s
 }
 
+/// What `doctor` concludes from a Linux host's facts. Pure.
+pub fn checks(d: &DesiredHost, f: &LinuxFacts) -> Vec<super::Check> {
+    use super::Check;
+    let mut v = vec![Check::pass(
+        "operating system",
+        format!("{}, kernel {}", f.os, f.kernel),
+    )];
+    v.push(if f.forwarding {
+        Check::pass("IPv4 forwarding", "on")
+    } else {
+        Check::fail(
+            "IPv4 forwarding",
+            "off: the host drops traffic for other nodes' subnets",
+            "rwin up (or: sysctl -w net.ipv4.ip_forward=1)",
+        )
+    });
+    v.push(if f.dropin_ok {
+        Check::pass("forwarding at boot", SYSCTL_DROPIN)
+    } else {
+        Check::fail(
+            "forwarding at boot",
+            format!("{SYSCTL_DROPIN} missing or changed: forwarding is lost on reboot"),
+            "rwin up",
+        )
+    });
+    let gw = Ipv4Net::new(d.gateway, d.subnet.prefix_len()).ok();
+    v.push(match gw {
+        Some(gw) if f.bridge_addrs.contains(&gw) => Check::pass(
+            "gateway on the container bridge",
+            format!("{gw} on {BRIDGE}"),
+        ),
+        _ => Check::fail(
+            "gateway on the container bridge",
+            format!(
+                "{BRIDGE} has {} instead of {}/{}",
+                list(&f.bridge_addrs),
+                d.gateway,
+                d.subnet.prefix_len()
+            ),
+            "rwin up (recreates the container network)",
+        ),
+    });
+    let mut missing = Vec::new();
+    let mut wrong = Vec::new();
+    for (dest, via, node) in &d.routes {
+        match f.routes.get(dest) {
+            None => missing.push(format!("{dest} via {via} ({node})")),
+            Some(got) if got != via => {
+                wrong.push(format!("{dest} via {got}, should be via {via} ({node})"))
+            }
+            Some(_) => {}
+        }
+    }
+    v.push(if missing.is_empty() && wrong.is_empty() {
+        Check::pass(
+            "routes to other nodes",
+            format!("{} of {}, right next hops", d.routes.len(), d.routes.len()),
+        )
+    } else {
+        let mut detail = Vec::new();
+        if !missing.is_empty() {
+            detail.push(format!("missing: {}", missing.join(", ")));
+        }
+        if !wrong.is_empty() {
+            detail.push(format!("wrong next hop: {}", wrong.join(", ")));
+        }
+        Check::fail("routes to other nodes", detail.join("; "), "rwin up")
+    });
+    let extra: Vec<String> = f
+        .routes
+        .iter()
+        .filter(|(dest, _)| {
+            d.cluster_cidr.contains(*dest) && !d.routes.iter().any(|(x, _, _)| x == *dest)
+        })
+        .map(|(dest, via)| format!("{dest} via {via}"))
+        .collect();
+    v.push(if extra.is_empty() {
+        Check::pass("no stray routes", "only routes rwin plans")
+    } else {
+        Check::fail(
+            "no stray routes",
+            format!("routes no node owns: {}", extra.join(", ")),
+            "rwin up (removes them)",
+        )
+    });
+    if d.outbound_nat {
+        v.push(match (f.iptables, f.nat_rule) {
+            (true, true) => Check::pass(
+                "outbound NAT",
+                format!("{} to outside {}", d.subnet, d.cluster_cidr),
+            ),
+            (true, false) => Check::fail(
+                "outbound NAT",
+                "the MASQUERADE rule is missing: pods cannot reach outside the cluster",
+                "rwin up",
+            ),
+            (false, _) => Check::fail(
+                "outbound NAT",
+                "no iptables on the host",
+                "install iptables, or set network.outbound_nat: false",
+            ),
+        });
+    }
+    if f.iptables {
+        v.push(if f.forward_rule {
+            Check::pass(
+                "firewall rule",
+                format!(
+                    "forwarding allowed between {} and {}",
+                    d.cluster_cidr, d.subnet
+                ),
+            )
+        } else {
+            Check::fail(
+                "firewall rule",
+                "rwin's FORWARD accept rule is missing",
+                "rwin up",
+            )
+        });
+    }
+    if f.systemd {
+        let current = f.boot_unit
+            && f.boot_script_sha.as_deref() == Some(sha256_hex(&boot_script(d)).as_str());
+        v.push(if current {
+            Check::pass("routes at boot", BOOT_UNIT)
+        } else {
+            Check::fail(
+                "routes at boot",
+                format!("{BOOT_SCRIPT} or {BOOT_UNIT} missing or out of date"),
+                "rwin up",
+            )
+        });
+    }
+    let overlaps: Vec<String> = f
+        .host_nets
+        .iter()
+        .filter(|(_, net)| {
+            d.cluster_cidr.contains(&net.network()) || net.contains(&d.cluster_cidr.network())
+        })
+        .map(|(dev, net)| format!("{net} on {dev}"))
+        .collect();
+    v.push(if overlaps.is_empty() {
+        Check::pass(
+            "no overlap with host networks",
+            format!("{} is clear of the host's own networks", d.cluster_cidr),
+        )
+    } else {
+        Check::fail(
+            "no overlap with host networks",
+            format!("{} overlaps {}", d.cluster_cidr, overlaps.join(", ")),
+            "choose a cluster_cidr outside the hosts' networks",
+        )
+    });
+    v
+}
+
+fn list(nets: &[Ipv4Net]) -> String {
+    if nets.is_empty() {
+        "no address".into()
+    } else {
+        nets.iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// Options for the node's Docker bridge network: rwin's bridge name, no Docker masquerade
 /// (rwin's own rule NATs only non-cluster destinations, so pods see each other's real IPs).
 pub fn network_options() -> BTreeMap<String, String> {
@@ -424,6 +603,49 @@ mod tests {
                 .any(|c| matches!(c, HostChange::WriteBootRoutes { .. })),
             "no systemd, no boot unit"
         );
+    }
+
+    #[test]
+    fn doctor_names_each_fault_with_its_fix() {
+        let d = desired();
+        let healthy = format!(
+            "forwarding=1\ndropin=1\niptables=1\nnat_rule=1\nforward_rule=1\nroute=10.42.1.0/24 10.0.0.2\nroute=10.42.2.0/24 10.0.0.3\naddr=rwin0 10.42.0.1/24\naddr=eth0 10.0.0.1/24\n"
+        );
+        let f = parse_facts(&healthy);
+        assert!(
+            checks(&d, &f)
+                .iter()
+                .all(|c| c.status == super::super::Status::Pass),
+            "{:?}",
+            checks(&d, &f)
+        );
+        let broken = healthy
+            .replace("route=10.42.1.0/24 10.0.0.2\n", "")
+            .replace("forwarding=1", "forwarding=0")
+            .replace("addr=rwin0 10.42.0.1/24", "addr=rwin0 10.42.0.9/24")
+            .replace("forward_rule=1\n", "");
+        let failed: Vec<_> = checks(&d, &parse_facts(&broken))
+            .into_iter()
+            .filter(|c| c.status == super::super::Status::Fail)
+            .collect();
+        let names: Vec<&str> = failed.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "IPv4 forwarding",
+                "gateway on the container bridge",
+                "routes to other nodes",
+                "firewall rule"
+            ]
+        );
+        assert!(
+            failed[2]
+                .detail
+                .contains("missing: 10.42.1.0/24 via 10.0.0.2 (n2)"),
+            "{}",
+            failed[2].detail
+        );
+        assert!(failed.iter().all(|c| !c.fix.is_empty()));
     }
 
     #[test]

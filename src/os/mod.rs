@@ -95,6 +95,61 @@ impl std::fmt::Display for HostChange {
     }
 }
 
+/// The outcome of one `doctor` check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+}
+
+/// One line of `doctor`'s report: what was checked, what was found, and how to fix it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub status: Status,
+    pub detail: String,
+    pub fix: String,
+}
+
+impl Check {
+    pub fn pass(name: impl Into<String>, detail: impl Into<String>) -> Check {
+        Check {
+            name: name.into(),
+            status: Status::Pass,
+            detail: detail.into(),
+            fix: String::new(),
+        }
+    }
+
+    pub fn warn(
+        name: impl Into<String>,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Check {
+        Check {
+            name: name.into(),
+            status: Status::Warn,
+            detail: detail.into(),
+            fix: fix.into(),
+        }
+    }
+
+    pub fn fail(
+        name: impl Into<String>,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Check {
+        Check {
+            name: name.into(),
+            status: Status::Fail,
+            detail: detail.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
 /// The desired host network configuration of one node, OS-neutral.
 #[derive(Debug, Clone)]
 pub struct DesiredHost {

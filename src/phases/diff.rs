@@ -27,7 +27,15 @@ pub fn run(ctx: &RunContext, h: &mut Host) {
                 ),
             })
         }
-        Some(_) => None,
+        Some(n) => {
+            linux::network_drift(&h.desired, &facts.linux).map(|why| NetworkChange::Recreate {
+                was: format!(
+                    "{} gateway {}, but {why}",
+                    n.subnet.clone().unwrap_or_default(),
+                    n.gateway.clone().unwrap_or_default()
+                ),
+            })
+        }
     };
     let recreate_network = matches!(changes.network, Some(NetworkChange::Recreate { .. }));
     for spec in ctx.plan.instances_on(h.name()) {

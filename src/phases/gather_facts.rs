@@ -25,11 +25,15 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
     // API call on its own channel of the one connection.
     let docker_facts = async {
         let version = docker.version().await.map_err(|e| {
-            format!(
-                "{name}: Docker is not reachable at {socket}: {}. Is dockerd running there, and may user {} open the socket (docker group)? Is AllowStreamLocalForwarding on in sshd_config?",
-                crate::docker::describe(&e),
-                h.node.node.user
-            )
+            let text = e.to_string();
+            let user = &h.node.node.user;
+            if text.contains("ConnectFailed") {
+                format!("{name}: Docker is not running: nothing listens on {socket}. Start dockerd on the host (systemctl start docker), or fix docker_socket")
+            } else if text.contains("rohibited") {
+                format!("{name}: sshd refused to forward to {socket}: allow it with AllowStreamLocalForwarding yes in sshd_config, and let user {user} open the socket (docker group)")
+            } else {
+                format!("{name}: Docker at {socket} did not answer: {}", crate::docker::describe(&e))
+            }
         })?;
         let inspects =
             futures_util::future::join_all(specs.iter().map(|s| ensure::inspect(&docker, &s.name)));
@@ -60,7 +64,12 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
             orphans,
         ))
     };
-    let (out, docker_facts) = tokio::join!(t.exec(&command, Some(script.as_bytes())), docker_facts);
+    let host_script = async {
+        let out = t.exec(&command, Some(script.as_bytes())).await;
+        let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        (out, at.map(|d| d.as_secs_f64()).unwrap_or(0.0))
+    };
+    let ((out, received_at), docker_facts) = tokio::join!(host_script, docker_facts);
     let out = match out {
         Ok(o) if o.success() => o,
         Ok(o) => {
@@ -85,5 +94,6 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
         network,
         containers,
         orphans,
+        received_at,
     });
 }

@@ -49,6 +49,8 @@ pub struct HostFacts {
     pub containers: BTreeMap<String, Option<Existing>>,
     /// rwin-labelled containers of this cluster that no planned component claims.
     pub orphans: Vec<String>,
+    /// This machine's clock (seconds since the epoch) when the host's answer arrived.
+    pub received_at: f64,
 }
 
 /// The container network change, if any.

@@ -1,0 +1,479 @@
+//! `rwin doctor`: check every host and the cluster for what the troubleshooting pages tell a
+//! person to check by hand, and give a one-line fix for each failure. Changes nothing
+//! (`--probe` starts and removes its own small containers).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tabled::Tabled;
+
+use crate::cli::DoctorArgs;
+use crate::config::NetworkMode;
+use crate::docker::ensure;
+use crate::docker::health::wait_healthy;
+use crate::docker::spec::POD_NETWORK;
+use crate::os::{Check, Status};
+use crate::phases::{self, Host, NetworkChange};
+use crate::settings::Settings;
+use crate::ui::Ui;
+use crate::ExitStatus;
+
+#[derive(Serialize, Tabled)]
+struct Row {
+    node: String,
+    check: String,
+    #[tabled(rename = "")]
+    mark: &'static str,
+    detail: String,
+    fix: String,
+}
+
+pub async fn run(
+    args: &DoctorArgs,
+    settings: &Settings,
+    ui: &Arc<Ui>,
+) -> anyhow::Result<ExitStatus> {
+    let ctx = match super::up::prepare(&args.config.config, settings, ui)? {
+        Ok(ctx) => ctx,
+        Err(status) => return Ok(status),
+    };
+    let hosts = phases::survey(&ctx).await;
+    let mut rows: Vec<(String, Check)> = Vec::new();
+    for h in &hosts {
+        for c in host_checks(&ctx, h).await {
+            rows.push((h.node.name.clone(), c));
+        }
+    }
+    let probe = if args.probe {
+        Some(probe(&ctx, &hosts, args.probe_image.as_deref()).await)
+    } else {
+        None
+    };
+    if let Some(p) = &probe {
+        for (node, c) in &p.checks {
+            rows.push((node.clone(), c.clone()));
+        }
+    }
+    ui.clear_progress();
+    let failed = rows
+        .iter()
+        .filter(|(_, c)| c.status == Status::Fail)
+        .count();
+    let warned = rows
+        .iter()
+        .filter(|(_, c)| c.status == Status::Warn)
+        .count();
+    let table: Vec<Row> = rows
+        .into_iter()
+        .map(|(node, c)| Row {
+            node,
+            check: c.name,
+            mark: match c.status {
+                Status::Pass => "✔",
+                Status::Warn => "!",
+                Status::Fail => "✘",
+            },
+            detail: c.detail,
+            fix: c.fix,
+        })
+        .collect();
+    if ui.json() {
+        let probe_json = probe.as_ref().map(|p| &p.matrix);
+        ui.print(&serde_json::to_string_pretty(&serde_json::json!({ "ok": failed == 0, "failed": failed, "warnings": warned, "checks": table, "probe": probe_json }))?);
+    } else {
+        ui.print(&crate::ui::table::render(&table));
+        if let Some(p) = &probe {
+            ui.print(&p.render());
+        }
+        ui.print(&if failed == 0 {
+            format!("all checks passed ({warned} warning(s))")
+        } else {
+            format!("{failed} check(s) failed, {warned} warning(s): `rwin up` repairs what the fix column says it does")
+        });
+    }
+    Ok(if failed == 0 {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+async fn host_checks(ctx: &phases::RunContext, h: &Host) -> Vec<Check> {
+    let connected = Check::pass(
+        "reachable, authenticated, host key",
+        format!(
+            "{}@{}:{} over SSH, host key matches known_hosts",
+            h.node.node.user, h.node.address, h.node.node.port
+        ),
+    );
+    let Some(facts) = &h.facts else {
+        let err = h.error.clone().unwrap_or_else(|| "not checked".into());
+        let err = err
+            .strip_prefix(&format!("{}: ", h.node.name))
+            .unwrap_or(&err)
+            .to_string();
+        // Connected but the facts failed: the connection row passes, the failure is named.
+        if h.transport.is_some() {
+            let check = if err.contains("Docker") || err.contains("sshd refused") {
+                "container engine"
+            } else {
+                "host facts"
+            };
+            return vec![
+                connected,
+                Check::fail(check, err, "as the message says; then rwin doctor again"),
+            ];
+        }
+        return vec![Check::fail(
+            "reachable, authenticated, host key",
+            err,
+            "as the message says",
+        )];
+    };
+    let mut v = vec![
+        connected,
+        Check::pass(
+            "container engine",
+            format!("Docker {}", facts.docker_version),
+        ),
+    ];
+    v.push(match &h.changes.network {
+        None => Check::pass(
+            "container network",
+            format!(
+                "{POD_NETWORK}: {} gateway {}",
+                h.node.subnet, h.node.gateway
+            ),
+        ),
+        Some(NetworkChange::Create) => Check::fail(
+            "container network",
+            format!("{POD_NETWORK} does not exist"),
+            "rwin up",
+        ),
+        Some(NetworkChange::Recreate { was }) => Check::fail(
+            "container network",
+            format!(
+                "{POD_NETWORK} is {was}, planned {} gateway {}",
+                h.node.subnet, h.node.gateway
+            ),
+            "rwin up (recreates it)",
+        ),
+    });
+    v.extend(crate::os::linux::checks(&h.desired, &facts.linux));
+    if let Some(clock) = facts.linux.clock {
+        // The script ran within one round trip before its answer arrived.
+        let skew = clock - facts.received_at;
+        let detail = format!("{skew:+.2}s from this machine");
+        v.push(if skew.abs() > 10.0 {
+            Check::fail(
+                "clock",
+                detail,
+                "synchronise the clock (systemd-timesyncd, chrony)",
+            )
+        } else if skew.abs() > 1.0 {
+            Check::warn(
+                "clock",
+                detail,
+                "synchronise the clock (systemd-timesyncd, chrony)",
+            )
+        } else {
+            Check::pass("clock", detail)
+        });
+    }
+    let (Some(t), Some(docker)) = (h.transport.as_ref(), h.docker.as_ref()) else {
+        return v;
+    };
+    for spec in ctx.plan.instances_on(&h.node.name) {
+        let name = format!("component {}", spec.component);
+        let existing = facts
+            .containers
+            .get(&spec.component)
+            .and_then(|e| e.as_ref());
+        let Some(e) = existing else {
+            v.push(Check::fail(
+                name,
+                format!("container {} does not exist", spec.name),
+                "rwin up",
+            ));
+            continue;
+        };
+        if !e.running {
+            v.push(Check::fail(
+                name,
+                format!(
+                    "{} is not running ({} restarts)",
+                    spec.name, e.restart_count
+                ),
+                format!("rwin up (starts it); its logs: docker logs {}", spec.name),
+            ));
+            continue;
+        }
+        let stale = e.hash.as_deref() != Some(spec.hash.as_str());
+        let health = ctx
+            .plan
+            .components
+            .iter()
+            .find(|c| c.name == spec.component)
+            .and_then(|c| c.health.clone());
+        let verdict = match health {
+            None => Ok("running, no health check".to_string()),
+            Some(hc) => {
+                let ip = if spec.network == NetworkMode::Pod {
+                    ensure::container_ip(docker, &spec.name, POD_NETWORK).await
+                } else {
+                    None
+                };
+                let facts_t = h.node.facts();
+                let roles = Default::default();
+                let tctx = crate::config::TemplateContext {
+                    cluster_name: &ctx.plan.cluster_name,
+                    node: &facts_t,
+                    roles: &roles,
+                    container_ip: ip.as_deref(),
+                };
+                let check = match &hc.check {
+                    crate::config::HealthCheck::Http(u) => {
+                        crate::config::render(u, &tctx).map(crate::config::HealthCheck::Http)
+                    }
+                    crate::config::HealthCheck::Tcp(u) => {
+                        crate::config::render(u, &tctx).map(crate::config::HealthCheck::Tcp)
+                    }
+                    other => Ok(other.clone()),
+                };
+                match check {
+                    Ok(check) => wait_healthy(
+                        t.as_ref(),
+                        docker,
+                        &spec.name,
+                        &check,
+                        Duration::from_secs(3),
+                        Duration::from_millis(500),
+                    )
+                    .await
+                    .map(|_| "running and healthy".to_string()),
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        let restarts = format!("{} restarts", e.restart_count);
+        v.push(match verdict {
+            Err(err) => Check::fail(
+                name,
+                format!("{} {err}", spec.name),
+                format!(
+                    "docker logs {} on the host; rwin up replaces it once fixed",
+                    spec.name
+                ),
+            ),
+            Ok(text) if stale => Check::warn(
+                name,
+                format!("{text}, {restarts}, but its configuration is out of date"),
+                "rwin up (replaces it)",
+            ),
+            Ok(text) if e.restart_count > 0 => Check::warn(
+                name,
+                format!("{text}, {restarts}"),
+                format!("docker logs {}", spec.name),
+            ),
+            Ok(text) => Check::pass(name, format!("{text}, {restarts}")),
+        });
+    }
+    v.push(if facts.orphans.is_empty() {
+        Check::pass("no orphans", "every rwin container belongs to a component")
+    } else {
+        Check::fail(
+            "no orphans",
+            format!(
+                "rwin containers no component claims: {}",
+                facts.orphans.join(", ")
+            ),
+            "rwin up (removes them)",
+        )
+    });
+    v
+}
+
+struct Probe {
+    checks: Vec<(String, Check)>,
+    /// from → to → reached
+    matrix: std::collections::BTreeMap<String, std::collections::BTreeMap<String, bool>>,
+}
+
+impl Probe {
+    fn render(&self) -> String {
+        let names: Vec<&String> = self.matrix.keys().collect();
+        let mut out = format!("pod-to-pod probe (row reaches column):\n{:>12}", "");
+        for n in &names {
+            out.push_str(&format!(" {n:>8}"));
+        }
+        out.push('\n');
+        for from in &names {
+            out.push_str(&format!("{from:>12}"));
+            for to in &names {
+                let cell = if from == to {
+                    "-"
+                } else if self.matrix[*from].get(*to).copied().unwrap_or(false) {
+                    "✔"
+                } else {
+                    "✘"
+                };
+                out.push_str(&format!(" {cell:>8}"));
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+const PROBE: &str = "rwin-probe";
+
+/// Start a small container on every reachable node's pod network and ping each from each.
+async fn probe(ctx: &phases::RunContext, hosts: &[Host], image: Option<&str>) -> Probe {
+    let mut checks = Vec::new();
+    let mut matrix = std::collections::BTreeMap::new();
+    let image = image.map(str::to_string).or_else(|| {
+        ctx.plan
+            .components
+            .iter()
+            .flat_map(|c| c.instances.iter())
+            .find(|i| i.spec.network == NetworkMode::Pod)
+            .map(|i| i.spec.image.clone())
+    });
+    let Some(image) = image else {
+        checks.push((
+            "cluster".to_string(),
+            Check::fail(
+                "probe",
+                "no image to probe with",
+                "pass --probe-image IMAGE (it needs sleep and ping)",
+            ),
+        ));
+        return Probe { checks, matrix };
+    };
+    let ready: Vec<&Host> = hosts
+        .iter()
+        .filter(|h| h.ok() && h.changes.network.is_none())
+        .collect();
+    let mut ips = Vec::new();
+    for h in &ready {
+        let Some(docker) = h.docker.as_ref() else {
+            continue;
+        };
+        let spec = probe_spec(ctx, h, &image);
+        let started = ensure::apply(
+            docker,
+            &spec,
+            &ensure::ContainerChange::Create,
+            &ctx.config.registries,
+        )
+        .await;
+        match started {
+            Ok(()) => match ensure::container_ip(docker, PROBE, POD_NETWORK).await {
+                Some(ip) => ips.push((h.node.name.clone(), ip)),
+                None => checks.push((
+                    h.node.name.clone(),
+                    Check::fail(
+                        "probe",
+                        "the probe container got no address",
+                        "rwin up; then doctor --probe again",
+                    ),
+                )),
+            },
+            Err(e) => checks.push((
+                h.node.name.clone(),
+                Check::fail("probe", e, "check --probe-image"),
+            )),
+        }
+    }
+    for (from, _) in &ips {
+        let Some(h) = ready.iter().find(|h| &h.node.name == from) else {
+            continue;
+        };
+        let Some(docker) = h.docker.as_ref() else {
+            continue;
+        };
+        let mut row = std::collections::BTreeMap::new();
+        let mut unreachable = Vec::new();
+        for (to, ip) in ips.iter().filter(|(to, _)| to != from) {
+            let ping = crate::config::HealthCheck::Exec(vec![
+                "ping".into(),
+                "-c".into(),
+                "1".into(),
+                "-W".into(),
+                "2".into(),
+                ip.clone(),
+            ]);
+            let ok = match h.transport.as_ref() {
+                Some(t) => wait_healthy(
+                    t.as_ref(),
+                    docker,
+                    PROBE,
+                    &ping,
+                    Duration::from_secs(3),
+                    Duration::from_millis(500),
+                )
+                .await
+                .is_ok(),
+                None => false,
+            };
+            if !ok {
+                unreachable.push(format!("{to} ({ip})"));
+            }
+            row.insert(to.clone(), ok);
+        }
+        checks.push((
+            from.clone(),
+            if unreachable.is_empty() {
+                Check::pass(
+                    "probe",
+                    format!("a pod here reaches pods on all {} other nodes", row.len()),
+                )
+            } else {
+                Check::fail(
+                    "probe",
+                    format!("a pod here cannot reach {}", unreachable.join(", ")),
+                    "check the routes, forwarding and firewall rows of both nodes",
+                )
+            },
+        ));
+        matrix.insert(from.clone(), row);
+    }
+    for h in &ready {
+        if let Some(docker) = h.docker.as_ref() {
+            let _ = ensure::remove(docker, PROBE).await;
+        }
+    }
+    Probe { checks, matrix }
+}
+
+fn probe_spec(
+    ctx: &phases::RunContext,
+    h: &Host,
+    image: &str,
+) -> crate::docker::spec::ContainerSpec {
+    let mut spec = crate::docker::spec::ContainerSpec {
+        name: PROBE.into(),
+        component: "probe".into(),
+        node: h.node.name.clone(),
+        image: image.to_string(),
+        entrypoint: None,
+        command: vec!["sleep".into(), "120".into()],
+        env: Default::default(),
+        binds: Vec::new(),
+        ports: Vec::new(),
+        network: NetworkMode::Pod,
+        privileged: false,
+        restart: "no".into(),
+        labels: Default::default(),
+        hash: String::new(),
+    };
+    // Labelled as rwin's, so a probe left behind by an interrupted doctor is found and removed.
+    spec.labels.insert(
+        crate::docker::LABEL_CLUSTER.into(),
+        ctx.plan.cluster_name.clone(),
+    );
+    spec.labels
+        .insert(crate::docker::LABEL_COMPONENT.into(), "probe".into());
+    spec
+}
