@@ -608,9 +608,7 @@ mod tests {
     #[test]
     fn doctor_names_each_fault_with_its_fix() {
         let d = desired();
-        let healthy = format!(
-            "forwarding=1\ndropin=1\niptables=1\nnat_rule=1\nforward_rule=1\nroute=10.42.1.0/24 10.0.0.2\nroute=10.42.2.0/24 10.0.0.3\naddr=rwin0 10.42.0.1/24\naddr=eth0 10.0.0.1/24\n"
-        );
+        let healthy = "forwarding=1\ndropin=1\niptables=1\nnat_rule=1\nforward_rule=1\nroute=10.42.1.0/24 10.0.0.2\nroute=10.42.2.0/24 10.0.0.3\naddr=rwin0 10.42.0.1/24\naddr=eth0 10.0.0.1/24\n".to_string();
         let f = parse_facts(&healthy);
         assert!(
             checks(&d, &f)
