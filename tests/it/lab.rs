@@ -11,6 +11,9 @@ use std::process::Command;
 
 use super::common::{repo, rwin};
 
+/// The etcd members. The lab also has lin4, a worker, which the remove-host steps remove and
+/// add back: taking an etcd member out is etcd's membership business (etcdctl member remove),
+/// which rwin does not do for it.
 const HOSTS: [&str; 3] = ["lin1", "lin2", "lin3"];
 
 struct Lab {
@@ -146,7 +149,7 @@ fn lab_end_to_end() {
         run_dir: run_dir.clone(),
     };
     let _ = lab.cmd(&["down"]);
-    lab.ok(&["up", "3"]);
+    lab.ok(&["up", "4"]);
     let password = std::fs::read_to_string(run_dir.join("registry-password"))
         .expect("lab wrote the registry password")
         .trim()
@@ -228,8 +231,8 @@ fn lab_end_to_end() {
         let routes = lab.exec(h, &["ip", "-4", "route", "show", "proto", "157"]);
         assert_eq!(
             routes.lines().count(),
-            2,
-            "{h} routes to both other subnets: {routes}"
+            3,
+            "{h} routes to the three other nodes' subnets: {routes}"
         );
     }
     let ips: BTreeMap<&str, String> = HOSTS.iter().map(|h| (*h, lab.pod_ip(h))).collect();
@@ -468,4 +471,301 @@ fn lab_end_to_end() {
             "{h}: exactly one of each container"
         );
     }
+
+    step(
+        10,
+        "doctor on a healthy cluster: all green, exit 0, and every pod reaches every other",
+    );
+    let report = doctor(d, &password, &["--probe"]);
+    assert_eq!(report.code, 0, "{}", report.stdout);
+    assert_eq!(report.json["failed"], 0);
+    for from in HOSTS {
+        for to in HOSTS.iter().filter(|t| **t != from) {
+            assert_eq!(report.json["probe"][from][*to], true, "probe {from} → {to}");
+        }
+    }
+
+    step(
+        11,
+        "faults one by one: doctor names each with its fix, and up repairs it",
+    );
+    let faults: [(&str, &[&str], &str, &str); 5] = [
+        (
+            "lin1",
+            &["ip", "route", "del", "10.42.1.0/24"],
+            "routes to other nodes",
+            "missing: 10.42.1.0/24",
+        ),
+        (
+            "lin2",
+            &["docker", "kill", "rwin-web"],
+            "component web",
+            "not running",
+        ),
+        (
+            "lin3",
+            &[
+                "iptables",
+                "-D",
+                "FORWARD",
+                "-s",
+                "10.42.0.0/16",
+                "-d",
+                "10.42.2.0/24",
+                "-m",
+                "comment",
+                "--comment",
+                "rwin:lab",
+                "-j",
+                "ACCEPT",
+            ],
+            "firewall rule",
+            "missing",
+        ),
+        (
+            "lin1",
+            &[
+                "sh",
+                "-c",
+                "ip addr del 10.42.0.1/24 dev rwin0 && ip addr add 10.42.0.9/24 dev rwin0",
+            ],
+            "gateway on the container bridge",
+            "10.42.0.9/24",
+        ),
+        (
+            "lin2",
+            &["sysctl", "-w", "net.ipv4.ip_forward=0"],
+            "IPv4 forwarding",
+            "off",
+        ),
+    ];
+    for (host, cmd, check, detail) in faults {
+        lab.exec(host, cmd);
+        let report = doctor(d, &password, &[]);
+        assert_eq!(report.code, 1, "doctor fails after {cmd:?} on {host}");
+        let failed = failed_checks(&report.json);
+        assert!(
+            failed.iter().any(|(n, c, dt, fix)| n == host
+                && c == check
+                && dt.contains(detail)
+                && fix.contains("rwin up")),
+            "doctor names {check} on {host}: {failed:?}"
+        );
+        assert_eq!(
+            up(d, &[], &password).code,
+            0,
+            "up repairs {check} on {host}"
+        );
+        let after = doctor(d, &password, &[]);
+        assert_eq!(after.code, 0, "repaired: {:?}", failed_checks(&after.json));
+    }
+    lab.ok(&["dockerd", "stop", "lin2"]);
+    let report = doctor(d, &password, &[]);
+    assert_eq!(report.code, 1);
+    let failed = failed_checks(&report.json);
+    assert!(
+        failed.iter().any(|(n, c, dt, _)| n == "lin2"
+            && c == "container engine"
+            && dt.contains("Docker is not running")),
+        "dockerd stopped is named: {failed:?}"
+    );
+    assert_eq!(
+        up(d, &[], &password).code,
+        1,
+        "up cannot start dockerd; it says so"
+    );
+    lab.ok(&["dockerd", "start", "lin2"]);
+    assert_eq!(
+        up(d, &[], &password).code,
+        0,
+        "with dockerd back, up converges"
+    );
+
+    step(
+        12,
+        "remove-host leaves nothing of rwin on the host and no route to it anywhere",
+    );
+    let no_tty = rwin()
+        .args([
+            "--known-hosts",
+            &d.join("known_hosts").display().to_string(),
+            "remove-host",
+            "lin4",
+            &d.join("cluster.yml").display().to_string(),
+        ])
+        .env("REGISTRY_PASSWORD", &password)
+        .output()
+        .unwrap();
+    assert_eq!(
+        no_tty.status.code(),
+        Some(2),
+        "without a terminal and without --yes it refuses"
+    );
+    assert_eq!(
+        lab.containers("lin4").len(),
+        1,
+        "and changes nothing (lin4 is a worker: web only)"
+    );
+    let config_before = std::fs::read_to_string(d.join("cluster.yml")).unwrap();
+    let r = rwin()
+        .args([
+            "--known-hosts",
+            &d.join("known_hosts").display().to_string(),
+            "--yes",
+            "remove-host",
+            "lin4",
+            &d.join("cluster.yml").display().to_string(),
+            "--edit-config",
+        ])
+        .env("REGISTRY_PASSWORD", &password)
+        .output()
+        .unwrap();
+    eprintln!(
+        "{}\n{}",
+        String::from_utf8_lossy(&r.stdout),
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert_eq!(r.status.code(), Some(0));
+    assert!(
+        lab.containers("lin4").is_empty(),
+        "no container left on lin3"
+    );
+    let leftovers = lab.exec(
+        "lin4",
+        &["sh", "-c", "docker network ls --format '{{.Name}}'; ip -4 route show proto 157; ip link show rwin0 2>&1; ls -A /etc/sysctl.d /etc/rwin /var/lib/rwin /etc/systemd/system/multi-user.target.wants; iptables-save | grep -c rwin:; cat /proc/sys/net/ipv4/ip_forward"],
+    );
+    assert!(
+        !leftovers.contains("rwin\n") && !leftovers.contains("proto 157"),
+        "{leftovers}"
+    );
+    assert!(
+        leftovers.contains("does not exist"),
+        "the rwin0 bridge is gone: {leftovers}"
+    );
+    assert!(
+        !leftovers.contains("90-rwin.conf") && !leftovers.contains("rwin-routes"),
+        "{leftovers}"
+    );
+    assert!(
+        leftovers.trim_end().ends_with("0\n0"),
+        "no rwin iptables rule, forwarding back off (rwin had turned it on): {leftovers}"
+    );
+    for h in HOSTS {
+        assert!(
+            !lab.exec(h, &["ip", "route"]).contains("10.42.3.0/24"),
+            "{h} has no route to lin4's subnet"
+        );
+        assert!(
+            !lab.exec(h, &["cat", "/etc/rwin/routes.sh"])
+                .contains("10.42.3.0/24"),
+            "{h}'s boot script forgot it too"
+        );
+    }
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("cluster.rwinstate")).unwrap())
+            .unwrap();
+    assert!(
+        state["hosts"].get("lin4").is_none() && state["subnets"].get("lin4").is_none(),
+        "lin4 released in state"
+    );
+    let edited = std::fs::read_to_string(d.join("cluster.yml")).unwrap();
+    assert!(
+        !edited.contains("10.77.0.14") && edited.contains("10.77.0.13"),
+        "only lin4's entry left the file"
+    );
+
+    step(
+        13,
+        "adding the host back with up gives it the lowest free subnet (its old one) and it works",
+    );
+    std::fs::write(d.join("cluster.yml"), &config_before).unwrap();
+    assert_eq!(up(d, &[], &password).code, 0);
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("cluster.rwinstate")).unwrap())
+            .unwrap();
+    assert_eq!(state["subnets"]["lin4"], "10.42.3.0/24");
+    let ip4 = lab.pod_ip("lin4");
+    assert!(
+        lab.try_exec(
+            "lin1",
+            &["docker", "exec", "rwin-web", "ping", "-c", "1", "-W", "3", &ip4]
+        ),
+        "lin1's pod reaches lin4's again"
+    );
+
+    step(
+        14,
+        "taking a node out of cluster.yml and running up removes it the same way",
+    );
+    let without = crate::lab::without_node(&config_before, "10.77.0.14");
+    std::fs::write(d.join("cluster.yml"), without).unwrap();
+    assert_eq!(up(d, &[], &password).code, 0);
+    assert!(lab.containers("lin4").is_empty(), "lin4 torn down by up");
+    assert!(!lab.exec("lin1", &["ip", "route"]).contains("10.42.3.0/24"));
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("cluster.rwinstate")).unwrap())
+            .unwrap();
+    assert!(state["hosts"].get("lin4").is_none());
+}
+
+struct Doctor {
+    code: i32,
+    stdout: String,
+    json: serde_json::Value,
+}
+
+fn doctor(dir: &Path, password: &str, extra: &[&str]) -> Doctor {
+    let mut args = vec![
+        "--known-hosts".to_string(),
+        dir.join("known_hosts").display().to_string(),
+        "--output".into(),
+        "json".into(),
+        "doctor".into(),
+        dir.join("cluster.yml").display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let out = rwin()
+        .args(&args)
+        .env("REGISTRY_PASSWORD", password)
+        .output()
+        .expect("rwin runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let json = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("doctor --output json prints JSON ({e}): {stdout}"));
+    Doctor {
+        code: out.status.code().unwrap_or(-1),
+        stdout,
+        json,
+    }
+}
+
+/// (node, check, detail, fix) of every failed check.
+fn failed_checks(json: &serde_json::Value) -> Vec<(String, String, String, String)> {
+    json["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["mark"] == "✘")
+        .map(|c| {
+            let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+            (s("node"), s("check"), s("detail"), s("fix"))
+        })
+        .collect()
+}
+
+/// The config text without the node whose address is `address` (a test's own edit).
+pub fn without_node(config: &str, address: &str) -> String {
+    let mut out = Vec::new();
+    let mut skipping = false;
+    for line in config.lines() {
+        if line.trim_start().starts_with("- address: ") {
+            skipping = line.contains(address);
+        } else if !line.starts_with("    ") {
+            skipping = false;
+        }
+        if !skipping {
+            out.push(line);
+        }
+    }
+    out.join("\n") + "\n"
 }
