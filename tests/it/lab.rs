@@ -121,7 +121,24 @@ fn up(dir: &Path, extra: &[&str], password: &str) -> Run {
         "--- rwin {args:?} → exit {}\n{}\n{}",
         run.code, run.stdout, run.stderr
     );
+    assert_no_secret(dir, password, &[&run.stdout, &run.stderr]);
     run
+}
+
+/// The registry password never shows: not on stdout or stderr (with -v too), not in the state.
+fn assert_no_secret(dir: &Path, password: &str, outputs: &[&str]) {
+    for text in outputs {
+        assert!(
+            !text.contains(password),
+            "the registry password leaked into rwin's output"
+        );
+    }
+    if let Ok(state) = std::fs::read_to_string(dir.join("cluster.rwinstate")) {
+        assert!(
+            !state.contains(password),
+            "the registry password leaked into the state file"
+        );
+    }
 }
 
 fn step(n: u32, what: &str) {
@@ -730,6 +747,11 @@ fn doctor(dir: &Path, password: &str, extra: &[&str]) -> Doctor {
         .output()
         .expect("rwin runs");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_no_secret(
+        dir,
+        password,
+        &[&stdout, &String::from_utf8_lossy(&out.stderr)],
+    );
     let json = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("doctor --output json prints JSON ({e}): {stdout}"));
     Doctor {
