@@ -27,14 +27,16 @@ struct Checker {
 impl Checker {
     fn error<T>(&mut self, s: &S<T>, msg: impl Into<String>) -> &mut Diagnostic {
         let (l, c) = at(s);
+        let i = self.report.diagnostics.len();
         self.report.push(Diagnostic::error(l, c, msg));
-        self.report.diagnostics.last_mut().expect("just pushed")
+        &mut self.report.diagnostics[i]
     }
 
     fn warn<T>(&mut self, s: &S<T>, msg: impl Into<String>) -> &mut Diagnostic {
         let (l, c) = at(s);
+        let i = self.report.diagnostics.len();
         self.report.push(Diagnostic::warning(l, c, msg));
-        self.report.diagnostics.last_mut().expect("just pushed")
+        &mut self.report.diagnostics[i]
     }
 }
 
