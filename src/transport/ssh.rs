@@ -393,7 +393,7 @@ async fn authenticate(
                 .map_err(transport_err)?
                 .flatten();
             let r = handle
-                .authenticate_publickey(&t.user, PrivateKeyWithHashAlg::new(Arc::new(key), hash))
+                .authenticate_publickey(&t.user, PrivateKeyWithHashAlg::new(key, hash))
                 .await
                 .map_err(transport_err)?;
             if r.success() {
@@ -417,14 +417,32 @@ async fn authenticate(
     Err(failed(&tried))
 }
 
-fn load_key(path: &PathBuf, t: &SshTarget) -> Result<russh::keys::PrivateKey, TransportError> {
+/// Keys already read (and decrypted) in this run: one passphrase prompt and one slow KDF per
+/// key, not one per host.
+static KEYS: std::sync::LazyLock<
+    Mutex<std::collections::HashMap<PathBuf, Arc<russh::keys::PrivateKey>>>,
+> = std::sync::LazyLock::new(Default::default);
+
+fn load_key(path: &PathBuf, t: &SshTarget) -> Result<Arc<russh::keys::PrivateKey>, TransportError> {
+    // Held while decrypting, so concurrent hosts wait for the first instead of prompting again.
+    let mut cache = KEYS.lock().map_err(|_| TransportError::Key {
+        node: t.node.clone(),
+        path: path.clone(),
+        reason: "internal key cache poisoned".into(),
+    })?;
+    if let Some(k) = cache.get(path) {
+        return Ok(k.clone());
+    }
     let err = |reason: String| TransportError::Key {
         node: t.node.clone(),
         path: path.clone(),
         reason,
     };
-    match russh::keys::load_secret_key(path, t.key_passphrase.as_ref().map(Secret::expose)) {
-        Ok(k) => Ok(k),
+    let key = match russh::keys::load_secret_key(
+        path,
+        t.key_passphrase.as_ref().map(Secret::expose),
+    ) {
+        Ok(k) => k,
         Err(russh::keys::Error::KeyIsEncrypted) => {
             let no_tty = || {
                 err("it is encrypted; set ssh_key_passphrase_env to the name of a variable holding the passphrase, or use ssh_agent_auth".into())
@@ -434,10 +452,18 @@ fn load_key(path: &PathBuf, t: &SshTarget) -> Result<russh::keys::PrivateKey, Tr
                 .secret(format!("Passphrase for {}", path.display()))
                 .ok_or_else(no_tty)?;
             russh::keys::load_secret_key(path, Some(&pass))
-                .map_err(|e| err(format!("{e} (wrong passphrase?)")))
+                .map_err(|e| err(format!("{e}: wrong passphrase?")))?
         }
-        Err(e) => Err(err(e.to_string())),
-    }
+        Err(e) if t.key_passphrase.is_some() => {
+            return Err(err(format!(
+                "{e}: is the passphrase in ssh_key_passphrase_env's variable the right one?"
+            )))
+        }
+        Err(e) => return Err(err(e.to_string())),
+    };
+    let key = Arc::new(key);
+    cache.insert(path.clone(), key.clone());
+    Ok(key)
 }
 
 impl Transport for SshTransport {
