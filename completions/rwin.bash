@@ -19,11 +19,17 @@ _rwin() {
             rwin,completions)
                 cmd="rwin__subcmd__completions"
                 ;;
+            rwin,doctor)
+                cmd="rwin__subcmd__doctor"
+                ;;
             rwin,help)
                 cmd="rwin__subcmd__help"
                 ;;
             rwin,plan)
                 cmd="rwin__subcmd__plan"
+                ;;
+            rwin,remove-host)
+                cmd="rwin__subcmd__remove__subcmd__host"
                 ;;
             rwin,up)
                 cmd="rwin__subcmd__up"
@@ -34,11 +40,17 @@ _rwin() {
             rwin__subcmd__help,completions)
                 cmd="rwin__subcmd__help__subcmd__completions"
                 ;;
+            rwin__subcmd__help,doctor)
+                cmd="rwin__subcmd__help__subcmd__doctor"
+                ;;
             rwin__subcmd__help,help)
                 cmd="rwin__subcmd__help__subcmd__help"
                 ;;
             rwin__subcmd__help,plan)
                 cmd="rwin__subcmd__help__subcmd__plan"
+                ;;
+            rwin__subcmd__help,remove-host)
+                cmd="rwin__subcmd__help__subcmd__remove__subcmd__host"
                 ;;
             rwin__subcmd__help,up)
                 cmd="rwin__subcmd__help__subcmd__up"
@@ -53,7 +65,7 @@ _rwin() {
 
     case "${cmd}" in
         rwin)
-            opts="-v -q -y -h -V --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --help --version up plan validate completions help"
+            opts="-v -q -y -h -V --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --help --version up plan validate remove-host doctor completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -120,8 +132,46 @@ _rwin() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        rwin__subcmd__doctor)
+            opts="-v -q -y -h --probe --probe-image --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --probe-image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --known-hosts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         rwin__subcmd__help)
-            opts="up plan validate completions help"
+            opts="up plan validate remove-host doctor completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -135,6 +185,20 @@ _rwin() {
             return 0
             ;;
         rwin__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rwin__subcmd__help__subcmd__doctor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -163,6 +227,20 @@ _rwin() {
             return 0
             ;;
         rwin__subcmd__help__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rwin__subcmd__help__subcmd__remove__subcmd__host)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -206,6 +284,40 @@ _rwin() {
             ;;
         rwin__subcmd__plan)
             opts="-v -q -y -h --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --known-hosts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rwin__subcmd__remove__subcmd__host)
+            opts="-v -q -y -h --force --edit-config --dry-run --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

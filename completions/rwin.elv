@@ -38,6 +38,8 @@ set edit:completion:arg-completer[rwin] = {|@words|
             cand up 'Bring every host to the state cluster.yml describes: routing, subnets, routes, components'
             cand plan 'Show, per host, every change `up` would make, without changing anything'
             cand validate 'Check cluster.yml and report every problem with its file:line:column'
+            cand remove-host 'Remove everything rwin made on one host, and the routes to its subnet on all others'
+            cand doctor 'Check every host and the cluster for what can go wrong, and say how to fix it'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -93,6 +95,45 @@ set edit:completion:arg-completer[rwin] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'rwin;remove-host'= {
+            cand --concurrency 'How many hosts are worked on at once'
+            cand --output 'Output format for plans and summaries'
+            cand --known-hosts 'The known_hosts file to verify and record SSH host keys in'
+            cand --connect-timeout 'Seconds to wait for a host to accept a connection and finish the SSH handshake'
+            cand --command-timeout 'Seconds any single remote command may take before it is abandoned'
+            cand --force 'Clean the other hosts and the state even if NODE cannot be reached'
+            cand --edit-config 'Also take NODE''s entry out of cluster.yml (the rest of the file is kept as it is)'
+            cand --dry-run 'List what would be removed, and change nothing'
+            cand -v 'More detail: the scripts sent to hosts and the number of remote round trips'
+            cand --verbose 'More detail: the scripts sent to hosts and the number of remote round trips'
+            cand -q 'Only errors and the final result'
+            cand --quiet 'Only errors and the final result'
+            cand -y 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
+            cand --yes 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
+            cand --no-color 'No colours (also when the NO_COLOR environment variable is set)'
+            cand --accept-new-host-keys 'Trust and record host keys of hosts not yet in known_hosts (a changed key is still refused)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rwin;doctor'= {
+            cand --probe-image 'Image for --probe (needs `sleep` and `ping`); default: the image of the first pod-network component'
+            cand --concurrency 'How many hosts are worked on at once'
+            cand --output 'Output format for plans and summaries'
+            cand --known-hosts 'The known_hosts file to verify and record SSH host keys in'
+            cand --connect-timeout 'Seconds to wait for a host to accept a connection and finish the SSH handshake'
+            cand --command-timeout 'Seconds any single remote command may take before it is abandoned'
+            cand --probe 'Also start a small container on each node and check it reaches one on every other node'
+            cand -v 'More detail: the scripts sent to hosts and the number of remote round trips'
+            cand --verbose 'More detail: the scripts sent to hosts and the number of remote round trips'
+            cand -q 'Only errors and the final result'
+            cand --quiet 'Only errors and the final result'
+            cand -y 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
+            cand --yes 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
+            cand --no-color 'No colours (also when the NO_COLOR environment variable is set)'
+            cand --accept-new-host-keys 'Trust and record host keys of hosts not yet in known_hosts (a changed key is still refused)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'rwin;completions'= {
             cand --concurrency 'How many hosts are worked on at once'
             cand --output 'Output format for plans and summaries'
@@ -114,6 +155,8 @@ set edit:completion:arg-completer[rwin] = {|@words|
             cand up 'Bring every host to the state cluster.yml describes: routing, subnets, routes, components'
             cand plan 'Show, per host, every change `up` would make, without changing anything'
             cand validate 'Check cluster.yml and report every problem with its file:line:column'
+            cand remove-host 'Remove everything rwin made on one host, and the routes to its subnet on all others'
+            cand doctor 'Check every host and the cluster for what can go wrong, and say how to fix it'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -122,6 +165,10 @@ set edit:completion:arg-completer[rwin] = {|@words|
         &'rwin;help;plan'= {
         }
         &'rwin;help;validate'= {
+        }
+        &'rwin;help;remove-host'= {
+        }
+        &'rwin;help;doctor'= {
         }
         &'rwin;help;completions'= {
         }
