@@ -225,7 +225,7 @@ async fn host_checks(ctx: &phases::RunContext, h: &Host) -> Vec<Check> {
                     None
                 };
                 let facts_t = h.node.facts();
-                let roles = Default::default();
+                let roles = ctx.plan.role_members();
                 let tctx = crate::config::TemplateContext {
                     cluster_name: &ctx.plan.cluster_name,
                     node: &facts_t,

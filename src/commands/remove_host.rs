@@ -137,8 +137,18 @@ pub async fn run(
             ui,
         );
     }
-    if !ok {
-        ui.error(&format!("{name} was not removed completely; the state still lists what is left. Fix the cause and run `rwin remove-host {name}` again"));
+    if !target[0].0.ok() && !args.force {
+        ui.error(&format!("{name} was not removed completely; the state still lists it. Fix the cause and run `rwin remove-host {name}` again"));
+    } else if !ok {
+        let failed: Vec<&str> = others
+            .iter()
+            .filter(|h| !h.ok())
+            .map(|h| h.node.name.as_str())
+            .collect();
+        ui.error(&format!(
+            "{name} is removed, but its routes could not be taken off {}. Once they are reachable, `rwin up` removes them (they belong to no node now)",
+            failed.join(", ")
+        ));
     }
     Ok(if ok {
         ExitStatus::Success
@@ -180,19 +190,22 @@ fn what_will_be_removed(
     if let Some(d) = &rec.sysctl_dropin {
         let _ = writeln!(s, "  - {d}");
     }
-    s.push_str("  - /etc/rwin and /var/lib/rwin\n");
+    s.push_str(
+        "  - /etc/rwin and /var/lib/rwin, including component data kept there (e.g. etcd's)\n",
+    );
     if rec.forwarding_enabled_by_rwin {
         s.push_str("  - IPv4 forwarding (rwin turned it on; it goes back off)\n");
     } else {
         s.push_str("  (IPv4 forwarding stays on: it was on before rwin)\n");
     }
     if let Some(subnet) = subnet {
-        for n in &ctx.plan.nodes {
-            let _ = writeln!(
-                s,
-                "On {}: the route to {subnet} via {}",
-                n.name, rec.address
-            );
+        for n in ctx
+            .plan
+            .nodes
+            .iter()
+            .filter(|n| n.os == crate::config::Os::Linux)
+        {
+            let _ = writeln!(s, "On {}: the route to {subnet}", n.name);
         }
         let _ = writeln!(
             s,
@@ -210,8 +223,12 @@ fn listing_for_dead_host(rec: &HostRecord) -> String {
         .collect();
     v.extend(rec.network.iter().map(|n| format!("network {n}")));
     v.extend(rec.routes.iter().map(|r| format!("route {}", r.dest)));
+    if rec.masquerade {
+        v.push("NAT and firewall rules".into());
+    }
     v.extend(rec.sysctl_dropin.clone());
     v.extend(rec.boot_routes_unit.clone());
+    v.push("/etc/rwin and /var/lib/rwin".into());
     v.join(", ")
 }
 

@@ -167,7 +167,7 @@ async fn deploy_one(
             None
         };
         let facts = h.node.facts();
-        let roles = std::collections::BTreeMap::new();
+        let roles = ctx.plan.role_members();
         let tctx = crate::config::TemplateContext {
             cluster_name: &ctx.plan.cluster_name,
             node: &facts,

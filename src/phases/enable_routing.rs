@@ -55,7 +55,11 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
             let rec = s.host_mut(&name);
             for c in &changes {
                 match c {
-                    HostChange::EnableForwarding if !was_forwarding => {
+                    // Only the first time: a later repair of forwarding someone switched off does
+                    // not make rwin the one who turned it on.
+                    HostChange::EnableForwarding
+                        if !was_forwarding && rec.sysctl_dropin.is_none() =>
+                    {
                         rec.forwarding_enabled_by_rwin = true
                     }
                     HostChange::WriteForwardingDropin { path } => {

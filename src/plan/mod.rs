@@ -80,6 +80,17 @@ impl Plan {
         self.nodes.iter().find(|n| n.name == name)
     }
 
+    /// The members of each role, for templates rendered after planning (health checks).
+    pub fn role_members(&self) -> BTreeMap<Role, Vec<NodeFacts>> {
+        let mut m: BTreeMap<Role, Vec<NodeFacts>> = BTreeMap::new();
+        for n in &self.nodes {
+            for r in &n.roles {
+                m.entry(*r).or_default().push(n.facts());
+            }
+        }
+        m
+    }
+
     /// Instances of all components that run on `node`, in dependency order.
     pub fn instances_on<'a>(
         &'a self,
