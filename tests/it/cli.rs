@@ -64,3 +64,78 @@ fn plan_with_a_bad_config_touches_nothing_and_exits_2() {
         "no state file for a config that never ran"
     );
 }
+
+/// A minimal valid config for a node at `address:port` (nothing is listening for SSH there).
+fn config_for(dir: &std::path::Path, address: &str, port: u16) -> std::path::PathBuf {
+    let key = dir.join("id_test");
+    std::fs::write(
+        &key,
+        "not a real key: the connection fails before authentication",
+    )
+    .unwrap();
+    let cfg = dir.join("cluster.yml");
+    std::fs::write(&cfg, format!("ssh_key_path: {}\nnodes:\n  - {{address: {address}, port: {port}, hostname_override: silent}}\n", key.display())).unwrap();
+    cfg
+}
+
+#[test]
+fn a_host_that_accepts_tcp_but_never_speaks_ssh_is_bounded_by_the_connect_timeout() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Accept and hold connections without a word, like a wedged sshd or a black-holing proxy.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_for(dir.path(), "127.0.0.1", port);
+    let out = rwin()
+        .args([
+            "--connect-timeout",
+            "2",
+            "--known-hosts",
+            &dir.path().join("kh").display().to_string(),
+            "plan",
+            cfg.to_str().unwrap(),
+        ])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "silent: no SSH answer from 127.0.0.1:{port} within 2s"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_corrupt_state_file_is_a_clear_error_never_a_silent_reallocation() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_for(dir.path(), "127.0.0.1", 1);
+    let state = dir.path().join("cluster.rwinstate");
+    std::fs::write(
+        &state,
+        "{\"version\": 1, \"cluster_name\": \"rwin\", \"subnets\": {\"a\": ",
+    )
+    .unwrap();
+    let out = rwin()
+        .args(["plan", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is unreadable") && err.contains("will not guess"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap(),
+        "{\"version\": 1, \"cluster_name\": \"rwin\", \"subnets\": {\"a\": ",
+        "the file is left as it was"
+    );
+}
