@@ -5,6 +5,7 @@
 mod error;
 pub mod known_hosts;
 pub mod ssh;
+pub mod winrm;
 
 use std::pin::Pin;
 
