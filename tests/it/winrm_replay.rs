@@ -1,5 +1,5 @@
 //! rwin's WinRM client against recorded traffic from real Windows hosts (pypsrp's test data,
-//! MIT, in ../shared/fixtures/winrm-recorded/). A replay server on 127.0.0.1 answers the N-th
+//! MIT, copied with its licence into tests/fixtures/winrm-recorded/). A replay server on 127.0.0.1 answers the N-th
 //! request with the N-th recorded answer, after checking the request does what the recorded
 //! one did: same Action and resource, same ShellId and CommandId (which the client can only
 //! know by reading them from the recorded answers), same command line, same stdin bytes.
@@ -49,7 +49,7 @@ struct TransportError {
 fn fixtures_dir() -> PathBuf {
     std::env::var_os("RWIN_WINRM_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| crate::common::repo().join("../shared/fixtures/winrm-recorded"))
+        .unwrap_or_else(|| crate::common::repo().join("tests/fixtures/winrm-recorded"))
 }
 
 fn recording(name: &str) -> Vec<RecordedExchange> {
