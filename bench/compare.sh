@@ -36,8 +36,8 @@ measure() {
     local label=$1 log=$2; shift 2
     local before after m
     before=$(ssh_counts)
-    if ! TREEMEM_OUT="$out/m.tmp" bench/treemem.py "$@" >"$log" 2>&1; then
-        echo "bench: $label failed (log: $log):" >&2; tail -n 30 "$log" >&2; exit 1
+    if ! TREEMEM_OUT="$out/m.tmp" bench/treemem.py "$@" >"$log" 2>"$log.err"; then
+        echo "bench: $label failed (log: $log):" >&2; tail -n 30 "$log" "$log.err" >&2; exit 1
     fi
     m=$(cat "$out/m.tmp")
     after=$(ssh_counts)
