@@ -219,28 +219,7 @@ async fn host_checks(ctx: &phases::RunContext, h: &Host) -> Vec<Check> {
         let verdict = match health {
             None => Ok("running, no health check".to_string()),
             Some(hc) => {
-                let ip = if spec.network == NetworkMode::Pod {
-                    ensure::container_ip(docker, &spec.name, POD_NETWORK).await
-                } else {
-                    None
-                };
-                let facts_t = h.node.facts();
-                let roles = ctx.plan.role_members();
-                let tctx = crate::config::TemplateContext {
-                    cluster_name: &ctx.plan.cluster_name,
-                    node: &facts_t,
-                    roles: &roles,
-                    container_ip: ip.as_deref(),
-                };
-                let check = match &hc.check {
-                    crate::config::HealthCheck::Http(u) => {
-                        crate::config::render(u, &tctx).map(crate::config::HealthCheck::Http)
-                    }
-                    crate::config::HealthCheck::Tcp(u) => {
-                        crate::config::render(u, &tctx).map(crate::config::HealthCheck::Tcp)
-                    }
-                    other => Ok(other.clone()),
-                };
+                let check = phases::health_check_for(ctx, h, spec, &hc.check).await;
                 match check {
                     Ok(check) => wait_healthy(
                         t.as_ref(),

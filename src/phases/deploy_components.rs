@@ -161,28 +161,7 @@ async fn deploy_one(
             name,
             &format!("waiting for {} to be healthy", spec.component),
         );
-        let container_ip = if spec.network == NetworkMode::Pod {
-            ensure::container_ip(docker, &spec.name, POD_NETWORK).await
-        } else {
-            None
-        };
-        let facts = h.node.facts();
-        let roles = ctx.plan.role_members();
-        let tctx = crate::config::TemplateContext {
-            cluster_name: &ctx.plan.cluster_name,
-            node: &facts,
-            roles: &roles,
-            container_ip: container_ip.as_deref(),
-        };
-        let check = match &health.check {
-            crate::config::HealthCheck::Http(u) => {
-                crate::config::render(u, &tctx).map(crate::config::HealthCheck::Http)
-            }
-            crate::config::HealthCheck::Tcp(u) => {
-                crate::config::render(u, &tctx).map(crate::config::HealthCheck::Tcp)
-            }
-            other => Ok(other.clone()),
-        };
+        let check = health_check_for(ctx, h, spec, &health.check).await;
         let check = match check {
             Ok(c) => c,
             Err(e) => return fail(format!("health check: {e}")),
@@ -205,5 +184,35 @@ async fn deploy_one(
         outcome: verb.into(),
         detail: None,
         ok: true,
+    }
+}
+
+/// The health check of `spec` on host `h`, with its templates rendered: node facts, role
+/// members and, for pod-network containers, the container's address (known only now).
+pub(crate) async fn health_check_for(
+    ctx: &RunContext,
+    h: &Host,
+    spec: &ContainerSpec,
+    check: &crate::config::HealthCheck,
+) -> Result<crate::config::HealthCheck, String> {
+    use crate::config::HealthCheck;
+    let container_ip = match (spec.network, h.docker.as_ref()) {
+        (NetworkMode::Pod, Some(docker)) => {
+            ensure::container_ip(docker, &spec.name, POD_NETWORK).await
+        }
+        _ => None,
+    };
+    let facts = h.node.facts();
+    let roles = ctx.plan.role_members();
+    let tctx = crate::config::TemplateContext {
+        cluster_name: &ctx.plan.cluster_name,
+        node: &facts,
+        roles: &roles,
+        container_ip: container_ip.as_deref(),
+    };
+    match check {
+        HealthCheck::Http(u) => crate::config::render(u, &tctx).map(HealthCheck::Http),
+        HealthCheck::Tcp(u) => crate::config::render(u, &tctx).map(HealthCheck::Tcp),
+        other => Ok(other.clone()),
     }
 }

@@ -28,6 +28,7 @@ use crate::state::{HostRecord, StateStore};
 use crate::transport::Transport;
 use crate::ui::Ui;
 
+pub(crate) use deploy_components::health_check_for;
 pub use deploy_components::ComponentResult;
 
 /// What every phase may read.
