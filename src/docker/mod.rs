@@ -78,6 +78,9 @@ pub fn describe(err: &bollard::errors::Error) -> String {
         bollard::errors::Error::IOError { err } if err.to_string().contains("socket") => {
             format!("{err} — is dockerd running, is docker_socket right, and may this user open it (docker group)?")
         }
+        other if other.to_string().contains("connection closed") => {
+            format!("{other} — the connection to the host was lost (sshd stopped, host down, or the network dropped); run rwin up again once it is reachable")
+        }
         other => other.to_string(),
     }
 }

@@ -758,6 +758,79 @@ fn lab_end_to_end() {
     }
     assert_eq!(r.code, 0, "up completes over lossy links");
     assert!(r.stdout.contains("web replaced"), "{}", r.stdout);
+
+    step(16, "sshd killed on one host in the middle of up: the others finish, exit 1 names it, and once sshd is back up converges with no duplicates");
+    let killed = std::fs::read_to_string(d.join("cluster.yml"))
+        .unwrap()
+        .replace("GREETING: lossy", "GREETING: killed");
+    std::fs::write(d.join("cluster.yml"), killed).unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("rwin"))
+        .args([
+            "--known-hosts",
+            &d.join("known_hosts").display().to_string(),
+            "up",
+            &d.join("cluster.yml").display().to_string(),
+        ])
+        .env("REGISTRY_PASSWORD", &password)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("rwin starts");
+    let mut progress = std::io::BufReader::new(child.stderr.take().expect("stderr is piped"));
+    let mut seen = String::new();
+    let mut line = String::new();
+    // Wait until lin2 is mid-deployment, then kill every sshd of lin2: the daemon and the
+    // session rwin is using, as a crashed or killed sshd would leave it.
+    while std::io::BufRead::read_line(&mut progress, &mut line).unwrap_or(0) > 0 {
+        seen.push_str(&line);
+        let mid_deploy = line.contains("lin2: waiting for etcd");
+        line.clear();
+        if mid_deploy {
+            lab.ok(&["sshd", "stop", "lin2"]);
+            Command::new("sh")
+                .args(["-c", "for p in $(ip netns pids rwlab-lin2); do [ \"$(cat /proc/$p/comm)\" = sshd ] && kill -9 $p; done; true"])
+                .status()
+                .unwrap();
+            break;
+        }
+    }
+    assert!(
+        seen.contains("lin2: waiting for etcd"),
+        "rwin reached lin2's deployment: {seen}"
+    );
+    std::io::Read::read_to_string(&mut progress, &mut seen).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let summary = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{seen}\n{summary}");
+    assert_eq!(out.status.code(), Some(1), "exit 1");
+    assert!(seen.contains("✘ lin2:"), "the error names lin2");
+    assert!(
+        !seen.contains("✘ lin1:") && !seen.contains("✘ lin3:"),
+        "the other hosts did not fail"
+    );
+    lab.ok(&["sshd", "start", "lin2"]);
+    assert_eq!(up(d, &[], &password).code, 0, "converges once sshd is back");
+    for h in HOSTS {
+        let names: Vec<String> = lab.containers(h).into_keys().collect();
+        assert_eq!(
+            names,
+            vec!["rwin-etcd".to_string(), "rwin-web".to_string()],
+            "{h}: no duplicate containers"
+        );
+        let routes = lab.exec(h, &["ip", "-4", "route", "show", "proto", "157"]);
+        let mut dests: Vec<&str> = routes
+            .lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        let n = dests.len();
+        dests.dedup();
+        assert_eq!(
+            (n, dests.len()),
+            (2, 2),
+            "{h}: one route to each other etcd host's subnet, no duplicates: {routes}"
+        );
+    }
 }
 
 struct Doctor {
