@@ -75,6 +75,10 @@ pub fn describe(err: &bollard::errors::Error) -> String {
             status_code,
             message,
         } => format!("Docker said ({status_code}): {message}"),
+        // The transport's message already names the socket; say the likely cause once.
+        bollard::errors::Error::IOError { err } if err.to_string().contains("ConnectFailed") => {
+            "Docker is not running on the host: nothing listens on its socket (start dockerd, or fix docker_socket)".to_string()
+        }
         bollard::errors::Error::IOError { err } if err.to_string().contains("socket") => {
             format!("{err} — is dockerd running, is docker_socket right, and may this user open it (docker group)?")
         }

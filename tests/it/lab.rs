@@ -764,45 +764,13 @@ fn lab_end_to_end() {
         .unwrap()
         .replace("GREETING: lossy", "GREETING: killed");
     std::fs::write(d.join("cluster.yml"), killed).unwrap();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("rwin"))
-        .args([
-            "--known-hosts",
-            &d.join("known_hosts").display().to_string(),
-            "up",
-            &d.join("cluster.yml").display().to_string(),
-        ])
-        .env("REGISTRY_PASSWORD", &password)
-        .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("rwin starts");
-    let mut progress = std::io::BufReader::new(child.stderr.take().expect("stderr is piped"));
-    let mut seen = String::new();
-    let mut line = String::new();
-    // Wait until lin2 is mid-deployment, then kill every sshd of lin2: the daemon and the
-    // session rwin is using, as a crashed or killed sshd would leave it.
-    while std::io::BufRead::read_line(&mut progress, &mut line).unwrap_or(0) > 0 {
-        seen.push_str(&line);
-        let mid_deploy = line.contains("lin2: waiting for etcd");
-        line.clear();
-        if mid_deploy {
-            lab.ok(&["sshd", "stop", "lin2"]);
-            Command::new("sh")
-                .args(["-c", "for p in $(ip netns pids rwlab-lin2); do [ \"$(cat /proc/$p/comm)\" = sshd ] && kill -9 $p; done; true"])
-                .status()
-                .unwrap();
-            break;
-        }
-    }
-    assert!(
-        seen.contains("lin2: waiting for etcd"),
-        "rwin reached lin2's deployment: {seen}"
-    );
-    std::io::Read::read_to_string(&mut progress, &mut seen).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let summary = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{seen}\n{summary}");
+    let (seen, out) = up_interrupted(d, &password, "lin2: waiting for etcd", || {
+        lab.ok(&["sshd", "stop", "lin2"]);
+        Command::new("sh")
+            .args(["-c", "for p in $(ip netns pids rwlab-lin2); do [ \"$(cat /proc/$p/comm)\" = sshd ] && kill -9 $p; done; true"])
+            .status()
+            .unwrap();
+    });
     assert_eq!(out.status.code(), Some(1), "exit 1");
     assert!(seen.contains("✘ lin2:"), "the error names lin2");
     assert!(
@@ -831,6 +799,79 @@ fn lab_end_to_end() {
             "{h}: one route to each other etcd host's subnet, no duplicates: {routes}"
         );
     }
+
+    step(17, "dockerd stopped in the middle of deploying components: up reports it, and a re-run converges");
+    let again = std::fs::read_to_string(d.join("cluster.yml"))
+        .unwrap()
+        .replace("GREETING: killed", "GREETING: dockerd");
+    std::fs::write(d.join("cluster.yml"), again).unwrap();
+    let (seen, out) = up_interrupted(d, &password, "lin3: waiting for etcd", || {
+        lab.ok(&["dockerd", "stop", "lin3"]);
+    });
+    assert_eq!(out.status.code(), Some(1), "exit 1: {seen}");
+    assert!(seen.contains("✘ lin3:"), "the error names lin3: {seen}");
+    lab.ok(&["dockerd", "start", "lin3"]);
+    assert_eq!(
+        up(d, &[], &password).code,
+        0,
+        "converges once dockerd is back"
+    );
+    for h in HOSTS {
+        let names: Vec<String> = lab.containers(h).into_keys().collect();
+        assert_eq!(
+            names,
+            vec!["rwin-etcd".to_string(), "rwin-web".to_string()],
+            "{h}: no duplicate containers"
+        );
+    }
+}
+
+/// Run `up`, and when a progress line contains `trigger`, do `fault` while it runs on.
+/// Returns everything rwin wrote to stderr, and its output.
+fn up_interrupted(
+    dir: &Path,
+    password: &str,
+    trigger: &str,
+    fault: impl FnOnce(),
+) -> (String, std::process::Output) {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("rwin"))
+        .args([
+            "--known-hosts",
+            &dir.join("known_hosts").display().to_string(),
+            "up",
+            &dir.join("cluster.yml").display().to_string(),
+        ])
+        .env("REGISTRY_PASSWORD", password)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("rwin starts");
+    let mut progress = std::io::BufReader::new(child.stderr.take().expect("stderr is piped"));
+    let mut seen = String::new();
+    let mut line = String::new();
+    let mut fault = Some(fault);
+    while std::io::BufRead::read_line(&mut progress, &mut line).unwrap_or(0) > 0 {
+        seen.push_str(&line);
+        let hit = line.contains(trigger);
+        line.clear();
+        if hit {
+            if let Some(f) = fault.take() {
+                f();
+            }
+            break;
+        }
+    }
+    assert!(fault.is_none(), "rwin never printed `{trigger}`: {seen}");
+    std::io::Read::read_to_string(&mut progress, &mut seen).unwrap();
+    let out = child.wait_with_output().unwrap();
+    eprintln!("{seen}\n{}", String::from_utf8_lossy(&out.stdout));
+    assert_no_secret(
+        dir,
+        password,
+        &[&seen, &String::from_utf8_lossy(&out.stdout)],
+    );
+    (seen, out)
 }
 
 struct Doctor {
