@@ -30,6 +30,9 @@ pub struct HostRecord {
     /// How to reach the host again once it has left cluster.yml (teardown needs it).
     pub port: u16,
     pub user: String,
+    /// The node's own ssh_key_path and docker_socket, if it had them (not secrets: paths).
+    pub ssh_key_path: Option<std::path::PathBuf>,
+    pub docker_socket: Option<String>,
     pub os: String,
     /// rwin switched IPv4 forwarding on (it was off): teardown switches it back off.
     pub forwarding_enabled_by_rwin: bool,

@@ -245,8 +245,14 @@ pub fn departed_node(
         },
         os,
         connection: crate::config::Connection::Ssh,
-        docker_socket: "/var/run/docker.sock".into(),
-        key_path: ctx.config.default_key_path.clone(),
+        docker_socket: rec
+            .docker_socket
+            .clone()
+            .unwrap_or_else(|| "/var/run/docker.sock".into()),
+        key_path: rec
+            .ssh_key_path
+            .clone()
+            .or_else(|| ctx.config.default_key_path.clone()),
         agent_auth: ctx.config.default_agent_auth,
         password: None,
         subnet: Some(subnet),
@@ -361,6 +367,8 @@ pub async fn apply(ctx: &RunContext, hosts: &mut [Host]) {
             rec.address = n.address.clone();
             rec.port = n.node.port;
             rec.user = n.node.user.clone();
+            rec.ssh_key_path = n.node.key_path.clone();
+            rec.docker_socket = Some(n.node.docker_socket.clone());
             rec.os = n.os.to_string();
         }
     });
