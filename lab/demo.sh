@@ -7,6 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build --release --locked
+# A fresh lab every time, so the demo can be run again; its hosts start empty, so the state
+# of an earlier demo goes too.
+lab/lab.sh down >/dev/null 2>&1 || true
+rm -f lab/run/cluster.rwinstate
 lab/lab.sh up 3
 
 export REGISTRY_PASSWORD
