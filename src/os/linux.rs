@@ -566,6 +566,14 @@ mod tests {
                     "n3".into(),
                 ),
             ],
+            node: "n1".into(),
+            internal_address: "10.0.0.1".parse().unwrap(),
+            node_addresses: vec![
+                "10.0.0.1".parse().unwrap(),
+                "10.0.0.2".parse().unwrap(),
+                "10.0.0.3".parse().unwrap(),
+            ],
+            windows: Default::default(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! their answers; `linux` builds POSIX shell. OS differences live here and nowhere else.
 
 pub mod linux;
+pub mod windows;
 
 use std::net::Ipv4Addr;
 
@@ -160,6 +161,38 @@ pub struct DesiredHost {
     pub outbound_nat: bool,
     /// (destination subnet, next hop, owning node)
     pub routes: Vec<(Ipv4Net, Ipv4Addr, String)>,
+    /// This node's name and route IP (the address other nodes use as next hop to it).
+    pub node: String,
+    pub internal_address: Ipv4Addr,
+    /// Every node's route IP: the firewall rule on Windows admits these and the cluster range.
+    pub node_addresses: Vec<Ipv4Addr>,
+    /// What only Windows hosts use.
+    pub windows: WindowsDesired,
+}
+
+/// The parts of a node's desired state that only Windows hosts have.
+#[derive(Debug, Clone)]
+pub struct WindowsDesired {
+    /// The NIC that carries routed traffic (seed 002's "Subnet B" NIC); `None`: detect it.
+    pub route_interface: Option<String>,
+    pub driver: crate::config::WindowsDriver,
+    /// /32 routes on the container network adapter (seed 000), when configured.
+    pub metadata_address: Option<Ipv4Addr>,
+    pub dns_address: Option<Ipv4Addr>,
+    /// `--allow-reboot`: rwin may restart the host when a change needs it.
+    pub allow_reboot: bool,
+}
+
+impl Default for WindowsDesired {
+    fn default() -> Self {
+        WindowsDesired {
+            route_interface: None,
+            driver: crate::config::WindowsDriver::Transparent,
+            metadata_address: None,
+            dns_address: None,
+            allow_reboot: false,
+        }
+    }
 }
 
 /// The shell used to run a script read from standard input, for this OS and user.

@@ -128,6 +128,20 @@ impl Host {
                 .iter()
                 .map(|r| (r.dest, r.via, r.node.clone()))
                 .collect(),
+            node: node.name.clone(),
+            internal_address: node.internal_address,
+            node_addresses: ctx_config
+                .nodes
+                .iter()
+                .map(|n| n.internal_address)
+                .collect(),
+            windows: crate::os::WindowsDesired {
+                route_interface: node.node.route_interface.clone(),
+                driver: ctx_config.network.windows_driver,
+                metadata_address: ctx_config.network.metadata_address,
+                dns_address: ctx_config.network.dns_address,
+                allow_reboot: false,
+            },
         };
         Host {
             node: node.clone(),

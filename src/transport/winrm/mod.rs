@@ -17,6 +17,6 @@ pub use envelope::{Requests, ShellSpec, Signal, DEFAULT_MAX_ENVELOPE_SIZE};
 pub use error::{SoapFault, WinrmError};
 pub use http::{Auth, HttpOptions, HttpPoster, Insecure};
 pub use ids::{IdSource, RandomIds, SequentialIds};
-pub use powershell::{clixml_to_text, powershell_encoded};
+pub use powershell::{clixml_to_text, encode_powershell, powershell_encoded};
 pub use response::{parse_fault, ReceiveOutput};
 pub use shell::{Poster, ShellOptions, WinrsShell};

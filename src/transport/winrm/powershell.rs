@@ -16,8 +16,7 @@ const NS_PS: &str = "http://schemas.microsoft.com/powershell/2004/04";
 /// script of about 3000 characters is the most this carries; larger ones belong on stdin or in
 /// an uploaded file.
 pub fn powershell_encoded(script: &str) -> (String, Vec<String>) {
-    let utf16: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
-    let encoded = base64::engine::general_purpose::STANDARD.encode(utf16);
+    let encoded = encode_powershell(script);
     (
         "powershell.exe".to_string(),
         vec![
@@ -27,6 +26,12 @@ pub fn powershell_encoded(script: &str) -> (String, Vec<String>) {
             encoded,
         ],
     )
+}
+
+/// `script` as `-EncodedCommand` wants it: base64 of its UTF-16LE bytes.
+pub fn encode_powershell(script: &str) -> String {
+    let utf16: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    base64::engine::general_purpose::STANDARD.encode(utf16)
 }
 
 /// Turn PowerShell's CLIXML error stream into the text a console would have shown. Text that

@@ -1,0 +1,3 @@
+//! winsim: a Windows Server 2022 host simulator for rwin's tests (see README.md).
+
+pub mod runner;

@@ -1,0 +1,19 @@
+//! The one seam between winsim's front doors (SSH, WinRM) and the simulated host: run a command
+//! line with its stdin and return what a Windows process would have returned.
+
+use futures_util::future::BoxFuture;
+
+/// What a finished command left behind, as the front doors report it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Output {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub code: i32,
+}
+
+/// Runs one command line on the simulated host. `command_line` is what the client asked for:
+/// the whole string of an SSH `exec`, or WinRS's `<rsp:Command>` and `<rsp:Arguments>` joined by
+/// spaces. `stdin` is everything the client sent before closing stdin.
+pub trait CommandRunner: Send + Sync + 'static {
+    fn run<'a>(&'a self, command_line: &'a str, stdin: &'a [u8]) -> BoxFuture<'a, Output>;
+}
