@@ -43,6 +43,8 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy
 # one in /usr/local/bin) is fine for users but the lab should not depend on it.
 if [[ -x /usr/bin/docker ]]; then DOCKER=/usr/bin/docker; else DOCKER=$(command -v docker || echo docker); fi
 readonly DOCKER
+WINSIM_BIN=${WINSIM_BIN:-$(realpath -m -- "$LAB_DIR/../target/debug/winsim")}
+readonly WINSIM_BIN
 
 die() { echo "lab.sh: error: $*" >&2; exit 1; }
 log() { echo "lab.sh: $*" >&2; }
@@ -50,15 +52,19 @@ log() { echo "lab.sh: $*" >&2; }
 usage() {
     cat <<EOF
 usage: lab.sh COMMAND [ARGS]
-  up [N] [--sshd-only] [--no-registry]  start hosts lin1..linN (default 3, max $MAX_HOSTS)
+  up [N] [--sshd-only] [--no-registry] [--windows=M]
+                                        start hosts lin1..linN (default 3, max $MAX_HOSTS)
+                                        and M simulated Windows hosts win1..winM (winsim)
   down [--purge]                        tear everything down (--purge also deletes the run dir)
   status                                one line per host (exit 1 if anything is down)
   exec HOST [CMD...]                    run CMD (default bash) in HOST's namespaces (lin1.., reg)
   sshd stop|start HOST                  stop/start one host's sshd
   dockerd stop|start HOST               stop/start one host's dockerd
+  winsim stop|start HOST                stop/start a Windows host's simulator (its SSH and WinRM)
   rekey HOST                            new sshd host key for HOST, restart its sshd
   link down|up HOST                     cut/restore HOST's cable to the lab bridge
-env: RWLAB_RUN=dir (state dir, default lab/run), RWLAB_TIMEOUT=secs (daemon wait, default 60)
+env: RWLAB_RUN=dir (state dir, default lab/run), RWLAB_TIMEOUT=secs (daemon wait, default 60),
+     WINSIM_BIN=path (default target/debug/winsim)
 EOF
 }
 
@@ -85,13 +91,21 @@ resolve_run() {
 }
 
 host_ip() {
-    if [[ $1 == reg ]]; then echo "$REG_IP"; else echo "$NET.$((10 + ${1#lin}))"; fi
+    case $1 in
+    reg) echo "$REG_IP" ;;
+    win*) echo "$NET.$((200 + ${1#win}))" ;;
+    *) echo "$NET.$((10 + ${1#lin}))" ;;
+    esac
 }
 
 valid_host() {
     [[ $1 == reg ]] && return 0
+    [[ $1 =~ ^win([1-9])$ ]] && return 0
     [[ $1 =~ ^lin([1-9][0-9]*)$ ]] && ((BASH_REMATCH[1] <= MAX_HOSTS))
 }
+
+# Windows hosts are simulated: winsim (tests/winsim) answers SSH and WinRM instead of sshd.
+is_win() { [[ $1 == win* ]]; }
 
 hdir() { echo "$RUN/hosts/$1"; }
 
@@ -100,7 +114,7 @@ host_up() {
 }
 
 need_host() {
-    valid_host "$1" || die "unknown host '$1' (lin1..lin$MAX_HOSTS or reg)"
+    valid_host "$1" || die "unknown host '$1' (lin1..lin$MAX_HOSTS, win1..win9 or reg)"
     host_up "$1" || die "host $1 is not up"
 }
 
@@ -116,8 +130,10 @@ lab_hosts() {
     # Hosts of the lab that is up, from the state `up` wrote.
     local n=0
     [[ -s $RUN/state ]] && n=$(sed -n 's/^hosts=//p' "$RUN/state")
-    local k
+    local k w=0
     for ((k = 1; k <= n; k++)); do echo "lin$k"; done
+    [[ -s $RUN/state ]] && w=$(sed -n 's/^windows=//p' "$RUN/state")
+    for ((k = 1; k <= ${w:-0}; k++)); do echo "win$k"; done
 }
 
 state_get() { sed -n "s/^$1=//p" "$RUN/state" 2>/dev/null; }
@@ -437,6 +453,49 @@ wait_dockerd() {
     wait_until "dockerd on $h" "$(hdir "$h")/dockerd.log" "$pid" docker_answers "$h"
 }
 
+# winsim in the host's namespaces, with the host's dockerd behind it. Its certificate is
+# signed by the lab CA for the host's IP, as a WinRM HTTPS listener's would be.
+ensure_winsim_cert() {
+    local h=$1 d ip
+    d=$(hdir "$h")
+    ip=$(host_ip "$h")
+    [[ -s $d/winrm.crt ]] && return 0
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -keyout "$d/winrm.key" -out "$d/winrm.csr" -subj "/CN=$ip" 2>/dev/null
+    openssl x509 -req -in "$d/winrm.csr" -CA "$RUN/ca/ca.crt" -CAkey "$RUN/ca/ca.key" \
+        -CAcreateserial -out "$d/winrm.crt" -days 3650 -extfile <(printf '%s\n' \
+            "subjectAltName=IP:$ip" "extendedKeyUsage=serverAuth" \
+            "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature") 2>/dev/null
+    rm -f -- "$d/winrm.csr"
+    chmod 600 "$d/winrm.key"
+}
+
+ensure_winsim_password() {
+    local pwf=$RUN/winsim-password
+    [[ -s $pwf ]] || (umask 077 && openssl rand -hex 12 >"$pwf")
+}
+
+start_winsim() {
+    local h=$1 d ip
+    d=$(hdir "$h")
+    ip=$(host_ip "$h")
+    if pid_running "$d/winsim.pid" winsim; then
+        log "winsim on $h already running"
+        return 0
+    fi
+    [[ -x $WINSIM_BIN ]] || die "winsim binary $WINSIM_BIN missing: cargo build -p winsim (or set WINSIM_BIN)"
+    WINSIM_PASSWORD=$(<"$RUN/winsim-password") launch "$d/winsim.log" \
+        nsenter --net="/run/netns/rwlab-$h" --mount="$NSDIR/$h.mnt" --uts="$NSDIR/$h.uts" -- \
+        "$WINSIM_BIN" serve --state "$d/winsim-state.json" \
+        --ssh "$ip:22" --ssh-host-key "$d/ssh_host_ed25519_key" --authorized-key "$RUN/authorized_keys" \
+        --password-env WINSIM_PASSWORD --user Administrator \
+        --winrm-http "$ip:5985" --winrm-https "$ip:5986" --tls-cert "$d/winrm.crt" --tls-key "$d/winrm.key" \
+        --docker-host unix:///var/run/docker.sock
+    echo "$LAUNCHED" >"$d/winsim.pid"
+    wait_until "winsim on $h ($ip:22)" "$d/winsim.log" "$LAUNCHED" tcp_open "$ip" 22
+    wait_until "winsim on $h ($ip:5985)" "$d/winsim.log" "$LAUNCHED" tcp_open "$ip" 5985
+}
+
 start_registry() {
     local logf=$RUN/registry/registry.log
     rm -f -- "$RUN/registry/registry.pid"
@@ -575,6 +634,7 @@ write_ssh_files() {
         while read -r h; do
             printf 'Host %s\n  HostName %s\n' "$h" "$(host_ip "$h")"
         done < <(lab_hosts)
+        printf 'Host win*\n  User Administrator\n'
         printf 'Host *\n  User root\n  IdentityFile %s\n  IdentitiesOnly yes\n' "$RUN/id_ed25519"
         printf '  UserKnownHostsFile %s\n  StrictHostKeyChecking yes\n' "$RUN/known_hosts"
     } >"$RUN/ssh_config"
@@ -585,7 +645,7 @@ write_ssh_files() {
 }
 
 write_cluster_yml() {
-    local n=$1 full=$2 k roles f=$RUN/cluster.yml
+    local n=$1 full=$2 windows=${3:-0} k roles f=$RUN/cluster.yml
     {
         echo "# Generated by lab.sh up: $n lab hosts."
         echo "cluster_name: lab"
@@ -614,6 +674,21 @@ EOF
     user: root
 EOF
         done
+        # win1 over OpenSSH; the others over WinRM on HTTP with NTLM message encryption,
+        # a stock host's setup (AllowUnencrypted=false).
+        for ((k = 1; k <= windows; k++)); do
+            cat <<EOF
+  - address: $(host_ip "win$k")
+    hostname_override: win$k
+    os: windows
+    role: [worker]
+EOF
+            if ((k == 1)); then
+                printf '    connection: ssh\n    user: Administrator\n'
+            else
+                printf '    winrm: {https: false, auth: ntlm, user: Administrator, password_env: WINRM_PASSWORD}\n'
+            fi
+        done
         if [[ $full == 1 ]]; then
             cat <<'EOF'
 components:
@@ -636,6 +711,9 @@ components:
   - name: web
     after: [etcd]
     image: 10.77.0.5:5000/busybox:1
+    # On winsim hosts this "Windows image" is the same Linux busybox: winsim runs Linux
+    # containers in a Linux dockerd (see tests/winsim/README.md).
+    windows_image: {ltsc2022: "10.77.0.5:5000/busybox:1"}
     roles: [worker]
     network: pod
     command: ["httpd", "-f", "-p", "80", "-h", "/tmp"]
@@ -687,6 +765,7 @@ setup_host() {
     make_mountns "$h"
     [[ $h != reg ]] || return 0
     ensure_host_key "$h"
+    is_win "$h" && return 0
     write_sshd_config "$h"
     : >"$(hdir "$h")/sshd.log"
     start_sshd "$h"
@@ -699,9 +778,10 @@ lab_exists() {
 }
 
 cmd_up() {
-    local n=3 sshd_only=0 registry=1 arg h k t0 tool
+    local n=3 sshd_only=0 registry=1 windows=0 arg h k t0 tool
     for arg in "$@"; do
         case $arg in
+        --windows=[0-9]) windows=${arg#--windows=} ;;
         --sshd-only) sshd_only=1 ;;
         --no-registry) registry=0 ;;
         [0-9]*) [[ $arg =~ ^[0-9]+$ ]] || die "bad host count '$arg'"; n=$arg ;;
@@ -709,6 +789,10 @@ cmd_up() {
         esac
     done
     ((n >= 1 && n <= MAX_HOSTS)) || die "host count must be 1..$MAX_HOSTS"
+    if ((windows)); then
+        ((!sshd_only && registry)) || die "--windows needs dockerd and the registry (no --sshd-only, --no-registry)"
+        [[ -x $WINSIM_BIN ]] || die "winsim binary $WINSIM_BIN missing: cargo build -p winsim (or set WINSIM_BIN)"
+    fi
     for tool in ip nsenter unshare sshd ssh-keygen openssl; do
         command -v "$tool" >/dev/null || [[ -x /usr/sbin/$tool ]] || die "$tool missing: run lab/install-deps.sh"
     done
@@ -726,7 +810,7 @@ cmd_up() {
     touch "$RUN/.rwlab"
     if grep -q " $RUN/" /proc/self/mountinfo; then die "something is mounted under $RUN"; fi
     echo "$RUN" >"$STATE_ROOT/run-dir"
-    printf 'hosts=%s\nsshd_only=%s\nregistry=%s\n' "$n" "$sshd_only" "$registry" >"$RUN/state"
+    printf 'hosts=%s\nsshd_only=%s\nregistry=%s\nwindows=%s\n' "$n" "$sshd_only" "$registry" "$windows" >"$RUN/state"
     UP_DONE=0
     trap '((UP_DONE)) || echo "lab.sh: up failed; run lab.sh down to clean up" >&2' EXIT
 
@@ -750,10 +834,12 @@ cmd_up() {
     # Every host knows every lab host by name, as with DNS on a real network.
     local hosts_body
     hosts_body=$(printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n%s\treg\n' "$REG_IP"
-        for ((k = 1; k <= n; k++)); do printf '%s.%d\tlin%d\n' "$NET" $((10 + k)) "$k"; done)
+        for ((k = 1; k <= n; k++)); do printf '%s.%d\tlin%d\n' "$NET" $((10 + k)) "$k"; done
+        for ((k = 1; k <= windows; k++)); do printf '%s.%d\twin%d\n' "$NET" $((200 + k)) "$k"; done)
     local -a hosts=()
     if ((registry)); then hosts+=(reg); fi
     for ((k = 1; k <= n; k++)); do hosts+=("lin$k"); done
+    for ((k = 1; k <= windows; k++)); do hosts+=("win$k"); done
     # Hosts are independent and setup is mostly process start-up, so a few at a time
     # (100 hosts: ~16 s one by one).
     local -a batch=()
@@ -770,8 +856,7 @@ cmd_up() {
 
     if ((registry)); then start_registry; fi
     local -A dpid=()
-    for ((k = 1; k <= n; k++)); do
-        h=lin$k
+    for h in $(for ((k = 1; k <= n; k++)); do echo "lin$k"; done; for ((k = 1; k <= windows; k++)); do echo "win$k"; done); do
         if ((!sshd_only)); then
             : >"$(hdir "$h")/dockerd.log"
             start_dockerd "$h"
@@ -788,9 +873,15 @@ cmd_up() {
         wait_sshd "lin$k"
         if ((!sshd_only)); then wait_dockerd "lin$k" "${dpid[lin$k]}"; fi
     done
+    if ((windows)); then ensure_winsim_password; fi
+    for ((k = 1; k <= windows; k++)); do
+        wait_dockerd "win$k" "${dpid[win$k]}"
+        ensure_winsim_cert "win$k"
+        start_winsim "win$k"
+    done
 
     write_ssh_files
-    if ((!sshd_only && registry)); then write_cluster_yml "$n" 1; else write_cluster_yml "$n" 0; fi
+    if ((!sshd_only && registry)); then write_cluster_yml "$n" 1 "$windows"; else write_cluster_yml "$n" 0 0; fi
     # shellcheck disable=SC2034 # read by the EXIT trap
     UP_DONE=1
     summary "$n" "$sshd_only" "$registry" "$(since "$t0")"
@@ -953,6 +1044,12 @@ cmd_status() {
             bad=1
             continue
         fi
+        if is_win "$h"; then
+            if pid_running "$d/winsim.pid" winsim; then sshd=up; else sshd=down; bad=1; fi
+            if pid_running "$d/fs/run/docker.pid" dockerd; then dockerd=up; else dockerd=down; bad=1; fi
+            printf '%-6s %-11s %s\n' "$h" "$ip" "winsim=$sshd dockerd=$dockerd"
+            continue
+        fi
         if pid_running "$d/sshd.pid" sshd; then sshd=up; else sshd=down; bad=1; fi
         if pid_running "$d/fs/run/docker.pid" dockerd; then
             dockerd=up
@@ -994,6 +1091,19 @@ cmd_sshd() {
         wait_sshd "$h"
         ;;
     *) die "usage: lab.sh sshd stop|start HOST" ;;
+    esac
+}
+
+cmd_winsim() {
+    (($# == 2)) || die "usage: lab.sh winsim stop|start HOST"
+    local h=$2
+    need_host "$h"
+    is_win "$h" || die "$h is not a winsim host"
+    take_lock
+    case $1 in
+    stop) stop_pidfile "$(hdir "$h")/winsim.pid" winsim 10 ;;
+    start) start_winsim "$h" ;;
+    *) die "usage: lab.sh winsim stop|start HOST" ;;
     esac
 }
 
@@ -1051,6 +1161,7 @@ main() {
     exec) cmd_exec "$@" ;;
     sshd) cmd_sshd "$@" ;;
     dockerd) cmd_dockerd "$@" ;;
+    winsim) cmd_winsim "$@" ;;
     rekey) cmd_rekey "$@" ;;
     link) cmd_link "$@" ;;
     help | -h | --help) usage ;;

@@ -160,8 +160,8 @@ async fn host_checks(ctx: &phases::RunContext, h: &Host) -> Vec<Check> {
             "rwin up (recreates it)",
         ),
     });
-    v.extend(crate::os::linux::checks(&h.desired, &facts.linux));
-    if let Some(clock) = facts.linux.clock {
+    v.extend(crate::os::checks(&h.desired, &facts.os));
+    if let Some(clock) = facts.os.linux().and_then(|l| l.clock) {
         // The script ran within one round trip before its answer arrived.
         let skew = clock - facts.received_at;
         let detail = format!("{skew:+.2}s from this machine");

@@ -131,6 +131,38 @@ pub struct Node {
     pub labels: BTreeMap<String, String>,
     pub route_interface: Option<String>,
     pub public_address: Option<String>,
+    /// How to reach a Windows node over WinRM (`connection: winrm`).
+    pub winrm: Option<Winrm>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WinrmAuth {
+    Ntlm,
+    Basic,
+    Kerberos,
+}
+
+impl WinrmAuth {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WinrmAuth::Ntlm => "ntlm",
+            WinrmAuth::Basic => "basic",
+            WinrmAuth::Kerberos => "kerberos",
+        }
+    }
+}
+
+/// A node's WinRM endpoint and credentials.
+#[derive(Debug, Clone)]
+pub struct Winrm {
+    pub port: u16,
+    pub https: bool,
+    pub auth: WinrmAuth,
+    pub user: String,
+    pub password: Option<Secret>,
+    pub ca_cert: Option<PathBuf>,
+    pub insecure_skip_verify: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -164,6 +196,8 @@ pub struct Component {
     pub serial: bool,
     pub privileged: bool,
     pub restart: String,
+    /// `isolation: hyperv` lets a Windows image of another build run (slower; needs Hyper-V).
+    pub hyperv: bool,
 }
 
 impl Component {
@@ -204,6 +238,18 @@ mod secs {
         s: S,
     ) -> Result<S::Ok, S::Error> {
         s.serialize_f64(d.as_secs_f64())
+    }
+}
+
+/// The Windows build a `windows_image` key names: a build number (`20348`) or an LTSC name
+/// (`ltsc2022`). Images must match the host build under process isolation (Microsoft's
+/// version-compatibility page): ltsc2019 = 17763, ltsc2022 = 20348, ltsc2025 = 26100.
+pub fn windows_build(key: &str) -> Option<u32> {
+    match key {
+        "ltsc2019" => Some(17763),
+        "ltsc2022" => Some(20348),
+        "ltsc2025" => Some(26100),
+        k => k.parse().ok().filter(|b| (10_000..100_000).contains(b)),
     }
 }
 

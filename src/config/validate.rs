@@ -237,6 +237,89 @@ fn secret_from_env(c: &mut Checker, var: &S<String>, field: &str) -> Option<Secr
     }
 }
 
+/// A Windows node's WinRM endpoint: defaults, the auth/transport combinations that work on a
+/// stock host (Basic only over HTTPS; plain HTTP needs NTLM's message encryption), the password.
+fn winrm_settings(
+    c: &mut Checker,
+    v: &super::schema::RawNode,
+    name: &str,
+    node_user: Option<&str>,
+) -> Option<Winrm> {
+    let w = v.winrm.as_ref().map(|w| &w.value);
+    let https = w.and_then(|w| w.https).unwrap_or(true);
+    let auth = match w.and_then(|w| w.auth.as_ref()) {
+        None => WinrmAuth::Ntlm,
+        Some(a) => match a.value.as_str() {
+            "ntlm" => WinrmAuth::Ntlm,
+            "basic" if !https => {
+                let d = c.error(a, format!("node {name}: WinRM Basic auth over plain HTTP would send the password in the clear, and hosts refuse it (AllowUnencrypted=false)"));
+                set_help(d, "use auth: ntlm (HTTP with message encryption), or https: true");
+                WinrmAuth::Basic
+            }
+            "basic" => WinrmAuth::Basic,
+            "kerberos" => WinrmAuth::Kerberos,
+            other => {
+                c.error(
+                    a,
+                    format!("winrm.auth `{other}` is not one of: ntlm, basic, kerberos"),
+                );
+                WinrmAuth::Ntlm
+            }
+        },
+    };
+    let password = match (
+        w.and_then(|w| w.password_env.as_ref()),
+        w.and_then(|w| w.password.as_ref()),
+    ) {
+        (Some(e), _) => secret_from_env(c, e, &format!("node {name}: winrm.password_env")),
+        (None, Some(p)) => Some(Secret::new(p.value.clone())),
+        (None, None) if auth != WinrmAuth::Kerberos => {
+            let d = c.error(
+                &v.address,
+                format!(
+                    "node {name} connects over WinRM ({}) but has no password",
+                    auth.as_str()
+                ),
+            );
+            set_help(
+                d,
+                "add winrm: {password_env: VAR} and export VAR=… before running rwin",
+            );
+            None
+        }
+        (None, None) => None,
+    };
+    let ca_cert = w.and_then(|w| w.ca_cert.as_ref()).and_then(|p| {
+        let path = expand_tilde(&p.value);
+        if path.is_file() {
+            Some(path)
+        } else {
+            let d = c.error(
+                p,
+                format!("winrm.ca_cert {} does not exist", path.display()),
+            );
+            set_help(d, "point it at the PEM file of the CA that signed the host's WinRM certificate");
+            None
+        }
+    });
+    Some(Winrm {
+        port: w
+            .and_then(|w| w.port)
+            .unwrap_or(if https { 5986 } else { 5985 }),
+        https,
+        auth,
+        user: w
+            .and_then(|w| w.user.clone())
+            .or_else(|| node_user.map(str::to_string))
+            .unwrap_or_else(|| "Administrator".into()),
+        password,
+        ca_cert,
+        insecure_skip_verify: w
+            .and_then(|w| w.insecure_skip_verify.as_ref())
+            .is_some_and(|s| s.value),
+    })
+}
+
 fn parse_v4(c: &mut Checker, s: &S<String>, what: &str) -> Option<Ipv4Addr> {
     match s.value.parse::<Ipv4Addr>() {
         Ok(ip) => Some(ip),
@@ -452,6 +535,17 @@ fn check_nodes(c: &mut Checker, raw: &RawConfig, network: &Option<Network>) -> V
                 }
             },
         };
+        let mut winrm = None;
+        if let (Some(w), Connection::Ssh) = (&v.winrm, connection) {
+            let d = c.warn(
+                w,
+                format!("node {name} has winrm settings but connects over SSH"),
+            );
+            set_help(d, "remove winrm:, or set connection: winrm");
+        }
+        if connection == Connection::Winrm {
+            winrm = winrm_settings(c, v, &name, v.user.as_deref());
+        }
         if let Some(w) = &v.winrm {
             if let Some(p) = &w.value.password {
                 let d = c.warn(
@@ -459,9 +553,6 @@ fn check_nodes(c: &mut Checker, raw: &RawConfig, network: &Option<Network>) -> V
                     format!("node {name} has a literal WinRM password in the file"),
                 );
                 set_help(d, "prefer winrm.password_env");
-            }
-            if let Some(e) = &w.value.password_env {
-                secret_from_env(c, e, "winrm.password_env");
             }
             if let Some(skip) = w.value.insecure_skip_verify.as_ref().filter(|s| s.value) {
                 c.warn(
@@ -599,7 +690,10 @@ fn check_nodes(c: &mut Checker, raw: &RawConfig, network: &Option<Network>) -> V
             address: v.address.value.clone(),
             port,
             internal_address: internal.unwrap_or(Ipv4Addr::UNSPECIFIED),
-            user: v.user.clone().unwrap_or_else(|| "root".into()),
+            user: v.user.clone().unwrap_or_else(|| match os {
+                Os::Linux => "root".into(),
+                Os::Windows => "Administrator".into(),
+            }),
             os,
             connection,
             docker_socket: v
@@ -614,6 +708,7 @@ fn check_nodes(c: &mut Checker, raw: &RawConfig, network: &Option<Network>) -> V
             labels: v.labels.clone(),
             route_interface: v.route_interface.clone(),
             public_address: v.public_address.as_ref().map(|p| p.value.clone()),
+            winrm,
         });
     }
 
@@ -901,6 +996,32 @@ fn check_components(
                 "unless-stopped".into()
             }
         };
+        let hyperv = match &v.isolation {
+            None => false,
+            Some(i) => match i.value.as_str() {
+                "process" | "default" => false,
+                "hyperv" => true,
+                other => {
+                    c.error(
+                        i,
+                        format!("isolation `{other}` is not one of: process, hyperv"),
+                    );
+                    false
+                }
+            },
+        };
+        for key in v.windows_image.keys() {
+            if windows_build(key).is_none() {
+                let d = c.error(
+                    &v.name,
+                    format!("component {name}: windows_image key `{key}` is not a Windows build"),
+                );
+                set_help(
+                    d,
+                    "use a build number or name: 17763 or ltsc2019, 20348 or ltsc2022, 26100 or ltsc2025",
+                );
+            }
+        }
         let component = Component {
             name: name.to_string(),
             image: v.image.as_ref().map(|i| i.value.clone()),
@@ -923,6 +1044,7 @@ fn check_components(
             serial: v.serial,
             privileged: v.privileged,
             restart,
+            hyperv,
         };
         if component.os.contains(&Os::Windows) && component.windows_image.is_empty() {
             let d = c.error(

@@ -2,6 +2,7 @@
 //! each API request opens a channel to the Docker socket on the host's one SSH connection.
 //! `spec` turns a component into a container config (pure); `ensure` makes a host match it.
 
+pub mod cli;
 pub mod ensure;
 pub mod health;
 pub mod spec;
@@ -19,20 +20,34 @@ pub const LABEL_COMPONENT: &str = "io.rwin.component";
 pub const LABEL_NODE: &str = "io.rwin.node";
 pub const LABEL_HASH: &str = "io.rwin.hash";
 
-/// A Docker client whose every request travels over `transport` to `socket` on the host.
+/// Where the Docker API is on the host.
+#[derive(Debug, Clone)]
+pub enum Endpoint {
+    /// A Unix socket (Linux: /var/run/docker.sock, or the node's docker_socket).
+    Socket(String),
+    /// `docker system dial-stdio` run on the host: the API over the command's stdin/stdout,
+    /// as the Docker CLI's ssh:// does. Reaches a Windows engine's named pipe over OpenSSH.
+    DialStdio,
+}
+
+/// The command that bridges to the engine for [`Endpoint::DialStdio`].
+pub const DIAL_STDIO: &str = "docker system dial-stdio";
+
+/// A Docker client whose every request travels over `transport` to `endpoint` on the host.
 pub fn connect(
     transport: Arc<dyn Transport>,
-    socket: &str,
+    endpoint: Endpoint,
 ) -> Result<Docker, bollard::errors::Error> {
-    let socket = socket.to_string();
     let dial = move |req: BollardRequest| {
         let transport = transport.clone();
-        let socket = socket.clone();
+        let endpoint = endpoint.clone();
         Box::pin(async move {
-            let stream = transport.open_unix(&socket).await.map_err(|e| {
-                bollard::errors::Error::IOError {
-                    err: std::io::Error::other(e.to_string()),
-                }
+            let stream = match &endpoint {
+                Endpoint::Socket(path) => transport.open_unix(path).await,
+                Endpoint::DialStdio => transport.open_command(DIAL_STDIO).await,
+            }
+            .map_err(|e| bollard::errors::Error::IOError {
+                err: std::io::Error::other(e.to_string()),
             })?;
             let (mut sender, conn) =
                 hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;

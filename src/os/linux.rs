@@ -302,6 +302,8 @@ pub fn apply_script(d: &DesiredHost, changes: &[HostChange]) -> String {
                     unit = boot_unit()
                 );
             }
+            // Windows changes are never planned for a Linux host.
+            HostChange::Windows(_) => {}
         }
     }
     s

@@ -49,6 +49,8 @@ pub enum HostChange {
     WriteBootRoutes {
         path: String,
     },
+    /// A change to a Windows host (RRAS, IPEnableRouter, firewall, the container network…).
+    Windows(windows::Change),
 }
 
 impl std::fmt::Display for HostChange {
@@ -92,6 +94,7 @@ impl std::fmt::Display for HostChange {
             HostChange::WriteBootRoutes { path } => {
                 write!(f, "+ re-apply routes and NAT at boot ({path})")
             }
+            HostChange::Windows(c) => c.fmt(f),
         }
     }
 }
@@ -199,6 +202,90 @@ impl Default for WindowsDesired {
 pub fn script_command(os: Os, user: &str) -> Result<String, String> {
     match os {
         Os::Linux => Ok(linux::script_command(user)),
-        Os::Windows => Err("Windows hosts are not supported by this build yet (the Windows transport and host operations are a separate piece of work)".into()),
+        Os::Windows => Ok(windows::script_command()),
+    }
+}
+
+/// What the host script found, per OS.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "lowercase", tag = "os")]
+pub enum OsFacts {
+    Linux(linux::LinuxFacts),
+    Windows(Box<windows::WindowsFacts>),
+}
+
+impl OsFacts {
+    pub fn linux(&self) -> Option<&linux::LinuxFacts> {
+        match self {
+            OsFacts::Linux(f) => Some(f),
+            OsFacts::Windows(_) => None,
+        }
+    }
+
+    pub fn windows(&self) -> Option<&windows::WindowsFacts> {
+        match self {
+            OsFacts::Windows(f) => Some(f),
+            OsFacts::Linux(_) => None,
+        }
+    }
+}
+
+/// The read-only script that reports the host's configuration.
+pub fn facts_script(os: Os, d: &DesiredHost) -> String {
+    match os {
+        Os::Linux => linux::facts_script(d),
+        Os::Windows => windows::facts_script(d),
+    }
+}
+
+/// Read the facts script's answer.
+pub fn parse_facts(os: Os, stdout: &str) -> Result<OsFacts, String> {
+    match os {
+        Os::Linux => Ok(OsFacts::Linux(linux::parse_facts(stdout))),
+        Os::Windows => windows::parse_facts(stdout).map(|f| OsFacts::Windows(Box::new(f))),
+    }
+}
+
+/// Every change the host's own configuration needs, in the order they are applied.
+pub fn diff(d: &DesiredHost, f: &OsFacts) -> Vec<HostChange> {
+    match f {
+        OsFacts::Linux(f) => linux::diff(d, f),
+        OsFacts::Windows(f) => windows::diff(d, f)
+            .into_iter()
+            .map(HostChange::Windows)
+            .collect(),
+    }
+}
+
+/// What stops rwin from changing this host at all, in words that say how to fix it.
+pub fn blockers(d: &DesiredHost, f: &OsFacts) -> Vec<String> {
+    match f {
+        OsFacts::Linux(f) => linux::blockers(d, f),
+        OsFacts::Windows(f) => windows::blockers(d, f),
+    }
+}
+
+/// The one script that makes `changes`.
+pub fn apply_script(os: Os, d: &DesiredHost, changes: &[HostChange]) -> String {
+    match os {
+        Os::Linux => linux::apply_script(d, changes),
+        Os::Windows => {
+            let changes: Vec<windows::Change> = changes
+                .iter()
+                .filter_map(|c| match c {
+                    HostChange::Windows(w) => Some(w.clone()),
+                    _ => None,
+                })
+                .collect();
+            windows::apply_script(d, &changes)
+        }
+    }
+}
+
+/// `doctor`'s checks of the host's own configuration.
+pub fn checks(d: &DesiredHost, f: &OsFacts) -> Vec<Check> {
+    match f {
+        OsFacts::Linux(f) => linux::checks(d, f),
+        OsFacts::Windows(f) => windows::checks(d, f),
     }
 }

@@ -3,21 +3,46 @@
 use std::sync::Arc;
 
 use super::{Host, RunContext};
-use crate::config::Connection;
+use crate::config::{Connection, Node, Os, WinrmAuth};
+use crate::docker::Endpoint;
+use crate::secret::Secret;
 use crate::transport::ssh::{SshTarget, SshTransport};
+use crate::transport::winrm::{Auth, HttpOptions, WinrmTarget, WinrmTransport};
 use crate::transport::Transport;
 
 pub async fn run(ctx: &RunContext, h: &mut Host) {
     let node = &h.node.node;
     ctx.ui.host_step(&h.node.name, "connecting");
-    if node.connection != Connection::Ssh || crate::os::script_command(node.os, &node.user).is_err()
-    {
-        let why = crate::os::script_command(node.os, &node.user)
-            .err()
-            .unwrap_or_else(|| "WinRM is not supported by this build yet".into());
-        h.fail(&ctx.ui, format!("{}: {why}", h.node.name));
-        return;
+    let transport: Arc<dyn Transport> = match node.connection {
+        Connection::Ssh => match SshTransport::connect(ssh_target(ctx, node)).await {
+            Ok(t) => t,
+            Err(e) => return h.fail(&ctx.ui, e.to_string()),
+        },
+        Connection::Winrm => match winrm_target(ctx, node) {
+            Ok(target) => match WinrmTransport::connect(target).await {
+                Ok(t) => t,
+                Err(e) => return h.fail(&ctx.ui, e.to_string()),
+            },
+            Err(e) => return h.fail(&ctx.ui, e),
+        },
+    };
+    ctx.ui.host_step(&h.node.name, "connected");
+    // WinRM has no streams: such hosts run Docker through the docker CLI in their scripts.
+    let endpoint = match (node.os, node.connection) {
+        (_, Connection::Winrm) => None,
+        (Os::Linux, _) => Some(Endpoint::Socket(node.docker_socket.clone())),
+        (Os::Windows, _) => Some(Endpoint::DialStdio),
+    };
+    if let Some(endpoint) = endpoint {
+        match crate::docker::connect(transport.clone(), endpoint) {
+            Ok(d) => h.docker = Some(d),
+            Err(e) => return h.fail(&ctx.ui, format!("{}: Docker client: {e}", h.node.name)),
+        }
     }
+    h.transport = Some(transport);
+}
+
+fn ssh_target(ctx: &RunContext, node: &Node) -> SshTarget {
     let settings = &ctx.settings;
     let bastion = ctx.config.bastion.as_ref().map(|b| {
         Box::new(SshTarget {
@@ -37,8 +62,8 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
             bastion: None,
         })
     });
-    let target = SshTarget {
-        node: h.node.name.clone(),
+    SshTarget {
+        node: node.name.clone(),
         address: node.address.clone(),
         port: node.port,
         user: node.user.clone(),
@@ -52,15 +77,46 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
         connect_timeout: settings.connect_timeout,
         command_timeout: settings.command_timeout,
         bastion,
-    };
-    let transport: Arc<dyn Transport> = match SshTransport::connect(target).await {
-        Ok(t) => t,
-        Err(e) => return h.fail(&ctx.ui, e.to_string()),
-    };
-    ctx.ui.host_step(&h.node.name, "connected");
-    match crate::docker::connect(transport.clone(), &node.docker_socket) {
-        Ok(d) => h.docker = Some(d),
-        Err(e) => return h.fail(&ctx.ui, format!("{}: Docker client: {e}", h.node.name)),
     }
-    h.transport = Some(transport);
+}
+
+fn winrm_target(ctx: &RunContext, node: &Node) -> Result<WinrmTarget, String> {
+    let Some(w) = &node.winrm else {
+        return Err(format!("{}: no WinRM settings", node.name));
+    };
+    let password = w.password.clone().unwrap_or_else(|| Secret::new(String::new()));
+    let auth = match w.auth {
+        WinrmAuth::Basic => Auth::Basic {
+            user: w.user.clone(),
+            password,
+        },
+        WinrmAuth::Ntlm => Auth::Ntlm {
+            user: w.user.clone(),
+            password,
+        },
+        WinrmAuth::Kerberos => Auth::Kerberos {
+            user: w.user.clone(),
+        },
+    };
+    if w.insecure_skip_verify && w.https {
+        ctx.ui.warn(&format!(
+            "{}: WinRM TLS certificate checks are OFF (winrm.insecure_skip_verify): anyone on the path can read the password",
+            node.name
+        ));
+    }
+    Ok(WinrmTarget {
+        node: node.name.clone(),
+        http: HttpOptions {
+            host: node.address.clone(),
+            port: w.port,
+            https: w.https,
+            auth,
+            ca_cert: w.ca_cert.clone(),
+            insecure_skip_verify: w.insecure_skip_verify,
+            connect_timeout: ctx.settings.connect_timeout,
+            operation_timeout: std::time::Duration::from_secs(20),
+            insecure: None,
+        },
+        command_timeout: ctx.settings.command_timeout,
+    })
 }

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::{Host, RunContext};
 use crate::config::NetworkMode;
+use crate::docker::cli;
 use crate::docker::ensure::{self, ContainerChange};
 use crate::docker::health::wait_healthy;
 use crate::docker::spec::{ContainerSpec, POD_NETWORK};
@@ -132,9 +133,6 @@ async fn deploy_one(
         detail: Some(detail),
         ok: false,
     };
-    let (Some(t), Some(docker)) = (h.transport.as_ref(), h.docker.as_ref()) else {
-        return fail("not connected".into());
-    };
     let verb = match &change {
         ContainerChange::Create => "created",
         ContainerChange::Replace { .. } => "replaced",
@@ -147,6 +145,20 @@ async fn deploy_one(
             &format!("{} {}", verb.trim_end_matches('d'), spec.name),
         );
     }
+    let Some(t) = h.transport.as_ref() else {
+        return fail("not connected".into());
+    };
+    let Some(docker) = h.docker.as_ref() else {
+        return match deploy_by_script(ctx, h, t.as_ref(), spec, health, &change).await {
+            Ok(()) => ComponentResult {
+                component: spec.component.clone(),
+                outcome: verb.into(),
+                detail: None,
+                ok: true,
+            },
+            Err(e) => fail(e),
+        };
+    };
     if let Err(e) = ensure::apply(docker, spec, &change, &ctx.config.registries).await {
         return fail(e);
     }
@@ -187,6 +199,67 @@ async fn deploy_one(
     }
 }
 
+/// A host without the Docker API (Windows over WinRM): one script does what `ensure::apply`
+/// and `wait_healthy` do, through the docker CLI on the host. A container that is running and
+/// unchanged costs no round trip (doctor probes it).
+async fn deploy_by_script(
+    ctx: &RunContext,
+    h: &Host,
+    t: &dyn crate::transport::Transport,
+    spec: &ContainerSpec,
+    health: Option<&crate::config::Health>,
+    change: &ContainerChange,
+) -> Result<(), String> {
+    if *change == ContainerChange::Unchanged {
+        return Ok(());
+    }
+    let health = match health {
+        Some(hl) => Some(crate::config::Health {
+            check: health_check_for(ctx, h, spec, &hl.check)
+                .await
+                .map_err(|e| format!("health check: {e}"))?,
+            ..hl.clone()
+        }),
+        None => None,
+    };
+    let isolation = if ctx
+        .config
+        .components
+        .iter()
+        .any(|c| c.name == spec.component && c.hyperv)
+    {
+        cli::Isolation::HyperV
+    } else {
+        cli::Isolation::Default
+    };
+    let script = cli::ensure_script(
+        spec,
+        change,
+        &ctx.config.registries,
+        health.as_ref(),
+        isolation,
+    )?;
+    ctx.ui
+        .debug(&format!("{}: running\n{}", h.name(), script.redacted()));
+    let command = crate::os::script_command(h.node.os, &h.node.node.user)?;
+    let out = t
+        .exec(&command, Some(script.text().as_bytes()))
+        .await
+        .map_err(|e| e.to_string())?;
+    if !cli::succeeded(&out.stdout) {
+        let why = out.stderr.trim();
+        return Err(if why.is_empty() {
+            format!("the script stopped (exit {}) without saying why", out.code)
+        } else {
+            why.to_string()
+        });
+    }
+    ctx.state
+        .update(|s| s.host_mut(h.name()).components.insert(spec.component.clone()))
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
 /// The health check of `spec` on host `h`, with its templates rendered: node facts, role
 /// members and, for pod-network containers, the container's address (known only now).
 pub(crate) async fn health_check_for(
@@ -200,6 +273,8 @@ pub(crate) async fn health_check_for(
         (NetworkMode::Pod, Some(docker)) => {
             ensure::container_ip(docker, &spec.name, POD_NETWORK).await
         }
+        // The script reads the address once the container runs.
+        (NetworkMode::Pod, None) => Some(cli::CONTAINER_IP.to_string()),
         _ => None,
     };
     let facts = h.node.facts();

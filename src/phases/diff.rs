@@ -2,18 +2,20 @@
 
 use super::{Host, NetworkChange, RunContext};
 use crate::docker::ensure::decide;
-use crate::os::linux;
+use crate::os::{self, linux};
 
 pub fn run(ctx: &RunContext, h: &mut Host) {
     let Some(facts) = &h.facts else { return };
     let mut changes = super::HostChanges {
-        host: linux::diff(&h.desired, &facts.linux),
-        blockers: linux::blockers(&h.desired, &facts.linux),
+        host: os::diff(&h.desired, &facts.os),
+        blockers: os::blockers(&h.desired, &facts.os),
         ..Default::default()
     };
     let subnet = h.node.subnet.to_string();
     let gateway = h.node.gateway.to_string();
     changes.network = match &facts.network {
+        // Windows: the container network is part of the host's own changes (os::windows).
+        _ if h.node.os == crate::config::Os::Windows => None,
         None => Some(NetworkChange::Create),
         Some(n)
             if n.subnet.as_deref() != Some(subnet.as_str())
@@ -28,7 +30,7 @@ pub fn run(ctx: &RunContext, h: &mut Host) {
             })
         }
         Some(n) => {
-            linux::network_drift(&h.desired, &facts.linux).map(|why| NetworkChange::Recreate {
+            facts.os.linux().and_then(|l| linux::network_drift(&h.desired, l)).map(|why| NetworkChange::Recreate {
                 was: format!(
                     "{} gateway {}, but {why}",
                     n.subnet.clone().unwrap_or_default(),

@@ -24,7 +24,7 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
             &name,
             &format!("configuring routing ({} changes)", changes.len()),
         );
-        let script = linux::apply_script(&h.desired, &changes);
+        let script = crate::os::apply_script(h.node.os, &h.desired, &changes);
         ctx.ui.debug(&format!("{name}: running\n{script}"));
         let command = match crate::os::script_command(h.node.os, &h.node.node.user) {
             Ok(c) => c,
@@ -44,7 +44,11 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
             }
             Err(e) => return h.fail(&ctx.ui, e.to_string()),
         }
-        let was_forwarding = h.facts.as_ref().is_some_and(|f| f.linux.forwarding);
+        let was_forwarding = h
+            .facts
+            .as_ref()
+            .and_then(|f| f.os.linux())
+            .is_some_and(|f| f.forwarding);
         let desired_routes: Vec<RouteRecord> = h
             .desired
             .routes

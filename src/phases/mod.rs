@@ -20,8 +20,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::docker::ensure::{ContainerChange, Existing, NetworkFacts};
-use crate::os::linux::LinuxFacts;
-use crate::os::{DesiredHost, HostChange};
+use crate::os::{DesiredHost, HostChange, OsFacts};
 use crate::plan::{Plan, PlannedNode};
 use crate::settings::Settings;
 use crate::state::{HostRecord, StateStore};
@@ -43,7 +42,7 @@ pub struct RunContext {
 /// What rwin found on a host.
 #[derive(Debug, Clone, Serialize)]
 pub struct HostFacts {
-    pub linux: LinuxFacts,
+    pub os: OsFacts,
     pub docker_version: String,
     pub network: Option<NetworkFacts>,
     /// Component → its container as found (None: missing).
@@ -274,6 +273,7 @@ pub fn departed_node(
         labels: Default::default(),
         route_interface: None,
         public_address: None,
+        winrm: None,
     };
     PlannedNode {
         name: name.to_string(),

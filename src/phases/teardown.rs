@@ -40,7 +40,8 @@ pub async fn run(ctx: &RunContext, h: &mut Host, record: &HostRecord) {
         routes: h
             .facts
             .as_ref()
-            .map(|f| Teardown::routes_from(&f.linux, ctx.config.network.cluster_cidr))
+            .and_then(|f| f.os.linux())
+            .map(|f| Teardown::routes_from(f, ctx.config.network.cluster_cidr))
             .unwrap_or_default(),
     };
     ctx.ui.host_step(&name, "removing routes, rules and files");

@@ -64,6 +64,9 @@ pub enum TransportError {
     #[error("{node}: connection lost: {reason}. Re-run once the host is reachable; rwin picks up where it stopped")]
     Disconnected { node: String, reason: String },
 
+    #[error("{node}: {message}")]
+    Winrm { node: String, message: String },
+
     #[error("{node}: {what} are not supported by this transport")]
     Unsupported { node: String, what: &'static str },
 }

@@ -56,6 +56,21 @@ pub trait Transport: Send + Sync {
         })
     }
 
+    /// A stream to the standard input and output of `command` run on the host (Docker's
+    /// `docker system dial-stdio`, which is how the Docker CLI's ssh:// reaches a Windows engine).
+    fn open_command<'a>(
+        &'a self,
+        command: &'a str,
+    ) -> BoxFuture<'a, Result<BoxStream, TransportError>> {
+        let _ = command;
+        Box::pin(async move {
+            Err(TransportError::Unsupported {
+                node: self.node().to_string(),
+                what: "command streams",
+            })
+        })
+    }
+
     /// A TCP stream opened *from the host* to `host:port` (health checks run where the service is).
     fn open_tcp<'a>(
         &'a self,
@@ -74,5 +89,15 @@ pub trait Transport: Send + Sync {
     /// How many remote round trips this connection has made (commands + streams opened).
     fn round_trips(&self) -> u64 {
         0
+    }
+
+    /// Network requests below the commands, where they differ (WinRM's HTTP requests).
+    fn wire_requests(&self) -> Option<u64> {
+        None
+    }
+
+    /// Release what the connection holds on the host (WinRM's shell). Dropping is enough for SSH.
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
     }
 }

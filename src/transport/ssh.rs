@@ -498,6 +498,24 @@ impl Transport for SshTransport {
         })
     }
 
+    fn open_command<'a>(
+        &'a self,
+        command: &'a str,
+    ) -> BoxFuture<'a, Result<BoxStream, TransportError>> {
+        Box::pin(async move {
+            self.round_trips.fetch_add(1, Ordering::Relaxed);
+            let ch = self
+                .handle
+                .channel_open_session()
+                .await
+                .map_err(|e| self.channel_error("a session".into(), e))?;
+            ch.exec(true, command)
+                .await
+                .map_err(|e| self.channel_error(format!("`{command}`"), e))?;
+            Ok(Box::pin(ch.into_stream()) as BoxStream)
+        })
+    }
+
     fn open_tcp<'a>(
         &'a self,
         host: &'a str,
