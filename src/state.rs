@@ -42,6 +42,33 @@ pub struct HostRecord {
     pub masquerade: bool,
     pub routes: BTreeSet<RouteRecord>,
     pub components: BTreeSet<String>,
+    /// How the node was reached: "ssh" or "winrm" (WinRM port/https/auth/user below).
+    pub connection: Option<String>,
+    pub winrm: Option<WinrmRecord>,
+    /// What rwin did on a Windows node beyond routes and containers.
+    pub windows: Option<WindowsRecord>,
+}
+
+/// A WinRM endpoint, without its password (the password_env variable's name is kept, so a
+/// node that left cluster.yml can still be reached for teardown).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct WinrmRecord {
+    pub port: u16,
+    pub https: bool,
+    pub auth: String,
+    pub user: String,
+    pub password_env: Option<String>,
+}
+
+/// What rwin changed on a Windows node, so teardown undoes exactly that.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct WindowsRecord {
+    pub turned_on: crate::os::windows::TurnedOn,
+    pub nat_interfaces: Vec<String>,
+    pub host_routes: Vec<Ipv4Addr>,
+    pub gateway: Option<Ipv4Net>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -161,6 +161,8 @@ pub struct Winrm {
     pub auth: WinrmAuth,
     pub user: String,
     pub password: Option<Secret>,
+    /// The variable the password came from (recorded in state; the password never is).
+    pub password_env: Option<String>,
     pub ca_cert: Option<PathBuf>,
     pub insecure_skip_verify: bool,
 }

@@ -313,6 +313,9 @@ fn winrm_settings(
             .or_else(|| node_user.map(str::to_string))
             .unwrap_or_else(|| "Administrator".into()),
         password,
+        password_env: w
+            .and_then(|w| w.password_env.as_ref())
+            .map(|e| e.value.clone()),
         ca_cert,
         insecure_skip_verify: w
             .and_then(|w| w.insecure_skip_verify.as_ref())

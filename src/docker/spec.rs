@@ -73,6 +73,17 @@ impl ContainerSpec {
         spec
     }
 
+    /// The same container with another image (a Windows host's build picks its image).
+    pub fn with_image(&self, image: String) -> ContainerSpec {
+        let mut spec = ContainerSpec {
+            image,
+            ..self.clone()
+        };
+        spec.hash = spec.compute_hash();
+        spec.labels.insert(LABEL_HASH.to_string(), spec.hash.clone());
+        spec
+    }
+
     fn compute_hash(&self) -> String {
         let json = serde_json::to_vec(&(
             &self.image,

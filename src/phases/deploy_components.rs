@@ -61,7 +61,7 @@ pub async fn run(ctx: &RunContext, hosts: &mut [Host]) {
                             deploy_one(
                                 ctx,
                                 h,
-                                &inst.spec,
+                                h.spec(&inst.spec),
                                 comp.health.as_ref(),
                                 change_for(h, &comp.name),
                             )

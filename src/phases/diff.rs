@@ -40,7 +40,32 @@ pub fn run(ctx: &RunContext, h: &mut Host) {
         }
     };
     let recreate_network = matches!(changes.network, Some(NetworkChange::Recreate { .. }));
+    let mut specs = std::collections::BTreeMap::new();
+    if let Some(w) = facts.os.windows() {
+        let build = w.build.as_deref().and_then(|b| b.trim().parse::<u32>().ok());
+        for spec in ctx.plan.instances_on(h.name()) {
+            let Some(c) = ctx.config.components.iter().find(|c| c.name == spec.component) else {
+                continue;
+            };
+            let Some(build) = build else {
+                changes
+                    .blockers
+                    .push("the host's Windows build could not be read, so no image can be chosen".into());
+                break;
+            };
+            match os::windows::select_image(build, &c.windows_image, c.hyperv) {
+                Ok(image) => {
+                    let image = crate::docker::spec::resolve_image(&ctx.config, &image);
+                    specs.insert(spec.component.clone(), spec.with_image(image));
+                }
+                Err(e) => changes
+                    .blockers
+                    .push(format!("component {}: {e}", spec.component)),
+            }
+        }
+    }
     for spec in ctx.plan.instances_on(h.name()) {
+        let spec = specs.get(&spec.component).unwrap_or(spec);
         let existing = facts
             .containers
             .get(&spec.component)
@@ -56,4 +81,5 @@ pub fn run(ctx: &RunContext, h: &mut Host) {
     }
     changes.remove_orphans = facts.orphans.clone();
     h.changes = changes;
+    h.specs = specs;
 }

@@ -55,8 +55,31 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
             .iter()
             .map(|(d, v, _)| RouteRecord { dest: *d, via: *v })
             .collect();
+        let windows_made = windows_record(h, &changes);
         let record = ctx.state.update(|s| {
             let rec = s.host_mut(&name);
+            if let Some(made) = &windows_made {
+                // Like forwarding on Linux: only what the first run switched on is rwin's
+                // doing; a later repair of something an admin had on does not make it so.
+                let first = rec.windows.is_none();
+                let w = rec.windows.get_or_insert_with(Default::default);
+                if first {
+                    w.turned_on = made.turned_on.clone();
+                }
+                for i in &made.nat_interfaces {
+                    if !w.nat_interfaces.contains(i) {
+                        w.nat_interfaces.push(i.clone());
+                    }
+                }
+                for r in &made.host_routes {
+                    if !w.host_routes.contains(r) {
+                        w.host_routes.push(*r);
+                    }
+                }
+                if made.gateway.is_some() {
+                    w.gateway = made.gateway;
+                }
+            }
             for c in &changes {
                 match c {
                     // Only the first time: a later repair of forwarding someone switched off does
@@ -139,3 +162,34 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
         ));
     }
 }
+
+/// What a Windows host's `changes` make that teardown must know about.
+fn windows_record(h: &Host, changes: &[HostChange]) -> Option<crate::state::WindowsRecord> {
+    use crate::os::windows::{Change, TurnedOn};
+    if h.node.os != crate::config::Os::Windows {
+        return None;
+    }
+    let windows: Vec<Change> = changes
+        .iter()
+        .filter_map(|c| match c {
+            HostChange::Windows(w) => Some(w.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut rec = crate::state::WindowsRecord {
+        turned_on: TurnedOn::from_changes(&windows),
+        ..Default::default()
+    };
+    for c in &windows {
+        match c {
+            Change::AddNatInterface { interface, .. } => rec.nat_interfaces.push(interface.clone()),
+            Change::AddHostRoute { address, .. } => rec.host_routes.push(*address),
+            Change::AddGatewayAddress { gateway, prefix_len } => {
+                rec.gateway = ipnet::Ipv4Net::new(*gateway, *prefix_len).ok()
+            }
+            _ => {}
+        }
+    }
+    Some(rec)
+}
+

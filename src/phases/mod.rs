@@ -102,6 +102,9 @@ pub struct Host {
     pub docker: Option<Docker>,
     pub facts: Option<HostFacts>,
     pub changes: HostChanges,
+    /// Specs that differ on this host from the plan's (a Windows image chosen by the host's
+    /// build), by component.
+    pub specs: BTreeMap<String, crate::docker::spec::ContainerSpec>,
     /// The first error that stopped work on this host.
     pub error: Option<String>,
     /// Changes actually made, in words.
@@ -149,6 +152,7 @@ impl Host {
             docker: None,
             facts: None,
             changes: HostChanges::default(),
+            specs: BTreeMap::new(),
             error: None,
             applied: Vec::new(),
             components: Vec::new(),
@@ -160,6 +164,14 @@ impl Host {
 
     pub fn name(&self) -> &str {
         &self.node.name
+    }
+
+    /// The container `spec` as it runs on this host.
+    pub fn spec<'a>(
+        &'a self,
+        spec: &'a crate::docker::spec::ContainerSpec,
+    ) -> &'a crate::docker::spec::ContainerSpec {
+        self.specs.get(&spec.component).unwrap_or(spec)
     }
 
     pub fn ok(&self) -> bool {
@@ -384,6 +396,20 @@ pub async fn apply(ctx: &RunContext, hosts: &mut [Host]) {
             rec.ssh_key_path = n.node.key_path.clone();
             rec.docker_socket = Some(n.node.docker_socket.clone());
             rec.os = n.os.to_string();
+            rec.connection = Some(
+                match n.node.connection {
+                    crate::config::Connection::Ssh => "ssh",
+                    crate::config::Connection::Winrm => "winrm",
+                }
+                .into(),
+            );
+            rec.winrm = n.node.winrm.as_ref().map(|w| crate::state::WinrmRecord {
+                port: w.port,
+                https: w.https,
+                auth: w.auth.as_str().into(),
+                user: w.user.clone(),
+                password_env: w.password_env.clone(),
+            });
         }
     });
     if let Err(e) = recorded {
