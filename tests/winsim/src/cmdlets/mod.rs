@@ -1,0 +1,249 @@
+//! The host cmdlets of README.md's table: their parameters (anything else is refused) and the
+//! objects they return, with Windows' property names and enum types.
+
+mod firewall;
+mod net;
+mod system;
+
+use crate::ps::args::{Bound, Kind, Spec};
+use crate::ps::value::Value;
+use crate::ps::{Flow, Interp};
+use tree_sitter::Node;
+
+/// How a cmdlet failed: ErrorAction decides whether NotFound and Failed stop the script.
+#[derive(Debug)]
+pub enum Fail {
+    NotFound(String),
+    Failed(String),
+    Flow(Flow),
+}
+
+impl From<Flow> for Fail {
+    fn from(f: Flow) -> Fail {
+        Fail::Flow(f)
+    }
+}
+
+pub type CmdResult = Result<Vec<Value>, Fail>;
+
+use Kind::{Switch as S, Value as V};
+
+const SPECS: &[Spec] = &[
+    Spec {
+        name: "Get-ItemProperty",
+        params: &[("Path", V), ("Name", V)],
+        positional: &["Path", "Name"],
+    },
+    Spec {
+        name: "Set-ItemProperty",
+        params: &[("Path", V), ("Name", V), ("Value", V), ("Type", V)],
+        positional: &["Path", "Name", "Value"],
+    },
+    Spec {
+        name: "Test-Path",
+        params: &[("Path", V)],
+        positional: &["Path"],
+    },
+    Spec {
+        name: "Get-WindowsFeature",
+        params: &[("Name", V)],
+        positional: &["Name"],
+    },
+    Spec {
+        name: "Install-WindowsFeature",
+        params: &[("Name", V), ("IncludeManagementTools", S)],
+        positional: &["Name"],
+    },
+    Spec {
+        name: "Install-RemoteAccess",
+        params: &[("VpnType", V)],
+        positional: &[],
+    },
+    Spec {
+        name: "Get-RemoteAccess",
+        params: &[],
+        positional: &[],
+    },
+    Spec {
+        name: "Uninstall-RemoteAccess",
+        params: &[("Force", S)],
+        positional: &[],
+    },
+    Spec {
+        name: "Get-Service",
+        params: &[("Name", V)],
+        positional: &["Name"],
+    },
+    Spec {
+        name: "Set-Service",
+        params: &[("Name", V), ("StartupType", V)],
+        positional: &["Name"],
+    },
+    Spec {
+        name: "Start-Service",
+        params: &[("Name", V)],
+        positional: &["Name"],
+    },
+    Spec {
+        name: "Stop-Service",
+        params: &[("Name", V)],
+        positional: &["Name"],
+    },
+    Spec {
+        name: "Get-NetAdapter",
+        params: &[],
+        positional: &[],
+    },
+    Spec {
+        name: "Get-NetIPAddress",
+        params: &[("AddressFamily", V), ("InterfaceIndex", V)],
+        positional: &[],
+    },
+    Spec {
+        name: "New-NetIPAddress",
+        params: &[("InterfaceIndex", V), ("IPAddress", V), ("PrefixLength", V)],
+        positional: &[],
+    },
+    Spec {
+        name: "Remove-NetIPAddress",
+        params: &[("IPAddress", V)],
+        positional: &[],
+    },
+    Spec {
+        name: "Get-NetIPInterface",
+        params: &[("AddressFamily", V)],
+        positional: &[],
+    },
+    Spec {
+        name: "Set-NetIPInterface",
+        params: &[
+            ("InterfaceIndex", V),
+            ("AddressFamily", V),
+            ("Forwarding", V),
+        ],
+        positional: &[],
+    },
+    Spec {
+        name: "Get-NetRoute",
+        params: &[
+            ("AddressFamily", V),
+            ("DestinationPrefix", V),
+            ("InterfaceIndex", V),
+        ],
+        positional: &["DestinationPrefix"],
+    },
+    Spec {
+        name: "New-NetRoute",
+        params: &[
+            ("DestinationPrefix", V),
+            ("InterfaceIndex", V),
+            ("NextHop", V),
+            ("RouteMetric", V),
+        ],
+        positional: &["DestinationPrefix"],
+    },
+    Spec {
+        name: "Remove-NetRoute",
+        params: &[
+            ("DestinationPrefix", V),
+            ("InterfaceIndex", V),
+            ("NextHop", V),
+        ],
+        positional: &[],
+    },
+    Spec {
+        name: "Get-NetFirewallRule",
+        params: &[("Name", V)],
+        positional: &[],
+    },
+    Spec {
+        name: "Get-NetFirewallAddressFilter",
+        params: &[],
+        positional: &[],
+    },
+    Spec {
+        name: "New-NetFirewallRule",
+        params: &[
+            ("Name", V),
+            ("DisplayName", V),
+            ("Direction", V),
+            ("Action", V),
+            ("RemoteAddress", V),
+            ("Profile", V),
+        ],
+        positional: &[],
+    },
+    Spec {
+        name: "Remove-NetFirewallRule",
+        params: &[("Name", V)],
+        positional: &[],
+    },
+    Spec {
+        name: "Test-NetConnection",
+        params: &[("ComputerName", V), ("Port", V), ("InformationLevel", V)],
+        positional: &["ComputerName"],
+    },
+    Spec {
+        name: "Invoke-WebRequest",
+        params: &[("Uri", V), ("UseBasicParsing", S), ("TimeoutSec", V)],
+        positional: &["Uri"],
+    },
+    Spec {
+        name: "Start-Sleep",
+        params: &[("Seconds", V), ("Milliseconds", V)],
+        positional: &["Seconds"],
+    },
+    Spec {
+        name: "Get-FileHash",
+        params: &[("Path", V), ("Algorithm", V)],
+        positional: &["Path"],
+    },
+    Spec {
+        name: "New-Item",
+        params: &[("Path", V), ("ItemType", V), ("Force", S)],
+        positional: &["Path"],
+    },
+    Spec {
+        name: "Remove-Item",
+        params: &[("Path", V), ("Recurse", S), ("Force", S)],
+        positional: &["Path"],
+    },
+];
+
+/// The declared cmdlet, by case-insensitive name.
+pub fn spec(name: &str) -> Option<&'static Spec> {
+    SPECS.iter().find(|s| s.name.eq_ignore_ascii_case(name))
+}
+
+/// All declared cmdlets and their parameters, for the contract table's tests.
+pub fn all() -> &'static [Spec] {
+    SPECS
+}
+
+/// A required parameter's text.
+pub fn need(b: &Bound, name: &str, cmdlet: &str) -> Result<String, Fail> {
+    b.text(name).ok_or_else(|| {
+        Fail::Failed(format!(
+            "Cannot process command because of one or more missing mandatory parameters: {name}. ({cmdlet})"
+        ))
+    })
+}
+
+/// Runs a bound cmdlet.
+pub fn run(interp: &mut Interp, spec: &Spec, b: &Bound, input: Vec<Value>, at: Node) -> CmdResult {
+    let name = spec.name;
+    if let Some(r) = system::run(interp, name, b, at)? {
+        return Ok(r);
+    }
+    if let Some(r) = net::run(interp, name, b)? {
+        return Ok(r);
+    }
+    if let Some(r) = firewall::run(interp, name, b, input)? {
+        return Ok(r);
+    }
+    Err(Fail::Flow(crate::ps::unsupported(
+        format!("cmdlet '{name}'"),
+        at,
+        interp.line_base,
+    )))
+}

@@ -1,0 +1,247 @@
+//! NetTCPIP and NetAdapter cmdlets: adapters, IPv4 addresses, per-interface forwarding and
+//! routes. Each change is made in the state and, through effects, in the namespace.
+
+use super::{need, Fail};
+use crate::net::{contains, network_of, valid_prefix};
+use crate::ps::args::Bound;
+use crate::ps::value::{Obj, Value};
+use crate::ps::Interp;
+use crate::state::{Adapter, IpAddress, Route, WinState};
+
+const IPV4: Value = Value::Enum("IPv4", 2);
+
+fn family(b: &Bound, cmdlet: &str) -> Result<(), Fail> {
+    match b.text("AddressFamily") {
+        Some(f) if !f.eq_ignore_ascii_case("IPv4") => Err(Fail::Failed(format!(
+            "{cmdlet}: winsim models IPv4 only, not -AddressFamily {f}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn index(b: &Bound, name: &str) -> Result<Option<u32>, Fail> {
+    match b.int(name)? {
+        Some(n) => u32::try_from(n)
+            .map(Some)
+            .map_err(|_| Fail::Failed(format!("Cannot validate argument on parameter '{name}'."))),
+        None => Ok(None),
+    }
+}
+
+fn adapter(state: &WinState, idx: u32) -> Result<Adapter, Fail> {
+    state.adapter(idx).cloned().ok_or_else(|| {
+        Fail::NotFound(format!(
+            "No MSFT_NetIPInterface objects found with property 'InterfaceIndex' equal to '{idx}'."
+        ))
+    })
+}
+
+/// The Linux device an address or on-link route of `a` belongs on.
+fn dev_for(state: &WinState, a: &Adapter, ip: &str) -> String {
+    let in_container_net = state
+        .networks
+        .iter()
+        .any(|n| n.adapter_index == a.if_index && contains(&n.subnet, ip));
+    match &a.uplink {
+        Some(up) if !in_container_net => up.clone(),
+        _ => a.linux_dev.clone(),
+    }
+}
+
+fn route_obj(state: &WinState, r: &Route, store: &str) -> Value {
+    let alias = state
+        .adapter(r.if_index)
+        .map(|a| a.name.clone())
+        .unwrap_or_default();
+    Obj::new("Microsoft.Management.Infrastructure.CimInstance#ROOT/StandardCimv2/MSFT_NetRoute")
+        .with("DestinationPrefix", r.prefix.as_str())
+        .with("NextHop", r.next_hop.as_str())
+        .with("InterfaceIndex", r.if_index)
+        .with("InterfaceAlias", alias)
+        .with("RouteMetric", r.metric)
+        .with("AddressFamily", IPV4)
+        .with("Store", store)
+        .into()
+}
+
+fn effect(r: Result<(), String>) -> Result<(), Fail> {
+    r.map_err(|e| Fail::Failed(format!("winsim effect failed: {e}")))
+}
+
+pub fn run(i: &mut Interp, name: &str, b: &Bound) -> Result<Option<Vec<Value>>, Fail> {
+    let state = &mut *i.ctx.state;
+    let fx = i.ctx.fx;
+    let out = match name {
+        "Get-NetAdapter" => state
+            .adapters
+            .iter()
+            .filter(|a| a.linux_dev != "lo")
+            .map(|a| {
+                Obj::new("Microsoft.Management.Infrastructure.CimInstance#ROOT/StandardCimv2/MSFT_NetAdapter")
+                    .with("Name", a.name.as_str())
+                    .with("InterfaceDescription", a.description.as_str())
+                    .with("ifIndex", a.if_index)
+                    .with("Status", a.status.as_str())
+                    .with("MacAddress", a.mac.as_str())
+                    .with("LinkSpeed", "10 Gbps")
+                    .into()
+            })
+            .collect(),
+        "Get-NetIPAddress" => {
+            family(b, name)?;
+            let want = index(b, "InterfaceIndex")?;
+            let out: Vec<Value> = state
+                .addresses
+                .iter()
+                .filter(|a| want.is_none_or(|w| w == a.if_index))
+                .map(|a| {
+                    let alias = state.adapter(a.if_index).map(|x| x.name.clone()).unwrap_or_default();
+                    Obj::new("Microsoft.Management.Infrastructure.CimInstance#ROOT/StandardCimv2/MSFT_NetIPAddress")
+                        .with("IPAddress", a.ip.as_str())
+                        .with("InterfaceIndex", a.if_index)
+                        .with("InterfaceAlias", alias)
+                        .with("AddressFamily", IPV4)
+                        .with("PrefixLength", u32::from(a.prefix_length))
+                        .into()
+                })
+                .collect();
+            if out.is_empty() {
+                return Err(Fail::NotFound("No matching MSFT_NetIPAddress objects found by CIM query for instances of the ROOT/StandardCimv2/MSFT_NetIPAddress class on the  CIM server".into()));
+            }
+            out
+        }
+        "New-NetIPAddress" => {
+            let idx = index(b, "InterfaceIndex")?.ok_or_else(|| Fail::Failed("InterfaceIndex is required".into()))?;
+            let ip = need(b, "IPAddress", name)?;
+            let len = b.int("PrefixLength")?.unwrap_or(32);
+            let len = u8::try_from(len).ok().filter(|l| *l <= 32).ok_or_else(|| Fail::Failed(format!("Invalid PrefixLength {len}")))?;
+            if ip.parse::<std::net::Ipv4Addr>().is_err() {
+                return Err(Fail::Failed(format!("Invalid parameter IPAddress {ip}")));
+            }
+            let a = adapter(state, idx)?;
+            if state.addresses.iter().any(|x| x.ip == ip) {
+                return Err(Fail::Failed("The object already exists.".into()));
+            }
+            let dev = dev_for(state, &a, &ip);
+            effect(fx.run(&["ip", "addr", "add", &format!("{ip}/{len}"), "dev", &dev]))?;
+            state.addresses.push(IpAddress { if_index: idx, ip: ip.clone(), prefix_length: len });
+            let connected = network_of(&ip, len);
+            if !state.routes.iter().any(|r| r.prefix == connected && r.if_index == idx) {
+                state.routes.push(Route { prefix: connected, next_hop: "0.0.0.0".into(), if_index: idx, metric: 256 });
+            }
+            vec![Obj::new("Microsoft.Management.Infrastructure.CimInstance#ROOT/StandardCimv2/MSFT_NetIPAddress")
+                .with("IPAddress", ip.as_str())
+                .with("InterfaceIndex", idx)
+                .with("InterfaceAlias", a.name.as_str())
+                .with("AddressFamily", IPV4)
+                .with("PrefixLength", u32::from(len))
+                .into()]
+        }
+        "Remove-NetIPAddress" => {
+            let ip = need(b, "IPAddress", name)?;
+            let Some(pos) = state.addresses.iter().position(|x| x.ip == ip) else {
+                return Err(Fail::NotFound(format!("No matching MSFT_NetIPAddress objects found with property 'IPAddress' equal to '{ip}'.")));
+            };
+            let addr = state.addresses.remove(pos);
+            if let Some(a) = state.adapter(addr.if_index).cloned() {
+                let dev = dev_for(state, &a, &ip);
+                effect(fx.run(&["ip", "addr", "del", &format!("{ip}/{}", addr.prefix_length), "dev", &dev]))?;
+            }
+            let connected = network_of(&ip, addr.prefix_length);
+            state.routes.retain(|r| !(r.prefix == connected && r.if_index == addr.if_index && r.next_hop == "0.0.0.0"));
+            Vec::new()
+        }
+        "Get-NetIPInterface" => {
+            family(b, name)?;
+            let all = state.rras_routing();
+            state
+                .adapters
+                .iter()
+                .map(|a| {
+                    let on = all || a.forwarding;
+                    Obj::new("Microsoft.Management.Infrastructure.CimInstance#ROOT/StandardCimv2/MSFT_NetIPInterface")
+                        .with("InterfaceIndex", a.if_index)
+                        .with("InterfaceAlias", a.name.as_str())
+                        .with("AddressFamily", IPV4)
+                        .with("Forwarding", if on { Value::Enum("Enabled", 1) } else { Value::Enum("Disabled", 0) })
+                        .with("ConnectionState", Value::Enum("Connected", 1))
+                        .into()
+                })
+                .collect()
+        }
+        "Set-NetIPInterface" => {
+            family(b, name)?;
+            let idx = index(b, "InterfaceIndex")?.ok_or_else(|| Fail::Failed("InterfaceIndex is required".into()))?;
+            adapter(state, idx)?;
+            let f = need(b, "Forwarding", name)?;
+            let on = match f.to_ascii_lowercase().as_str() {
+                "enabled" => true,
+                "disabled" => false,
+                _ => return Err(Fail::Failed(format!("Cannot bind parameter 'Forwarding'. '{f}' is not Enabled or Disabled."))),
+            };
+            if let Some(a) = state.adapters.iter_mut().find(|a| a.if_index == idx) {
+                a.forwarding = on;
+            }
+            effect(fx.sync_forwarding(state))?;
+            Vec::new()
+        }
+        "Get-NetRoute" => {
+            family(b, name)?;
+            let prefix = b.text("DestinationPrefix");
+            let idx = index(b, "InterfaceIndex")?;
+            let out: Vec<Value> = state
+                .routes
+                .iter()
+                .filter(|r| prefix.as_ref().is_none_or(|p| *p == r.prefix) && idx.is_none_or(|i| i == r.if_index))
+                .map(|r| route_obj(state, r, "ActiveStore"))
+                .collect();
+            if out.is_empty() && (prefix.is_some() || idx.is_some()) {
+                return Err(Fail::NotFound("No matching MSFT_NetRoute objects found by CIM query for instances of the ROOT/StandardCimv2/MSFT_NetRoute class on the  CIM server".into()));
+            }
+            out
+        }
+        "New-NetRoute" => {
+            let prefix = need(b, "DestinationPrefix", name)?;
+            if !valid_prefix(&prefix) {
+                return Err(Fail::Failed(format!("Invalid DestinationPrefix {prefix}")));
+            }
+            let idx = index(b, "InterfaceIndex")?.ok_or_else(|| Fail::Failed("InterfaceIndex is required".into()))?;
+            let next_hop = b.text("NextHop").unwrap_or_else(|| "0.0.0.0".into());
+            let metric = b.int("RouteMetric")?.unwrap_or(256).clamp(0, 9999) as u32;
+            let a = adapter(state, idx)?;
+            if state.routes.iter().any(|r| r.prefix == prefix && r.if_index == idx && r.next_hop == next_hop) {
+                return Err(Fail::Failed("Instance MSFT_NetRoute already exists".into()));
+            }
+            let m = metric.to_string();
+            if next_hop == "0.0.0.0" {
+                let dev = dev_for(state, &a, prefix.split('/').next().unwrap_or(""));
+                effect(fx.run(&["ip", "route", "replace", &prefix, "dev", &dev, "metric", &m]))?;
+            } else {
+                effect(fx.run(&["ip", "route", "replace", &prefix, "via", &next_hop, "metric", &m]))?;
+            }
+            let r = Route { prefix, next_hop, if_index: idx, metric };
+            state.routes.push(r.clone());
+            // New-NetRoute answers with the route in both stores, as Windows does.
+            vec![route_obj(state, &r, "ActiveStore"), route_obj(state, &r, "PersistentStore")]
+        }
+        "Remove-NetRoute" => {
+            let prefix = need(b, "DestinationPrefix", name)?;
+            let idx = index(b, "InterfaceIndex")?;
+            let nh = b.text("NextHop");
+            let (gone, kept): (Vec<Route>, Vec<Route>) = state.routes.drain(..).partition(|r| {
+                r.prefix == prefix && idx.is_none_or(|i| i == r.if_index) && nh.as_ref().is_none_or(|n| *n == r.next_hop)
+            });
+            state.routes = kept;
+            if gone.is_empty() {
+                return Err(Fail::NotFound(format!("No matching MSFT_NetRoute objects found with property 'DestinationPrefix' equal to '{prefix}'.")));
+            }
+            for r in gone {
+                let m = r.metric.to_string();
+                effect(fx.run(&["ip", "route", "del", &r.prefix, "metric", &m]))?;
+            }
+            Vec::new()
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(out))
+}

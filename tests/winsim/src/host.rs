@@ -1,0 +1,87 @@
+//! The simulated host as the front doors see it: the state file, the effects, and one lock so
+//! commands from SSH and WinRM run one at a time, as they change one machine.
+
+use crate::effects::Effects;
+use crate::runner::{CommandRunner, Output};
+use crate::state::WinState;
+use futures_util::future::BoxFuture;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// What a running script acts on.
+pub struct Ctx<'h> {
+    pub state: &'h mut WinState,
+    pub fx: &'h Effects,
+}
+
+/// The host: state file plus effects. Implements [`CommandRunner`].
+pub struct Host {
+    pub state_path: PathBuf,
+    pub fx: Effects,
+    lock: Mutex<()>,
+}
+
+impl Host {
+    /// Opens the host, creating its state from the namespace when the file does not exist yet.
+    pub fn open(state_path: PathBuf, fx: Effects) -> anyhow::Result<Host> {
+        if !state_path.exists() {
+            WinState::fresh(&fx.snapshot()).save(&state_path)?;
+        }
+        WinState::load(&state_path)?;
+        Ok(Host {
+            state_path,
+            fx,
+            lock: Mutex::new(()),
+        })
+    }
+
+    /// Runs one command line to completion: load the state, run, save.
+    pub fn run_sync(&self, command_line: &str, stdin: &[u8]) -> Output {
+        let _one_at_a_time = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = match WinState::load(&self.state_path) {
+            Ok(s) => s,
+            Err(e) => return fail(format!("winsim: {e:#}\n")),
+        };
+        let stdin = String::from_utf8_lossy(stdin);
+        let (stdout, mut stderr, code) = {
+            let mut ctx = Ctx {
+                state: &mut state,
+                fx: &self.fx,
+            };
+            crate::ps::run_command_line(&mut ctx, command_line, &stdin)
+        };
+        if let Err(e) = state.save(&self.state_path) {
+            stderr.push_str(&format!("winsim: {e:#}\n"));
+        }
+        Output {
+            stdout: stdout.into_bytes(),
+            stderr: stderr.into_bytes(),
+            code,
+        }
+    }
+}
+
+fn fail(msg: String) -> Output {
+    Output {
+        stdout: Vec::new(),
+        stderr: msg.into_bytes(),
+        code: 1,
+    }
+}
+
+/// [`Host`] behind an `Arc`, for the async front doors.
+#[derive(Clone)]
+pub struct SharedHost(pub Arc<Host>);
+
+impl CommandRunner for SharedHost {
+    fn run<'a>(&'a self, command_line: &'a str, stdin: &'a [u8]) -> BoxFuture<'a, Output> {
+        let host = self.0.clone();
+        let line = command_line.to_string();
+        let input = stdin.to_vec();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || host.run_sync(&line, &input))
+                .await
+                .unwrap_or_else(|e| fail(format!("winsim: command panicked: {e}\n")))
+        })
+    }
+}

@@ -1,0 +1,341 @@
+//! The docker CLI against winsim's dockerd, limited to the subcommands rwin uses. A transparent
+//! or l2bridge network becomes a Linux bridge without the gateway on it (Windows' transparent
+//! network does not put it on the host either), and `network inspect`/`version` are rewritten to
+//! show what Windows would: the Windows driver and its windowsshim options, Os "windows".
+
+use super::{failed, ok, NativeOut};
+use crate::host::Ctx;
+use crate::state::{Adapter, ContainerNetwork};
+use std::collections::BTreeMap;
+
+const PASS_THROUGH: [&str; 11] = [
+    "ps",
+    "container",
+    "pull",
+    "login",
+    "create",
+    "run",
+    "start",
+    "stop",
+    "rm",
+    "exec",
+    "network",
+];
+
+pub fn run(ctx: &mut Ctx, args: &[String], stdin: Option<&str>) -> Result<NativeOut, String> {
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    match a.as_slice() {
+        ["version", "--format", f] if *f == "{{json .}}" => Ok(version(ctx)),
+        ["network", "create", rest @ ..] => network_create(ctx, rest),
+        ["network", "rm", name] => network_rm(ctx, name),
+        ["network", "inspect", ids @ ..] if !ids.is_empty() => Ok(network_inspect(ctx, args)),
+        ["network", "ls", "-q", "--filter", f] if f.starts_with("label=") => {
+            if ctx.fx.dry {
+                let want = f.trim_start_matches("label=");
+                let (k, v) = want
+                    .split_once('=')
+                    .map_or((want, None), |(k, v)| (k, Some(v)));
+                let ids: String = ctx
+                    .state
+                    .networks
+                    .iter()
+                    .filter(|n| n.labels.get(k).is_some_and(|x| v.is_none_or(|v| v == x)))
+                    .map(|n| format!("{}\n", &n.id[..12]))
+                    .collect();
+                return Ok(ok(&ids));
+            }
+            Ok(ctx.fx.docker(args, None))
+        }
+        ["ps", "-aq", "--filter", f] if f.starts_with("label=") => Ok(ctx.fx.docker(args, None)),
+        ["container", "inspect", ..] | ["pull", _] | ["exec", _, _, ..] => {
+            Ok(ctx.fx.docker(args, None))
+        }
+        ["login", "-u", _, "--password-stdin", _] => Ok(ctx.fx.docker(args, stdin)),
+        ["create" | "run", ..] if a.get(0) == Some(&"create") || a.contains(&"-d") => {
+            Ok(ctx.fx.docker(args, None))
+        }
+        ["start" | "stop", _] | ["rm", "-f", _] => Ok(ctx.fx.docker(args, None)),
+        [first, ..] if PASS_THROUGH.contains(first) => {
+            Err(format!("docker command line 'docker {}'", a.join(" ")))
+        }
+        _ => Err(format!(
+            "docker subcommand '{}'",
+            a.first().copied().unwrap_or("")
+        )),
+    }
+}
+
+fn version(ctx: &Ctx) -> NativeOut {
+    let mut out = if ctx.fx.dry {
+        ok(
+            r#"{"Client":{"Version":"24.0.7","ApiVersion":"1.43","Os":"linux","Arch":"amd64"},"Server":{"Platform":{"Name":"Docker Engine - Community"},"Version":"24.0.7","ApiVersion":"1.43","MinAPIVersion":"1.24","Os":"linux","Arch":"amd64","KernelVersion":"6.1.0"}}"#,
+        )
+    } else {
+        ctx.fx.docker(
+            &["version".into(), "--format".into(), "{{json .}}".into()],
+            None,
+        )
+    };
+    if out.code != 0 {
+        return out;
+    }
+    if let Ok(mut v) = serde_json::from_str::<serde_json::Value>(out.stdout.trim()) {
+        for side in ["Client", "Server"] {
+            if let Some(o) = v.get_mut(side).and_then(|s| s.as_object_mut()) {
+                o.insert("Os".into(), "windows".into());
+            }
+        }
+        if let Some(o) = v.get_mut("Server").and_then(|s| s.as_object_mut()) {
+            o.insert(
+                "KernelVersion".into(),
+                "10.0 20348 (20348.1.amd64fre.fe_release.210507-1500)".into(),
+            );
+        }
+        out.stdout = format!("{v}\n");
+    }
+    out
+}
+
+fn network_create(ctx: &mut Ctx, rest: &[&str]) -> Result<NativeOut, String> {
+    let (mut driver, mut subnet, mut gateway, mut name) = (None, None, None, None);
+    let mut options = BTreeMap::new();
+    let mut labels = BTreeMap::new();
+    let mut it = rest.iter();
+    while let Some(w) = it.next() {
+        let mut val = || {
+            it.next()
+                .map(|s| s.to_string())
+                .ok_or_else(|| format!("docker network create {w} without a value"))
+        };
+        match *w {
+            "-d" | "--driver" => driver = Some(val()?),
+            "--subnet" => subnet = Some(val()?),
+            "--gateway" => gateway = Some(val()?),
+            "-o" | "--opt" => {
+                let v = val()?;
+                let (k, x) = v
+                    .split_once('=')
+                    .ok_or_else(|| format!("docker network create -o {v}"))?;
+                if !k.starts_with("com.docker.network.windowsshim.") {
+                    return Err(format!("docker network option '{k}'"));
+                }
+                options.insert(k.to_string(), x.to_string());
+            }
+            "--label" => {
+                let v = val()?;
+                let (k, x) = v.split_once('=').unwrap_or((v.as_str(), ""));
+                labels.insert(k.to_string(), x.to_string());
+            }
+            n if !n.starts_with('-') && name.is_none() => name = Some(n.to_string()),
+            other => return Err(format!("docker network create argument '{other}'")),
+        }
+    }
+    let driver = driver.unwrap_or_default();
+    if driver != "transparent" && driver != "l2bridge" {
+        return Err(format!(
+            "docker network driver '{driver}' (transparent or l2bridge)"
+        ));
+    }
+    let (Some(subnet), Some(gateway), Some(name)) = (subnet, gateway, name) else {
+        return Err("docker network create without --subnet, --gateway and a name".into());
+    };
+    let state = &mut *ctx.state;
+    let daemon = |m: &str| failed(1, "", &format!("Error response from daemon: {m}\n"));
+    if state.networks.iter().any(|n| n.name == name) {
+        return Ok(daemon(&format!("network with name {name} already exists")));
+    }
+    let Some(nic_name) = options
+        .get("com.docker.network.windowsshim.interface")
+        .cloned()
+    else {
+        return Ok(daemon("HNS failed with error : The parameter is incorrect. (transparent network without com.docker.network.windowsshim.interface)"));
+    };
+    let Some(nic) = state
+        .adapter_by_name(&nic_name)
+        .cloned()
+        .filter(|a| a.uplink.is_none() && a.linux_dev != "lo")
+    else {
+        return Ok(daemon(&format!(
+            "HNS failed with error : The network adapter {nic_name} was not found."
+        )));
+    };
+    let vname = format!("vEthernet ({})", nic.name);
+    if state.adapter_by_name(&vname).is_some() {
+        return Ok(daemon(&format!(
+            "HNS failed with error : an external switch is already bound to {}",
+            nic.name
+        )));
+    }
+    let if_index = state.next_if_index();
+    let bridge = format!("wsim{if_index}");
+    let mut argv: Vec<String> = [
+        "network",
+        "create",
+        "-d",
+        "bridge",
+        "--subnet",
+        &subnet,
+        "--gateway",
+        &gateway,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for o in [
+        format!("com.docker.network.bridge.name={bridge}"),
+        "com.docker.network.bridge.inhibit_ipv4=true".into(),
+        "com.docker.network.bridge.enable_ip_masquerade=false".into(),
+    ] {
+        argv.extend(["-o".to_string(), o]);
+    }
+    for (k, v) in &labels {
+        argv.extend(["--label".to_string(), format!("{k}={v}")]);
+    }
+    argv.push(name.clone());
+    let mut out = ctx.fx.docker(&argv, None);
+    if ctx.fx.dry {
+        out = ok(&format!("{}\n", fake_id(&name)));
+    }
+    if out.code != 0 {
+        return Ok(out);
+    }
+    let id = out.stdout.trim().to_string();
+    // The host's own addresses and routes move to the new vEthernet adapter, as on Windows.
+    for ip in state
+        .addresses
+        .iter_mut()
+        .filter(|x| x.if_index == nic.if_index)
+    {
+        ip.if_index = if_index;
+    }
+    for r in state
+        .routes
+        .iter_mut()
+        .filter(|r| r.if_index == nic.if_index)
+    {
+        r.if_index = if_index;
+    }
+    state.adapters.push(Adapter {
+        name: vname,
+        if_index,
+        mac: nic.mac.clone(),
+        description: "Hyper-V Virtual Ethernet Adapter".into(),
+        status: "Up".into(),
+        linux_dev: bridge.clone(),
+        uplink: Some(nic.linux_dev.clone()),
+        forwarding: false,
+    });
+    state.networks.push(ContainerNetwork {
+        name,
+        id,
+        driver,
+        subnet,
+        gateway,
+        interface: nic.name,
+        options,
+        labels,
+        linux_bridge: bridge,
+        adapter_index: if_index,
+    });
+    if let Err(e) = ctx.fx.sync_forwarding(ctx.state) {
+        return Ok(failed(
+            1,
+            &out.stdout,
+            &format!("winsim effect failed: {e}\n"),
+        ));
+    }
+    Ok(out)
+}
+
+fn fake_id(name: &str) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in name.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
+    }
+    format!("{h:016x}").repeat(4)
+}
+
+fn network_rm(ctx: &mut Ctx, name: &str) -> Result<NativeOut, String> {
+    let state = &mut *ctx.state;
+    let Some(pos) = state
+        .networks
+        .iter()
+        .position(|n| n.name == name || n.id.starts_with(name))
+    else {
+        return Ok(failed(
+            1,
+            "",
+            &format!("Error response from daemon: network {name} not found\n"),
+        ));
+    };
+    let net = state.networks[pos].clone();
+    let out = if ctx.fx.dry {
+        ok(&format!("{name}\n"))
+    } else {
+        ctx.fx
+            .docker(&["network".into(), "rm".into(), name.into()], None)
+    };
+    if out.code != 0 {
+        return Ok(out);
+    }
+    state.networks.remove(pos);
+    let physical = state.adapter_by_name(&net.interface).map(|a| a.if_index);
+    state.adapters.retain(|a| a.if_index != net.adapter_index);
+    let sub = net.subnet.clone();
+    state
+        .addresses
+        .retain(|x| !(x.if_index == net.adapter_index && crate::net::contains(&sub, &x.ip)));
+    state
+        .routes
+        .retain(|r| !(r.if_index == net.adapter_index && r.prefix == sub));
+    if let Some(p) = physical {
+        for ip in state
+            .addresses
+            .iter_mut()
+            .filter(|x| x.if_index == net.adapter_index)
+        {
+            ip.if_index = p;
+        }
+        for r in state
+            .routes
+            .iter_mut()
+            .filter(|r| r.if_index == net.adapter_index)
+        {
+            r.if_index = p;
+        }
+    }
+    Ok(out)
+}
+
+fn network_inspect(ctx: &Ctx, args: &[String]) -> NativeOut {
+    let state = &*ctx.state;
+    let mut items: Vec<serde_json::Value> = if ctx.fx.dry {
+        let mut v = Vec::new();
+        for id in &args[2..] {
+            match state.networks.iter().find(|n| &n.name == id || n.id.starts_with(id.as_str())) {
+                Some(n) => v.push(serde_json::json!({
+                    "Name": n.name, "Id": n.id, "Scope": "local", "Driver": "bridge",
+                    "IPAM": {"Driver": "default", "Config": [{"Subnet": n.subnet, "Gateway": n.gateway}]},
+                    "Containers": {}, "Options": {}, "Labels": n.labels,
+                })),
+                None => return failed(1, "[]\n", &format!("Error: No such network: {id}\n")),
+            }
+        }
+        v
+    } else {
+        let out = ctx.fx.docker(args, None);
+        match serde_json::from_str::<Vec<serde_json::Value>>(&out.stdout) {
+            Ok(v) if out.code == 0 => v,
+            _ => return out,
+        }
+    };
+    for item in &mut items {
+        let name = item["Name"].as_str().unwrap_or_default().to_string();
+        if let Some(n) = state.networks.iter().find(|n| n.name == name) {
+            item["Driver"] = n.driver.clone().into();
+            item["Options"] = serde_json::to_value(&n.options).unwrap_or_default();
+        }
+    }
+    let text = serde_json::to_string_pretty(&items).unwrap_or_else(|_| "[]".into());
+    ok(&format!("{text}\n"))
+}

@@ -1,0 +1,45 @@
+//! The native commands a script may run (docker, netsh, sc.exe), each with a whitelist of
+//! subcommands. Their output goes to the pipeline as lines and their exit code to $LASTEXITCODE.
+
+mod docker;
+mod netsh;
+mod sc;
+
+pub use crate::effects::NativeOut;
+use crate::host::Ctx;
+
+/// True for the command names handled here rather than as cmdlets.
+pub fn is_native(name: &str) -> bool {
+    ["docker", "docker.exe", "netsh", "netsh.exe", "sc.exe"]
+        .iter()
+        .any(|n| n.eq_ignore_ascii_case(name))
+}
+
+/// Runs a native command; Err names what is outside the contract.
+pub fn run(
+    ctx: &mut Ctx,
+    name: &str,
+    args: &[String],
+    stdin: Option<&str>,
+) -> Result<NativeOut, String> {
+    let lower = name.to_ascii_lowercase();
+    match lower.trim_end_matches(".exe") {
+        "docker" => docker::run(ctx, args, stdin),
+        "netsh" => netsh::run(ctx, args),
+        _ => sc::run(ctx, args),
+    }
+}
+
+/// A failed native command's answer.
+pub fn failed(code: i32, stdout: &str, stderr: &str) -> NativeOut {
+    NativeOut {
+        stdout: stdout.to_string(),
+        stderr: stderr.to_string(),
+        code,
+    }
+}
+
+/// A successful native command's answer.
+pub fn ok(stdout: &str) -> NativeOut {
+    failed(0, stdout, "")
+}

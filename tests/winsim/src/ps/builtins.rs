@@ -1,0 +1,258 @@
+//! Running a command: `& <script block>`, the pipeline cmdlets (ForEach-Object, Where-Object,
+//! Select-Object, ConvertTo/From-Json, Out-String, Out-Null, Write-Output), the host cmdlets in
+//! cmdlets/ and the native commands in native/. ErrorAction decides what a failure does.
+
+use super::args::{Arg, Kind, Spec};
+use super::eval::{kids, text, Interp};
+use super::json::{from_json, to_json};
+use super::value::Value;
+use super::{unsupported, Flow};
+use crate::cmdlets::{self, Fail};
+use crate::native;
+use tree_sitter::Node;
+
+const PIPELINE_CMDLETS: [Spec; 8] = [
+    Spec {
+        name: "ForEach-Object",
+        params: &[("Process", Kind::Value)],
+        positional: &["Process"],
+    },
+    Spec {
+        name: "Where-Object",
+        params: &[("FilterScript", Kind::Value)],
+        positional: &["FilterScript"],
+    },
+    Spec {
+        name: "Select-Object",
+        params: &[("First", Kind::Value)],
+        positional: &[],
+    },
+    Spec {
+        name: "ConvertTo-Json",
+        params: &[("Depth", Kind::Value), ("Compress", Kind::Switch)],
+        positional: &[],
+    },
+    Spec {
+        name: "ConvertFrom-Json",
+        params: &[],
+        positional: &[],
+    },
+    Spec {
+        name: "Out-String",
+        params: &[],
+        positional: &[],
+    },
+    Spec {
+        name: "Out-Null",
+        params: &[],
+        positional: &[],
+    },
+    Spec {
+        name: "Write-Output",
+        params: &[("InputObject", Kind::Value)],
+        positional: &["InputObject"],
+    },
+];
+
+impl Interp<'_, '_> {
+    /// Runs one `command` node with the previous stage's output (None when it is first).
+    pub fn command(
+        &mut self,
+        n: Node,
+        src: &str,
+        input: Option<Vec<Value>>,
+    ) -> Result<Vec<Value>, Flow> {
+        let name_node = n
+            .child_by_field_name("command_name")
+            .ok_or_else(|| unsupported("command form", n, self.line_base))?;
+        let invoke = kids(n)
+            .iter()
+            .any(|k| k.kind() == "command_invokation_operator");
+        let args = self.command_args(n.child_by_field_name("command_elements"), src)?;
+        if invoke {
+            if !args.is_empty() {
+                return Err(unsupported("arguments to '&'", n, self.line_base));
+            }
+            return match self.expr(name_node, src)? {
+                Value::ScriptBlock(body) => self.invoke_block(&body, input.unwrap_or_default()),
+                other => Err(unsupported(
+                    format!("'&' on '{}'", other.to_text()),
+                    n,
+                    self.line_base,
+                )),
+            };
+        }
+        if name_node.kind() != "command_name" {
+            return Err(unsupported(
+                format!("command name '{}'", text(name_node, src)),
+                name_node,
+                self.line_base,
+            ));
+        }
+        let name = text(name_node, src).to_string();
+        if let Some(spec) = PIPELINE_CMDLETS
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(&name))
+        {
+            return self.pipeline_cmdlet(spec, args, input.unwrap_or_default(), n);
+        }
+        if native::is_native(&name) {
+            return self.native(&name, args, input, n);
+        }
+        let Some(spec) = cmdlets::spec(&name) else {
+            return Err(unsupported(
+                format!("cmdlet '{name}'"),
+                name_node,
+                self.line_base,
+            ));
+        };
+        let bound = self.bind(spec, args, n)?;
+        let action = bound.text("ErrorAction");
+        if let Some(a) = &action {
+            if !["Stop", "SilentlyContinue", "Continue"]
+                .iter()
+                .any(|x| x.eq_ignore_ascii_case(a))
+            {
+                return Err(unsupported(format!("-ErrorAction {a}"), n, self.line_base));
+            }
+        }
+        match cmdlets::run(self, spec, &bound, input.unwrap_or_default(), n) {
+            Ok(items) => Ok(items),
+            Err(Fail::Flow(f)) => Err(f),
+            Err(Fail::NotFound(msg)) | Err(Fail::Failed(msg)) => {
+                let action = action.unwrap_or_default().to_ascii_lowercase();
+                let pos = n.start_position();
+                let full = format!(
+                    "{} : {msg}\r\nAt line:{} char:{}\r\n+ {}",
+                    spec.name,
+                    pos.row + 1 + self.line_base,
+                    pos.column + 1,
+                    text(n, src)
+                );
+                if action == "silentlycontinue" {
+                    Ok(Vec::new())
+                } else if action == "stop" || (action.is_empty() && self.stop_on_error()) {
+                    Err(Flow::Error(full))
+                } else {
+                    self.stderr.push_str(&full);
+                    self.stderr.push_str("\r\n");
+                    Ok(Vec::new())
+                }
+            }
+        }
+    }
+
+    fn pipeline_cmdlet(
+        &mut self,
+        spec: &Spec,
+        args: Vec<Arg>,
+        input: Vec<Value>,
+        n: Node,
+    ) -> Result<Vec<Value>, Flow> {
+        let b = self.bind(spec, args, n)?;
+        let block = |name: &str| match b.get(name) {
+            Some(Value::ScriptBlock(s)) => Ok(s.clone()),
+            _ => Err(unsupported(
+                format!("{} without a script block", spec.name),
+                n,
+                self.line_base,
+            )),
+        };
+        match spec.name {
+            "ForEach-Object" => {
+                let body = block("Process")?;
+                let mut out = Vec::new();
+                for item in input {
+                    out.extend(self.invoke_with_item(&body, item)?);
+                }
+                Ok(out)
+            }
+            "Where-Object" => {
+                let body = block("FilterScript")?;
+                let mut out = Vec::new();
+                for item in input {
+                    if Value::from_items(self.invoke_with_item(&body, item.clone())?).truthy() {
+                        out.push(item);
+                    }
+                }
+                Ok(out)
+            }
+            "Select-Object" => {
+                let first = b.int("First")?.ok_or_else(|| {
+                    unsupported("Select-Object without -First", n, self.line_base)
+                })?;
+                Ok(input.into_iter().take(first.max(0) as usize).collect())
+            }
+            "ConvertTo-Json" => {
+                if input.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let depth = b.int("Depth")?.unwrap_or(2).max(0) as usize;
+                let v = Value::from_items(input);
+                Ok(vec![Value::Str(to_json(&v, depth, b.switch("Compress")))])
+            }
+            "ConvertFrom-Json" => {
+                let textin: Vec<String> = input.iter().map(Value::to_text).collect();
+                if textin.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let v = from_json(&textin.join("\n"))
+                    .map_err(|e| Flow::Error(format!("ConvertFrom-Json : {e}")))?;
+                // Windows PowerShell 5.1 writes a JSON array as one object, not its elements.
+                Ok(vec![v])
+            }
+            "Out-String" => {
+                let mut s = String::new();
+                for item in &input {
+                    s.push_str(&super::render_output(std::slice::from_ref(item)));
+                }
+                Ok(vec![Value::Str(s)])
+            }
+            "Out-Null" => Ok(Vec::new()),
+            "Write-Output" => Ok(b
+                .get("InputObject")
+                .cloned()
+                .map(Value::into_items)
+                .unwrap_or_default()),
+            _ => Err(unsupported(
+                format!("cmdlet {}", spec.name),
+                n,
+                self.line_base,
+            )),
+        }
+    }
+
+    fn native(
+        &mut self,
+        name: &str,
+        args: Vec<Arg>,
+        input: Option<Vec<Value>>,
+        n: Node,
+    ) -> Result<Vec<Value>, Flow> {
+        let mut words = Vec::new();
+        for a in args {
+            match a {
+                Arg::Param(p, None) => words.push(p),
+                Arg::Param(p, Some(v)) => words.push(format!("{p}:{}", v.to_text())),
+                Arg::Value(v) => words.extend(v.into_items().iter().map(Value::to_text)),
+            }
+        }
+        let stdin = input.map(|items| {
+            items
+                .iter()
+                .map(|v| format!("{}\r\n", v.to_text()))
+                .collect::<String>()
+        });
+        let at = n.start_position().row + 1 + self.line_base;
+        let out = native::run(self.ctx, name, &words, stdin.as_deref()).map_err(|what| {
+            Flow::Unsupported(format!("winsim: unsupported {what} at line {at}"))
+        })?;
+        self.set_var("LASTEXITCODE", Value::Int(i64::from(out.code)));
+        self.stderr.push_str(&out.stderr);
+        Ok(out
+            .stdout
+            .lines()
+            .map(|l| Value::Str(l.trim_end_matches('\r').to_string()))
+            .collect())
+    }
+}

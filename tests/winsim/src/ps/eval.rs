@@ -1,0 +1,385 @@
+//! Statements and pipelines: the evaluator's walk over tree-sitter-powershell's syntax tree.
+//! Expressions live in expr.rs, argument binding in args.rs, the pipeline cmdlets in builtins.rs.
+
+use super::value::Value;
+use super::{parse, unsupported, Flow};
+use crate::host::Ctx;
+use std::collections::HashMap;
+use tree_sitter::Node;
+
+/// One running script: its variable scopes, what it wrote to stderr, and the host it acts on.
+pub struct Interp<'c, 'h> {
+    pub ctx: &'c mut Ctx<'h>,
+    scopes: Vec<HashMap<String, Value>>,
+    pub stderr: String,
+    /// Output already written before a terminating error, still shown on stdout.
+    pub partial: Vec<Value>,
+    /// Lines before the current source text (a script block's body keeps its script's numbers).
+    pub line_base: usize,
+}
+
+/// Named children of a node, skipping comments (which tree-sitter puts anywhere).
+pub fn kids(n: Node) -> Vec<Node> {
+    let mut c = n.walk();
+    n.named_children(&mut c)
+        .filter(|k| k.kind() != "comment")
+        .collect()
+}
+
+/// The node's text in `src`.
+pub fn text<'s>(n: Node, src: &'s str) -> &'s str {
+    n.utf8_text(src.as_bytes()).unwrap_or("")
+}
+
+impl<'c, 'h> Interp<'c, 'h> {
+    /// A fresh interpreter; `stdin` is what `$input` enumerates (line by line).
+    pub fn new(ctx: &'c mut Ctx<'h>, stdin: &str) -> Self {
+        let mut global = HashMap::new();
+        let lines: Vec<Value> = stdin
+            .lines()
+            .map(|l| Value::Str(l.trim_end_matches('\r').to_string()))
+            .collect();
+        global.insert("input".to_string(), Value::Array(lines));
+        global.insert("erroractionpreference".into(), "Continue".into());
+        global.insert("progresspreference".into(), "Continue".into());
+        global.insert("lastexitcode".into(), Value::Null);
+        Interp {
+            ctx,
+            scopes: vec![global],
+            stderr: String::new(),
+            partial: Vec::new(),
+            line_base: 0,
+        }
+    }
+
+    /// powershell.exe's exit code after a script that ran to its end: `$LASTEXITCODE` is not
+    /// it (only `exit` sets the code, and the contract has no `exit`), so 0.
+    pub fn exit_code(&self) -> i32 {
+        0
+    }
+
+    pub fn get_var(&self, name: &str) -> Option<Value> {
+        let key = name.to_ascii_lowercase();
+        match key.as_str() {
+            "true" => return Some(Value::Bool(true)),
+            "false" => return Some(Value::Bool(false)),
+            "null" => return Some(Value::Null),
+            _ => {}
+        }
+        self.scopes.iter().rev().find_map(|s| s.get(&key).cloned())
+    }
+
+    pub fn set_var(&mut self, name: &str, v: Value) {
+        let key = name.to_ascii_lowercase();
+        // $LASTEXITCODE is a global variable.
+        let scope = if key == "lastexitcode" {
+            0
+        } else {
+            self.scopes.len() - 1
+        };
+        self.scopes[scope].insert(key, v);
+    }
+
+    /// True when failures should stop the script (`$ErrorActionPreference = 'Stop'`).
+    pub fn stop_on_error(&self) -> bool {
+        self.get_var("ErrorActionPreference")
+            .is_some_and(|v| v.to_text().eq_ignore_ascii_case("stop"))
+    }
+
+    /// Parses and runs `src` in the current scope, returning its pipeline output.
+    pub fn run_source(&mut self, src: &str, line_base: usize) -> Result<Vec<Value>, Flow> {
+        let tree = parse(src, line_base)?;
+        let saved = std::mem::replace(&mut self.line_base, line_base);
+        let mut out = Vec::new();
+        let root = tree.root_node();
+        let r = kids(root)
+            .into_iter()
+            .try_for_each(|n| self.statement_list_or_stmt(n, src, &mut out));
+        self.line_base = saved;
+        if r.is_err() {
+            self.partial.append(&mut out);
+        }
+        r.map(|()| out)
+    }
+
+    /// Runs a script block (`& $sb`) in a new child scope with `input` as `$input`.
+    pub fn invoke_block(&mut self, block: &str, input: Vec<Value>) -> Result<Vec<Value>, Flow> {
+        let mut scope = HashMap::new();
+        scope.insert("input".to_string(), Value::Array(input));
+        self.scopes.push(scope);
+        let r = self.run_source(block, self.line_base);
+        self.scopes.pop();
+        r
+    }
+
+    /// Runs a script block in the current scope with `$_` set (ForEach-Object, Where-Object).
+    pub fn invoke_with_item(&mut self, block: &str, item: Value) -> Result<Vec<Value>, Flow> {
+        let saved = self.get_var("_");
+        self.set_var("_", item);
+        let r = self.run_source(block, self.line_base);
+        match saved {
+            Some(v) => self.set_var("_", v),
+            None => {
+                if let Some(s) = self.scopes.last_mut() {
+                    s.remove("_");
+                }
+            }
+        }
+        r
+    }
+
+    fn statement_list_or_stmt(
+        &mut self,
+        n: Node,
+        src: &str,
+        out: &mut Vec<Value>,
+    ) -> Result<(), Flow> {
+        if n.kind() == "statement_list" {
+            self.statements(n, src, out)
+        } else {
+            self.statement(n, src, out)
+        }
+    }
+
+    pub fn statements(&mut self, list: Node, src: &str, out: &mut Vec<Value>) -> Result<(), Flow> {
+        for n in kids(list) {
+            self.statement(n, src, out)?;
+        }
+        Ok(())
+    }
+
+    /// Runs a `{ … }` statement block (the body of if/foreach).
+    fn block(&mut self, n: Node, src: &str, out: &mut Vec<Value>) -> Result<(), Flow> {
+        for k in kids(n) {
+            self.statement_list_or_stmt(k, src, out)?;
+        }
+        Ok(())
+    }
+
+    fn statement(&mut self, n: Node, src: &str, out: &mut Vec<Value>) -> Result<(), Flow> {
+        match n.kind() {
+            "empty_statement" => Ok(()),
+            "pipeline" => {
+                let items = self.pipeline(n, src)?;
+                out.extend(items);
+                Ok(())
+            }
+            "if_statement" => self.if_statement(n, src, out),
+            "foreach_statement" => self.foreach_statement(n, src, out),
+            "flow_control_statement" => self.flow_control(n, src),
+            other => Err(unsupported(
+                format!("statement '{other}'"),
+                n,
+                self.line_base,
+            )),
+        }
+    }
+
+    fn if_statement(&mut self, n: Node, src: &str, out: &mut Vec<Value>) -> Result<(), Flow> {
+        let cond = n.child_by_field_name("condition");
+        let body = kids(n).into_iter().find(|k| k.kind() == "statement_block");
+        let (Some(cond), Some(body)) = (cond, body) else {
+            return Err(unsupported("if statement form", n, self.line_base));
+        };
+        if self.condition(cond, src)? {
+            return self.block(body, src, out);
+        }
+        if let Some(clauses) = n.child_by_field_name("elseif_clauses") {
+            for clause in kids(clauses) {
+                let c = clause.child_by_field_name("condition");
+                let b = kids(clause)
+                    .into_iter()
+                    .find(|k| k.kind() == "statement_block");
+                let (Some(c), Some(b)) = (c, b) else {
+                    return Err(unsupported("elseif form", clause, self.line_base));
+                };
+                if self.condition(c, src)? {
+                    return self.block(b, src, out);
+                }
+            }
+        }
+        if let Some(e) = n.child_by_field_name("else_clause") {
+            if let Some(b) = kids(e).into_iter().find(|k| k.kind() == "statement_block") {
+                return self.block(b, src, out);
+            }
+        }
+        Ok(())
+    }
+
+    fn condition(&mut self, pipeline: Node, src: &str) -> Result<bool, Flow> {
+        Ok(self.pipeline_value(pipeline, src)?.truthy())
+    }
+
+    fn foreach_statement(&mut self, n: Node, src: &str, out: &mut Vec<Value>) -> Result<(), Flow> {
+        let k = kids(n);
+        let var = k.iter().find(|k| k.kind() == "variable");
+        let coll = k.iter().find(|k| k.kind() == "pipeline");
+        let body = k.iter().find(|k| k.kind() == "statement_block");
+        let (Some(var), Some(coll), Some(body)) = (var, coll, body) else {
+            return Err(unsupported("foreach form", n, self.line_base));
+        };
+        let name = self.var_name(*var, src)?;
+        let items = self.pipeline_value(*coll, src)?.into_items();
+        for item in items {
+            self.set_var(&name, item);
+            self.block(*body, src, out)?;
+        }
+        Ok(())
+    }
+
+    fn flow_control(&mut self, n: Node, src: &str) -> Result<(), Flow> {
+        let is_throw = n.child(0).is_some_and(|c| c.kind() == "throw");
+        if !is_throw {
+            return Err(unsupported(
+                format!("flow control '{}'", text(n, src)),
+                n,
+                self.line_base,
+            ));
+        }
+        let msg = match kids(n).into_iter().find(|k| k.kind() == "pipeline") {
+            Some(p) => self.pipeline_value(p, src)?.to_text(),
+            None => "ScriptHalted".to_string(),
+        };
+        let pos = n.start_position();
+        Err(Flow::Error(format!(
+            "{msg}\r\nAt line:{} char:{}\r\n+ {}\r\n    + CategoryInfo          : OperationStopped: ({msg}:String) [], RuntimeException\r\n    + FullyQualifiedErrorId : {msg}",
+            pos.row + 1 + self.line_base,
+            pos.column + 1,
+            text(n, src)
+        )))
+    }
+
+    /// `$name` → `name`; scope- or drive-qualified variables (`$env:X`) are outside the subset.
+    pub fn var_name(&self, n: Node, src: &str) -> Result<String, Flow> {
+        let t = text(n, src);
+        let name = t.strip_prefix('$').unwrap_or(t);
+        if name.contains(':') || name.starts_with('{') || name.is_empty() {
+            return Err(unsupported(format!("variable '{t}'"), n, self.line_base));
+        }
+        Ok(name.to_string())
+    }
+
+    /// A pipeline: an assignment, or stages joined by `|`. Returns what it writes.
+    pub fn pipeline(&mut self, n: Node, src: &str) -> Result<Vec<Value>, Flow> {
+        let k = kids(n);
+        if let [one] = k.as_slice() {
+            match one.kind() {
+                "assignment_expression" => return self.assignment(*one, src).map(|()| Vec::new()),
+                "pipeline_chain" => return self.chain(*one, src),
+                _ => {}
+            }
+        }
+        self.stages(&k, src)
+    }
+
+    /// A pipeline used as a value: a lone expression keeps its value (`$a = @(1)` stays an
+    /// array); command output is collected (nothing → `$null`, one item → that item).
+    pub fn pipeline_value(&mut self, n: Node, src: &str) -> Result<Value, Flow> {
+        let mut k = kids(n);
+        if let [one] = k.as_slice() {
+            if one.kind() == "pipeline_chain" {
+                k = kids(*one);
+            }
+        }
+        if let [one] = k.as_slice() {
+            if one.kind() != "command" && one.kind() != "assignment_expression" {
+                return self.expr(*one, src);
+            }
+        }
+        Ok(Value::from_items(self.pipeline(n, src)?))
+    }
+
+    fn chain(&mut self, n: Node, src: &str) -> Result<Vec<Value>, Flow> {
+        let k = kids(n);
+        self.stages(&k, src)
+    }
+
+    fn stages(&mut self, stages: &[Node], src: &str) -> Result<Vec<Value>, Flow> {
+        let mut items: Option<Vec<Value>> = None;
+        for stage in stages {
+            items = Some(if stage.kind() == "command" {
+                self.command(*stage, src, items)?
+            } else if items.is_none() {
+                self.expr(*stage, src)?.into_items()
+            } else {
+                return Err(unsupported("expression after '|'", *stage, self.line_base));
+            });
+        }
+        Ok(items.unwrap_or_default())
+    }
+
+    fn assignment(&mut self, n: Node, src: &str) -> Result<(), Flow> {
+        let k = kids(n);
+        let op = k.iter().find(|c| c.kind() == "assignement_operator");
+        if op.is_some_and(|o| text(*o, src) != "=") {
+            return Err(unsupported(
+                format!(
+                    "assignment operator '{}'",
+                    op.map(|o| text(*o, src)).unwrap_or("")
+                ),
+                n,
+                self.line_base,
+            ));
+        }
+        let left = k.iter().find(|c| c.kind() == "left_assignment_expression");
+        let value = n.child_by_field_name("value");
+        let (Some(left), Some(value)) = (left, value) else {
+            return Err(unsupported("assignment form", n, self.line_base));
+        };
+        let target = innermost(*left);
+        if target.kind() != "variable" {
+            return Err(unsupported(
+                format!("assignment to '{}'", text(*left, src)),
+                *left,
+                self.line_base,
+            ));
+        }
+        let name = self.var_name(target, src)?;
+        let v = self.pipeline_value(value, src)?;
+        self.set_var(&name, v);
+        Ok(())
+    }
+}
+
+/// Follows single-child wrapper nodes down to the node that means something.
+pub fn innermost(mut n: Node) -> Node {
+    loop {
+        let k = kids(n);
+        match k.as_slice() {
+            [one] if is_wrapper(n.kind()) => n = *one,
+            _ => return n,
+        }
+    }
+}
+
+/// Grammar levels that only pass one operand through when they have a single child.
+pub fn is_wrapper(kind: &str) -> bool {
+    matches!(
+        kind,
+        "left_assignment_expression"
+            | "logical_expression"
+            | "bitwise_expression"
+            | "comparison_expression"
+            | "additive_expression"
+            | "multiplicative_expression"
+            | "format_expression"
+            | "range_expression"
+            | "array_literal_expression"
+            | "unary_expression"
+            | "pipeline_chain"
+            | "logical_argument_expression"
+            | "bitwise_argument_expression"
+            | "comparison_argument_expression"
+            | "additive_argument_expression"
+            | "multiplicative_argument_expression"
+            | "format_argument_expression"
+            | "range_argument_expression"
+            | "argument_expression"
+            | "argument_expression_list"
+            | "string_literal"
+            | "integer_literal"
+            | "key_expression"
+            | "command_name_expr"
+            | "member_name"
+    )
+}

@@ -1,0 +1,267 @@
+//! Expressions: literals, variables, member access, casts, comparisons, logic, arrays and
+//! hashtables, `(…)`, `@(…)`, script blocks and `[ScriptBlock]::Create(…)`.
+
+use super::eval::{innermost, is_wrapper, kids, text, Interp};
+use super::value::{like, scalar_cmp, scalar_eq, Value};
+use super::{unsupported, Flow};
+use tree_sitter::Node;
+
+impl Interp<'_, '_> {
+    /// Evaluates an expression node to one value.
+    pub fn expr(&mut self, n: Node, src: &str) -> Result<Value, Flow> {
+        let n = innermost(n);
+        let k = kids(n);
+        match n.kind() {
+            "variable" => {
+                let name = self.var_name(n, src)?;
+                Ok(self.get_var(&name).unwrap_or(Value::Null))
+            }
+            "verbatim_string_characters" => {
+                let t = text(n, src);
+                let inner = t.strip_prefix('\'').and_then(|s| s.strip_suffix('\''));
+                match inner {
+                    Some(s) => Ok(Value::Str(s.replace("''", "'"))),
+                    None => Err(unsupported("string literal", n, self.line_base)),
+                }
+            }
+            "expandable_string_literal" => self.expandable(n, src),
+            "decimal_integer_literal" => text(n, src)
+                .parse::<i64>()
+                .map(Value::Int)
+                .map_err(|_| unsupported("integer literal", n, self.line_base)),
+            "simple_name" | "generic_token" => Ok(Value::Str(text(n, src).to_string())),
+            "parenthesized_expression" => match k.as_slice() {
+                [p] if p.kind() == "pipeline" => self.pipeline_value(*p, src),
+                _ => Err(unsupported("parenthesized expression", n, self.line_base)),
+            },
+            "array_expression" => {
+                let mut out = Vec::new();
+                if let Some(list) = k.iter().find(|c| c.kind() == "statement_list") {
+                    self.statements(*list, src, &mut out)?;
+                }
+                Ok(Value::Array(out))
+            }
+            "hash_literal_expression" => self.hash(n, src, false),
+            "script_block_expression" => {
+                let body = k.iter().find(|c| c.kind() == "script_block");
+                Ok(Value::ScriptBlock(
+                    body.map(|b| text(*b, src).to_string()).unwrap_or_default(),
+                ))
+            }
+            "member_access" => self.member_access(n, src),
+            "expression_with_unary_operator" => self.unary(n, src),
+            "cast_expression" => self.cast(n, src),
+            "invokation_expression" => self.invocation(n, src),
+            "array_literal_expression" => {
+                let mut items = Vec::new();
+                for c in k {
+                    items.push(self.expr(c, src)?);
+                }
+                Ok(Value::Array(items))
+            }
+            "logical_expression" => self.logical(n, src),
+            "comparison_expression" => self.comparison(n, src),
+            kind if is_wrapper(kind) => Err(unsupported(
+                format!("operator in '{}'", text(n, src)),
+                n,
+                self.line_base,
+            )),
+            other => Err(unsupported(
+                format!("expression '{other}'"),
+                n,
+                self.line_base,
+            )),
+        }
+    }
+
+    /// Double-quoted strings are accepted only when they need no expansion.
+    fn expandable(&mut self, n: Node, src: &str) -> Result<Value, Flow> {
+        let t = text(n, src);
+        let inner = t
+            .strip_prefix('"')
+            .and_then(|s| s.strip_suffix('"'))
+            .unwrap_or(t);
+        if inner.contains('$') || inner.contains('`') || !kids(n).is_empty() {
+            return Err(unsupported(
+                format!("string expansion in {t}"),
+                n,
+                self.line_base,
+            ));
+        }
+        Ok(Value::Str(inner.replace("\"\"", "\"")))
+    }
+
+    fn hash(&mut self, n: Node, src: &str, ordered: bool) -> Result<Value, Flow> {
+        let mut entries: Vec<(String, Value)> = Vec::new();
+        for body in kids(n) {
+            for entry in kids(body) {
+                let ek = kids(entry);
+                let key = ek.iter().find(|c| c.kind() == "key_expression");
+                let val = ek.iter().find(|c| c.kind() == "pipeline");
+                let (Some(key), Some(val)) = (key, val) else {
+                    return Err(unsupported("hashtable entry", entry, self.line_base));
+                };
+                let key = self.expr(*key, src)?.to_text();
+                let v = self.pipeline_value(*val, src)?;
+                if entries.iter().any(|(k, _)| k.eq_ignore_ascii_case(&key)) {
+                    return Err(Flow::Error(format!(
+                        "Duplicate keys '{key}' are not allowed in hash literals."
+                    )));
+                }
+                entries.push((key, v));
+            }
+        }
+        Ok(Value::Hash(entries, ordered))
+    }
+
+    fn member_access(&mut self, n: Node, src: &str) -> Result<Value, Flow> {
+        let k = kids(n);
+        let op = n.child(1).map(|c| text(c, src)).unwrap_or("");
+        let (Some(obj), Some(member), ".") = (k.first(), k.last(), op) else {
+            return Err(unsupported(
+                format!("member access '{}'", text(n, src)),
+                n,
+                self.line_base,
+            ));
+        };
+        let target = self.expr(*obj, src)?;
+        let name = self.expr(*member, src)?.to_text();
+        Ok(target.member(&name))
+    }
+
+    fn unary(&mut self, n: Node, src: &str) -> Result<Value, Flow> {
+        let k = kids(n);
+        if let [cast] = k.as_slice() {
+            if cast.kind() == "cast_expression" {
+                return self.cast(*cast, src);
+            }
+        }
+        let op = n.child(0).map(|c| text(c, src).to_ascii_lowercase());
+        let operand = k.last().copied();
+        let (Some(op), Some(operand)) = (op, operand) else {
+            return Err(unsupported("unary expression", n, self.line_base));
+        };
+        let v = self.expr(operand, src)?;
+        match op.as_str() {
+            "!" | "-not" => Ok(Value::Bool(!v.truthy())),
+            "-" => v
+                .to_int()
+                .map(|i| Value::Int(-i))
+                .map_err(|e| Flow::Error(e)),
+            other => Err(unsupported(
+                format!("unary operator '{other}'"),
+                n,
+                self.line_base,
+            )),
+        }
+    }
+
+    fn cast(&mut self, n: Node, src: &str) -> Result<Value, Flow> {
+        let k = kids(n);
+        let (Some(ty), Some(operand)) = (k.first(), k.get(1)) else {
+            return Err(unsupported("cast", n, self.line_base));
+        };
+        let ty_name = text(*ty, src).to_ascii_lowercase();
+        match ty_name.as_str() {
+            "[ordered]" => {
+                let inner = innermost(*operand);
+                if inner.kind() != "hash_literal_expression" {
+                    return Err(unsupported(
+                        "[ordered] on a non-hashtable",
+                        n,
+                        self.line_base,
+                    ));
+                }
+                self.hash(inner, src, true)
+            }
+            "[string]" => Ok(Value::Str(self.expr(*operand, src)?.to_text())),
+            "[int]" => {
+                let v = self.expr(*operand, src)?;
+                v.to_int().map(Value::Int).map_err(Flow::Error)
+            }
+            other => Err(unsupported(format!("type {other}"), *ty, self.line_base)),
+        }
+    }
+
+    /// The one static method call in the subset: `[ScriptBlock]::Create($s)`.
+    fn invocation(&mut self, n: Node, src: &str) -> Result<Value, Flow> {
+        let k = kids(n);
+        let ty = k.first().map(|t| text(*t, src).to_ascii_lowercase());
+        let method = k.get(1).map(|m| text(*m, src).to_ascii_lowercase());
+        let is_create = ty.as_deref() == Some("[scriptblock]")
+            && method.as_deref() == Some("create")
+            && n.child(1).is_some_and(|c| c.kind() == "::");
+        if !is_create || k.len() != 3 {
+            return Err(unsupported(
+                format!("method call '{}'", text(n, src)),
+                n,
+                self.line_base,
+            ));
+        }
+        let mut args = Vec::new();
+        for a in kids(k[2]) {
+            for e in kids(a) {
+                args.push(self.expr(e, src)?);
+            }
+        }
+        match args.as_slice() {
+            [one] => Ok(Value::ScriptBlock(one.to_text())),
+            _ => Err(unsupported(
+                "[ScriptBlock]::Create arguments",
+                n,
+                self.line_base,
+            )),
+        }
+    }
+
+    fn logical(&mut self, n: Node, src: &str) -> Result<Value, Flow> {
+        let k = kids(n);
+        let op = n.child(1).map(|c| text(c, src).to_ascii_lowercase());
+        let (Some(l), Some(r), Some(op)) = (k.first(), k.get(1), op) else {
+            return Err(unsupported("logical expression", n, self.line_base));
+        };
+        let left = self.expr(*l, src)?.truthy();
+        match op.as_str() {
+            "-and" => Ok(Value::Bool(left && self.expr(*r, src)?.truthy())),
+            "-or" => Ok(Value::Bool(left || self.expr(*r, src)?.truthy())),
+            other => Err(unsupported(
+                format!("operator '{other}'"),
+                n,
+                self.line_base,
+            )),
+        }
+    }
+
+    fn comparison(&mut self, n: Node, src: &str) -> Result<Value, Flow> {
+        let k = kids(n);
+        let (Some(l), Some(opn), Some(r)) = (k.first(), k.get(1), k.get(2)) else {
+            return Err(unsupported("comparison", n, self.line_base));
+        };
+        let op = text(*opn, src).to_ascii_lowercase();
+        let test: fn(&Value, &Value) -> bool = match op.as_str() {
+            "-eq" => scalar_eq,
+            "-ne" => |a, b| !scalar_eq(a, b),
+            "-gt" => |a, b| scalar_cmp(a, b).is_some_and(|o| o.is_gt()),
+            "-lt" => |a, b| scalar_cmp(a, b).is_some_and(|o| o.is_lt()),
+            "-ge" => |a, b| scalar_cmp(a, b).is_some_and(|o| o.is_ge()),
+            "-le" => |a, b| scalar_cmp(a, b).is_some_and(|o| o.is_le()),
+            "-like" => |a, b| like(&a.to_text(), &b.to_text()),
+            other => {
+                return Err(unsupported(
+                    format!("operator '{other}'"),
+                    *opn,
+                    self.line_base,
+                ))
+            }
+        };
+        let left = self.expr(*l, src)?;
+        let right = self.expr(*r, src)?;
+        Ok(match left {
+            // An array on the left filters: `@(1,2,3) -gt 1` is `@(2,3)`.
+            Value::Array(items) => {
+                Value::Array(items.into_iter().filter(|i| test(i, &right)).collect())
+            }
+            scalar => Value::Bool(test(&scalar, &right)),
+        })
+    }
+}

@@ -1,0 +1,217 @@
+//! The OpenSSH front door, as Windows OpenSSH behaves for rwin: `exec` runs the command line
+//! through the simulated host (PowerShell), `docker system dial-stdio` is a byte pipe to the
+//! Docker API socket (what the Docker CLI's ssh:// runs), `direct-tcpip` connects from the host.
+
+use crate::runner::CommandRunner;
+use russh::keys::ssh_key::PublicKey;
+use russh::server::{Auth, Msg, Server as _, Session};
+use russh::{Channel, ChannelId, ChannelMsg};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// How the SSH server is set up.
+pub struct SshOptions {
+    pub listen: String,
+    pub host_key: PathBuf,
+    pub authorized_key: Option<PathBuf>,
+    pub password: Option<String>,
+    pub user: String,
+    /// Path of the dockerd unix socket that `docker system dial-stdio` reaches.
+    pub docker_socket: String,
+}
+
+struct Shared {
+    runner: Arc<dyn CommandRunner>,
+    keys: Vec<PublicKey>,
+    password: Option<String>,
+    user: String,
+    docker_socket: String,
+}
+
+struct Server(Arc<Shared>);
+
+impl russh::server::Server for Server {
+    type Handler = Conn;
+    fn new_client(&mut self, _peer: Option<std::net::SocketAddr>) -> Conn {
+        Conn(self.0.clone())
+    }
+}
+
+struct Conn(Arc<Shared>);
+
+fn user_ok(s: &Shared, user: &str) -> bool {
+    user.eq_ignore_ascii_case(&s.user)
+}
+
+impl russh::server::Handler for Conn {
+    type Error = russh::Error;
+
+    async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {
+        let ok = user_ok(&self.0, user) && self.0.password.as_deref() == Some(password);
+        Ok(if ok { Auth::Accept } else { Auth::reject() })
+    }
+
+    async fn auth_publickey(
+        &mut self,
+        user: &str,
+        key: russh::server::VerifiedPublicKey<'_>,
+    ) -> Result<Auth, Self::Error> {
+        let known = self
+            .0
+            .keys
+            .iter()
+            .any(|k| k.key_data() == key.public_key.key_data());
+        Ok(if user_ok(&self.0, user) && known {
+            Auth::Accept
+        } else {
+            Auth::reject()
+        })
+    }
+
+    async fn channel_open_session(
+        &mut self,
+        channel: Channel<Msg>,
+        reply: russh::server::ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        reply.accept().await;
+        let shared = self.0.clone();
+        tokio::spawn(session_channel(shared, channel));
+        Ok(())
+    }
+
+    async fn exec_request(
+        &mut self,
+        channel: ChannelId,
+        _data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        session.channel_success(channel)
+    }
+
+    async fn channel_open_direct_tcpip(
+        &mut self,
+        channel: Channel<Msg>,
+        host: &str,
+        port: u32,
+        _orig: &str,
+        _orig_port: u32,
+        reply: russh::server::ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let target = format!("{host}:{port}");
+        match tokio::net::TcpStream::connect(&target).await {
+            Ok(mut tcp) => {
+                reply.accept().await;
+                tokio::spawn(async move {
+                    let mut stream = channel.into_stream();
+                    let _ = tokio::io::copy_bidirectional(&mut stream, &mut tcp).await;
+                });
+            }
+            Err(_) => reply.reject(russh::ChannelOpenFailure::ConnectFailed).await,
+        }
+        Ok(())
+    }
+}
+
+/// One session channel: wait for `exec`, gather stdin until EOF, run, answer, exit status.
+async fn session_channel(shared: Arc<Shared>, mut channel: Channel<Msg>) {
+    let mut command = None;
+    let mut stdin = Vec::new();
+    while let Some(msg) = channel.wait().await {
+        match msg {
+            ChannelMsg::Exec { command: c, .. } => {
+                let line = String::from_utf8_lossy(&c).trim().to_string();
+                if line == "docker system dial-stdio" {
+                    return dial_stdio(&shared, channel).await;
+                }
+                command = Some(line);
+            }
+            ChannelMsg::Data { data } => stdin.extend_from_slice(&data),
+            ChannelMsg::Eof => break,
+            _ => {}
+        }
+    }
+    let Some(line) = command else {
+        let _ = channel
+            .extended_data_bytes(
+                1,
+                b"winsim: unsupported session request (only exec)\n".to_vec(),
+            )
+            .await;
+        let _ = channel.exit_status(1).await;
+        let _ = channel.close().await;
+        return;
+    };
+    let out = shared.runner.run(&line, &stdin).await;
+    if !out.stdout.is_empty() {
+        let _ = channel.data_bytes(out.stdout).await;
+    }
+    if !out.stderr.is_empty() {
+        let _ = channel.extended_data_bytes(1, out.stderr).await;
+    }
+    let _ = channel
+        .exit_status(u32::try_from(out.code).unwrap_or(1))
+        .await;
+    let _ = channel.eof().await;
+    let _ = channel.close().await;
+}
+
+async fn dial_stdio(shared: &Shared, channel: Channel<Msg>) {
+    match tokio::net::UnixStream::connect(&shared.docker_socket).await {
+        Ok(mut sock) => {
+            let mut stream = channel.into_stream();
+            let _ = tokio::io::copy_bidirectional(&mut stream, &mut sock).await;
+        }
+        Err(e) => {
+            let msg = format!("error during connect: {}: {e}\n", shared.docker_socket);
+            let _ = channel.extended_data_bytes(1, msg.into_bytes()).await;
+            let _ = channel.exit_status(1).await;
+            let _ = channel.close().await;
+        }
+    }
+}
+
+/// Serves SSH until the process ends.
+pub async fn serve(opts: SshOptions, runner: Arc<dyn CommandRunner>) -> anyhow::Result<()> {
+    let host_key = russh::keys::load_secret_key(&opts.host_key, None)
+        .map_err(|e| anyhow::anyhow!("host key {}: {e}", opts.host_key.display()))?;
+    let mut keys = Vec::new();
+    if let Some(path) = &opts.authorized_key {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("authorized key {}: {e}", path.display()))?;
+        for line in text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        {
+            let b64 = line.split_whitespace().nth(1).unwrap_or("");
+            keys.push(
+                russh::keys::parse_public_key_base64(b64)
+                    .map_err(|e| anyhow::anyhow!("authorized key {}: {e}", path.display()))?,
+            );
+        }
+    }
+    if keys.is_empty() && opts.password.is_none() {
+        anyhow::bail!("no way to log in: give --authorized-key or --password-env");
+    }
+    let config = russh::server::Config {
+        keys: vec![host_key],
+        auth_rejection_time: std::time::Duration::from_millis(100),
+        ..Default::default()
+    };
+    let shared = Arc::new(Shared {
+        runner,
+        keys,
+        password: opts.password,
+        user: opts.user,
+        docker_socket: opts.docker_socket,
+    });
+    let listener = tokio::net::TcpListener::bind(&opts.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("listening on {}: {e}", opts.listen))?;
+    eprintln!("winsim: ssh listening on {}", opts.listen);
+    Server(shared)
+        .run_on_socket(Arc::new(config), &listener)
+        .await
+        .map_err(|e| anyhow::anyhow!("ssh server: {e}"))
+}

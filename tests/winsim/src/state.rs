@@ -1,0 +1,309 @@
+//! The simulated Windows host's configuration, kept as JSON so a restarted winsim keeps it and
+//! tests can read it (`winsim state --file F`). Each field is something a Windows cmdlet shows;
+//! the Linux device behind each adapter is recorded so effects know where to act.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Service {
+    pub name: String,
+    pub status: String,
+    pub start_type: String,
+    #[serde(default)]
+    pub bin_path: String,
+    #[serde(default)]
+    pub depend: Vec<String>,
+    #[serde(default)]
+    pub failure_actions: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Adapter {
+    pub name: String,
+    pub if_index: u32,
+    pub mac: String,
+    pub description: String,
+    pub status: String,
+    /// The Linux device that stands for this adapter in the namespace.
+    pub linux_dev: String,
+    /// For a vEthernet adapter of a transparent network: the physical NIC's device, which
+    /// carries the host's own traffic (the Linux bridge carries the containers').
+    #[serde(default)]
+    pub uplink: Option<String>,
+    pub forwarding: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IpAddress {
+    pub if_index: u32,
+    pub ip: String,
+    pub prefix_length: u8,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Route {
+    pub prefix: String,
+    pub next_hop: String,
+    pub if_index: u32,
+    pub metric: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FirewallRule {
+    pub name: String,
+    pub display_name: String,
+    pub direction: String,
+    pub action: String,
+    pub remote_address: Vec<String>,
+    pub profile: String,
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct NatInterface {
+    pub name: String,
+    pub mode: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PortMapping {
+    pub interface: String,
+    pub proto: String,
+    pub public_ip: String,
+    pub public_port: u16,
+    pub private_ip: String,
+    pub private_port: u16,
+}
+
+/// A container network as Windows shows it, and the Linux bridge that carries it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ContainerNetwork {
+    pub name: String,
+    pub id: String,
+    pub driver: String,
+    pub subnet: String,
+    pub gateway: String,
+    pub interface: String,
+    pub options: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+    pub linux_bridge: String,
+    pub adapter_index: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FileEntry {
+    pub directory: bool,
+    #[serde(default)]
+    pub sha256: Option<String>,
+}
+
+/// Everything winsim knows about the host.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct WinState {
+    /// Registry keys (as written after `HKLM:\`, matched case-insensitively) and their values.
+    pub registry: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
+    /// Why a reboot is pending (empty: none). Shown through the reboot-pending registry keys.
+    pub reboot_pending: Vec<String>,
+    /// When true, feature installs end InstallPending and need a reboot.
+    #[serde(default)]
+    pub feature_install_needs_reboot: bool,
+    pub features: BTreeMap<String, String>,
+    pub services: Vec<Service>,
+    /// `Some("RoutingOnly")` once Install-RemoteAccess ran.
+    pub remote_access: Option<String>,
+    pub nat_installed: bool,
+    pub nat_interfaces: Vec<NatInterface>,
+    pub port_mappings: Vec<PortMapping>,
+    pub adapters: Vec<Adapter>,
+    pub addresses: Vec<IpAddress>,
+    pub routes: Vec<Route>,
+    pub firewall_rules: Vec<FirewallRule>,
+    pub networks: Vec<ContainerNetwork>,
+    pub files: BTreeMap<String, FileEntry>,
+}
+
+pub const CURRENT_VERSION: &str = r"SOFTWARE\Microsoft\Windows NT\CurrentVersion";
+pub const TCPIP_PARAMETERS: &str = r"SYSTEM\CurrentControlSet\Services\Tcpip\Parameters";
+/// Keys whose existence means "reboot pending" (Component Based Servicing, Windows Update).
+pub const REBOOT_KEYS: [&str; 2] = [
+    r"SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending",
+    r"SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired",
+];
+
+/// What winsim reads from its namespace on first start.
+#[derive(Debug, Clone)]
+pub struct NetSnapshot {
+    pub mac: String,
+    pub addresses: Vec<(String, u8)>,
+    pub gateway: Option<String>,
+    pub connected: Vec<String>,
+}
+
+impl WinState {
+    /// A fresh Windows Server 2022 host whose "Ethernet" is the namespace's eth0.
+    pub fn fresh(net: &NetSnapshot) -> WinState {
+        let mut registry = BTreeMap::new();
+        let cv: BTreeMap<String, serde_json::Value> = [
+            ("CurrentBuildNumber", serde_json::json!("20348")),
+            ("CurrentBuild", serde_json::json!("20348")),
+            ("UBR", serde_json::json!(2340)),
+            ("EditionID", serde_json::json!("ServerStandard")),
+            (
+                "ProductName",
+                serde_json::json!("Windows Server 2022 Standard"),
+            ),
+            ("DisplayVersion", serde_json::json!("21H2")),
+            ("InstallationType", serde_json::json!("Server")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        registry.insert(CURRENT_VERSION.to_string(), cv);
+        let tcpip = [("IPEnableRouter".to_string(), serde_json::json!(0))].into();
+        registry.insert(TCPIP_PARAMETERS.to_string(), tcpip);
+        let features = [("RemoteAccess", "Available"), ("Routing", "Available")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let docker = Service {
+            name: "docker".into(),
+            status: "Running".into(),
+            start_type: "Automatic".into(),
+            bin_path: r"C:\Program Files\Docker\dockerd.exe --run-service".into(),
+            depend: Vec::new(),
+            failure_actions: None,
+        };
+        let ethernet = Adapter {
+            name: "Ethernet".into(),
+            if_index: 6,
+            mac: net.mac.clone(),
+            description: "Microsoft Hyper-V Network Adapter".into(),
+            status: "Up".into(),
+            linux_dev: "eth0".into(),
+            uplink: None,
+            forwarding: false,
+        };
+        let loopback = Adapter {
+            name: "Loopback Pseudo-Interface 1".into(),
+            if_index: 1,
+            mac: String::new(),
+            description: "Software Loopback Interface 1".into(),
+            status: "Up".into(),
+            linux_dev: "lo".into(),
+            uplink: None,
+            forwarding: false,
+        };
+        let mut addresses = vec![IpAddress {
+            if_index: 1,
+            ip: "127.0.0.1".into(),
+            prefix_length: 8,
+        }];
+        addresses.extend(net.addresses.iter().map(|(ip, len)| IpAddress {
+            if_index: 6,
+            ip: ip.clone(),
+            prefix_length: *len,
+        }));
+        let mut routes: Vec<Route> = net
+            .connected
+            .iter()
+            .map(|p| Route {
+                prefix: p.clone(),
+                next_hop: "0.0.0.0".into(),
+                if_index: 6,
+                metric: 256,
+            })
+            .collect();
+        if let Some(gw) = &net.gateway {
+            routes.insert(
+                0,
+                Route {
+                    prefix: "0.0.0.0/0".into(),
+                    next_hop: gw.clone(),
+                    if_index: 6,
+                    metric: 0,
+                },
+            );
+        }
+        WinState {
+            registry,
+            reboot_pending: Vec::new(),
+            feature_install_needs_reboot: false,
+            features,
+            services: vec![docker],
+            remote_access: None,
+            nat_installed: false,
+            nat_interfaces: Vec::new(),
+            port_mappings: Vec::new(),
+            adapters: vec![loopback, ethernet],
+            addresses,
+            routes,
+            firewall_rules: Vec::new(),
+            networks: Vec::new(),
+            files: BTreeMap::new(),
+        }
+    }
+
+    /// Reads the state file.
+    pub fn load(path: &Path) -> anyhow::Result<WinState> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("parsing {}: {e}", path.display()))
+    }
+
+    /// Writes the state file atomically (temporary file, then rename).
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        let tmp = path.with_extension("tmp");
+        let text = serde_json::to_string_pretty(self)?;
+        std::fs::write(&tmp, text)
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, path)
+            .map_err(|e| anyhow::anyhow!("renaming to {}: {e}", path.display()))
+    }
+
+    pub fn adapter(&self, if_index: u32) -> Option<&Adapter> {
+        self.adapters.iter().find(|a| a.if_index == if_index)
+    }
+
+    pub fn adapter_by_name(&self, name: &str) -> Option<&Adapter> {
+        self.adapters
+            .iter()
+            .find(|a| a.name.eq_ignore_ascii_case(name))
+    }
+
+    pub fn service_mut(&mut self, name: &str) -> Option<&mut Service> {
+        self.services
+            .iter_mut()
+            .find(|s| s.name.eq_ignore_ascii_case(name))
+    }
+
+    /// A registry key, matched case-insensitively on its path.
+    pub fn reg_key(&self, key: &str) -> Option<&BTreeMap<String, serde_json::Value>> {
+        self.registry
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    }
+
+    /// True when the key exists (reboot-pending keys exist while a reboot is pending).
+    pub fn reg_key_exists(&self, key: &str) -> bool {
+        if REBOOT_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+            return !self.reboot_pending.is_empty();
+        }
+        self.reg_key(key).is_some()
+    }
+
+    /// True when RRAS routes: the service runs and is configured routing-only.
+    pub fn rras_routing(&self) -> bool {
+        self.remote_access.as_deref() == Some("RoutingOnly")
+            && self
+                .services
+                .iter()
+                .any(|s| s.name.eq_ignore_ascii_case("RemoteAccess") && s.status == "Running")
+    }
+
+    pub fn next_if_index(&self) -> u32 {
+        self.adapters.iter().map(|a| a.if_index).max().unwrap_or(6) + 1
+    }
+}
