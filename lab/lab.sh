@@ -656,6 +656,10 @@ network:
   node_prefix: 24
   outbound_nat: true
 EOF
+        if ((windows)); then
+            # Seed 000's metadata and DNS /32 routes on Windows nodes' container adapters.
+            printf '  metadata_address: 169.254.169.250\n  dns_address: 169.254.169.251\n'
+        fi
         if [[ $full == 1 ]]; then
             cat <<EOF
 private_registries:

@@ -58,6 +58,14 @@ pub async fn run(path: &Path, settings: &Settings, ui: &Arc<Ui>) -> anyhow::Resu
     phases::apply(&ctx, &mut hosts).await;
     phases::teardown(&ctx, &mut departed, false).await;
     ui.clear_progress();
+    // WinRM shells are deleted, not left on the hosts until their IdleTimeout.
+    futures_util::future::join_all(
+        hosts
+            .iter()
+            .chain(departed.iter().map(|(h, _)| h))
+            .filter_map(|h| h.transport.as_ref().map(|t| t.close())),
+    )
+    .await;
     let hosts: Vec<Host> = hosts
         .into_iter()
         .chain(departed.into_iter().map(|(h, _)| h))
@@ -160,7 +168,10 @@ struct SummaryJson {
     applied: Vec<String>,
     components: Vec<phases::ComponentResult>,
     seconds: f64,
+    /// Remote commands run and streams opened.
     round_trips: u64,
+    /// The HTTP requests under those commands (WinRM only).
+    wire_requests: Option<u64>,
 }
 
 impl From<&Host> for SummaryJson {
@@ -176,6 +187,7 @@ impl From<&Host> for SummaryJson {
             components: h.components.clone(),
             seconds: h.elapsed.as_secs_f64(),
             round_trips: h.transport.as_ref().map(|t| t.round_trips()).unwrap_or(0),
+            wire_requests: h.transport.as_ref().and_then(|t| t.wire_requests()),
         }
     }
 }

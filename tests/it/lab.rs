@@ -16,8 +16,11 @@ use super::common::{repo, rwin};
 /// which rwin does not do for it.
 const HOSTS: [&str; 3] = ["lin1", "lin2", "lin3"];
 
-struct Lab {
-    run_dir: PathBuf,
+/// One lab per machine: the lab tests take this lock so they run one after the other.
+pub static LAB_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+pub struct Lab {
+    pub run_dir: PathBuf,
 }
 
 impl Lab {
@@ -25,7 +28,7 @@ impl Lab {
         repo().join("lab/lab.sh")
     }
 
-    fn cmd(&self, args: &[&str]) -> std::process::Output {
+    pub fn cmd(&self, args: &[&str]) -> std::process::Output {
         Command::new(Self::script())
             .args(args)
             .env("RWLAB_RUN", &self.run_dir)
@@ -33,7 +36,7 @@ impl Lab {
             .expect("lab.sh runs")
     }
 
-    fn ok(&self, args: &[&str]) -> String {
+    pub fn ok(&self, args: &[&str]) -> String {
         let out = self.cmd(args);
         assert!(
             out.status.success(),
@@ -44,20 +47,20 @@ impl Lab {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    fn exec(&self, host: &str, cmd: &[&str]) -> String {
+    pub fn exec(&self, host: &str, cmd: &[&str]) -> String {
         let mut args = vec!["exec", host];
         args.extend_from_slice(cmd);
         self.ok(&args)
     }
 
-    fn try_exec(&self, host: &str, cmd: &[&str]) -> bool {
+    pub fn try_exec(&self, host: &str, cmd: &[&str]) -> bool {
         let mut args = vec!["exec", host];
         args.extend_from_slice(cmd);
         self.cmd(&args).status.success()
     }
 
     /// Container name → ID on `host`.
-    fn containers(&self, host: &str) -> BTreeMap<String, String> {
+    pub fn containers(&self, host: &str) -> BTreeMap<String, String> {
         self.exec(
             host,
             &["docker", "ps", "-a", "--format", "{{.Names}} {{.ID}}"],
@@ -70,7 +73,7 @@ impl Lab {
         .collect()
     }
 
-    fn pod_ip(&self, host: &str) -> String {
+    pub fn pod_ip(&self, host: &str) -> String {
         self.exec(
             host,
             &[
@@ -141,11 +144,11 @@ fn assert_no_secret(dir: &Path, password: &str, outputs: &[&str]) {
     }
 }
 
-fn step(n: u32, what: &str) {
+pub fn step(n: u32, what: &str) {
     eprintln!("\n=== lab step {n}: {what}");
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -160,6 +163,7 @@ fn lab_end_to_end() {
         return;
     }
     assert!(is_root(), "the lab test needs root (network namespaces, dockerd); run `sudo cargo test`, or set RWIN_SKIP_LAB=1 to skip it knowingly");
+    let _lab = LAB_LOCK.lock().unwrap_or_else(|p| p.into_inner());
 
     let run_dir = repo().join("target/rwlab-test");
     let lab = Lab {
