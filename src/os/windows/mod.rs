@@ -1,14 +1,48 @@
 //! What to run on a Windows host: PowerShell built as text, and the JSON it answers parsed
 //! back. Pure functions, snapshot-tested; every script is checked with tree-sitter-powershell
-//! and against the cmdlet table in tests/powershell/cmdlets.tsv.
+//! and against the cmdlet table in tests/powershell/cmdlets.tsv (the contract winsim enforces,
+//! tests/winsim/README.md). One facts script and one apply script per host per run.
 
-use crate::os::{Check, DesiredHost};
+mod apply;
+mod change;
+mod checks;
+mod diff;
+mod facts;
+mod image;
+mod teardown;
+
+#[cfg(test)]
+mod tests;
+
+pub use apply::apply_script;
+pub use change::Change;
+pub use checks::checks;
+pub use diff::{blockers, diff};
+pub use facts::{
+    facts_script, parse_facts, Adapter, Address, Feature, FirewallRule, IpInterface, NetworkView,
+    Route, Service, WindowsFacts,
+};
+pub use image::select_image;
+pub use teardown::{teardown_script, Teardown, TurnedOn};
 
 /// The fixed command every script runs under; the script itself goes on stdin (Ansible's
 /// Windows bootstrap does the same). It works under cmd.exe or PowerShell as the default shell,
 /// and keeps the command line far below cmd.exe's 8191 characters whatever the script's size.
 pub const BOOTSTRAP: &str =
     "$ProgressPreference = 'SilentlyContinue'; $s = $input | Out-String; & ([ScriptBlock]::Create($s))";
+
+/// The container network rwin creates on every Windows node.
+pub const NETWORK: &str = "rwin";
+/// The Docker label that marks rwin's networks and containers with their cluster.
+pub const CLUSTER_LABEL: &str = "io.rwin.cluster";
+/// The `docker network create -o` key that binds a transparent/l2bridge network to a NIC.
+pub const INTERFACE_OPTION: &str = "com.docker.network.windowsshim.interface";
+/// Where Windows keeps `IPEnableRouter` (seed 000).
+pub const TCPIP_KEY: &str = r"HKLM:\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters";
+/// Where Windows keeps `CurrentBuildNumber`, `UBR` and `EditionID`.
+pub const VERSION_KEY: &str = r"HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion";
+/// The features that give Windows its router (ServerManager docs; seed 002).
+pub const FEATURES: [&str; 2] = ["RemoteAccess", "Routing"];
 
 /// `powershell.exe … -EncodedCommand <BOOTSTRAP as UTF-16LE base64>`.
 pub fn script_command() -> String {
@@ -18,40 +52,12 @@ pub fn script_command() -> String {
     )
 }
 
-/// What rwin found on a Windows host.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct WindowsFacts {}
-
-/// One change to a Windows host's configuration.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub enum Change {}
-
-impl std::fmt::Display for Change {
-    fn fmt(&self, _f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match *self {}
-    }
+/// The name of the firewall rule that admits the cluster's traffic.
+pub fn firewall_rule_name(cluster: &str) -> String {
+    format!("rwin-{cluster}")
 }
 
-pub fn facts_script(_d: &DesiredHost) -> String {
-    String::new()
-}
-
-pub fn parse_facts(_stdout: &str) -> Result<WindowsFacts, String> {
-    Err("not written yet".into())
-}
-
-pub fn diff(_d: &DesiredHost, _f: &WindowsFacts) -> Vec<Change> {
-    Vec::new()
-}
-
-pub fn blockers(_d: &DesiredHost, _f: &WindowsFacts) -> Vec<String> {
-    Vec::new()
-}
-
-pub fn apply_script(_d: &DesiredHost, _changes: &[Change]) -> String {
-    String::new()
-}
-
-pub fn checks(_d: &DesiredHost, _f: &WindowsFacts) -> Vec<Check> {
-    Vec::new()
+/// A PowerShell single-quoted string literal: no interpolation, `'` doubled.
+pub(crate) fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
 }

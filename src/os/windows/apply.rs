@@ -1,0 +1,261 @@
+//! The apply script: straight-line PowerShell that makes a list of changes. Every cmdlet runs
+//! with `-ErrorAction Stop`; every native command's exit code is checked and a failure throws a
+//! sentence naming the step. The container adapter exists only once the network does, so it
+//! is looked up when the script runs, by the bound NIC's MAC and the highest ifIndex.
+
+use std::fmt::Write as _;
+
+use super::change::{driver_name, Change};
+use super::{firewall_rule_name, quote, CLUSTER_LABEL, INTERFACE_OPTION, NETWORK, TCPIP_KEY};
+use crate::os::DesiredHost;
+
+/// One script that makes all `changes`, stopping at the first failure. Prints one JSON line:
+/// `{"reboot_needed":…,"container_if_index":…,"container_adapter":…}`.
+pub fn apply_script(d: &DesiredHost, changes: &[Change]) -> String {
+    let mut s = format!(
+        "# rwin apply for node {} of cluster {}: straight-line, stops at the first failure.\n$reboot = $false\n$cai = $null\n$can = $null\n",
+        d.node, d.cluster
+    );
+    let mut have_ri = false;
+    let mut have_ca = false;
+    for c in changes {
+        if needs_route_if(c) && !have_ri {
+            find_route_if(&mut s, d);
+            have_ri = true;
+        }
+        if needs_container(c) && !have_ca {
+            find_container(&mut s, d, changes, &mut have_ri);
+            have_ca = true;
+        }
+        step(&mut s, d, c);
+    }
+    s.push_str("[ordered]@{ reboot_needed = $reboot; container_if_index = $cai; container_adapter = $can } | ConvertTo-Json -Compress\n");
+    s
+}
+
+fn needs_route_if(c: &Change) -> bool {
+    matches!(
+        c,
+        Change::AddRoute { .. }
+            | Change::ReplaceRoute { .. }
+            | Change::EnableForwarding {
+                container: false,
+                ..
+            }
+    )
+}
+
+fn needs_container(c: &Change) -> bool {
+    matches!(
+        c,
+        Change::RemoveAddress { .. }
+            | Change::AddGatewayAddress { .. }
+            | Change::AddHostRoute { .. }
+            | Change::EnableForwarding {
+                container: true,
+                ..
+            }
+            | Change::AddNatInterface { private: true, .. }
+    )
+}
+
+/// `$ri`: the interface holding the node's internal address, where routes to neighbours go.
+fn find_route_if(s: &mut String, d: &DesiredHost) {
+    let ip = quote(&d.internal_address.to_string());
+    let _ = writeln!(
+        s,
+        "$ri = $null\n$ips = Get-NetIPAddress -AddressFamily IPv4 -ErrorAction Stop\nforeach ($ip in $ips) {{ if ($ip.IPAddress -eq {ip}) {{ $ri = [int]$ip.InterfaceIndex }} }}\nif ($null -eq $ri) {{ throw {} }}",
+        quote(&format!(
+            "rwin: finding the interface that holds {}: no interface has that address",
+            d.internal_address
+        ))
+    );
+}
+
+/// `$cai`/`$can`: the container network's adapter, by the route NIC's MAC. Without a NIC
+/// name (route interface detected, network unchanged) the MAC is that of the interface holding
+/// the internal address: the NIC itself or, once bound, its vEthernet twin with the same MAC.
+fn find_container(s: &mut String, d: &DesiredHost, changes: &[Change], have_ri: &mut bool) {
+    let nic = route_interface_name(d, changes);
+    s.push_str("$all = Get-NetAdapter -ErrorAction Stop\n");
+    let what = if nic.is_empty() {
+        if !*have_ri {
+            find_route_if(s, d);
+            *have_ri = true;
+        }
+        s.push_str("$nic = $all | Where-Object { $_.ifIndex -eq $ri } | Select-Object -First 1\n");
+        format!("the interface holding {}", d.internal_address)
+    } else {
+        let _ = writeln!(
+            s,
+            "$nic = $all | Where-Object {{ $_.Name -eq {} }} | Select-Object -First 1",
+            quote(&nic)
+        );
+        nic
+    };
+    let _ = writeln!(
+        s,
+        "if ($null -eq $nic) {{ throw {no_nic} }}\n$mac = $nic.MacAddress\n$ca = $null\nforeach ($a in $all) {{\n  if ($a.MacAddress -eq $mac -and $a.Name -like 'vEthernet*') {{\n    if ($null -eq $ca) {{ $ca = $a }} elseif ($a.ifIndex -gt $ca.ifIndex) {{ $ca = $a }}\n  }}\n}}\nif ($null -eq $ca) {{ throw {no_ca} }}\n$cai = [int]$ca.ifIndex\n$can = [string]$ca.Name",
+        no_nic = quote(&format!("rwin: finding the container network's adapter: there is no adapter {what}")),
+        no_ca = quote(&format!("rwin: finding the container network's adapter: no vEthernet adapter has the MAC address of {what}; is network {NETWORK} bound to it?")),
+    );
+}
+
+/// The route NIC's name: what the changes carry, else what the user configured.
+fn route_interface_name(d: &DesiredHost, changes: &[Change]) -> String {
+    changes
+        .iter()
+        .find_map(|c| match c {
+            Change::CreateNetwork { interface, .. } | Change::RecreateNetwork { interface, .. } => {
+                Some(interface.clone())
+            }
+            Change::AddNatInterface {
+                interface,
+                private: false,
+            } => Some(interface.clone()),
+            _ => None,
+        })
+        .or_else(|| d.windows.route_interface.clone())
+        .unwrap_or_default()
+}
+
+fn check_exit(s: &mut String, what: &str) {
+    let _ = writeln!(
+        s,
+        "if ($LASTEXITCODE -ne 0) {{ throw {} }}",
+        quote(&format!(
+            "rwin: {what} failed (exit code non-zero; its message is above)"
+        ))
+    );
+}
+
+fn step(s: &mut String, d: &DesiredHost, c: &Change) {
+    let _ = writeln!(s, "# {c}");
+    match c {
+        Change::InstallFeatures { names } => {
+            let names: Vec<String> = names.iter().map(|n| quote(n)).collect();
+            let _ = writeln!(s, "$fr = Install-WindowsFeature -Name {} -IncludeManagementTools -ErrorAction Stop\nif ([string]$fr.RestartNeeded -eq 'Yes') {{ $reboot = $true }}", names.join(", "));
+        }
+        Change::ConfigureRouting => {
+            s.push_str("Install-RemoteAccess -VpnType RoutingOnly -ErrorAction Stop | Out-Null\n")
+        }
+        Change::RemoteAccessAutomatic { .. } => s.push_str(
+            "Set-Service -Name 'RemoteAccess' -StartupType Automatic -ErrorAction Stop\n",
+        ),
+        Change::StartRemoteAccess => {
+            s.push_str("Start-Service -Name 'RemoteAccess' -ErrorAction Stop\n")
+        }
+        Change::SetIpEnableRouter => {
+            let _ = writeln!(s, "Set-ItemProperty -Path {} -Name 'IPEnableRouter' -Value 1 -Type DWord -ErrorAction Stop\n$reboot = $true", quote(TCPIP_KEY));
+        }
+        Change::AddFirewallRule { name, remote }
+        | Change::ReplaceFirewallRule { name, remote, .. } => {
+            if matches!(c, Change::ReplaceFirewallRule { .. }) {
+                let _ = writeln!(
+                    s,
+                    "Remove-NetFirewallRule -Name {} -ErrorAction Stop",
+                    quote(name)
+                );
+            }
+            let remote: Vec<String> = remote.iter().map(|r| quote(r)).collect();
+            let _ = writeln!(
+                s,
+                "New-NetFirewallRule -Name {} -DisplayName {} -Direction Inbound -Action Allow -RemoteAddress {} -Profile Any -ErrorAction Stop | Out-Null",
+                quote(name),
+                quote(&format!("rwin: cluster {} (nodes and container subnets)", d.cluster)),
+                remote.join(", ")
+            );
+            debug_assert_eq!(*name, firewall_rule_name(&d.cluster));
+        }
+        Change::CreateNetwork {
+            driver,
+            subnet,
+            gateway,
+            interface,
+        }
+        | Change::RecreateNetwork {
+            driver,
+            subnet,
+            gateway,
+            interface,
+            ..
+        } => {
+            if matches!(c, Change::RecreateNetwork { .. }) {
+                let _ = writeln!(s, "docker network rm {NETWORK} | Out-Null");
+                check_exit(s, &format!("removing the old container network {NETWORK} (are containers still attached to it?)"));
+            }
+            let _ = writeln!(
+                s,
+                "docker network create -d {} --subnet {subnet} --gateway {gateway} -o {} --label {} {NETWORK} | Out-Null",
+                driver_name(*driver),
+                quote(&format!("{INTERFACE_OPTION}={interface}")),
+                quote(&format!("{CLUSTER_LABEL}={}", d.cluster)),
+            );
+            check_exit(
+                s,
+                &format!("creating the container network {NETWORK} on {interface}"),
+            );
+        }
+        Change::RemoveAddress { ip } => {
+            let _ = writeln!(
+                s,
+                "Remove-NetIPAddress -IPAddress {} -Confirm:$false -ErrorAction Stop",
+                quote(&ip.to_string())
+            );
+        }
+        Change::AddGatewayAddress {
+            gateway,
+            prefix_len,
+        } => {
+            let gw = quote(&gateway.to_string());
+            let _ = writeln!(s, "$have = Get-NetIPAddress -AddressFamily IPv4 -InterfaceIndex $cai -ErrorAction Stop | Where-Object {{ $_.IPAddress -eq {gw} }}\nif ($null -eq $have) {{ New-NetIPAddress -InterfaceIndex $cai -IPAddress {gw} -PrefixLength {prefix_len} -ErrorAction Stop | Out-Null }}");
+        }
+        Change::EnableForwarding { container, .. } => {
+            let i = if *container { "$cai" } else { "$ri" };
+            let _ = writeln!(s, "Set-NetIPInterface -InterfaceIndex {i} -AddressFamily IPv4 -Forwarding Enabled -ErrorAction Stop");
+        }
+        Change::AddRoute { dest, via, .. } | Change::ReplaceRoute { dest, via, .. } => {
+            let p = quote(&dest.to_string());
+            if matches!(c, Change::ReplaceRoute { .. }) {
+                remove_routes(s, &p);
+            }
+            let _ = writeln!(s, "New-NetRoute -DestinationPrefix {p} -InterfaceIndex $ri -NextHop {} -ErrorAction Stop | Out-Null", quote(&via.to_string()));
+        }
+        Change::DeleteRoute { dest, via } => {
+            let _ = writeln!(s, "Remove-NetRoute -DestinationPrefix {} -NextHop {} -Confirm:$false -ErrorAction Stop", quote(&dest.to_string()), quote(&via.to_string()));
+        }
+        Change::AddHostRoute { address, .. } => {
+            let p = quote(&format!("{address}/32"));
+            remove_routes(s, &p);
+            let _ = writeln!(s, "New-NetRoute -DestinationPrefix {p} -InterfaceIndex $cai -NextHop '0.0.0.0' -ErrorAction Stop | Out-Null");
+        }
+        Change::InstallNat => {
+            s.push_str("netsh routing ip nat install | Out-Null\n");
+            check_exit(s, "installing RRAS NAT (netsh routing ip nat install)");
+        }
+        Change::AddNatInterface { interface, private } => {
+            if *private {
+                s.push_str("netsh routing ip nat add interface $can private | Out-Null\n");
+                check_exit(
+                    s,
+                    "adding the container network's adapter to RRAS NAT as private",
+                );
+            } else {
+                let _ = writeln!(
+                    s,
+                    "netsh routing ip nat add interface {} full | Out-Null",
+                    quote(interface)
+                );
+                check_exit(
+                    s,
+                    &format!("adding {interface} to RRAS NAT as the public side"),
+                );
+            }
+        }
+    }
+}
+
+/// Every route to `prefix` goes, in both stores: `Set-NetRoute` cannot change a next hop.
+fn remove_routes(s: &mut String, prefix: &str) {
+    let _ = writeln!(s, "$old = Get-NetRoute -AddressFamily IPv4 -DestinationPrefix {prefix} -ErrorAction SilentlyContinue\nif ($null -ne $old) {{ Remove-NetRoute -DestinationPrefix {prefix} -Confirm:$false -ErrorAction Stop }}");
+}

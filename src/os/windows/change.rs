@@ -1,0 +1,118 @@
+//! One change to a Windows host's configuration, as `rwin plan` shows it: "+ …" adds,
+//! "~ …" changes, "- …" removes (the style of Linux's `HostChange`).
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use serde::Serialize;
+
+use super::NETWORK;
+use crate::config::WindowsDriver;
+
+/// One change to a Windows host's configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "change")]
+pub enum Change {
+    InstallFeatures {
+        names: Vec<String>,
+    },
+    ConfigureRouting,
+    RemoteAccessAutomatic {
+        was: String,
+    },
+    StartRemoteAccess,
+    SetIpEnableRouter,
+    AddFirewallRule {
+        name: String,
+        remote: Vec<String>,
+    },
+    ReplaceFirewallRule {
+        name: String,
+        remote: Vec<String>,
+        why: String,
+    },
+    CreateNetwork {
+        driver: WindowsDriver,
+        subnet: Ipv4Net,
+        gateway: Ipv4Addr,
+        interface: String,
+    },
+    RecreateNetwork {
+        driver: WindowsDriver,
+        subnet: Ipv4Net,
+        gateway: Ipv4Addr,
+        interface: String,
+        why: String,
+    },
+    RemoveAddress {
+        ip: Ipv4Addr,
+    },
+    AddGatewayAddress {
+        gateway: Ipv4Addr,
+        prefix_len: u8,
+    },
+    /// `container`: the container network's adapter, looked up when the script runs.
+    EnableForwarding {
+        interface: String,
+        container: bool,
+    },
+    AddRoute {
+        dest: Ipv4Net,
+        via: Ipv4Addr,
+        node: String,
+    },
+    ReplaceRoute {
+        dest: Ipv4Net,
+        via: Ipv4Addr,
+        node: String,
+        was: String,
+    },
+    DeleteRoute {
+        dest: Ipv4Net,
+        via: Ipv4Addr,
+    },
+    /// A /32 on the container adapter, next hop 0.0.0.0 (seed 000's metadata and DNS).
+    AddHostRoute {
+        address: Ipv4Addr,
+        purpose: String,
+    },
+    InstallNat,
+    /// `private`: the container adapter (looked up at run time); otherwise the public side.
+    AddNatInterface {
+        interface: String,
+        private: bool,
+    },
+}
+
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use Change::*;
+        match self {
+            InstallFeatures { names } => write!(f, "+ install Windows features {} (with management tools)", names.join(", ")),
+            ConfigureRouting => write!(f, "+ configure Routing and Remote Access as routing only"),
+            RemoteAccessAutomatic { was } => write!(f, "~ RemoteAccess service starts automatically (was {was})"),
+            StartRemoteAccess => write!(f, "+ start the RemoteAccess service"),
+            SetIpEnableRouter => write!(f, "+ IPEnableRouter=1 (persisted; full effect after a reboot, which rwin does not do by itself)"),
+            AddFirewallRule { name, remote } => write!(f, "+ firewall rule {name} admitting {}", remote.join(", ")),
+            ReplaceFirewallRule { name, remote, why } => write!(f, "~ firewall rule {name} admitting {} ({why})", remote.join(", ")),
+            CreateNetwork { driver, subnet, gateway, interface } => write!(f, "+ container network {NETWORK} ({}, {subnet}, gateway {gateway}, on {interface})", driver_name(*driver)),
+            RecreateNetwork { driver, subnet, gateway, interface, why } => write!(f, "~ container network {NETWORK} ({}, {subnet}, gateway {gateway}, on {interface}), was {why}", driver_name(*driver)),
+            RemoveAddress { ip } => write!(f, "- address {ip} on the container network's adapter"),
+            AddGatewayAddress { gateway, prefix_len } => write!(f, "+ gateway {gateway}/{prefix_len} on the container network's adapter"),
+            EnableForwarding { interface, .. } => write!(f, "+ IPv4 forwarding on {interface}"),
+            AddRoute { dest, via, node } => write!(f, "+ route {dest} via {via} ({node})"),
+            ReplaceRoute { dest, via, node, was } => write!(f, "~ route {dest} via {via} ({node}), was {was}"),
+            DeleteRoute { dest, via } => write!(f, "- route {dest} via {via} (no node owns it any more)"),
+            AddHostRoute { address, purpose } => write!(f, "+ {purpose} route {address}/32 on the container network's adapter"),
+            InstallNat => write!(f, "+ install RRAS NAT"),
+            AddNatInterface { interface, private } => write!(f, "+ outbound NAT: {interface} as the {} side", if *private { "private" } else { "public (full)" }),
+        }
+    }
+}
+
+pub(crate) fn driver_name(d: WindowsDriver) -> &'static str {
+    match d {
+        WindowsDriver::Transparent => "transparent",
+        WindowsDriver::L2bridge => "l2bridge",
+    }
+}

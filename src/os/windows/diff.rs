@@ -1,0 +1,388 @@
+//! Facts against the desired host: the changes a Windows node needs, in the order they are
+//! applied (the router first, then the container network, then what hangs off its adapter),
+//! and the blockers that no change can fix.
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+
+use super::change::{driver_name, Change};
+use super::facts::{is_vethernet, Adapter, WindowsFacts};
+use super::{firewall_rule_name, FEATURES, NETWORK};
+use crate::os::DesiredHost;
+
+/// The NIC that carries routed traffic: `route_interface` when set; otherwise the one Up
+/// adapter, not a vEthernet one, that holds the node's internal address. Once a transparent
+/// network is bound to it, Windows moves that address to `vEthernet (<NIC>)`; the NIC with
+/// the same MAC is then still the answer.
+pub fn route_interface<'a>(d: &DesiredHost, f: &'a WindowsFacts) -> Result<&'a Adapter, String> {
+    let names = || {
+        let v: Vec<&str> = f
+            .adapters
+            .iter()
+            .filter(|a| !is_vethernet(&a.name))
+            .map(|a| a.name.as_str())
+            .collect();
+        if v.is_empty() {
+            "(no adapters found)".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    if let Some(name) = &d.windows.route_interface {
+        return f.adapter(name).ok_or_else(|| format!("route_interface {name:?} is not a network adapter on this host: set route_interface: to one of: {}", names()));
+    }
+    let holder = f.if_index_of(d.internal_address);
+    let up = |a: &&Adapter| a.status.eq_ignore_ascii_case("Up") && !is_vethernet(&a.name);
+    let mut found: Vec<&Adapter> = f
+        .adapters
+        .iter()
+        .filter(up)
+        .filter(|a| Some(a.if_index) == holder)
+        .collect();
+    if found.is_empty() {
+        if let Some(v) = holder
+            .and_then(|i| f.adapter_by_index(i))
+            .filter(|a| is_vethernet(&a.name))
+        {
+            found = f
+                .adapters
+                .iter()
+                .filter(up)
+                .filter(|a| a.mac.eq_ignore_ascii_case(&v.mac))
+                .collect();
+        }
+    }
+    match found.as_slice() {
+        [one] => Ok(one),
+        [] => Err(format!("no Up network adapter (other than vEthernet) holds the internal address {}: set route_interface: to one of: {}", d.internal_address, names())),
+        many => Err(format!("several adapters match the internal address {}: set route_interface: to one of: {}", d.internal_address, many.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", "))),
+    }
+}
+
+/// The firewall rule's remote addresses: the cluster range and every node's route IP.
+pub fn firewall_remote(d: &DesiredHost) -> Vec<String> {
+    let mut v = vec![d.cluster_cidr.to_string()];
+    for a in &d.node_addresses {
+        if !d.cluster_cidr.contains(a) && !v.contains(&a.to_string()) {
+            v.push(a.to_string());
+        }
+    }
+    v
+}
+
+/// Windows shows `10.42.0.0/255.255.0.0` for what was given as `10.42.0.0/16`.
+pub(crate) fn parse_remote(s: &str) -> Option<Ipv4Net> {
+    match s.trim().split_once('/') {
+        None => Ipv4Net::new(s.trim().parse().ok()?, 32).ok(),
+        Some((a, m)) => {
+            let a: Ipv4Addr = a.parse().ok()?;
+            let len = match m.parse::<u8>() {
+                Ok(n) => n,
+                Err(_) => Ipv4Net::with_netmask(a, m.parse().ok()?).ok()?.prefix_len(),
+            };
+            Ipv4Net::new(a, len).ok()
+        }
+    }
+}
+
+pub(crate) fn same_remote(want: &[String], got: &[String]) -> bool {
+    let norm = |v: &[String]| {
+        let mut n: Vec<Option<Ipv4Net>> = v
+            .iter()
+            .map(|s| parse_remote(s).map(|n| n.trunc()))
+            .collect();
+        n.sort();
+        n.dedup();
+        n
+    };
+    norm(want) == norm(got)
+}
+
+/// Everything that differs between the facts and the desired configuration. Pure. With no
+/// usable route interface only the router changes are listed: `blockers` says why.
+pub fn diff(d: &DesiredHost, f: &WindowsFacts) -> Vec<Change> {
+    let mut v = Vec::new();
+    let missing: Vec<String> = FEATURES
+        .iter()
+        .filter(|n| !matches!(f.feature_state(n), Some("Installed" | "InstallPending")))
+        .map(|n| n.to_string())
+        .collect();
+    if !missing.is_empty() {
+        v.push(Change::InstallFeatures { names: missing });
+    }
+    if f.routing_status.as_deref() != Some("Installed") {
+        v.push(Change::ConfigureRouting);
+    }
+    let svc = f.service("RemoteAccess");
+    match svc.map(|s| s.start_type.as_str()) {
+        Some("Automatic") => {}
+        other => v.push(Change::RemoteAccessAutomatic {
+            was: other.unwrap_or("not installed").to_string(),
+        }),
+    }
+    if svc.map(|s| s.status.as_str()) != Some("Running") {
+        v.push(Change::StartRemoteAccess);
+    }
+    if f.ip_enable_router != Some(1) {
+        v.push(Change::SetIpEnableRouter);
+    }
+    let rule = firewall_rule_name(&d.cluster);
+    let remote = firewall_remote(d);
+    match &f.firewall_rule {
+        None => v.push(Change::AddFirewallRule { name: rule, remote }),
+        Some(r) => {
+            let why = if !same_remote(&remote, &r.remote_address) {
+                Some(format!("admitted {}", r.remote_address.join(", ")))
+            } else if r.enabled != "True" || r.direction != "Inbound" || r.action != "Allow" {
+                Some(format!(
+                    "was enabled={} {} {}",
+                    r.enabled, r.direction, r.action
+                ))
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                v.push(Change::ReplaceFirewallRule {
+                    name: rule,
+                    remote,
+                    why,
+                });
+            }
+        }
+    }
+    let Ok(route_if) = route_interface(d, f) else {
+        return v;
+    };
+    network_changes(d, f, route_if, &mut v);
+    v
+}
+
+fn network_changes(d: &DesiredHost, f: &WindowsFacts, route_if: &Adapter, v: &mut Vec<Change>) {
+    let (driver, subnet, gateway, interface) =
+        (d.windows.driver, d.subnet, d.gateway, route_if.name.clone());
+    let found = f.network(NETWORK);
+    let new_network = match &found {
+        None => {
+            v.push(Change::CreateNetwork {
+                driver,
+                subnet,
+                gateway,
+                interface: interface.clone(),
+            });
+            true
+        }
+        Some(n) => {
+            let want = (
+                driver_name(driver),
+                subnet.to_string(),
+                gateway.to_string(),
+                interface.as_str(),
+            );
+            let got = (
+                n.driver.to_lowercase(),
+                n.subnet.clone().unwrap_or_default(),
+                n.gateway.clone().unwrap_or_default(),
+                n.interface.as_deref().unwrap_or(""),
+            );
+            let differs = want.0 != got.0 || want.1 != got.1 || want.2 != got.2 || want.3 != got.3;
+            if differs {
+                let why = format!(
+                    "{}, {}, gateway {}, on {}",
+                    got.0,
+                    or_none(&got.1),
+                    or_none(&got.2),
+                    or_none(got.3)
+                );
+                v.push(Change::RecreateNetwork {
+                    driver,
+                    subnet,
+                    gateway,
+                    interface: interface.clone(),
+                    why,
+                });
+            }
+            differs
+        }
+    };
+    let adapter = if new_network {
+        None
+    } else {
+        f.container_adapter(route_if)
+    };
+    let container_name = adapter
+        .map(|a| a.name.clone())
+        .unwrap_or_else(|| format!("vEthernet ({})", route_if.name));
+    let gw = gateway.to_string();
+    let has_gw = adapter.is_some_and(|a| {
+        f.addresses.iter().any(|x| {
+            x.if_index == a.if_index && x.ip == gw && x.prefix_length == subnet.prefix_len()
+        })
+    });
+    if let Some(a) = adapter {
+        for x in f
+            .addresses
+            .iter()
+            .filter(|x| x.if_index == a.if_index && x.ip != gw)
+        {
+            if let Ok(ip) = x.ip.parse::<Ipv4Addr>() {
+                if d.cluster_cidr.contains(&ip) {
+                    v.push(Change::RemoveAddress { ip });
+                }
+            }
+        }
+    }
+    if !has_gw {
+        v.push(Change::AddGatewayAddress {
+            gateway,
+            prefix_len: subnet.prefix_len(),
+        });
+    }
+    let holder = f.if_index_of(d.internal_address);
+    let route_alias = holder
+        .and_then(|i| f.adapter_by_index(i))
+        .map(|a| a.name.clone())
+        .unwrap_or_else(|| route_if.name.clone());
+    if new_network || holder.and_then(|i| f.forwarding(i)) != Some("Enabled") {
+        v.push(Change::EnableForwarding {
+            interface: route_alias,
+            container: false,
+        });
+    }
+    if adapter.and_then(|a| f.forwarding(a.if_index)) != Some("Enabled") {
+        v.push(Change::EnableForwarding {
+            interface: container_name.clone(),
+            container: true,
+        });
+    }
+    route_changes(d, f, holder, new_network, v);
+    let host_routes = [
+        (d.windows.metadata_address, "metadata"),
+        (d.windows.dns_address, "DNS"),
+    ];
+    for (address, purpose) in host_routes.iter().filter_map(|(a, p)| a.map(|a| (a, *p))) {
+        let dest = format!("{address}/32");
+        let ok = adapter.is_some_and(|a| {
+            f.routes
+                .iter()
+                .any(|r| r.dest == dest && r.if_index == a.if_index)
+        });
+        if !ok {
+            v.push(Change::AddHostRoute {
+                address,
+                purpose: purpose.to_string(),
+            });
+        }
+    }
+    if d.outbound_nat {
+        let nat = f.nat_interfaces();
+        let has = |name: &str, mode: &str| nat.iter().any(|(n, m)| n == name && m == mode);
+        if !f.nat_installed() {
+            v.push(Change::InstallNat);
+        }
+        if !has(&route_if.name, "FULL") {
+            v.push(Change::AddNatInterface {
+                interface: route_if.name.clone(),
+                private: false,
+            });
+        }
+        if !has(&container_name, "PRIVATE") {
+            v.push(Change::AddNatInterface {
+                interface: container_name,
+                private: true,
+            });
+        }
+    }
+}
+
+fn route_changes(
+    d: &DesiredHost,
+    f: &WindowsFacts,
+    holder: Option<u32>,
+    new_network: bool,
+    v: &mut Vec<Change>,
+) {
+    for (dest, via, node) in &d.routes {
+        let dest_s = dest.to_string();
+        let found: Vec<_> = f
+            .routes
+            .iter()
+            .filter(|r| r.dest == dest_s && r.next_hop != "0.0.0.0")
+            .collect();
+        let right = |r: &&super::Route| r.next_hop == via.to_string() && Some(r.if_index) == holder;
+        if found.is_empty() {
+            v.push(Change::AddRoute {
+                dest: *dest,
+                via: *via,
+                node: node.clone(),
+            });
+        } else if new_network || found.len() > 1 || !found.iter().all(right) {
+            let was = found
+                .iter()
+                .map(|r| format!("via {} on interface {}", r.next_hop, r.if_index))
+                .collect::<Vec<_>>()
+                .join(" and ");
+            // A new network can move the internal address to a new adapter: routes follow it.
+            let was = if new_network && found.iter().all(right) {
+                format!("{was}, re-added with the new network")
+            } else {
+                was
+            };
+            v.push(Change::ReplaceRoute {
+                dest: *dest,
+                via: *via,
+                node: node.clone(),
+                was,
+            });
+        }
+    }
+    for r in &f.routes {
+        let (Ok(dest), Ok(via)) = (r.dest.parse::<Ipv4Net>(), r.next_hop.parse::<Ipv4Addr>())
+        else {
+            continue;
+        };
+        let stale = via != Ipv4Addr::UNSPECIFIED
+            && d.cluster_cidr.contains(&dest)
+            && dest != d.subnet
+            && !d.routes.iter().any(|(x, _, _)| *x == dest);
+        if stale && !v.contains(&Change::DeleteRoute { dest, via }) {
+            v.push(Change::DeleteRoute { dest, via });
+        }
+    }
+}
+
+fn or_none(s: &str) -> &str {
+    if s.is_empty() {
+        "none"
+    } else {
+        s
+    }
+}
+
+/// Problems the diff cannot fix by itself, each saying what to do.
+pub fn blockers(d: &DesiredHost, f: &WindowsFacts) -> Vec<String> {
+    let mut v = Vec::new();
+    if f.build_number().is_none() {
+        v.push(format!("could not read the Windows build ({}\\CurrentBuildNumber): is this Windows Server 2019 or later, and is the user an administrator?", super::VERSION_KEY));
+    }
+    match f.docker() {
+        None => v.push("Docker is not installed (no docker service, or `docker version` gave no answer): install Docker 17.06 or later (Docker CE/Moby or Mirantis Container Runtime)".into()),
+        Some((ver, false)) => v.push(format!("the Docker engine does not answer (client {ver}): start it with Start-Service docker")),
+        Some((ver, true)) if !docker_new_enough(&ver) => v.push(format!("Docker {ver} is too old: Windows nodes need Docker 17.06 or later")),
+        Some(_) => {}
+    }
+    if let Err(e) = route_interface(d, f) {
+        v.push(e);
+    }
+    v
+}
+
+/// Docker versions are `YY.MM.patch[-suffix]` (17.06.2-ee-16, 20.10.9, 27.3.1).
+pub(crate) fn docker_new_enough(version: &str) -> bool {
+    let mut parts = version
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major, minor) >= (17, 6)
+}

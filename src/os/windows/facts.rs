@@ -1,0 +1,392 @@
+//! The read-only facts script and its answer: one JSON object with everything the diff,
+//! the blockers and `doctor` need, so a Windows host costs one round trip to inspect.
+//! Native commands' output (docker, netsh) travels as raw text and is parsed here, not in
+//! PowerShell: `ConvertTo-Json -Depth 5` would cut Docker's deeper objects short.
+
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+use super::{firewall_rule_name, quote, CLUSTER_LABEL, TCPIP_KEY, VERSION_KEY};
+use crate::os::DesiredHost;
+
+const REBOOT_KEYS: [&str; 2] = [
+    r"HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending",
+    r"HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired",
+];
+
+/// What rwin found on a Windows host.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WindowsFacts {
+    /// `CurrentBuildNumber`, e.g. "20348"; `None` when it could not be read.
+    #[serde(deserialize_with = "text")]
+    pub build: Option<String>,
+    pub ubr: Option<u32>,
+    #[serde(deserialize_with = "text")]
+    pub edition: Option<String>,
+    #[serde(deserialize_with = "many")]
+    pub features: Vec<Feature>,
+    /// Get-RemoteAccess `RoutingStatus` ("Installed" / "Uninstalled"); `None`: not readable.
+    #[serde(deserialize_with = "text")]
+    pub routing_status: Option<String>,
+    #[serde(deserialize_with = "many")]
+    pub services: Vec<Service>,
+    pub ip_enable_router: Option<u32>,
+    /// Windows itself says a reboot is pending (servicing or Windows Update keys).
+    pub reboot_pending: bool,
+    #[serde(deserialize_with = "many")]
+    pub adapters: Vec<Adapter>,
+    #[serde(deserialize_with = "many")]
+    pub addresses: Vec<Address>,
+    #[serde(deserialize_with = "many")]
+    pub interfaces: Vec<IpInterface>,
+    #[serde(deserialize_with = "many")]
+    pub routes: Vec<Route>,
+    pub firewall_rule: Option<FirewallRule>,
+    /// `netsh routing ip nat dump` as printed; `None` when RRAS is not configured.
+    #[serde(deserialize_with = "text")]
+    pub nat_dump: Option<String>,
+    /// `docker version --format '{{json .}}'`; `None`: no Docker service or no answer.
+    #[serde(deserialize_with = "json_text")]
+    pub docker_version: Option<Value>,
+    /// `docker network inspect` of the networks labelled with this cluster.
+    #[serde(deserialize_with = "json_list_text")]
+    pub networks: Vec<Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Feature {
+    pub name: String,
+    pub install_state: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Service {
+    pub name: String,
+    pub status: String,
+    pub start_type: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Adapter {
+    pub name: String,
+    pub if_index: u32,
+    /// As Windows prints it: `00-15-5D-01-02-03`.
+    pub mac: String,
+    pub description: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Address {
+    pub if_index: u32,
+    pub ip: String,
+    pub prefix_length: u8,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IpInterface {
+    pub if_index: u32,
+    pub alias: String,
+    /// "Enabled" / "Disabled".
+    pub forwarding: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Route {
+    pub dest: String,
+    pub next_hop: String,
+    pub if_index: u32,
+    pub metric: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FirewallRule {
+    pub name: String,
+    pub enabled: String,
+    pub direction: String,
+    pub action: String,
+    /// As Windows shows them: `10.42.0.0/255.255.0.0`, `10.0.0.11`, or `Any`.
+    #[serde(deserialize_with = "many")]
+    pub remote_address: Vec<String>,
+}
+
+/// The parts of one `docker network inspect` entry rwin compares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkView {
+    pub id: String,
+    pub name: String,
+    pub driver: String,
+    pub subnet: Option<String>,
+    pub gateway: Option<String>,
+    pub interface: Option<String>,
+}
+
+/// One script that prints one JSON object; read-only, and quiet about what is absent (no
+/// firewall rule, no network, no Docker, no RRAS).
+pub fn facts_script(d: &DesiredHost) -> String {
+    let rule = quote(&firewall_rule_name(&d.cluster));
+    let label = quote(&format!("label={CLUSTER_LABEL}={}", d.cluster));
+    format!(
+        r#"# rwin facts for node {node} of cluster {cluster}: read-only, prints one JSON object.
+$cv = Get-ItemProperty -Path {version_key} -ErrorAction SilentlyContinue
+$tcp = Get-ItemProperty -Path {tcpip_key} -ErrorAction SilentlyContinue
+$features = @(Get-WindowsFeature -Name 'RemoteAccess', 'Routing' -ErrorAction SilentlyContinue | ForEach-Object {{ [ordered]@{{ name = [string]$_.Name; install_state = [string]$_.InstallState }} }})
+$routing = $null
+$natDump = $null
+foreach ($f in $features) {{
+  if ($f.name -eq 'RemoteAccess' -and $f.install_state -eq 'Installed') {{
+    $ra = Get-RemoteAccess -ErrorAction SilentlyContinue
+    if ($null -ne $ra) {{ $routing = [string]$ra.RoutingStatus }}
+  }}
+}}
+if ($routing -eq 'Installed') {{
+  # Parsed in Rust from `add interface name="…" mode=…` lines [unverified against a real host].
+  $natDump = netsh routing ip nat dump | Out-String
+}}
+$services = @(Get-Service -Name 'RemoteAccess', 'docker', 'rwin-*' -ErrorAction SilentlyContinue | ForEach-Object {{ [ordered]@{{ name = [string]$_.Name; status = [string]$_.Status; start_type = [string]$_.StartType }} }})
+$rebootServicing = Test-Path -Path '{reboot0}'
+$rebootUpdate = Test-Path -Path '{reboot1}'
+$adapters = @(Get-NetAdapter -ErrorAction SilentlyContinue | ForEach-Object {{ [ordered]@{{ name = [string]$_.Name; if_index = [int]$_.ifIndex; mac = [string]$_.MacAddress; description = [string]$_.InterfaceDescription; status = [string]$_.Status }} }})
+$addresses = @(Get-NetIPAddress -AddressFamily IPv4 -ErrorAction SilentlyContinue | ForEach-Object {{ [ordered]@{{ if_index = [int]$_.InterfaceIndex; ip = [string]$_.IPAddress; prefix_length = [int]$_.PrefixLength }} }})
+$interfaces = @(Get-NetIPInterface -AddressFamily IPv4 -ErrorAction SilentlyContinue | ForEach-Object {{ [ordered]@{{ if_index = [int]$_.InterfaceIndex; alias = [string]$_.InterfaceAlias; forwarding = [string]$_.Forwarding }} }})
+$routes = @(Get-NetRoute -AddressFamily IPv4 -ErrorAction SilentlyContinue | ForEach-Object {{ [ordered]@{{ dest = [string]$_.DestinationPrefix; next_hop = [string]$_.NextHop; if_index = [int]$_.InterfaceIndex; metric = [int]$_.RouteMetric }} }})
+$rule = $null
+$fw = Get-NetFirewallRule -Name {rule} -ErrorAction SilentlyContinue
+if ($null -ne $fw) {{
+  $af = Get-NetFirewallRule -Name {rule} -ErrorAction SilentlyContinue | Get-NetFirewallAddressFilter
+  $rule = [ordered]@{{ name = [string]$fw.Name; enabled = [string]$fw.Enabled; direction = [string]$fw.Direction; action = [string]$fw.Action; remote_address = @($af.RemoteAddress) }}
+}}
+$dockerVersion = $null
+$networks = $null
+$docker = Get-Service -Name 'docker' -ErrorAction SilentlyContinue
+if ($null -ne $docker) {{
+  $dockerVersion = docker version --format '{{{{json .}}}}' | Out-String
+  $ids = docker network ls -q --filter {label}
+  if ($null -ne $ids) {{ $networks = docker network inspect $ids | Out-String }}
+}}
+[ordered]@{{
+  build = [string]$cv.CurrentBuildNumber
+  ubr = $cv.UBR
+  edition = [string]$cv.EditionID
+  features = $features
+  routing_status = $routing
+  services = $services
+  ip_enable_router = $tcp.IPEnableRouter
+  reboot_pending = $rebootServicing -or $rebootUpdate
+  adapters = $adapters
+  addresses = $addresses
+  interfaces = $interfaces
+  routes = $routes
+  firewall_rule = $rule
+  nat_dump = $natDump
+  docker_version = $dockerVersion
+  networks = $networks
+}} | ConvertTo-Json -Depth 5 -Compress
+"#,
+        node = d.node,
+        cluster = d.cluster,
+        version_key = quote(VERSION_KEY),
+        tcpip_key = quote(TCPIP_KEY),
+        reboot0 = REBOOT_KEYS[0],
+        reboot1 = REBOOT_KEYS[1],
+    )
+}
+
+/// Read the facts script's answer: the last line that is a JSON object (a profile or a
+/// banner may print before it).
+pub fn parse_facts(stdout: &str) -> Result<WindowsFacts, String> {
+    let line = stdout
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('{'))
+        .ok_or_else(|| {
+            format!(
+                "the Windows facts script printed no JSON object; its output starts with: {}",
+                start_of(stdout)
+            )
+        })?;
+    serde_json::from_str(line).map_err(|e| {
+        format!(
+            "the Windows facts script's answer is not the expected JSON ({e}); it starts with: {}",
+            start_of(line)
+        )
+    })
+}
+
+fn start_of(s: &str) -> String {
+    let s = s.trim();
+    if s.is_empty() {
+        return "(nothing)".into();
+    }
+    let head: String = s.chars().take(200).collect();
+    if head.len() < s.len() {
+        format!("{head:?}…")
+    } else {
+        format!("{head:?}")
+    }
+}
+
+impl WindowsFacts {
+    /// The build as a number (`CurrentBuildNumber`).
+    pub fn build_number(&self) -> Option<u32> {
+        self.build.as_deref()?.trim().parse().ok()
+    }
+
+    pub fn feature_state(&self, name: &str) -> Option<&str> {
+        self.features
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case(name))
+            .map(|f| f.install_state.as_str())
+    }
+
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.services
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(name))
+    }
+
+    pub fn adapter(&self, name: &str) -> Option<&Adapter> {
+        self.adapters.iter().find(|a| a.name == name)
+    }
+
+    pub fn adapter_by_index(&self, if_index: u32) -> Option<&Adapter> {
+        self.adapters.iter().find(|a| a.if_index == if_index)
+    }
+
+    /// The interface that holds `ip` (where routes via neighbours must go out).
+    pub fn if_index_of(&self, ip: std::net::Ipv4Addr) -> Option<u32> {
+        let ip = ip.to_string();
+        self.addresses
+            .iter()
+            .find(|a| a.ip == ip)
+            .map(|a| a.if_index)
+    }
+
+    pub fn forwarding(&self, if_index: u32) -> Option<&str> {
+        self.interfaces
+            .iter()
+            .find(|i| i.if_index == if_index)
+            .map(|i| i.forwarding.as_str())
+    }
+
+    /// The container network's host adapter: the `vEthernet*` adapter with the bound NIC's MAC
+    /// and the highest ifIndex (Rancher's rule; its name differs between Windows releases).
+    pub fn container_adapter(&self, route_if: &Adapter) -> Option<&Adapter> {
+        self.adapters
+            .iter()
+            .filter(|a| is_vethernet(&a.name) && a.mac.eq_ignore_ascii_case(&route_if.mac))
+            .max_by_key(|a| a.if_index)
+    }
+
+    /// The Docker engine's version (`Server.Version`, or the client's if the engine did not
+    /// answer) and whether the engine answered at all.
+    pub fn docker(&self) -> Option<(String, bool)> {
+        let v = self.docker_version.as_ref()?;
+        let server = v.get("Server").and_then(|s| s.get("Version"));
+        let version = server.or_else(|| v.get("Client").and_then(|c| c.get("Version")))?;
+        Some((version.as_str()?.to_string(), server.is_some()))
+    }
+
+    pub fn network(&self, name: &str) -> Option<NetworkView> {
+        self.networks
+            .iter()
+            .filter_map(network_view)
+            .find(|n| n.name == name)
+    }
+
+    /// `(interface name, mode)` pairs from the NAT dump, mode upper-case (FULL, PRIVATE).
+    pub fn nat_interfaces(&self) -> Vec<(String, String)> {
+        let Some(dump) = &self.nat_dump else {
+            return Vec::new();
+        };
+        dump.lines()
+            .filter_map(|l| {
+                let rest = l.trim().strip_prefix("add interface name=\"")?;
+                let (name, tail) = rest.split_once('"')?;
+                let mode = tail.trim().strip_prefix("mode=")?.trim().to_uppercase();
+                Some((name.to_string(), mode))
+            })
+            .collect()
+    }
+
+    /// RRAS NAT is installed: the dump has its `install` line or any interface.
+    pub fn nat_installed(&self) -> bool {
+        self.nat_dump.as_deref().is_some_and(|d| {
+            d.lines().any(|l| l.trim() == "install") || d.contains("add interface")
+        })
+    }
+}
+
+pub(crate) fn is_vethernet(name: &str) -> bool {
+    name.starts_with("vEthernet")
+}
+
+fn network_view(v: &Value) -> Option<NetworkView> {
+    let s = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+    let ipam = v.get("IPAM")?.get("Config")?.as_array()?.first();
+    Some(NetworkView {
+        id: s(v.get("Id")).unwrap_or_default(),
+        name: s(v.get("Name"))?,
+        driver: s(v.get("Driver")).unwrap_or_default(),
+        subnet: s(ipam.and_then(|c| c.get("Subnet"))),
+        gateway: s(ipam.and_then(|c| c.get("Gateway"))),
+        interface: s(v
+            .get("Options")
+            .and_then(|o| o.get(super::INTERFACE_OPTION))),
+    })
+}
+
+/// A list that PowerShell may have sent as an array, one object, null, or (Windows
+/// PowerShell 5.1 with an ETS-wrapped array) `{"value": [...], "Count": n}`.
+fn many<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Vec<T>, D::Error> {
+    let items = match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) => a,
+        Some(Value::Object(mut m)) if m.contains_key("value") && m.contains_key("Count") => {
+            match m.remove("value") {
+                Some(Value::Array(a)) => a,
+                Some(v) => vec![v],
+                None => Vec::new(),
+            }
+        }
+        Some(v) => vec![v],
+    };
+    items
+        .into_iter()
+        .filter(|v| !v.is_null())
+        .map(|v| serde_json::from_value(v).map_err(D::Error::custom))
+        .collect()
+}
+
+/// A string where empty (PowerShell's `[string]$null`) means absent.
+fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<Value>::deserialize(d)?.and_then(|v| match v {
+        Value::String(s) if !s.trim().is_empty() => Some(s),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }))
+}
+
+/// JSON printed by a native command, carried as text. Unreadable text counts as absent: the
+/// blockers then say what is missing.
+fn json_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Ok(text(d)?.and_then(|s| serde_json::from_str(s.trim()).ok()))
+}
+
+fn json_list_text<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Value>, D::Error> {
+    Ok(match json_text(d)? {
+        Some(Value::Array(a)) => a,
+        Some(Value::Null) | None => Vec::new(),
+        Some(v) => vec![v],
+    })
+}

@@ -1,0 +1,158 @@
+//! Undoing what rwin made on a Windows node, from what the state file recorded. Every step
+//! runs even if one fails, and is verified afterwards; the script prints `removed=WHAT`,
+//! `left=WHAT` and `reboot=WHY` lines, like the Linux teardown. The router (features, RRAS,
+//! IPEnableRouter) is put back only where rwin turned it on.
+
+use std::fmt::Write as _;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+
+use super::change::Change;
+use super::{firewall_rule_name, quote, CLUSTER_LABEL, TCPIP_KEY};
+
+/// What rwin switched on that was off before, so teardown switches only that back off.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TurnedOn {
+    pub features: Vec<String>,
+    pub routing: bool,
+    /// The RemoteAccess service's start type before rwin made it Automatic.
+    pub remote_access_start_type: Option<String>,
+    pub remote_access_started: bool,
+    pub ip_enable_router: bool,
+    pub nat: bool,
+}
+
+impl TurnedOn {
+    /// What applying `changes` turns on (merge it into what earlier runs recorded).
+    pub fn from_changes(changes: &[Change]) -> TurnedOn {
+        let mut t = TurnedOn::default();
+        for c in changes {
+            match c {
+                Change::InstallFeatures { names } => t.features = names.clone(),
+                Change::ConfigureRouting => t.routing = true,
+                Change::RemoteAccessAutomatic { was } => {
+                    t.remote_access_start_type = Some(was.clone())
+                }
+                Change::StartRemoteAccess => t.remote_access_started = true,
+                Change::SetIpEnableRouter => t.ip_enable_router = true,
+                Change::InstallNat => t.nat = true,
+                _ => {}
+            }
+        }
+        t
+    }
+}
+
+/// Everything rwin made on a Windows host, as recorded in the state file, to undo.
+#[derive(Debug, Clone, Default)]
+pub struct Teardown {
+    pub cluster: String,
+    /// The gateway address on the container adapter, with its prefix.
+    pub gateway: Option<Ipv4Net>,
+    /// Routes to other nodes' subnets: (destination, next hop).
+    pub routes: Vec<(Ipv4Net, Ipv4Addr)>,
+    /// /32 routes on the container adapter (metadata, DNS).
+    pub host_routes: Vec<Ipv4Addr>,
+    /// Interfaces rwin added to RRAS NAT (the route NIC, the container adapter).
+    pub nat_interfaces: Vec<String>,
+    pub turned_on: TurnedOn,
+}
+
+/// One script that removes the cluster's containers and network, rwin's routes, addresses,
+/// firewall rule and NAT interfaces, and then what rwin turned on in the router.
+pub fn teardown_script(t: &Teardown) -> String {
+    let label = quote(&format!("label={CLUSTER_LABEL}={}", t.cluster));
+    let mut s = format!(
+        "# rwin teardown of cluster {}: every step runs; prints removed=/left=/reboot= lines.\n",
+        t.cluster
+    );
+    let _ = writeln!(
+        s,
+        "$cs = docker ps -aq --filter {label}\nforeach ($c in $cs) {{\n  docker rm -f $c | Out-Null\n  if ($LASTEXITCODE -eq 0) {{ Write-Output 'removed=a container of the cluster' }} else {{ Write-Output 'left=a container of the cluster (docker rm -f failed)' }}\n}}"
+    );
+    for name in &t.nat_interfaces {
+        let q = quote(name);
+        let _ = writeln!(
+            s,
+            "netsh routing ip nat delete interface {q} | Out-Null\nif ($LASTEXITCODE -eq 0) {{ Write-Output {} }} else {{ Write-Output {} }}",
+            quote(&format!("removed=NAT interface {name}")),
+            quote(&format!("left=NAT interface {name} (netsh routing ip nat delete interface failed)"))
+        );
+    }
+    for a in &t.host_routes {
+        remove_route(&mut s, &format!("{a}/32"), None);
+    }
+    if let Some(gw) = t.gateway {
+        let ip = quote(&gw.addr().to_string());
+        let _ = writeln!(
+            s,
+            "$have = Get-NetIPAddress -AddressFamily IPv4 -ErrorAction SilentlyContinue | Where-Object {{ $_.IPAddress -eq {ip} }}\nif ($null -ne $have) {{ Remove-NetIPAddress -IPAddress {ip} -Confirm:$false -ErrorAction SilentlyContinue }}\n$have = Get-NetIPAddress -AddressFamily IPv4 -ErrorAction SilentlyContinue | Where-Object {{ $_.IPAddress -eq {ip} }}\nif ($null -eq $have) {{ Write-Output {} }} else {{ Write-Output {} }}",
+            quote(&format!("removed=gateway address {gw}")),
+            quote(&format!("left=gateway address {gw}"))
+        );
+    }
+    let _ = writeln!(
+        s,
+        "$ns = docker network ls -q --filter {label}\nforeach ($n in $ns) {{\n  docker network rm $n | Out-Null\n  if ($LASTEXITCODE -eq 0) {{ Write-Output 'removed=container network' }} else {{ Write-Output 'left=container network (docker network rm failed)' }}\n}}"
+    );
+    for (dest, via) in &t.routes {
+        remove_route(&mut s, &dest.to_string(), Some(*via));
+    }
+    let rule = quote(&firewall_rule_name(&t.cluster));
+    let _ = writeln!(
+        s,
+        "$fw = Get-NetFirewallRule -Name {rule} -ErrorAction SilentlyContinue\nif ($null -ne $fw) {{ Remove-NetFirewallRule -Name {rule} -ErrorAction SilentlyContinue }}\n$fw = Get-NetFirewallRule -Name {rule} -ErrorAction SilentlyContinue\nif ($null -eq $fw) {{ Write-Output {} }} else {{ Write-Output {} }}",
+        quote(&format!("removed=firewall rule {}", firewall_rule_name(&t.cluster))),
+        quote(&format!("left=firewall rule {}", firewall_rule_name(&t.cluster)))
+    );
+    router(&mut s, &t.turned_on);
+    s
+}
+
+fn remove_route(s: &mut String, dest: &str, via: Option<Ipv4Addr>) {
+    let p = quote(dest);
+    let (hop, left, what) = match via {
+        Some(v) => {
+            let q = quote(&v.to_string());
+            (
+                format!(" -NextHop {q}"),
+                format!(" | Where-Object {{ $_.NextHop -eq {q} }}"),
+                format!("route {dest} via {v}"),
+            )
+        }
+        None => (String::new(), String::new(), format!("route {dest}")),
+    };
+    let _ = writeln!(
+        s,
+        "$r = Get-NetRoute -AddressFamily IPv4 -DestinationPrefix {p} -ErrorAction SilentlyContinue{left}\nif ($null -ne $r) {{ Remove-NetRoute -DestinationPrefix {p}{hop} -Confirm:$false -ErrorAction SilentlyContinue }}\n$r = Get-NetRoute -AddressFamily IPv4 -DestinationPrefix {p} -ErrorAction SilentlyContinue{left}\nif ($null -eq $r) {{ Write-Output {} }} else {{ Write-Output {} }}",
+        quote(&format!("removed={what}")),
+        quote(&format!("left={what}")),
+    );
+}
+
+fn router(s: &mut String, t: &TurnedOn) {
+    if t.nat {
+        s.push_str("netsh routing ip nat uninstall | Out-Null\nif ($LASTEXITCODE -eq 0) { Write-Output 'removed=RRAS NAT (rwin had installed it)' } else { Write-Output 'left=RRAS NAT (netsh routing ip nat uninstall failed)' }\n");
+    }
+    if t.routing {
+        s.push_str("Uninstall-RemoteAccess -Force -ErrorAction SilentlyContinue\n$ra = Get-RemoteAccess -ErrorAction SilentlyContinue\nif ([string]$ra.RoutingStatus -ne 'Installed') { Write-Output 'removed=routing-only RRAS configuration (rwin had configured it)' } else { Write-Output 'left=routing-only RRAS configuration' }\n");
+    }
+    if t.remote_access_started {
+        s.push_str("Stop-Service -Name 'RemoteAccess' -ErrorAction SilentlyContinue\nWrite-Output 'removed=RemoteAccess service running (rwin had started it)'\n");
+    }
+    if let Some(was) = &t.remote_access_start_type {
+        if matches!(was.as_str(), "Manual" | "Disabled") {
+            let _ = writeln!(s, "Set-Service -Name 'RemoteAccess' -StartupType {was} -ErrorAction SilentlyContinue\nWrite-Output {}", quote(&format!("removed=RemoteAccess automatic start (back to {was})")));
+        }
+    }
+    if t.ip_enable_router {
+        let _ = writeln!(s, "Set-ItemProperty -Path {} -Name 'IPEnableRouter' -Value 0 -Type DWord -ErrorAction SilentlyContinue\nWrite-Output 'removed=IPEnableRouter=1 (rwin had set it)'\nWrite-Output 'reboot=IPEnableRouter is back to 0; it takes full effect after a reboot'", quote(TCPIP_KEY));
+    }
+    if !t.features.is_empty() {
+        // Uninstall-WindowsFeature is outside rwin's command set (tests/winsim/README.md).
+        let _ = writeln!(s, "Write-Output {}", quote(&format!("left=Windows features {} (rwin installed them; remove them with Uninstall-WindowsFeature -Name {} and reboot)", t.features.join(", "), t.features.join(","))));
+    }
+}

@@ -1,0 +1,283 @@
+//! Unit tests: parsing a realistic facts answer, the diff on a fresh and on a converged host,
+//! route replacement, doctor, and image selection.
+
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::os::{DesiredHost, Status, WindowsDesired};
+
+fn desired() -> DesiredHost {
+    DesiredHost {
+        cluster: "demo".into(),
+        subnet: "10.42.1.0/24".parse().unwrap(),
+        gateway: "10.42.1.1".parse().unwrap(),
+        cluster_cidr: "10.42.0.0/16".parse().unwrap(),
+        outbound_nat: true,
+        routes: vec![
+            (
+                "10.42.0.0/24".parse().unwrap(),
+                "10.0.0.10".parse().unwrap(),
+                "lin1".into(),
+            ),
+            (
+                "10.42.2.0/24".parse().unwrap(),
+                "10.0.0.12".parse().unwrap(),
+                "win2".into(),
+            ),
+        ],
+        node: "win1".into(),
+        internal_address: "10.0.0.11".parse().unwrap(),
+        node_addresses: vec![
+            "10.0.0.10".parse().unwrap(),
+            "10.0.0.11".parse().unwrap(),
+            "10.0.0.12".parse().unwrap(),
+        ],
+        windows: WindowsDesired {
+            metadata_address: Some("169.254.169.250".parse().unwrap()),
+            ..Default::default()
+        },
+    }
+}
+
+/// What a converged Windows Server 2022 node answers, as Windows PowerShell 5.1 prints it
+/// (one element lists as bare objects, enums as strings, firewall subnets as address/mask).
+const CONVERGED: &str = r#"{"build":"20348","ubr":2849,"edition":"ServerStandard","features":[{"name":"RemoteAccess","install_state":"Installed"},{"name":"Routing","install_state":"Installed"}],"routing_status":"Installed","services":[{"name":"docker","status":"Running","start_type":"Automatic"},{"name":"RemoteAccess","status":"Running","start_type":"Automatic"}],"ip_enable_router":1,"reboot_pending":false,"adapters":[{"name":"Ethernet","if_index":4,"mac":"00-15-5D-01-02-01","description":"Microsoft Hyper-V Network Adapter","status":"Up"},{"name":"Ethernet 2","if_index":6,"mac":"00-15-5D-01-02-03","description":"Microsoft Hyper-V Network Adapter #2","status":"Up"},{"name":"vEthernet (Ethernet 2)","if_index":14,"mac":"00-15-5D-01-02-03","description":"Hyper-V Virtual Ethernet Adapter","status":"Up"}],"addresses":[{"if_index":4,"ip":"192.168.1.20","prefix_length":24},{"if_index":6,"ip":"10.0.0.11","prefix_length":24},{"if_index":14,"ip":"10.42.1.1","prefix_length":24},{"if_index":1,"ip":"127.0.0.1","prefix_length":8}],"interfaces":[{"if_index":6,"alias":"Ethernet 2","forwarding":"Enabled"},{"if_index":14,"alias":"vEthernet (Ethernet 2)","forwarding":"Enabled"},{"if_index":4,"alias":"Ethernet","forwarding":"Disabled"}],"routes":[{"dest":"0.0.0.0/0","next_hop":"192.168.1.1","if_index":4,"metric":0},{"dest":"10.42.0.0/24","next_hop":"10.0.0.10","if_index":6,"metric":0},{"dest":"10.42.2.0/24","next_hop":"10.0.0.12","if_index":6,"metric":0},{"dest":"10.42.1.0/24","next_hop":"0.0.0.0","if_index":14,"metric":256},{"dest":"10.42.1.1/32","next_hop":"0.0.0.0","if_index":14,"metric":256},{"dest":"169.254.169.250/32","next_hop":"0.0.0.0","if_index":14,"metric":0}],"firewall_rule":{"name":"rwin-demo","enabled":"True","direction":"Inbound","action":"Allow","remote_address":["10.42.0.0/255.255.0.0","10.0.0.10","10.0.0.11","10.0.0.12"]},"nat_dump":"\r\n# ----------------------------------\r\n# NAT configuration\r\n# ----------------------------------\r\npushd routing ip nat\r\nuninstall\r\ninstall\r\nset global tcptimeoutmins=1440 udptimeoutmins=1 loglevel=ERROR\r\n\r\n#\r\n#NAT Configuration For Interface Ethernet 2\r\n#\r\nadd interface name=\"Ethernet 2\" mode=FULL\r\n\r\n#\r\n#NAT Configuration For Interface vEthernet (Ethernet 2)\r\n#\r\nadd interface name=\"vEthernet (Ethernet 2)\" mode=PRIVATE\r\n\r\npopd\r\n","docker_version":"{\"Client\":{\"Version\":\"24.0.7\",\"Os\":\"windows\"},\"Server\":{\"Platform\":{\"Name\":\"Mirantis Container Runtime\"},\"Version\":\"24.0.7\",\"Os\":\"windows\"}}\r\n","networks":"[\r\n    {\r\n        \"Name\": \"rwin\",\r\n        \"Id\": \"4f6a\",\r\n        \"Driver\": \"transparent\",\r\n        \"IPAM\": {\"Driver\": \"windows\", \"Config\": [{\"Subnet\": \"10.42.1.0/24\", \"Gateway\": \"10.42.1.1\"}]},\r\n        \"Options\": {\"com.docker.network.windowsshim.interface\": \"Ethernet 2\", \"com.docker.network.windowsshim.hnsid\": \"A1B2\"},\r\n        \"Labels\": {\"io.rwin.cluster\": \"demo\"}\r\n    }\r\n]\r\n"}"#;
+
+/// A fresh Server 2019 host: Docker installed, nothing else. `features` comes as one object
+/// and `routes` in 5.1's `{value, Count}` wrapping, as ConvertTo-Json sometimes prints them.
+const FRESH: &str = r#"{"build":"17763","ubr":6414,"edition":"ServerDatacenter","features":{"name":"RemoteAccess","install_state":"Available"},"routing_status":null,"services":[{"name":"docker","status":"Running","start_type":"Automatic"}],"ip_enable_router":0,"reboot_pending":false,"adapters":[{"name":"Ethernet 2","if_index":6,"mac":"00-15-5D-01-02-03","description":"Intel(R) 82574L","status":"Up"}],"addresses":[{"if_index":6,"ip":"10.0.0.11","prefix_length":24}],"interfaces":[{"if_index":6,"alias":"Ethernet 2","forwarding":"Disabled"}],"routes":{"value":[{"dest":"0.0.0.0/0","next_hop":"10.0.0.1","if_index":6,"metric":0}],"Count":1},"firewall_rule":null,"nat_dump":null,"docker_version":"{\"Client\":{\"Version\":\"20.10.9\"},\"Server\":{\"Version\":\"20.10.9\"}}","networks":null}"#;
+
+fn facts(s: &str) -> WindowsFacts {
+    parse_facts(s).unwrap()
+}
+
+#[test]
+fn parse_facts_reads_a_converged_host() {
+    let f = facts(&format!("Windows PowerShell banner\r\n{CONVERGED}\r\n"));
+    assert_eq!(f.build_number(), Some(20348));
+    assert_eq!(
+        f.service("remoteaccess").map(|s| s.status.as_str()),
+        Some("Running")
+    );
+    assert_eq!(f.docker(), Some(("24.0.7".to_string(), true)));
+    let n = f.network("rwin").unwrap();
+    assert_eq!(
+        (
+            n.driver.as_str(),
+            n.subnet.as_deref(),
+            n.interface.as_deref()
+        ),
+        ("transparent", Some("10.42.1.0/24"), Some("Ethernet 2"))
+    );
+    assert_eq!(
+        f.nat_interfaces(),
+        vec![
+            ("Ethernet 2".to_string(), "FULL".to_string()),
+            ("vEthernet (Ethernet 2)".to_string(), "PRIVATE".to_string())
+        ]
+    );
+    let nic = f.adapter("Ethernet 2").unwrap();
+    assert_eq!(f.container_adapter(nic).map(|a| a.if_index), Some(14));
+}
+
+#[test]
+fn parse_facts_accepts_one_objects_and_wrapped_arrays_and_quotes_garbage() {
+    let f = facts(FRESH);
+    assert_eq!(f.features.len(), 1);
+    assert_eq!(f.routes.len(), 1);
+    assert!(f.firewall_rule.is_none() && f.networks.is_empty());
+    let err = parse_facts("Get-NetAdapter : The term is not recognized").unwrap_err();
+    assert!(
+        err.contains("printed no JSON object") && err.contains("Get-NetAdapter : The term"),
+        "{err}"
+    );
+    let err = parse_facts("{\"build\": [}").unwrap_err();
+    assert!(
+        err.contains("not the expected JSON") && err.contains("{\\\"build\\\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn converged_host_needs_no_change_and_passes_doctor() {
+    let (d, f) = (desired(), facts(CONVERGED));
+    assert_eq!(diff(&d, &f), vec![]);
+    assert!(blockers(&d, &f).is_empty(), "{:?}", blockers(&d, &f));
+    let bad: Vec<_> = checks(&d, &f)
+        .into_iter()
+        .filter(|c| c.status != Status::Pass)
+        .collect();
+    assert!(bad.is_empty(), "{bad:?}");
+}
+
+#[test]
+fn fresh_host_gets_every_change_in_apply_order() {
+    let (d, f) = (desired(), facts(FRESH));
+    let shown: Vec<String> = diff(&d, &f).iter().map(|c| c.to_string()).collect();
+    assert_eq!(
+        shown,
+        [
+            "+ install Windows features RemoteAccess, Routing (with management tools)",
+            "+ configure Routing and Remote Access as routing only",
+            "~ RemoteAccess service starts automatically (was not installed)",
+            "+ start the RemoteAccess service",
+            "+ IPEnableRouter=1 (persisted; full effect after a reboot, which rwin does not do by itself)",
+            "+ firewall rule rwin-demo admitting 10.42.0.0/16, 10.0.0.10, 10.0.0.11, 10.0.0.12",
+            "+ container network rwin (transparent, 10.42.1.0/24, gateway 10.42.1.1, on Ethernet 2)",
+            "+ gateway 10.42.1.1/24 on the container network's adapter",
+            "+ IPv4 forwarding on Ethernet 2",
+            "+ IPv4 forwarding on vEthernet (Ethernet 2)",
+            "+ route 10.42.0.0/24 via 10.0.0.10 (lin1)",
+            "+ route 10.42.2.0/24 via 10.0.0.12 (win2)",
+            "+ metadata route 169.254.169.250/32 on the container network's adapter",
+            "+ install RRAS NAT",
+            "+ outbound NAT: Ethernet 2 as the public (full) side",
+            "+ outbound NAT: vEthernet (Ethernet 2) as the private side",
+        ]
+    );
+    assert!(blockers(&d, &f).is_empty());
+}
+
+#[test]
+fn a_moved_node_route_is_replaced_and_a_stale_one_deleted() {
+    let d = desired();
+    let mut f = facts(CONVERGED);
+    f.routes[2].next_hop = "10.0.0.99".into();
+    f.routes.push(Route {
+        dest: "10.42.9.0/24".into(),
+        next_hop: "10.0.0.19".into(),
+        if_index: 6,
+        metric: 0,
+    });
+    let changes = diff(&d, &f);
+    assert_eq!(
+        changes,
+        vec![
+            Change::ReplaceRoute {
+                dest: "10.42.2.0/24".parse().unwrap(),
+                via: "10.0.0.12".parse().unwrap(),
+                node: "win2".into(),
+                was: "via 10.0.0.99 on interface 6".into()
+            },
+            Change::DeleteRoute {
+                dest: "10.42.9.0/24".parse().unwrap(),
+                via: "10.0.0.19".parse().unwrap()
+            },
+        ]
+    );
+    let script = apply_script(&d, &changes);
+    let remove = script
+        .find("Remove-NetRoute -DestinationPrefix '10.42.2.0/24' -Confirm:$false")
+        .unwrap();
+    let add = script.find("New-NetRoute -DestinationPrefix '10.42.2.0/24' -InterfaceIndex $ri -NextHop '10.0.0.12'").unwrap();
+    assert!(remove < add, "replace is remove, then add:\n{script}");
+    let failed: Vec<_> = checks(&d, &f)
+        .into_iter()
+        .filter(|c| c.status == Status::Fail)
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(failed, ["routes to other nodes", "no stray routes"]);
+}
+
+#[test]
+fn changed_network_is_recreated_with_everything_on_its_new_adapter() {
+    let mut d = desired();
+    d.windows.driver = crate::config::WindowsDriver::L2bridge;
+    let changes = diff(&d, &facts(CONVERGED));
+    assert!(
+        matches!(&changes[0], Change::RecreateNetwork { why, .. } if why == "transparent, 10.42.1.0/24, gateway 10.42.1.1, on Ethernet 2"),
+        "{changes:?}"
+    );
+    assert!(changes
+        .iter()
+        .any(|c| matches!(c, Change::AddHostRoute { .. })));
+    assert!(changes.iter().any(|c| matches!(c, Change::ReplaceRoute { was, .. } if was.ends_with("re-added with the new network"))));
+}
+
+#[test]
+fn route_interface_is_detected_or_the_blocker_lists_the_choices() {
+    let d = desired();
+    let mut f = facts(FRESH);
+    f.addresses.clear();
+    f.adapters.push(Adapter {
+        name: "Ethernet 3".into(),
+        if_index: 7,
+        mac: "00-15-5D-01-02-04".into(),
+        status: "Up".into(),
+        ..Default::default()
+    });
+    let b = blockers(&d, &f);
+    assert_eq!(b, ["no Up network adapter (other than vEthernet) holds the internal address 10.0.0.11: set route_interface: to one of: Ethernet 2, Ethernet 3"]);
+    // Once bound, Windows moves the address to the vEthernet twin: the NIC is still found.
+    let mut f = facts(CONVERGED);
+    f.addresses[1].if_index = 14;
+    assert_eq!(
+        diff::route_interface(&d, &f).map(|a| a.name.as_str()),
+        Ok("Ethernet 2")
+    );
+    let mut f = facts(FRESH);
+    f.docker_version = Some(serde_json::json!({"Server": {"Version": "17.03.2-ee-8"}}));
+    f.build = None;
+    let b = blockers(&d, &f);
+    assert!(
+        b[0].starts_with("could not read the Windows build")
+            && b[1] == "Docker 17.03.2-ee-8 is too old: Windows nodes need Docker 17.06 or later",
+        "{b:?}"
+    );
+}
+
+#[test]
+fn firewall_addresses_compare_as_networks_whatever_their_spelling() {
+    assert!(diff::same_remote(
+        &["10.42.0.0/16".into(), "10.0.0.1".into()],
+        &[
+            "10.0.0.1/255.255.255.255".into(),
+            "10.42.0.0/255.255.0.0".into()
+        ]
+    ));
+    assert!(!diff::same_remote(
+        &["10.42.0.0/16".into()],
+        &["Any".into()]
+    ));
+}
+
+#[test]
+fn turned_on_records_only_what_rwin_changed() {
+    let t = TurnedOn::from_changes(&diff(&desired(), &facts(FRESH)));
+    assert_eq!(t.features, ["RemoteAccess", "Routing"]);
+    assert!(t.routing && t.ip_enable_router && t.nat && t.remote_access_started);
+    assert_eq!(TurnedOn::from_changes(&[]), TurnedOn::default());
+}
+
+#[test]
+fn image_selection() {
+    let images: BTreeMap<String, String> = [("ltsc2019", "app:1809"), ("20348", "app:ltsc2022")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert_eq!(
+        select_image(17763, &images, false).as_deref(),
+        Ok("app:1809")
+    );
+    assert_eq!(
+        select_image(20348, &images, false).as_deref(),
+        Ok("app:ltsc2022")
+    );
+    assert_eq!(
+        select_image(26100, &images, false).as_deref(),
+        Ok("app:ltsc2022"),
+        "2025 runs 2022 images"
+    );
+    let err = select_image(19041, &images, false).unwrap_err();
+    assert_eq!(err, "no image for Windows build 19041: images exist for 17763 (ltsc2019), 20348 (ltsc2022); add an image for this build, or set isolation: hyperv to run an older image");
+    assert_eq!(
+        select_image(19041, &images, true).as_deref(),
+        Ok("app:1809"),
+        "Hyper-V: newest not newer than the host"
+    );
+    let only_new: BTreeMap<String, String> =
+        [("ltsc2025".to_string(), "app:2025".to_string())].into();
+    assert!(select_image(17763, &only_new, true)
+        .unwrap_err()
+        .contains("cannot run an image newer than the host"));
+}
