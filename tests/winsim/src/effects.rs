@@ -172,6 +172,13 @@ impl Effects {
                 subnets
             })
             .collect();
+        // With no private interface registered, RRAS NAT's internal side is taken to be the
+        // container networks (the way Rancher used it: only the public NIC added as `full`).
+        let private_subnets = if private_subnets.is_empty() {
+            state.networks.iter().map(|n| n.subnet.clone()).collect()
+        } else {
+            private_subnets
+        };
         for full in state.nat_interfaces.iter().filter(|n| n.mode == "full") {
             let Some(dev) = dev_of(&full.name) else {
                 continue;

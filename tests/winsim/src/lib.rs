@@ -9,3 +9,6 @@ pub mod ps;
 pub mod runner;
 pub mod ssh;
 pub mod state;
+
+#[cfg(test)]
+mod tests;

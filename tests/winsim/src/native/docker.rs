@@ -51,7 +51,7 @@ pub fn run(ctx: &mut Ctx, args: &[String], stdin: Option<&str>) -> Result<Native
             Ok(ctx.fx.docker(args, None))
         }
         ["login", "-u", _, "--password-stdin", _] => Ok(ctx.fx.docker(args, stdin)),
-        ["create" | "run", ..] if a.get(0) == Some(&"create") || a.contains(&"-d") => {
+        ["create" | "run", ..] if a.first() == Some(&"create") || a.contains(&"-d") => {
             Ok(ctx.fx.docker(args, None))
         }
         ["start" | "stop", _] | ["rm", "-f", _] => Ok(ctx.fx.docker(args, None)),

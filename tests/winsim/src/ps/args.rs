@@ -179,9 +179,3 @@ impl Interp<'_, '_> {
         Ok(bound)
     }
 }
-
-impl Default for Value {
-    fn default() -> Value {
-        Value::Null
-    }
-}

@@ -144,10 +144,7 @@ impl Interp<'_, '_> {
         let v = self.expr(operand, src)?;
         match op.as_str() {
             "!" | "-not" => Ok(Value::Bool(!v.truthy())),
-            "-" => v
-                .to_int()
-                .map(|i| Value::Int(-i))
-                .map_err(|e| Flow::Error(e)),
+            "-" => v.to_int().map(|i| Value::Int(-i)).map_err(Flow::Error),
             other => Err(unsupported(
                 format!("unary operator '{other}'"),
                 n,

@@ -3,8 +3,9 @@
 //! type wins, enums compare by name or number, arrays filter).
 
 /// One PowerShell value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum Value {
+    #[default]
     Null,
     Bool(bool),
     Int(i64),

@@ -1,0 +1,192 @@
+//! Scripts in the style rwin sends, run with --dry-effects semantics: what they print, what
+//! they refuse, what they leave in the state file and which namespace commands they ask for.
+
+use crate::effects::Effects;
+use crate::host::Host;
+use crate::ps::cmdline::encode;
+use crate::state::WinState;
+
+const BOOTSTRAP: &str = "$ProgressPreference = 'SilentlyContinue'; $s = $input | Out-String; & ([ScriptBlock]::Create($s))";
+
+fn host() -> (Host, tempdir::Dir) {
+    let dir = tempdir::Dir::new();
+    let h = Host::open(
+        dir.path.join("state.json"),
+        Effects::new(true, "unix:///nonexistent"),
+    )
+    .expect("state created");
+    (h, dir)
+}
+
+/// Runs `script` exactly as rwin does: the encoded bootstrap with the script on stdin.
+fn run(h: &Host, script: &str) -> (String, String, i32) {
+    let line = format!(
+        "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand {}",
+        encode(BOOTSTRAP)
+    );
+    let out = h.run_sync(&line, script.as_bytes());
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.code,
+    )
+}
+
+mod tempdir {
+    /// A scratch directory removed on drop (no extra dependency for one helper).
+    pub struct Dir {
+        pub path: std::path::PathBuf,
+    }
+    impl Dir {
+        pub fn new() -> Dir {
+            static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let path = std::env::temp_dir().join(format!("winsim-test-{}-{n}", std::process::id()));
+            std::fs::create_dir_all(&path).expect("temp dir");
+            Dir { path }
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+#[test]
+fn bootstrap_runs_the_script_from_stdin_and_facts_come_back_as_json() {
+    let (h, _d) = host();
+    let script = "$ErrorActionPreference = 'Stop'\r\n$v = Get-ItemProperty -Path 'HKLM:\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion'\r\n[ordered]@{ build = [int]$v.CurrentBuildNumber; ubr = $v.UBR; nics = @(Get-NetAdapter | ForEach-Object { $_.MacAddress }); svc = (Get-Service -Name docker).Status } | ConvertTo-Json -Compress\r\n";
+    let (out, err, code) = run(&h, script);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(
+        out,
+        "{\"build\":20348,\"ubr\":2340,\"nics\":[\"02-00-0A-00-00-0B\"],\"svc\":4}\r\n"
+    );
+}
+
+#[test]
+fn unknown_cmdlet_parameter_and_construct_are_refused_with_their_line() {
+    let (h, _d) = host();
+    for (script, want) in [
+        (
+            "Write-Output 'a'\nGet-Process",
+            "winsim: unsupported cmdlet 'Get-Process' at line 2",
+        ),
+        (
+            "Get-Service -Name docker -Verbose",
+            "winsim: unsupported parameter -Verbose of Get-Service at line 1",
+        ),
+        ("try { 1 } catch { 2 }", "winsim: unsupported"),
+        ("$a = 1 + 2", "winsim: unsupported operator"),
+        (
+            "docker image prune -f",
+            "winsim: unsupported docker subcommand 'image' at line 1",
+        ),
+        (
+            "netsh advfirewall set allprofile state off",
+            "winsim: unsupported netsh command line",
+        ),
+    ] {
+        let (_, err, code) = run(&h, script);
+        assert_eq!(code, 1, "{script}");
+        assert!(err.contains(want), "{script}: {err}");
+    }
+    let out = h.run_sync("cmd.exe /c dir", b"");
+    assert_eq!(out.code, 1);
+}
+
+#[test]
+fn throw_and_error_action_decide_the_exit() {
+    let (h, _d) = host();
+    let (out, err, code) = run(
+        &h,
+        "Write-Output 'before'\nif ($true) { throw 'boom' }\nWrite-Output 'after'",
+    );
+    assert_eq!((out.as_str(), code), ("before\r\n", 1));
+    assert!(err.starts_with("boom\r\nAt line:2"), "{err}");
+    let (out, err, code) = run(
+        &h,
+        "$s = Get-Service -Name nosuch -ErrorAction SilentlyContinue\nif ($s -eq $null) { 'none' }",
+    );
+    assert_eq!((out.as_str(), err.as_str(), code), ("none\r\n", "", 0));
+    let (_, err, code) = run(
+        &h,
+        "$ErrorActionPreference = 'Stop'\nGet-Service -Name nosuch\n'not reached'",
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("Cannot find any service with service name 'nosuch'"),
+        "{err}"
+    );
+    let (out, err, code) = run(&h, "Get-Service -Name nosuch\n'reached'");
+    assert_eq!((out.as_str(), code), ("reached\r\n", 0));
+    assert!(!err.is_empty());
+}
+
+#[test]
+fn routing_setup_persists_and_asks_for_the_namespace_commands() {
+    let (h, d) = host();
+    let script = "$ErrorActionPreference = 'Stop'
+Install-WindowsFeature -Name RemoteAccess,Routing -IncludeManagementTools | Out-Null
+Install-RemoteAccess -VpnType RoutingOnly
+Set-ItemProperty -Path HKLM:\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters -Name IPEnableRouter -Value 1 -Type DWord
+docker network create -d transparent --subnet 10.42.3.0/24 --gateway 10.42.3.1 -o com.docker.network.windowsshim.interface=Ethernet --label rwin=1 podnet | Out-Null
+if ($LASTEXITCODE -ne 0) { throw 'network' }
+$i = (Get-NetAdapter | Where-Object { $_.Name -eq 'vEthernet (Ethernet)' }).ifIndex
+New-NetIPAddress -InterfaceIndex $i -IPAddress 10.42.3.1 -PrefixLength 24 | Out-Null
+New-NetRoute -DestinationPrefix 10.42.2.0/24 -InterfaceIndex $i -NextHop 10.0.0.12 | Out-Null
+netsh routing ip nat install
+netsh routing ip nat add interface \"vEthernet (Ethernet)\" full
+sc.exe create rwin-agent binPath= \"C:\\rwin\\agent.exe --x\" start= auto depend= docker | Out-Null
+Test-Path -Path 'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\RebootPending'
+";
+    let (out, err, code) = run(&h, script);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    assert_eq!(out, "True\r\n");
+    let s = WinState::load(&d.path.join("state.json")).expect("state saved");
+    assert_eq!(s.features["Routing"], "Installed");
+    assert_eq!(s.remote_access.as_deref(), Some("RoutingOnly"));
+    let v = s
+        .adapter_by_name("vEthernet (Ethernet)")
+        .expect("vEthernet");
+    assert_eq!((v.if_index, v.mac.as_str()), (7, "02-00-0A-00-00-0B"));
+    assert!(s
+        .routes
+        .iter()
+        .any(|r| r.prefix == "10.42.2.0/24" && r.next_hop == "10.0.0.12"));
+    assert!(s
+        .services
+        .iter()
+        .any(|x| x.name == "rwin-agent" && x.depend == ["docker"]));
+    let log: Vec<String> =
+        h.fx.log
+            .lock()
+            .expect("log")
+            .iter()
+            .map(|a| a.join(" "))
+            .collect();
+    for want in [
+        "docker -H unix:///nonexistent network create -d bridge --subnet 10.42.3.0/24 --gateway 10.42.3.1 -o com.docker.network.bridge.name=wsim7 -o com.docker.network.bridge.inhibit_ipv4=true",
+        "ip addr add 10.42.3.1/24 dev wsim7",
+        "ip route replace 10.42.2.0/24 via 10.0.0.12 metric 256",
+        "sysctl -q -w net.ipv4.conf.eth0.forwarding=1",
+        "iptables -t nat -A WINSIM-NAT -s 10.42.3.0/24 -o eth0 -j MASQUERADE",
+    ] {
+        assert!(log.iter().any(|l| l.starts_with(want)), "missing {want} in {log:#?}");
+    }
+    // The next command sees the saved state: the network's inspect shows the Windows driver.
+    let (out, _, code) = run(&h, "$n = docker network inspect podnet | Out-String | ConvertFrom-Json\n$n.Driver\n$n.Options.'com.docker.network.windowsshim.interface'");
+    assert_eq!((out.as_str(), code), ("transparent\r\nEthernet\r\n", 0));
+}
+
+#[test]
+fn pretty_json_and_pipeline_filters() {
+    let (h, _d) = host();
+    let (out, _, code) = run(&h, "@(1, 2, 3) | Where-Object { $_ -gt 1 } | Select-Object -First 1\n@{ a = @('x') } | ConvertTo-Json");
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "2\r\n{\r\n    \"a\":  [\r\n              \"x\"\r\n          ]\r\n}\r\n"
+    );
+}
