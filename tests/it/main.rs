@@ -7,6 +7,7 @@
 mod cli;
 mod common;
 mod lab;
+mod powershell;
 mod lab_windows;
 mod validate;
 mod winrm_replay;

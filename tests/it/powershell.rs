@@ -1,0 +1,289 @@
+//! The PowerShell rwin generates for Windows nodes, for a reference mixed cluster (one Linux
+//! node, two Windows nodes): every script parses with tree-sitter-powershell without an
+//! error, uses only the cmdlets, parameters and native commands of tests/powershell/cmdlets.tsv
+//! (the contract winsim enforces), and is snapshotted.
+
+use std::collections::BTreeMap;
+
+use rwin::config::WindowsDriver;
+use rwin::os::windows::{
+    apply_script, diff, facts_script, parse_facts, teardown_script, Change, Teardown, TurnedOn,
+};
+use rwin::os::{DesiredHost, WindowsDesired};
+
+fn node(name: &str, n: u8, windows: WindowsDesired) -> DesiredHost {
+    let subnets = ["10.42.0.0/24", "10.42.1.0/24", "10.42.2.0/24"];
+    let names = ["lin1", "win1", "win2"];
+    let routes = (0..3u8)
+        .filter(|i| *i != n)
+        .map(|i| {
+            let dest = subnets[usize::from(i)].parse().expect("a subnet");
+            (
+                dest,
+                format!("10.0.0.{}", 10 + i).parse().expect("an address"),
+                names[usize::from(i)].to_string(),
+            )
+        })
+        .collect();
+    DesiredHost {
+        cluster: "demo".into(),
+        subnet: subnets[usize::from(n)].parse().expect("a subnet"),
+        gateway: format!("10.42.{n}.1").parse().expect("an address"),
+        cluster_cidr: "10.42.0.0/16".parse().expect("a range"),
+        outbound_nat: true,
+        routes,
+        node: name.into(),
+        internal_address: format!("10.0.0.{}", 10 + n).parse().expect("an address"),
+        node_addresses: (10..13)
+            .map(|i| format!("10.0.0.{i}").parse().expect("an address"))
+            .collect(),
+        windows,
+    }
+}
+
+/// win1: transparent, route interface detected. win2: l2bridge on a named NIC, with
+/// metadata and DNS routes.
+fn cluster() -> (DesiredHost, DesiredHost) {
+    let win1 = node("win1", 1, WindowsDesired::default());
+    let win2 = node(
+        "win2",
+        2,
+        WindowsDesired {
+            route_interface: Some("Ethernet 2".into()),
+            driver: WindowsDriver::L2bridge,
+            metadata_address: Some("169.254.169.250".parse().expect("an address")),
+            dns_address: Some("169.254.169.251".parse().expect("an address")),
+            allow_reboot: false,
+        },
+    );
+    (win1, win2)
+}
+
+/// A fresh host: Docker and one NIC holding the node's address, nothing else.
+fn fresh_facts(d: &DesiredHost) -> String {
+    format!(
+        r#"{{"build":"20348","ubr":2849,"edition":"ServerStandard","features":[{{"name":"RemoteAccess","install_state":"Available"}},{{"name":"Routing","install_state":"Available"}}],"services":[{{"name":"docker","status":"Running","start_type":"Automatic"}}],"ip_enable_router":0,"adapters":[{{"name":"Ethernet 2","if_index":6,"mac":"00-15-5D-01-02-03","description":"NIC","status":"Up"}}],"addresses":[{{"if_index":6,"ip":"{}","prefix_length":24}}],"interfaces":[{{"if_index":6,"alias":"Ethernet 2","forwarding":"Disabled"}}],"routes":[],"docker_version":"{{\"Server\":{{\"Version\":\"24.0.7\"}}}}"}}"#,
+        d.internal_address
+    )
+}
+
+/// Every kind of change, in apply order, so the apply snapshot shows every step rwin can
+/// take: a fresh host's changes with the "replace" forms swapped in where a drifted host
+/// would have them.
+fn every_change(d: &DesiredHost) -> Vec<Change> {
+    let facts = parse_facts(&fresh_facts(d)).expect("the fresh facts parse");
+    let mut changes = Vec::new();
+    for c in diff(d, &facts) {
+        match c {
+            Change::AddFirewallRule { name, remote } => changes.push(Change::ReplaceFirewallRule {
+                name,
+                remote,
+                why: "admitted Any".into(),
+            }),
+            Change::CreateNetwork {
+                driver,
+                subnet,
+                gateway,
+                interface,
+            } => changes.push(Change::RecreateNetwork {
+                driver,
+                subnet,
+                gateway,
+                interface,
+                why: "nat, 172.20.0.0/16, gateway 172.20.0.1, on none".into(),
+            }),
+            Change::AddGatewayAddress { .. } => {
+                changes.push(Change::RemoveAddress {
+                    ip: "10.42.9.1".parse().expect("an address"),
+                });
+                changes.push(c);
+            }
+            Change::AddRoute { dest, via, node } if dest == d.routes[0].0 => {
+                changes.push(Change::ReplaceRoute {
+                    dest,
+                    via,
+                    node,
+                    was: "via 10.0.0.99 on interface 6".into(),
+                })
+            }
+            Change::AddHostRoute { .. }
+                if !changes
+                    .iter()
+                    .any(|c| matches!(c, Change::DeleteRoute { .. })) =>
+            {
+                changes.push(Change::DeleteRoute {
+                    dest: "10.42.9.0/24".parse().expect("a subnet"),
+                    via: "10.0.0.19".parse().expect("an address"),
+                });
+                changes.push(c);
+            }
+            c => changes.push(c),
+        }
+    }
+    changes
+}
+
+fn teardown(d: &DesiredHost) -> Teardown {
+    Teardown {
+        cluster: d.cluster.clone(),
+        gateway: Some("10.42.1.1/24".parse().expect("a gateway")),
+        routes: d
+            .routes
+            .iter()
+            .map(|(dest, via, _)| (*dest, *via))
+            .collect(),
+        host_routes: vec!["169.254.169.250".parse().expect("an address")],
+        nat_interfaces: vec!["Ethernet 2".into(), "vEthernet (Ethernet 2)".into()],
+        turned_on: TurnedOn::from_changes(&every_change(d)),
+    }
+}
+
+fn scripts() -> Vec<(&'static str, String)> {
+    let (win1, win2) = cluster();
+    vec![
+        ("facts_win1", facts_script(&win1)),
+        (
+            "apply_win1_fresh",
+            apply_script(
+                &win1,
+                &diff(&win1, &parse_facts(&fresh_facts(&win1)).expect("facts")),
+            ),
+        ),
+        (
+            "apply_win2_every_change",
+            apply_script(&win2, &every_change(&win2)),
+        ),
+        ("teardown_win1", teardown_script(&teardown(&win1))),
+    ]
+}
+
+/// cmdlets.tsv: name → allowed parameters (cmdlets) or allowed words and flags (natives).
+fn table() -> BTreeMap<String, Vec<String>> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/powershell/cmdlets.tsv");
+    let text = std::fs::read_to_string(path).expect("tests/powershell/cmdlets.tsv is readable");
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            assert_eq!(cols.len(), 3, "cmdlets.tsv row needs 3 columns: {l}");
+            assert!(
+                cols[2].starts_with("https://"),
+                "cmdlets.tsv row needs a docs page: {l}"
+            );
+            let params = cols[1]
+                .split(',')
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect();
+            (cols[0].to_string(), params)
+        })
+        .collect()
+}
+
+fn parse(script: &str) -> tree_sitter::Tree {
+    let mut parser = tree_sitter::Parser::new();
+    parser
+        .set_language(&tree_sitter_powershell::LANGUAGE.into())
+        .expect("the PowerShell grammar loads");
+    parser
+        .parse(script, None)
+        .expect("tree-sitter returns a tree")
+}
+
+fn walk<'t>(node: tree_sitter::Node<'t>, out: &mut Vec<tree_sitter::Node<'t>>) {
+    out.push(node);
+    let mut cursor = node.walk();
+    for child in node.children(&mut cursor) {
+        walk(child, out);
+    }
+}
+
+/// Every problem in one script: syntax errors and commands or parameters outside the table.
+fn problems(script: &str, table: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+    let tree = parse(script);
+    let mut nodes = Vec::new();
+    walk(tree.root_node(), &mut nodes);
+    let text = |n: tree_sitter::Node| n.utf8_text(script.as_bytes()).unwrap_or("").to_string();
+    let at = |n: tree_sitter::Node| format!("line {}", n.start_position().row + 1);
+    let mut bad = Vec::new();
+    for n in &nodes {
+        if n.is_error() || n.is_missing() {
+            bad.push(format!("{}: syntax error at {:?}", at(*n), text(*n)));
+        }
+    }
+    for cmd in nodes.iter().filter(|n| n.kind() == "command") {
+        let Some(name) = cmd.child_by_field_name("command_name").map(text) else {
+            bad.push(format!("{}: a command without a plain name", at(*cmd)));
+            continue;
+        };
+        let Some(allowed) = table.get(&name) else {
+            bad.push(format!("{}: {name} is not in cmdlets.tsv", at(*cmd)));
+            continue;
+        };
+        let native = !name.contains('-');
+        let mut args = Vec::new();
+        if let Some(elements) = cmd.child_by_field_name("command_elements") {
+            let mut cursor = elements.walk();
+            args = elements.children(&mut cursor).collect();
+        }
+        for arg in args {
+            let word = text(arg);
+            let checked = match arg.kind() {
+                "command_parameter" => word
+                    .trim_start_matches('-')
+                    .trim_end_matches(':')
+                    .to_string(),
+                "generic_token" if native => word.clone(),
+                _ => continue,
+            };
+            let ok = if native {
+                // Native words: flags and plain words must be listed; addresses, numbers, and
+                // quoted or variable arguments are data.
+                let plain = checked
+                    .chars()
+                    .all(|c| c.is_ascii_alphabetic() || c == '-' || c == '=');
+                !plain || allowed.iter().any(|a| *a == word)
+            } else {
+                allowed.iter().any(|a| *a == checked)
+            };
+            if !ok {
+                bad.push(format!("{}: {name} {word} is not in cmdlets.tsv", at(arg)));
+            }
+        }
+    }
+    bad
+}
+
+#[test]
+fn every_script_parses_and_uses_only_the_contract() {
+    let table = table();
+    for (name, script) in scripts() {
+        assert!(!script.trim().is_empty(), "{name} is empty");
+        let bad = problems(&script, &table);
+        assert!(bad.is_empty(), "{name}:\n{}\n\n{script}", bad.join("\n"));
+    }
+}
+
+#[test]
+fn the_checker_catches_what_the_contract_forbids() {
+    let table = table();
+    let bad = problems("Restart-Computer -Force\nGet-NetRoute -PolicyStore ActiveStore\ndocker system prune\nif ($x { }\n", &table);
+    assert!(
+        bad.iter()
+            .any(|b| b.contains("Restart-Computer is not in cmdlets.tsv")),
+        "{bad:?}"
+    );
+    assert!(
+        bad.iter().any(|b| b.contains("Get-NetRoute -PolicyStore")),
+        "{bad:?}"
+    );
+    assert!(bad.iter().any(|b| b.contains("docker system")), "{bad:?}");
+    assert!(bad.iter().any(|b| b.contains("syntax error")), "{bad:?}");
+}
+
+#[test]
+fn scripts_snapshot() {
+    for (name, script) in scripts() {
+        insta::assert_snapshot!(name, script);
+    }
+}
