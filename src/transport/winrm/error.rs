@@ -108,8 +108,11 @@ pub enum WinrmError {
     #[error("refusing Basic auth over plain HTTP to {endpoint}: the password would cross the network readable. Use https: true (port 5986), or NTLM/Kerberos with message encryption")]
     BasicOverHttp { endpoint: String },
 
-    #[error("WinRM auth {0} is not implemented in rwin yet; use auth: basic with https: true")]
-    AuthNotImplemented(&'static str),
+    #[error("WinRM auth {0} is not supported by this build of rwin (it has no Kerberos client); use auth: ntlm, which works over HTTP with message encryption and over HTTPS")]
+    AuthUnsupported(&'static str),
+
+    #[error("NTLM with {endpoint} failed: {reason}")]
+    Ntlm { endpoint: String, reason: String },
 
     #[error("cannot use WinRM CA certificate {}: {reason}", path.display())]
     CaCert { path: PathBuf, reason: String },

@@ -1,19 +1,23 @@
 //! The HTTP(S) side of WinRM on reqwest: POST envelopes to `/wsman`, verify TLS (system roots or
 //! `ca_cert`), authenticate, and turn every failure into a sentence that says what to check.
 //!
-//! Only Basic over HTTPS is implemented. NTLM and Kerberos, which plain HTTP needs for message
-//! encryption because hosts refuse unencrypted traffic (AllowUnencrypted=false), are named in
-//! [`Auth`] but not implemented: choosing them is an error today.
+//! Basic goes over HTTPS only. NTLM works over HTTPS (authentication only, as pywinrm does) and
+//! over plain HTTP with message encryption, which hosts require there (AllowUnencrypted=false):
+//! every request sealed, every answer unsealed. NTLM authenticates the TCP connection, so one
+//! poster keeps one connection, sends one request at a time, and authenticates again when the
+//! host answers 401 later (a new connection, a restarted service). Kerberos is not supported.
 
-use std::error::Error as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use base64::Engine as _;
 use futures_util::future::BoxFuture;
 use reqwest::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use reqwest::StatusCode;
 
 use super::error::WinrmError;
+use super::http_diagnose::{chain, excerpt, io_kinds, looks_like_tls, tls_reason};
+use super::ntlm::NtlmClient;
 use super::shell::Poster;
 use crate::secret::Secret;
 
@@ -21,14 +25,16 @@ use crate::secret::Secret;
 /// which the shell keeps at or under 4 MiB.
 const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
 
+const SOAP_CONTENT_TYPE: &str = "application/soap+xml;charset=UTF-8";
+
 /// How rwin authenticates to WinRM.
 #[derive(Debug, Clone)]
 pub enum Auth {
     /// Basic: user and password in a header. Only over HTTPS.
     Basic { user: String, password: Secret },
-    /// NTLM with message encryption. Not implemented yet.
+    /// NTLM (sent as `Negotiate`, as Windows offers it); over HTTP with message encryption.
     Ntlm { user: String, password: Secret },
-    /// Kerberos with message encryption. Not implemented yet.
+    /// Kerberos: not supported by this build; choosing it is an error that says so.
     Kerberos { user: String },
 }
 
@@ -85,16 +91,56 @@ impl HttpOptions {
             insecure: None,
         }
     }
+
+    /// HTTP on 5985 with NTLM and message encryption, a stock host's only open door.
+    pub fn http_ntlm(host: impl Into<String>, user: impl Into<String>, password: Secret) -> Self {
+        HttpOptions {
+            port: 5985,
+            https: false,
+            auth: Auth::Ntlm {
+                user: user.into(),
+                password,
+            },
+            ..HttpOptions::https_basic(host, "", Secret::new(""))
+        }
+    }
+}
+
+/// How requests are authenticated, with the NTLM context once there is one.
+enum Scheme {
+    Basic {
+        password: Secret,
+    },
+    Ntlm {
+        password: Secret,
+        /// Seal bodies (plain HTTP) or not (HTTPS).
+        seal: bool,
+        /// The connection's context; the lock also keeps requests one at a time, which
+        /// NTLM's sequence numbers and the single authenticated connection need.
+        context: tokio::sync::Mutex<Option<Box<NtlmClient>>>,
+    },
+}
+
+/// What came back from one request.
+struct Reply {
+    status: StatusCode,
+    /// The schemes in WWW-Authenticate (`Negotiate`, `Basic`, …).
+    offered: Vec<String>,
+    /// The token of a `Negotiate <b64>` or `NTLM <b64>` WWW-Authenticate.
+    token: Option<Vec<u8>>,
+    content_type: String,
+    body: Vec<u8>,
 }
 
 /// Posts envelopes to one WinRM endpoint over a kept-alive HTTP connection.
 pub struct HttpPoster {
     client: reqwest::Client,
     endpoint: String,
+    host: String,
     port: u16,
     https: bool,
     user: String,
-    password: Secret,
+    scheme: Scheme,
     request_timeout: Duration,
     connect_timeout: Duration,
 }
@@ -108,19 +154,31 @@ impl HttpPoster {
             opts.host.clone()
         };
         let endpoint = format!("{scheme}://{host}:{}/wsman", opts.port);
-        let (user, password) = match &opts.auth {
-            Auth::Basic { user, password } => (user.clone(), password.clone()),
-            other => return Err(WinrmError::AuthNotImplemented(other.name())),
+        let (user, scheme) = match &opts.auth {
+            Auth::Basic { user, password } => {
+                if !opts.https && opts.insecure != Some(Insecure::PlainHttpForTests) {
+                    return Err(WinrmError::BasicOverHttp { endpoint });
+                }
+                let password = password.clone();
+                (user.clone(), Scheme::Basic { password })
+            }
+            Auth::Ntlm { user, password } => (
+                user.clone(),
+                Scheme::Ntlm {
+                    password: password.clone(),
+                    seal: !opts.https,
+                    context: tokio::sync::Mutex::new(None),
+                },
+            ),
+            other => return Err(WinrmError::AuthUnsupported(other.name())),
         };
-        if !opts.https && opts.insecure != Some(Insecure::PlainHttpForTests) {
-            return Err(WinrmError::BasicOverHttp { endpoint });
-        }
         let request_timeout = opts.operation_timeout + Duration::from_secs(30);
+        // One idle connection per host: NTLM's authentication belongs to that connection.
         let mut builder = reqwest::Client::builder()
             .http1_only()
             .connect_timeout(opts.connect_timeout)
             .timeout(request_timeout)
-            .pool_max_idle_per_host(2)
+            .pool_max_idle_per_host(1)
             .redirect(reqwest::redirect::Policy::none());
         if let Some(path) = &opts.ca_cert {
             let pem = std::fs::read(path).map_err(|e| WinrmError::CaCert {
@@ -150,38 +208,89 @@ impl HttpPoster {
         Ok(HttpPoster {
             client,
             endpoint,
+            host: opts.host,
             port: opts.port,
             https: opts.https,
             user,
-            password,
+            scheme,
             request_timeout,
             connect_timeout: opts.connect_timeout,
         })
     }
 
     async fn post_envelope(&self, envelope: String) -> Result<String, WinrmError> {
-        let resp = self
-            .client
-            .post(&self.endpoint)
-            .header(CONTENT_TYPE, "application/soap+xml;charset=UTF-8")
-            .basic_auth(&self.user, Some(self.password.expose()))
-            .body(envelope)
-            .send()
-            .await
-            .map_err(|e| self.send_error(&e))?;
+        match &self.scheme {
+            Scheme::Basic { password } => {
+                let request = self
+                    .client
+                    .post(&self.endpoint)
+                    .header(CONTENT_TYPE, SOAP_CONTENT_TYPE)
+                    .basic_auth(&self.user, Some(password.expose()))
+                    .body(envelope);
+                let reply = self.send(request).await?;
+                if reply.status == StatusCode::UNAUTHORIZED {
+                    return Err(self.rejected("basic", &reply.offered));
+                }
+                self.finish(reply.status, reply.body)
+            }
+            Scheme::Ntlm {
+                password,
+                seal,
+                context,
+            } => self.post_ntlm(envelope, password, *seal, context).await,
+        }
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Reply, WinrmError> {
+        let mut resp = request.send().await.map_err(|e| self.send_error(&e))?;
         let status = resp.status();
-        let offered = resp
-            .headers()
+        let headers = resp.headers();
+        let mut offered = Vec::new();
+        let mut token = None;
+        let values = headers
             .get_all(WWW_AUTHENTICATE)
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .filter_map(|v| v.split_whitespace().next())
-            .map(str::to_string)
-            .collect::<Vec<_>>();
-        let body = self.read_body(resp).await?;
-        if status == StatusCode::UNAUTHORIZED {
-            return Err(self.rejected(&offered));
+            .filter_map(|v| v.to_str().ok());
+        for challenge in values.flat_map(|v| v.split(',')) {
+            let mut words = challenge.split_whitespace();
+            let Some(name) = words.next() else { continue };
+            offered.push(name.to_string());
+            let ntlm_like =
+                name.eq_ignore_ascii_case("negotiate") || name.eq_ignore_ascii_case("ntlm");
+            if let (true, Some(b64)) = (ntlm_like, words.next()) {
+                token = base64::engine::general_purpose::STANDARD.decode(b64).ok();
+            }
         }
+        let content_type = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.send_error(&e))? {
+            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(WinrmError::Http {
+                    endpoint: self.endpoint.clone(),
+                    reason: format!("answer larger than {MAX_ANSWER_BYTES} bytes"),
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Reply {
+            status,
+            offered,
+            token,
+            content_type,
+            body,
+        })
+    }
+
+    /// The answer's text, or the HTTP status as an error.
+    fn finish(&self, status: StatusCode, body: Vec<u8>) -> Result<String, WinrmError> {
+        let body = String::from_utf8(body).map_err(|_| WinrmError::Http {
+            endpoint: self.endpoint.clone(),
+            reason: "answer is not UTF-8".into(),
+        })?;
         // Windows sends SOAP faults with 500; the caller reads the fault from the body.
         if status.is_success() || (status == StatusCode::INTERNAL_SERVER_ERROR && !body.is_empty())
         {
@@ -194,39 +303,35 @@ impl HttpPoster {
         })
     }
 
-    async fn read_body(&self, mut resp: reqwest::Response) -> Result<String, WinrmError> {
-        let mut bytes = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| self.send_error(&e))? {
-            if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
-                return Err(WinrmError::Http {
-                    endpoint: self.endpoint.clone(),
-                    reason: format!("answer larger than {MAX_ANSWER_BYTES} bytes"),
-                });
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        String::from_utf8(bytes).map_err(|_| WinrmError::Http {
-            endpoint: self.endpoint.clone(),
-            reason: "answer is not UTF-8".into(),
-        })
-    }
-
-    fn rejected(&self, offered: &[String]) -> WinrmError {
-        let basic_offered = offered.iter().any(|s| s.eq_ignore_ascii_case("basic"));
-        let hint = if !offered.is_empty() && !basic_offered {
-            format!(
-                "The host offers only {}: enable Basic with winrm set winrm/config/service/auth @{{Basic=\"true\"}}",
+    fn rejected(&self, auth: &'static str, offered: &[String]) -> WinrmError {
+        let has = |name: &str| offered.iter().any(|s| s.eq_ignore_ascii_case(name));
+        let hint = match auth {
+            "basic" if !offered.is_empty() && !has("basic") => format!(
+                "The host offers only {}: enable Basic with winrm set winrm/config/service/auth @{{Basic=\"true\"}}, or use auth: ntlm",
                 offered.join(", ")
-            )
-        } else {
-            "Check the user and password; a local account needs Basic enabled on the host \
-             (winrm get winrm/config/service/auth)"
-                .to_string()
+            ),
+            "basic" => "Check the user and password; a local account needs Basic enabled on the host \
+                 (winrm get winrm/config/service/auth)"
+                .to_string(),
+            _ if !offered.is_empty() && !has("negotiate") && !has("ntlm") => format!(
+                "The host offers only {}: enable Negotiate with winrm set winrm/config/service/auth @{{Negotiate=\"true\"}}",
+                offered.join(", ")
+            ),
+            _ => "Check the user and password; write a domain account as DOMAIN\\user or user@domain \
+                 (winrm get winrm/config/service/auth shows what the host accepts)"
+                .to_string(),
         };
         WinrmError::AuthRejected {
             user: self.user.clone(),
-            auth: "basic",
+            auth,
             hint,
+        }
+    }
+
+    fn ntlm_error(&self, reason: String) -> WinrmError {
+        WinrmError::Ntlm {
+            endpoint: self.endpoint.clone(),
+            reason,
         }
     }
 
@@ -291,75 +396,8 @@ impl Poster for HttpPoster {
     }
 }
 
-/// The error and its sources, each message once (reqwest repeats inner text in outer ones).
-fn chain(e: &(dyn std::error::Error + 'static)) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        let msg = err.to_string();
-        if !out.iter().any(|m| m == &msg) {
-            out.push(msg);
-        }
-        cur = err.source();
-    }
-    out
-}
-
-fn io_kinds(e: &reqwest::Error) -> Vec<std::io::ErrorKind> {
-    let mut kinds = Vec::new();
-    let mut cur = e.source();
-    while let Some(err) = cur {
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            kinds.push(io.kind());
-        }
-        cur = err.source();
-    }
-    kinds
-}
-
-fn looks_like_tls(messages: &[String]) -> bool {
-    messages.iter().any(|m| {
-        let m = m.to_ascii_lowercase();
-        m.contains("certificate")
-            || m.contains("tls")
-            || m.contains("handshake")
-            || m.contains("corrupt message")
-    })
-}
-
-/// rustls' own words for the failure, and what usually causes it.
-fn tls_reason(messages: &[String]) -> String {
-    let inner = messages.last().cloned().unwrap_or_default();
-    let lower = inner.to_ascii_lowercase();
-    let advice = if lower.contains("unknownissuer") || lower.contains("unknown issuer") {
-        "the host's certificate is not signed by a CA rwin trusts: set winrm.ca_cert to the CA that signed it"
-    } else if lower.contains("not valid for name") || lower.contains("notvalidforname") {
-        "the host's certificate does not name the address rwin connects to: use a name the certificate lists, or reissue it"
-    } else if lower.contains("expired") {
-        "the host's certificate has expired (or a clock is wrong): renew it and rebind the WinRM HTTPS listener"
-    } else if lower.contains("not valid yet") {
-        "the host's certificate is not valid yet: check the clocks"
-    } else if lower.contains("causedasendentity") {
-        "the host presents a CA certificate as its own: give the listener a server certificate signed by that CA"
-    } else if lower.contains("corrupt message") || lower.contains("invalidcontenttype") {
-        "the port does not speak TLS: is it the HTTP listener (5985) rather than HTTPS (5986)?"
-    } else {
-        "check the host's WinRM HTTPS listener certificate (winrm enumerate winrm/config/listener)"
-    };
-    format!("{inner}; {advice}")
-}
-
-fn excerpt(body: &str) -> String {
-    let one_line: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut cut: String = one_line.chars().take(200).collect();
-    if cut.len() < one_line.len() {
-        cut.push('…');
-    }
-    if cut.is_empty() {
-        cut.push_str("(empty body)");
-    }
-    cut
-}
+#[path = "http_ntlm.rs"]
+mod ntlm_flow;
 
 #[cfg(test)]
 mod tests {
@@ -380,19 +418,16 @@ mod tests {
     }
 
     #[test]
-    fn ntlm_and_kerberos_say_not_implemented() {
-        for auth in [
-            Auth::Ntlm {
-                user: "u".into(),
-                password: Secret::new("p"),
-            },
-            Auth::Kerberos { user: "u".into() },
-        ] {
-            let mut o = opts();
-            o.auth = auth;
-            let err = HttpPoster::new(o).err().unwrap();
-            assert!(err.to_string().contains("not implemented"), "{err}");
-        }
+    fn ntlm_works_over_plain_http_and_kerberos_says_use_ntlm() {
+        let o = HttpOptions::http_ntlm("win1", "Administrator", Secret::new("pw"));
+        let poster = HttpPoster::new(o).unwrap();
+        assert_eq!(poster.endpoint(), "http://win1:5985/wsman");
+        let mut o = opts();
+        o.auth = Auth::Kerberos { user: "u".into() };
+        let err = HttpPoster::new(o).err().unwrap();
+        let text = err.to_string();
+        assert!(text.contains("kerberos is not supported"), "{text}");
+        assert!(text.contains("auth: ntlm"), "{text}");
     }
 
     #[test]
@@ -415,14 +450,5 @@ mod tests {
                 "{err}"
             );
         }
-    }
-
-    #[test]
-    fn tls_reasons_give_advice() {
-        let m = vec!["invalid peer certificate: UnknownIssuer".to_string()];
-        assert!(looks_like_tls(&m));
-        assert!(tls_reason(&m).contains("winrm.ca_cert"));
-        let m = vec!["invalid peer certificate: certificate not valid for name \"win1\"; certificate is only valid for win2".to_string()];
-        assert!(tls_reason(&m).contains("does not name"));
     }
 }
