@@ -84,7 +84,10 @@ fn winrm_target(ctx: &RunContext, node: &Node) -> Result<WinrmTarget, String> {
     let Some(w) = &node.winrm else {
         return Err(format!("{}: no WinRM settings", node.name));
     };
-    let password = w.password.clone().unwrap_or_else(|| Secret::new(String::new()));
+    let password = w
+        .password
+        .clone()
+        .unwrap_or_else(|| Secret::new(String::new()));
     let auth = match w.auth {
         WinrmAuth::Basic => Auth::Basic {
             user: w.user.clone(),

@@ -255,7 +255,11 @@ async fn deploy_by_script(
         });
     }
     ctx.state
-        .update(|s| s.host_mut(h.name()).components.insert(spec.component.clone()))
+        .update(|s| {
+            s.host_mut(h.name())
+                .components
+                .insert(spec.component.clone())
+        })
         .map_err(|e| e.to_string())?;
     Ok(())
 }

@@ -29,28 +29,38 @@ pub fn run(ctx: &RunContext, h: &mut Host) {
                 ),
             })
         }
-        Some(n) => {
-            facts.os.linux().and_then(|l| linux::network_drift(&h.desired, l)).map(|why| NetworkChange::Recreate {
+        Some(n) => facts
+            .os
+            .linux()
+            .and_then(|l| linux::network_drift(&h.desired, l))
+            .map(|why| NetworkChange::Recreate {
                 was: format!(
                     "{} gateway {}, but {why}",
                     n.subnet.clone().unwrap_or_default(),
                     n.gateway.clone().unwrap_or_default()
                 ),
-            })
-        }
+            }),
     };
     let recreate_network = matches!(changes.network, Some(NetworkChange::Recreate { .. }));
     let mut specs = std::collections::BTreeMap::new();
     if let Some(w) = facts.os.windows() {
-        let build = w.build.as_deref().and_then(|b| b.trim().parse::<u32>().ok());
+        let build = w
+            .build
+            .as_deref()
+            .and_then(|b| b.trim().parse::<u32>().ok());
         for spec in ctx.plan.instances_on(h.name()) {
-            let Some(c) = ctx.config.components.iter().find(|c| c.name == spec.component) else {
+            let Some(c) = ctx
+                .config
+                .components
+                .iter()
+                .find(|c| c.name == spec.component)
+            else {
                 continue;
             };
             let Some(build) = build else {
-                changes
-                    .blockers
-                    .push("the host's Windows build could not be read, so no image can be chosen".into());
+                changes.blockers.push(
+                    "the host's Windows build could not be read, so no image can be chosen".into(),
+                );
                 break;
             };
             match os::windows::select_image(build, &c.windows_image, c.hyperv) {

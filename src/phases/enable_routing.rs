@@ -184,12 +184,12 @@ fn windows_record(h: &Host, changes: &[HostChange]) -> Option<crate::state::Wind
         match c {
             Change::AddNatInterface { interface, .. } => rec.nat_interfaces.push(interface.clone()),
             Change::AddHostRoute { address, .. } => rec.host_routes.push(*address),
-            Change::AddGatewayAddress { gateway, prefix_len } => {
-                rec.gateway = ipnet::Ipv4Net::new(*gateway, *prefix_len).ok()
-            }
+            Change::AddGatewayAddress {
+                gateway,
+                prefix_len,
+            } => rec.gateway = ipnet::Ipv4Net::new(*gateway, *prefix_len).ok(),
             _ => {}
         }
     }
     Some(rec)
 }
-

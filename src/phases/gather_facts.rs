@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use bollard::Docker;
 
 use super::{Host, HostFacts, RunContext};
+use crate::docker::cli;
 use crate::docker::ensure::{self, Existing, NetworkFacts};
 use crate::docker::spec::POD_NETWORK;
-use crate::docker::cli;
 use crate::os;
 use crate::transport::Transport;
 

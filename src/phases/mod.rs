@@ -269,7 +269,10 @@ pub fn departed_node(
             rec.user.clone()
         },
         os,
-        connection: crate::config::Connection::Ssh,
+        connection: match rec.connection.as_deref() {
+            Some("winrm") => crate::config::Connection::Winrm,
+            _ => crate::config::Connection::Ssh,
+        },
         docker_socket: rec
             .docker_socket
             .clone()
@@ -285,7 +288,25 @@ pub fn departed_node(
         labels: Default::default(),
         route_interface: None,
         public_address: None,
-        winrm: None,
+        // The password is never in the state; the variable it came from is.
+        winrm: rec.winrm.as_ref().map(|w| crate::config::Winrm {
+            port: w.port,
+            https: w.https,
+            auth: match w.auth.as_str() {
+                "basic" => crate::config::WinrmAuth::Basic,
+                "kerberos" => crate::config::WinrmAuth::Kerberos,
+                _ => crate::config::WinrmAuth::Ntlm,
+            },
+            user: w.user.clone(),
+            password: w
+                .password_env
+                .as_ref()
+                .and_then(|v| std::env::var(v).ok())
+                .map(crate::secret::Secret::new),
+            password_env: w.password_env.clone(),
+            ca_cert: None,
+            insecure_skip_verify: false,
+        }),
     };
     PlannedNode {
         name: name.to_string(),

@@ -10,6 +10,9 @@ use crate::os::linux::{self, Teardown};
 use crate::state::HostRecord;
 
 pub async fn run(ctx: &RunContext, h: &mut Host, record: &HostRecord) {
+    if h.node.os == crate::config::Os::Windows {
+        return run_windows(ctx, h, record).await;
+    }
     let name = h.node.name.clone();
     let (Some(t), Some(docker)) = (h.transport.clone(), h.docker.clone()) else {
         return;
@@ -56,7 +59,51 @@ pub async fn run(ctx: &RunContext, h: &mut Host, record: &HostRecord) {
         Ok(o) => o,
         Err(e) => return h.fail(&ctx.ui, e.to_string()),
     };
+    report(ctx, h, &out);
+}
+
+/// A Windows host: one script removes the containers, the network, routes, addresses, the
+/// firewall rule and NAT, then puts back what rwin turned on in the router.
+async fn run_windows(ctx: &RunContext, h: &mut Host, record: &HostRecord) {
+    use crate::os::windows;
+    let name = h.node.name.clone();
+    let Some(t) = h.transport.clone() else {
+        return;
+    };
+    let made = record.windows.clone().unwrap_or_default();
+    let teardown = windows::Teardown {
+        cluster: ctx.plan.cluster_name.clone(),
+        gateway: made.gateway,
+        routes: record.routes.iter().map(|r| (r.dest, r.via)).collect(),
+        host_routes: made.host_routes,
+        nat_interfaces: made.nat_interfaces,
+        turned_on: made.turned_on,
+    };
+    ctx.ui.host_step(
+        &name,
+        "removing rwin's containers, network, routes, firewall rule and NAT",
+    );
+    let script = windows::teardown_script(&teardown);
+    ctx.ui.debug(&format!("{name}: running\n{script}"));
+    let out = match t
+        .exec(&windows::script_command(), Some(script.as_bytes()))
+        .await
+    {
+        Ok(o) => o,
+        Err(e) => return h.fail(&ctx.ui, e.to_string()),
+    };
+    report(ctx, h, &out);
+}
+
+/// Read a teardown script's `removed=` / `left=` / `reboot=` lines into the host's result.
+fn report(ctx: &RunContext, h: &mut Host, out: &crate::transport::ExecOutput) {
+    let name = h.node.name.clone();
     let mut left = Vec::new();
+    for line in out.stdout.lines() {
+        if let Some(why) = line.strip_prefix("reboot=") {
+            ctx.ui.warn(&format!("{name}: {why}"));
+        }
+    }
     for line in out.stdout.lines() {
         if let Some(what) = line.strip_prefix("removed=") {
             h.applied.push(format!("- {what}"));
