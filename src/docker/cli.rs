@@ -1,0 +1,254 @@
+//! Containers on Windows hosts through the Docker CLI. WinRM carries commands, not byte streams,
+//! so the Docker API cannot be tunnelled to a Windows host cheaply; rwin sends one PowerShell
+//! script per component per host instead, doing what `ensure::apply` and `health::wait_healthy`
+//! do over the API, in the PowerShell subset of `tests/winsim/README.md`. Pure: the caller runs
+//! the script and hands what came back to `parse_inspect` / `parse_version`.
+
+mod health;
+mod parse;
+mod powershell;
+
+pub use parse::{parse_inspect, parse_version};
+pub use powershell::{quote, Script};
+
+use super::ensure::ContainerChange;
+use super::spec::{registry_of, ContainerSpec, POD_NETWORK};
+use super::LABEL_CLUSTER;
+use crate::config::{Health, NetworkMode, Registry};
+use powershell::{arg, Ps};
+
+/// Render health-check templates with this as `container.ip`: the script reads the address
+/// from Docker once the container runs and puts it in its place.
+pub const CONTAINER_IP: &str = "{{container.ip}}";
+
+/// The last line a script writes when it did everything. Judge success by it, not by the exit
+/// code alone: a failed http probe records an error in Windows PowerShell even when a later
+/// probe passes, so `powershell.exe` may exit 1 after a script that succeeded.
+pub const DONE: &str = "rwin: done";
+
+/// Whether a script's stdout shows it ran to its end (see [`DONE`]).
+pub fn succeeded(stdout: &str) -> bool {
+    let last = stdout.lines().rev().find(|l| !l.trim().is_empty());
+    last.map(str::trim) == Some(DONE)
+}
+
+/// How a Windows container is isolated from the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Isolation {
+    /// The engine's default (process isolation on Windows Server): the image must match the
+    /// host's build.
+    #[default]
+    Default,
+    /// `--isolation hyperv`: a utility VM per container, so images of other builds run.
+    HyperV,
+}
+
+/// The script that makes `spec`'s container match `change`, then waits for `health`.
+/// The image is pulled only if the host lacks it, after `docker login` when its registry in
+/// `registries` has credentials, and before the old container is removed, so a failed pull
+/// leaves that running. The health check's templates must already be rendered, with
+/// [`CONTAINER_IP`] for `container.ip`. Tries are `timeout / interval + 1`; Test-NetConnection
+/// has no timeout of its own, so a filtered port can stretch the wait.
+/// An error names the component, e.g. for a value docker.exe would not receive unchanged.
+pub fn ensure_script(
+    spec: &ContainerSpec,
+    change: &ContainerChange,
+    registries: &[Registry],
+    health: Option<&Health>,
+    isolation: Isolation,
+) -> Result<Script, String> {
+    let in_component = |e: String| format!("component {}: {e}", spec.component);
+    let registry = registry_of(&spec.image).and_then(|h| registries.iter().find(|r| r.url == h));
+    let login =
+        registry.and_then(|r| Some((r.url.as_str(), r.user.as_deref()?, r.password.as_ref()?)));
+    let password = match login {
+        // Windows PowerShell 5.1 pipes text to native commands as ASCII ($OutputEncoding).
+        Some((url, _, p)) if !p.expose().is_ascii() => return Err(in_component(format!(
+            "the password of registry {url} has non-ASCII characters, which Windows PowerShell 5.1 cannot pipe to docker login unchanged"
+        ))),
+        Some((_, _, p)) => quote(p.expose()),
+        None => String::new(),
+    };
+    let login = login.map(|(url, user, _)| (url, user));
+    let text = script(spec, change, login, &password, health, isolation).map_err(in_component)?;
+    let redacted = script(spec, change, login, &quote("<redacted>"), health, isolation);
+    Ok(Script {
+        text,
+        redacted: redacted.map_err(in_component)?,
+    })
+}
+
+fn script(
+    spec: &ContainerSpec,
+    change: &ContainerChange,
+    login: Option<(&str, &str)>,
+    password: &str,
+    health: Option<&Health>,
+    isolation: Isolation,
+) -> Result<String, String> {
+    let mut ps = Ps::default();
+    let name = &spec.name;
+    let what = match change {
+        ContainerChange::Replace { reason } => format!("replace ({reason})"),
+        other => format!("{other:?}").to_lowercase(),
+    };
+    let comment = format!(
+        "# rwin: container {name} of component {}: {what}",
+        spec.component
+    );
+    // A line break in a name or reason must not end the comment and start code.
+    ps.line(&comment.replace(char::is_control, " "));
+    let quoted_name = arg("name", name)?;
+    match change {
+        ContainerChange::Create | ContainerChange::Replace { .. } => {
+            let image = arg("image", &spec.image)?;
+            let tagged = arg("image", &with_tag(&spec.image))?;
+            let no_docker =
+                format!("{name}: docker images failed: is Docker running on this host?");
+            ps.docker(&format!("$present = docker images -q {tagged}"), &no_docker);
+            ps.open("if (!$present)");
+            if let Some((host, user)) = login {
+                let call = format!(
+                    "{password} | docker login -u {} --password-stdin {} | Out-Null",
+                    arg("registry user", user)?,
+                    arg("registry", host)?
+                );
+                ps.docker(&call, &format!("{name}: docker login to registry {host} as user {user} failed: check user and password_env in private_registries"));
+            }
+            let failed = format!("{name}: pulling {} failed (Docker's message is above); the old container, if any, is left running", spec.image);
+            ps.docker(&format!("docker pull {image} | Out-Null"), &failed);
+            ps.close();
+            if matches!(change, ContainerChange::Replace { .. }) {
+                let failed = format!("{name}: removing the old container failed");
+                ps.docker(&format!("docker rm -f {quoted_name} | Out-Null"), &failed);
+            }
+            let run = format!(
+                "docker run -d {} | Out-Null",
+                run_args(spec, isolation)?.join(" ")
+            );
+            ps.docker(&run, &format!("{name}: creating and starting the container failed (Docker's message is above)"));
+        }
+        ContainerChange::Start => {
+            let failed = format!("{name}: starting the container failed");
+            ps.docker(&format!("docker start {quoted_name} | Out-Null"), &failed);
+        }
+        ContainerChange::Unchanged => {}
+    }
+    if let Some(h) = health {
+        health::wait(&mut ps, name, h)?;
+    }
+    ps.line(&format!("Write-Output {}", quote(DONE)));
+    Ok(ps.text)
+}
+
+/// `image` with `:latest` if it names no tag or digest: `docker images -q busybox` would list
+/// every busybox tag, not just the one `docker run busybox` uses.
+fn with_tag(image: &str) -> String {
+    let last = image.rsplit('/').next().unwrap_or(image);
+    if image.contains('@') || last.contains(':') {
+        image.to_string()
+    } else {
+        format!("{image}:latest")
+    }
+}
+
+/// Everything after `docker run -d`, quoted.
+fn run_args(spec: &ContainerSpec, isolation: Isolation) -> Result<Vec<String>, String> {
+    let mut a = vec!["--name".to_string(), arg("name", &spec.name)?];
+    for (k, v) in &spec.labels {
+        a.extend(["--label".into(), arg("label", &format!("{k}={v}"))?]);
+    }
+    // The same mapping as `ContainerSpec::to_create_body`.
+    let restart = match spec.restart.as_str() {
+        r @ ("no" | "always" | "on-failure") => r,
+        _ => "unless-stopped",
+    };
+    let network = match spec.network {
+        NetworkMode::Host => "host",
+        NetworkMode::Pod => POD_NETWORK,
+        NetworkMode::None => "none",
+    };
+    a.extend([
+        "--restart".into(),
+        quote(restart),
+        "--network".into(),
+        quote(network),
+    ]);
+    if isolation == Isolation::HyperV {
+        a.extend(["--isolation".into(), quote("hyperv")]);
+    }
+    if spec.privileged {
+        a.push("--privileged".into());
+    }
+    for (k, v) in &spec.env {
+        a.extend([
+            "-e".into(),
+            arg("environment variable", &format!("{k}={v}"))?,
+        ]);
+    }
+    for b in &spec.binds {
+        a.extend(["-v".into(), arg("bind", b)?]);
+    }
+    for p in &spec.ports {
+        let port = format!("{}:{}/{}", p.host, p.container, p.protocol);
+        a.extend(["-p".into(), arg("port", &port)?]);
+    }
+    // `--entrypoint` takes one word: the rest of the entrypoint goes before the command, which
+    // runs the same argv. An empty entrypoint (`--entrypoint=`) clears the image's.
+    let mut rest: &[String] = &[];
+    match spec.entrypoint.as_deref() {
+        Some([]) => a.push(quote("--entrypoint=")),
+        Some([first, tail @ ..]) => {
+            a.extend(["--entrypoint".into(), arg("entrypoint", first)?]);
+            rest = tail;
+        }
+        None => {}
+    }
+    a.push(arg("image", &spec.image)?);
+    for v in rest.iter().chain(&spec.command) {
+        a.push(arg("command argument", v)?);
+    }
+    Ok(a)
+}
+
+/// Remove these containers (names or IDs). One already gone is fine: `docker rm -f` says so
+/// on stderr and exits 0.
+pub fn remove_script(names: &[String]) -> Result<String, String> {
+    let mut ps = Ps::default();
+    for n in names {
+        let call = format!("docker rm -f {} | Out-Null", arg("container", n)?);
+        ps.docker(&call, &format!("removing container {n} failed"));
+    }
+    ps.line(&format!("Write-Output {}", quote(DONE)));
+    Ok(ps.text)
+}
+
+/// Inspect every container of `cluster` on the host; the output is `parse_inspect`'s input.
+pub fn inspect_script(cluster: &str) -> Result<String, String> {
+    let mut ps = Ps::default();
+    let filter = arg("cluster name", &format!("label={LABEL_CLUSTER}={cluster}"))?;
+    let no_docker = "listing containers failed: is Docker running on this host?";
+    ps.docker(
+        &format!("$ids = docker ps -aq --filter {filter}"),
+        no_docker,
+    );
+    ps.open("if ($ids)");
+    ps.docker(
+        "docker container inspect $ids",
+        "inspecting containers failed",
+    );
+    ps.close();
+    Ok(ps.text)
+}
+
+/// Ask the engine for its version; the output is `parse_version`'s input.
+pub fn version_script() -> String {
+    let mut ps = Ps::default();
+    let down = "Docker is not running on this host (docker version found no server): start the docker service";
+    ps.docker("docker version --format '{{json .}}'", down);
+    ps.text
+}
+
+#[cfg(test)]
+#[path = "cli_tests.rs"]
+mod tests;

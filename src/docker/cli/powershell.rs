@@ -1,0 +1,102 @@
+//! Writing PowerShell that Windows PowerShell 5.1 and winsim read the same way: single-quoted
+//! strings, native arguments docker.exe receives unchanged, and an exit-code check after every
+//! docker call.
+
+use std::fmt;
+
+/// A PowerShell script. `text` may hold a registry password; log `redacted` (Debug prints it).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Script {
+    pub(super) text: String,
+    pub(super) redacted: String,
+}
+
+impl Script {
+    /// The script to send to the host.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The script with any password replaced by `'<redacted>'`, for logs and `--dry-run`.
+    pub fn redacted(&self) -> &str {
+        &self.redacted
+    }
+}
+
+impl fmt::Debug for Script {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted)
+    }
+}
+
+/// A script being written. Statements are indented by block depth; a statement's own text is
+/// never re-indented, so a multi-line string value stays exactly as given.
+#[derive(Default)]
+pub(super) struct Ps {
+    pub text: String,
+    depth: usize,
+}
+
+impl Ps {
+    pub fn line(&mut self, statement: &str) {
+        self.text += &"    ".repeat(self.depth);
+        self.text += statement;
+        self.text.push('\n');
+    }
+
+    /// A docker call, then `throw failure` if it exited non-zero.
+    pub fn docker(&mut self, call: &str, failure: &str) {
+        self.line(call);
+        self.line(&format!(
+            "if ($LASTEXITCODE -ne 0) {{ throw {} }}",
+            quote(failure)
+        ));
+    }
+
+    /// `head {`, then the following statements one level deeper until `close`.
+    pub fn open(&mut self, head: &str) {
+        self.line(&format!("{head} {{"));
+        self.depth += 1;
+    }
+
+    pub fn close(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+        self.line("}");
+    }
+}
+
+/// A PowerShell single-quoted string. PowerShell also ends such strings at the typographic
+/// single quotes U+2018..U+201B, so those are doubled like `'`.
+pub fn quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        if matches!(c, '\'' | '\u{2018}'..='\u{201B}') {
+            out.push(c);
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
+}
+
+/// `value` quoted as one argument of a native command, if Windows PowerShell 5.1 passes it to
+/// docker.exe unchanged. 5.1 wraps an argument with whitespace in double quotes and escapes
+/// nothing inside (PowerShell/PowerShell#1995, fixed only in 7.3), so values it would change
+/// are refused rather than produced.
+pub(super) fn arg(what: &str, value: &str) -> Result<String, String> {
+    let problem = if value.is_empty() {
+        "it is empty, and Windows PowerShell 5.1 drops empty arguments"
+    } else if value.contains('"') {
+        "it holds a double quote, which Windows PowerShell 5.1 passes to native commands unescaped"
+    } else if value.contains('\0') {
+        "it holds a NUL character"
+    } else if value.chars().any(char::is_whitespace) && value.ends_with('\\') {
+        "it has whitespace and ends in a backslash, which Windows PowerShell 5.1 turns into an escaped quote"
+    } else {
+        return Ok(quote(value));
+    };
+    Err(format!(
+        "{what} `{value}` cannot be given to docker on Windows: {problem}"
+    ))
+}
