@@ -242,9 +242,9 @@ fn problems(script: &str, table: &BTreeMap<String, Vec<String>>) -> Vec<String> 
                 let plain = checked
                     .chars()
                     .all(|c| c.is_ascii_alphabetic() || c == '-' || c == '=');
-                !plain || allowed.iter().any(|a| *a == word)
+                !plain || allowed.contains(&word)
             } else {
-                allowed.iter().any(|a| *a == checked)
+                allowed.contains(&checked)
             };
             if !ok {
                 bad.push(format!("{}: {name} {word} is not in cmdlets.tsv", at(arg)));
