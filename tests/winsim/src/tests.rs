@@ -190,3 +190,61 @@ fn pretty_json_and_pipeline_filters() {
         "2\r\n{\r\n    \"a\":  [\r\n              \"x\"\r\n          ]\r\n}\r\n"
     );
 }
+
+#[test]
+fn name_lists_return_what_is_found_and_missing_names_are_non_terminating() {
+    let (h, _d) = host();
+    // rwin's facts line: RemoteAccess is not installed, no rwin-* service exists yet.
+    let facts = "$services = @(Get-Service -Name 'RemoteAccess', 'docker', 'rwin-*' -ErrorAction SilentlyContinue | ForEach-Object { [ordered]@{ name = [string]$_.Name; status = [string]$_.Status } })\n[ordered]@{ services = $services } | ConvertTo-Json -Compress";
+    let (out, err, code) = run(&h, facts);
+    assert_eq!(
+        (out.as_str(), err.as_str(), code),
+        (
+            "{\"services\":[{\"name\":\"docker\",\"status\":\"Running\"}]}\r\n",
+            "",
+            0
+        )
+    );
+    // A wildcard matching nothing is no error at all, even under Stop.
+    let (out, err, code) = run(
+        &h,
+        "$ErrorActionPreference = 'Stop'\n@(Get-Service -Name 'rwin-*').Count",
+    );
+    assert_eq!((out.as_str(), err.as_str(), code), ("0\r\n", "", 0));
+    // Without SilentlyContinue the missing literal name is written to stderr, the rest returned.
+    let (out, err, code) = run(
+        &h,
+        "Get-Service -Name 'nosuch', 'docker' | ForEach-Object { $_.Name }\n'after'",
+    );
+    assert_eq!((out.as_str(), code), ("docker\r\nafter\r\n", 0));
+    assert!(
+        err.contains("Cannot find any service with service name 'nosuch'"),
+        "{err}"
+    );
+    // With Stop it terminates.
+    let (_, err, code) = run(
+        &h,
+        "Get-Service -Name 'nosuch', 'docker' -ErrorAction Stop\n'after'",
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("'nosuch'"), "{err}");
+    // A service matched by two names comes once.
+    let (out, _, _) = run(&h, "@(Get-Service -Name 'docker', 'dock*').Count");
+    assert_eq!(out, "1\r\n");
+
+    // Get-WindowsFeature: names that match nothing are simply absent.
+    let (out, err, code) = run(&h, "Get-WindowsFeature -Name 'RemoteAccess', 'NoSuchFeature', 'Rout*' -ErrorAction SilentlyContinue | ForEach-Object { [string]$_.Name }");
+    assert_eq!(
+        (out.as_str(), err.as_str(), code),
+        ("RemoteAccess\r\nRouting\r\n", "", 0)
+    );
+
+    // Get-NetFirewallRule with several names returns the rules that exist.
+    let (_, err, code) = run(&h, "New-NetFirewallRule -Name 'rwin-a' -DisplayName 'a' -Direction Inbound -Action Allow -RemoteAddress '10.0.0.1' -Profile Any | Out-Null");
+    assert_eq!((err.as_str(), code), ("", 0));
+    let (out, err, code) = run(&h, "Get-NetFirewallRule -Name 'nosuch', 'rwin-a' -ErrorAction SilentlyContinue | ForEach-Object { $_.Name }\n@(Get-NetFirewallRule -Name 'zz-*').Count");
+    assert_eq!(
+        (out.as_str(), err.as_str(), code),
+        ("rwin-a\r\n0\r\n", "", 0)
+    );
+}

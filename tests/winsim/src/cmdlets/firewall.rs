@@ -1,7 +1,7 @@
 //! Firewall rules (state only: the namespace has no Windows firewall to model), and the two
 //! probes that reach out from the host for real: Test-NetConnection and Invoke-WebRequest.
 
-use super::{need, Fail};
+use super::{is_wildcard, name_matches, need, partial, Fail};
 use crate::ps::args::Bound;
 use crate::ps::value::{Obj, Value};
 use crate::ps::Interp;
@@ -56,15 +56,25 @@ pub fn run(
     let state = &mut *i.ctx.state;
     let out = match name {
         "Get-NetFirewallRule" => {
-            let n = need(b, "Name", name)?;
-            match state.firewall_rules.iter().find(|r| r.name.eq_ignore_ascii_case(&n)) {
-                Some(r) => vec![rule_obj(r)],
-                None => {
-                    return Err(Fail::NotFound(format!(
+            need(b, "Name", name)?;
+            // Each name on its own: a literal one matching nothing is a non-terminating error,
+            // the rules the other names match are still returned.
+            let mut found: Vec<&FirewallRule> = Vec::new();
+            let mut errors = Vec::new();
+            for n in b.list("Name") {
+                let matches: Vec<&FirewallRule> = state.firewall_rules.iter().filter(|r| name_matches(&n, &r.name)).collect();
+                if matches.is_empty() && !is_wildcard(&n) {
+                    errors.push(format!(
                         "No MSFT_NetFirewallRule objects found with property 'Name' equal to '{n}'.  Verify the value of the property and retry."
-                    )))
+                    ));
+                }
+                for r in matches {
+                    if !found.iter().any(|f| f.name == r.name) {
+                        found.push(r);
+                    }
                 }
             }
+            return partial(found.into_iter().map(rule_obj).collect(), errors).map(Some);
         }
         "Get-NetFirewallAddressFilter" => input
             .iter()

@@ -15,7 +15,37 @@ use tree_sitter::Node;
 pub enum Fail {
     NotFound(String),
     Failed(String),
+    /// Some of the cmdlet's inputs (e.g. one of several `-Name`s) failed with non-terminating
+    /// errors while the others produced output: the output is kept, and ErrorAction decides
+    /// what the errors do (SilentlyContinue drops them, Continue writes them to stderr, Stop
+    /// turns the first into a terminating error).
+    Partial(Vec<Value>, Vec<String>),
     Flow(Flow),
+}
+
+/// Turns output plus per-input errors into a cmdlet result.
+pub fn partial(out: Vec<Value>, errors: Vec<String>) -> CmdResult {
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(Fail::Partial(out, errors))
+    }
+}
+
+/// True when a `-Name` value is a wildcard pattern (`*`, `?`; winsim does not model `[…]`):
+/// such a name matching nothing is no error.
+pub fn is_wildcard(name: &str) -> bool {
+    name.contains(['*', '?'])
+}
+
+/// Matches a `-Name` value against a name: wildcard pattern or, otherwise, case-insensitive
+/// equality.
+pub fn name_matches(pattern: &str, name: &str) -> bool {
+    if is_wildcard(pattern) {
+        crate::ps::value::like(name, pattern)
+    } else {
+        pattern.eq_ignore_ascii_case(name)
+    }
 }
 
 impl From<Flow> for Fail {

@@ -1,6 +1,6 @@
 //! Registry, Windows features, RRAS configuration, services, files and Start-Sleep.
 
-use super::{need, Fail};
+use super::{is_wildcard, name_matches, need, partial, Fail};
 use crate::ps::args::Bound;
 use crate::ps::value::{Obj, Value};
 use crate::ps::Interp;
@@ -57,10 +57,8 @@ fn service_obj(s: &Service) -> Value {
         .into()
 }
 
-fn not_found_service(name: &str) -> Fail {
-    Fail::NotFound(format!(
-        "Cannot find any service with service name '{name}'."
-    ))
+fn not_found_service(name: &str) -> String {
+    format!("Cannot find any service with service name '{name}'.")
 }
 
 fn effect(r: Result<(), String>) -> Result<(), Fail> {
@@ -151,14 +149,14 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound, at: Node) -> Result<Option<Vec
                 Vec::new()
             }
         }
-        "Get-WindowsFeature" => b
-            .list("Name")
+        // Every feature some name matches (wildcards too); a name matching nothing is no
+        // error, as on Windows (Get-WindowsFeature just returns nothing for it).
+        "Get-WindowsFeature" => state
+            .features
             .iter()
-            .filter_map(|n| {
-                state
-                    .features
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(n))
+            .filter(|(k, _)| {
+                let names = b.list("Name");
+                names.is_empty() || names.iter().any(|n| name_matches(n, k))
             })
             .map(|(k, s)| {
                 Obj::new("Microsoft.Windows.ServerManager.Commands.Feature")
@@ -277,22 +275,33 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound, at: Node) -> Result<Option<Vec
             ]
         }
         "Get-Service" => {
-            let mut out = Vec::new();
+            // Every service some name matches, once each, in the order of the names; a literal
+            // name matching nothing is a non-terminating error, a wildcard none at all.
+            let mut found: Vec<&Service> = Vec::new();
+            let mut errors = Vec::new();
             for n in b.list("Name") {
-                match state
+                let matches: Vec<&Service> = state
                     .services
                     .iter()
-                    .find(|s| s.name.eq_ignore_ascii_case(&n))
-                {
-                    Some(s) => out.push(service_obj(s)),
-                    None => return Err(not_found_service(&n)),
+                    .filter(|s| name_matches(&n, &s.name))
+                    .collect();
+                if matches.is_empty() && !is_wildcard(&n) {
+                    errors.push(not_found_service(&n));
+                }
+                for s in matches {
+                    if !found.iter().any(|f| f.name == s.name) {
+                        found.push(s);
+                    }
                 }
             }
-            out
+            let out = found.into_iter().map(service_obj).collect();
+            return partial(out, errors).map(Some);
         }
         "Set-Service" | "Start-Service" | "Stop-Service" => {
             let n = need(b, "Name", name)?;
-            let s = state.service_mut(&n).ok_or_else(|| not_found_service(&n))?;
+            let s = state
+                .service_mut(&n)
+                .ok_or_else(|| Fail::NotFound(not_found_service(&n)))?;
             match name {
                 "Set-Service" => {
                     let t = need(b, "StartupType", name)?;

@@ -120,25 +120,45 @@ impl Interp<'_, '_> {
             Ok(items) => Ok(items),
             Err(Fail::Flow(f)) => Err(f),
             Err(Fail::NotFound(msg)) | Err(Fail::Failed(msg)) => {
-                let action = action.unwrap_or_default().to_ascii_lowercase();
-                let pos = n.start_position();
-                let full = format!(
-                    "{} : {msg}\r\nAt line:{} char:{}\r\n+ {}",
-                    spec.name,
-                    pos.row + 1 + self.line_base,
-                    pos.column + 1,
-                    text(n, src)
-                );
-                if action == "silentlycontinue" {
-                    Ok(Vec::new())
-                } else if action == "stop" || (action.is_empty() && self.stop_on_error()) {
-                    Err(Flow::Error(full))
-                } else {
-                    self.stderr.push_str(&full);
-                    self.stderr.push_str("\r\n");
-                    Ok(Vec::new())
-                }
+                self.cmdlet_errors(spec, action, Vec::new(), vec![msg], n, src)
             }
+            Err(Fail::Partial(out, errors)) => {
+                self.cmdlet_errors(spec, action, out, errors, n, src)
+            }
+        }
+    }
+
+    /// A cmdlet's errors under its ErrorAction: SilentlyContinue keeps only the output, Stop
+    /// (or `$ErrorActionPreference = 'Stop'`) makes the first error terminating, Continue writes
+    /// each error to stderr and keeps the output.
+    fn cmdlet_errors(
+        &mut self,
+        spec: &Spec,
+        action: Option<String>,
+        out: Vec<Value>,
+        errors: Vec<String>,
+        n: Node,
+        src: &str,
+    ) -> Result<Vec<Value>, Flow> {
+        let action = action.unwrap_or_default().to_ascii_lowercase();
+        let pos = n.start_position();
+        let full = |msg: &str| {
+            format!(
+                "{} : {msg}\r\nAt line:{} char:{}\r\n+ {}",
+                spec.name,
+                pos.row + 1 + self.line_base,
+                pos.column + 1,
+                text(n, src)
+            )
+        };
+        if action == "silentlycontinue" {
+            Ok(out)
+        } else if action == "stop" || (action.is_empty() && self.stop_on_error()) {
+            Err(Flow::Error(full(errors.first().map_or("", String::as_str))))
+        } else {
+            let text: String = errors.iter().map(|e| full(e) + "\r\n").collect();
+            self.stderr.push_str(&text);
+            Ok(out)
         }
     }
 
