@@ -138,27 +138,29 @@ async fn host_checks(ctx: &phases::RunContext, h: &Host) -> Vec<Check> {
             format!("Docker {}", facts.docker_version),
         ),
     ];
-    v.push(match &h.changes.network {
-        None => Check::pass(
+    // On Windows the container network is among the host's own checks (os::windows).
+    v.extend(match &h.changes.network {
+        _ if h.node.os == crate::config::Os::Windows => None,
+        None => Some(Check::pass(
             "container network",
             format!(
                 "{POD_NETWORK}: {} gateway {}",
                 h.node.subnet, h.node.gateway
-            ),
+            )),
         ),
-        Some(NetworkChange::Create) => Check::fail(
+        Some(NetworkChange::Create) => Some(Check::fail(
             "container network",
             format!("{POD_NETWORK} does not exist"),
             "rwin up",
-        ),
-        Some(NetworkChange::Recreate { was }) => Check::fail(
+        )),
+        Some(NetworkChange::Recreate { was }) => Some(Check::fail(
             "container network",
             format!(
                 "{POD_NETWORK} is {was}, planned {} gateway {}",
                 h.node.subnet, h.node.gateway
             ),
             "rwin up (recreates it)",
-        ),
+        )),
     });
     v.extend(crate::os::checks(&h.desired, &facts.os));
     if let Some(clock) = facts.os.linux().and_then(|l| l.clock) {
@@ -181,10 +183,11 @@ async fn host_checks(ctx: &phases::RunContext, h: &Host) -> Vec<Check> {
             Check::pass("clock", detail)
         });
     }
-    let (Some(t), Some(docker)) = (h.transport.as_ref(), h.docker.as_ref()) else {
+    let Some(t) = h.transport.as_ref() else {
         return v;
     };
     for spec in ctx.plan.instances_on(&h.node.name) {
+        let spec = h.spec(spec);
         let name = format!("component {}", spec.component);
         let existing = facts
             .containers
@@ -216,9 +219,11 @@ async fn host_checks(ctx: &phases::RunContext, h: &Host) -> Vec<Check> {
             .iter()
             .find(|c| c.name == spec.component)
             .and_then(|c| c.health.clone());
-        let verdict = match health {
-            None => Ok("running, no health check".to_string()),
-            Some(hc) => {
+        let verdict = match (health, h.docker.as_ref()) {
+            (None, _) => Ok("running, no health check".to_string()),
+            // WinRM carries no streams to probe with; `up` runs the check in its script.
+            (Some(_), None) => Ok("running (health not probed over WinRM)".to_string()),
+            (Some(hc), Some(docker)) => {
                 let check = phases::health_check_for(ctx, h, spec, &hc.check).await;
                 match check {
                     Ok(check) => wait_healthy(
