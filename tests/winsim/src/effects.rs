@@ -239,11 +239,11 @@ impl Effects {
         };
         let addr = json(&["-j", "-4", "addr", "show", "dev", "eth0"]);
         let link = &addr[0];
-        let mac = link["address"]
-            .as_str()
-            .unwrap_or("00:00:00:00:00:00")
-            .to_ascii_uppercase()
-            .replace(':', "-");
+        // `ip -4 addr` leaves the link-layer address out, so the MAC comes from `ip -j link`.
+        // Not from /sys/class/net: lab.sh enters the namespace without remounting /sys, so
+        // sysfs there still shows the devices of the namespace that mounted it.
+        let mac = mac_of_link(&json(&["-j", "link", "show", "dev", "eth0"]))
+            .unwrap_or_else(|| "00-00-00-00-00-00".into());
         let addresses = link["addr_info"]
             .as_array()
             .map(|a| {
@@ -280,4 +280,20 @@ impl Effects {
             connected,
         }
     }
+}
+
+/// `aa:bb:cc:dd:ee:ff` → `AA-BB-CC-DD-EE-FF`, the way Get-NetAdapter shows a MAC; `None` for
+/// anything that is not six hex octets.
+pub fn windows_mac(linux: &str) -> Option<String> {
+    let octets: Vec<&str> = linux.trim().split(':').collect();
+    let ok = octets.len() == 6
+        && octets
+            .iter()
+            .all(|o| o.len() == 2 && o.chars().all(|c| c.is_ascii_hexdigit()));
+    ok.then(|| octets.join("-").to_ascii_uppercase())
+}
+
+/// The MAC in `ip -j link show dev D`'s answer, in Windows' form.
+pub fn mac_of_link(link: &serde_json::Value) -> Option<String> {
+    link[0]["address"].as_str().and_then(windows_mac)
 }

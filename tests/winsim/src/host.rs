@@ -27,7 +27,21 @@ impl Host {
         if !state_path.exists() {
             WinState::fresh(&fx.snapshot()).save(&state_path)?;
         }
-        WinState::load(&state_path)?;
+        let mut state = WinState::load(&state_path)?;
+        // A state file written before winsim read eth0's MAC has 00-00-… on "Ethernet" and its
+        // vEthernet adapter: take the real one now.
+        const NO_MAC: &str = "00-00-00-00-00-00";
+        if !fx.dry && state.adapters.iter().any(|a| a.mac == NO_MAC) {
+            let mac = fx.snapshot().mac;
+            if mac != NO_MAC {
+                for a in state.adapters.iter_mut().filter(|a| a.mac == NO_MAC) {
+                    if a.linux_dev == "eth0" || a.uplink.as_deref() == Some("eth0") {
+                        a.mac = mac.clone();
+                    }
+                }
+                state.save(&state_path)?;
+            }
+        }
         Ok(Host {
             state_path,
             fx,

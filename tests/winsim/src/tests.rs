@@ -248,3 +248,23 @@ fn name_lists_return_what_is_found_and_missing_names_are_non_terminating() {
         ("rwin-a\r\n0\r\n", "", 0)
     );
 }
+
+#[test]
+fn the_mac_comes_from_ip_link_and_the_vethernet_adapter_shares_it() {
+    use crate::effects::{mac_of_link, windows_mac};
+    let link = serde_json::json!([{"ifindex": 2, "ifname": "eth0", "link_type": "ether", "address": "8a:3f:0c:12:ab:01", "broadcast": "ff:ff:ff:ff:ff:ff"}]);
+    assert_eq!(mac_of_link(&link).as_deref(), Some("8A-3F-0C-12-AB-01"));
+    assert_eq!(mac_of_link(&serde_json::Value::Null), None);
+    assert_eq!(windows_mac("not a mac"), None);
+
+    let (h, _d) = host();
+    let (out, err, code) = run(&h, "docker network create -d transparent --subnet 10.42.3.0/24 --gateway 10.42.3.1 -o com.docker.network.windowsshim.interface=Ethernet podnet | Out-Null\nGet-NetAdapter | ForEach-Object { $_.Name; $_.MacAddress }");
+    assert_eq!(
+        (out.as_str(), err.as_str(), code),
+        (
+            "Ethernet\r\n02-00-0A-00-00-0B\r\nvEthernet (Ethernet)\r\n02-00-0A-00-00-0B\r\n",
+            "",
+            0
+        )
+    );
+}
