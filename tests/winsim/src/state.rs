@@ -104,7 +104,8 @@ pub struct FileEntry {
 pub struct WinState {
     /// Registry keys (as written after `HKLM:\`, matched case-insensitively) and their values.
     pub registry: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
-    /// Why a reboot is pending (empty: none). Shown through the reboot-pending registry keys.
+    /// Why a reboot is pending (empty: none): only feature installs that need one. Shown
+    /// through the CBS RebootPending registry key.
     pub reboot_pending: Vec<String>,
     /// When true, feature installs end InstallPending and need a reboot.
     #[serde(default)]
@@ -126,11 +127,12 @@ pub struct WinState {
 
 pub const CURRENT_VERSION: &str = r"SOFTWARE\Microsoft\Windows NT\CurrentVersion";
 pub const TCPIP_PARAMETERS: &str = r"SYSTEM\CurrentControlSet\Services\Tcpip\Parameters";
-/// Keys whose existence means "reboot pending" (Component Based Servicing, Windows Update).
-pub const REBOOT_KEYS: [&str; 2] = [
-    r"SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending",
-    r"SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired",
-];
+/// The key whose existence means "a servicing operation (a feature install) needs a reboot".
+/// It exists exactly while `reboot_pending` is not empty, and only a feature install with
+/// `feature_install_needs_reboot` set adds to that; Windows Update's `RebootRequired` key is
+/// never created by winsim.
+pub const CBS_REBOOT_PENDING: &str =
+    r"SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending";
 
 /// What winsim reads from its namespace on first start.
 #[derive(Debug, Clone)]
@@ -286,9 +288,9 @@ impl WinState {
             .map(|(_, v)| v)
     }
 
-    /// True when the key exists (reboot-pending keys exist while a reboot is pending).
+    /// True when the key exists (the CBS RebootPending key exists while a reboot is pending).
     pub fn reg_key_exists(&self, key: &str) -> bool {
-        if REBOOT_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+        if CBS_REBOOT_PENDING.eq_ignore_ascii_case(key) {
             return !self.reboot_pending.is_empty();
         }
         self.reg_key(key).is_some()

@@ -143,7 +143,8 @@ Test-Path -Path 'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Component 
 ";
     let (out, err, code) = run(&h, script);
     assert_eq!((code, err.as_str()), (0, ""), "{out}");
-    assert_eq!(out, "True\r\n");
+    // IPEnableRouter's registry write marks no reboot pending.
+    assert_eq!(out, "False\r\n");
     let s = WinState::load(&d.path.join("state.json")).expect("state saved");
     assert_eq!(s.features["Routing"], "Installed");
     assert_eq!(s.remote_access.as_deref(), Some("RoutingOnly"));
@@ -267,4 +268,63 @@ fn the_mac_comes_from_ip_link_and_the_vethernet_adapter_shares_it() {
             0
         )
     );
+}
+
+#[test]
+fn on_link_routes_on_the_vethernet_adapter_go_to_the_bridge_unless_on_the_physical_subnet() {
+    let (h, _d) = host();
+    let script = "$ErrorActionPreference = 'Stop'
+docker network create -d transparent --subnet 10.42.3.0/24 --gateway 10.42.3.1 -o com.docker.network.windowsshim.interface=Ethernet podnet | Out-Null
+$cai = (Get-NetAdapter | Where-Object { $_.Name -eq 'vEthernet (Ethernet)' }).ifIndex
+New-NetIPAddress -InterfaceIndex $cai -IPAddress 10.42.3.1 -PrefixLength 24 | Out-Null
+New-NetRoute -DestinationPrefix '169.254.169.250/32' -InterfaceIndex $cai -NextHop '0.0.0.0' | Out-Null
+New-NetRoute -DestinationPrefix '169.254.169.251/32' -InterfaceIndex $cai -NextHop '0.0.0.0' | Out-Null
+New-NetRoute -DestinationPrefix '10.0.0.99/32' -InterfaceIndex $cai -NextHop '0.0.0.0' | Out-Null
+New-NetRoute -DestinationPrefix '10.0.0.0/16' -InterfaceIndex $cai -NextHop '0.0.0.0' | Out-Null
+";
+    let (out, err, code) = run(&h, script);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    let log: Vec<String> =
+        h.fx.log
+            .lock()
+            .expect("log")
+            .iter()
+            .map(|a| a.join(" "))
+            .collect();
+    for want in [
+        "ip addr add 10.42.3.1/24 dev wsim7",
+        "ip route replace 169.254.169.250/32 dev wsim7 metric 256",
+        "ip route replace 169.254.169.251/32 dev wsim7 metric 256",
+        // Inside the physical NIC's own subnet 10.0.0.0/24: stays on eth0.
+        "ip route replace 10.0.0.99/32 dev eth0 metric 256",
+        // Wider than it: not inside, so the bridge.
+        "ip route replace 10.0.0.0/16 dev wsim7 metric 256",
+    ] {
+        assert!(log.iter().any(|l| l == want), "missing {want} in {log:#?}");
+    }
+}
+
+#[test]
+fn only_a_feature_install_that_needs_a_reboot_makes_the_reboot_pending_key() {
+    let (h, d) = host();
+    let cbs = "Test-Path -Path 'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\RebootPending'\nTest-Path -Path 'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\WindowsUpdate\\Auto Update\\RebootRequired'";
+    let set = "Set-ItemProperty -Path 'HKLM:\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters' -Name IPEnableRouter -Value 1 -Type DWord\n(Get-ItemProperty -Path 'HKLM:\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters').IPEnableRouter";
+    let (out, err, code) = run(&h, set);
+    assert_eq!((out.as_str(), err.as_str(), code), ("1\r\n", "", 0));
+    let (out, _, _) = run(&h, cbs);
+    assert_eq!(out, "False\r\nFalse\r\n");
+    // Features installed without a reboot: still nothing pending.
+    let (_, err, code) = run(&h, "Install-WindowsFeature -Name RemoteAccess | Out-Null");
+    assert_eq!((err.as_str(), code), ("", 0));
+    let (out, _, _) = run(&h, cbs);
+    assert_eq!(out, "False\r\nFalse\r\n");
+    // A host whose feature installs need a reboot: the CBS key appears.
+    let path = d.path.join("state.json");
+    let mut s = WinState::load(&path).expect("state");
+    s.feature_install_needs_reboot = true;
+    s.save(&path).expect("saved");
+    let (out, err, code) = run(&h, "(Install-WindowsFeature -Name Routing).RestartNeeded\n(Get-WindowsFeature -Name Routing).InstallState");
+    assert_eq!((out.as_str(), err.as_str(), code), ("Yes\r\nInstallPending\r\n", "", 0));
+    let (out, _, _) = run(&h, cbs);
+    assert_eq!(out, "True\r\nFalse\r\n");
 }

@@ -36,7 +36,9 @@ fn adapter(state: &WinState, idx: u32) -> Result<Adapter, Fail> {
     })
 }
 
-/// The Linux device an address or on-link route of `a` belongs on.
+/// The Linux device an address of `a` belongs on: on a shared vEthernet adapter, an address
+/// inside one of its container networks' subnets (the gateway address) goes on the container
+/// bridge, any other (the host's own) on the physical NIC.
 fn dev_for(state: &WinState, a: &Adapter, ip: &str) -> String {
     let in_container_net = state
         .networks
@@ -45,6 +47,52 @@ fn dev_for(state: &WinState, a: &Adapter, ip: &str) -> String {
     match &a.uplink {
         Some(up) if !in_container_net => up.clone(),
         _ => a.linux_dev.clone(),
+    }
+}
+
+/// The Linux device an on-link route (NextHop 0.0.0.0) of `a` to `prefix` belongs on. On the
+/// shared vEthernet adapter of a transparent network the rule is: the route goes on the
+/// container bridge unless its destination lies inside one of the physical NIC's own connected
+/// subnets (the networks of the adapter's addresses outside its container subnets), which stay
+/// on the physical NIC. So the container subnet and host routes such as rwin's metadata
+/// 169.254.169.250/32 reach the containers, while the host's LAN stays on eth0.
+fn route_dev(state: &WinState, a: &Adapter, prefix: &str) -> String {
+    let Some(up) = &a.uplink else {
+        return a.linux_dev.clone();
+    };
+    if physical_subnets(state, a)
+        .iter()
+        .any(|net| prefix_within(prefix, net))
+    {
+        up.clone()
+    } else {
+        a.linux_dev.clone()
+    }
+}
+
+/// The connected subnets of the physical NIC behind a vEthernet adapter: the networks of the
+/// adapter's addresses that are not in one of its container networks.
+fn physical_subnets(state: &WinState, a: &Adapter) -> Vec<String> {
+    let container: Vec<&str> = state
+        .networks
+        .iter()
+        .filter(|n| n.adapter_index == a.if_index)
+        .map(|n| n.subnet.as_str())
+        .collect();
+    state
+        .addresses
+        .iter()
+        .filter(|x| x.if_index == a.if_index && !container.iter().any(|c| contains(c, &x.ip)))
+        .map(|x| network_of(&x.ip, x.prefix_length))
+        .collect()
+}
+
+/// True when every address of `prefix` (`a.b.c.d/n`) lies inside `net`.
+fn prefix_within(prefix: &str, net: &str) -> bool {
+    let len = |p: &str| p.split_once('/').and_then(|(_, l)| l.parse::<u8>().ok());
+    match (prefix.split_once('/'), len(prefix), len(net)) {
+        (Some((addr, _)), Some(pl), Some(nl)) => pl >= nl && contains(net, addr),
+        _ => false,
     }
 }
 
@@ -214,7 +262,7 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound) -> Result<Option<Vec<Value>>, 
             }
             let m = metric.to_string();
             if next_hop == "0.0.0.0" {
-                let dev = dev_for(state, &a, prefix.split('/').next().unwrap_or(""));
+                let dev = route_dev(state, &a, &prefix);
                 effect(fx.run(&["ip", "route", "replace", &prefix, "dev", &dev, "metric", &m]))?;
             } else {
                 effect(fx.run(&["ip", "route", "replace", &prefix, "via", &next_hop, "metric", &m]))?;

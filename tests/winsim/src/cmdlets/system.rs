@@ -4,7 +4,7 @@ use super::{is_wildcard, name_matches, need, partial, Fail};
 use crate::ps::args::Bound;
 use crate::ps::value::{Obj, Value};
 use crate::ps::Interp;
-use crate::state::{Service, TCPIP_PARAMETERS};
+use crate::state::Service;
 use tree_sitter::Node;
 
 /// `HKLM:\X` → `X`; other registry spellings are outside the subset.
@@ -139,13 +139,13 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound, at: Node) -> Result<Option<Vec
                     .find(|k| k.eq_ignore_ascii_case(key))
                     .cloned()
                     .ok_or_else(missing)?;
-                let values = state.registry.entry(real_key.clone()).or_default();
-                let old = values.insert(value_name.clone(), json.clone());
-                let router = real_key.eq_ignore_ascii_case(TCPIP_PARAMETERS)
-                    && value_name.eq_ignore_ascii_case("IPEnableRouter");
-                if router && old.as_ref() != Some(&json) {
-                    state.reboot_pending.push("IPEnableRouter changed".into());
-                }
+                // A registry write marks no reboot pending, not even IPEnableRouter's (Windows
+                // sets no such key for it; the value just takes full effect at the next boot).
+                state
+                    .registry
+                    .entry(real_key)
+                    .or_default()
+                    .insert(value_name, json);
                 Vec::new()
             }
         }
