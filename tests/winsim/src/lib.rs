@@ -9,6 +9,7 @@ pub mod ps;
 pub mod runner;
 pub mod ssh;
 pub mod state;
+pub mod winrm;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,244 @@
+//! winsim's WinRM service against two real clients: pywinrm (third party: requests-ntlm and
+//! pyspnego do the NTLM) and rwin's own WinRS client, over HTTP with NTLM message encryption
+//! and over HTTPS with Basic (a CA made here signs the server certificate).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use rwin::secret::Secret;
+use rwin::transport::winrm::{
+    Auth, HttpOptions, HttpPoster, Insecure, RandomIds, ShellOptions, WinrmError, WinrsShell,
+};
+use winsim::runner::{CommandRunner, Output};
+use winsim::winrm::{tls_config, Users, WinrmServer};
+
+const USER: &str = "Administrator";
+const PASSWORD: &str = "Winsim-Passw0rd!";
+
+/// Stand-in host commands: `echo WORDS`, `fail N` (stderr, exit N), `sleep MS`, `cat` (stdin
+/// back on stdout).
+struct TestRunner;
+
+impl CommandRunner for TestRunner {
+    fn run<'a>(&'a self, line: &'a str, stdin: &'a [u8]) -> BoxFuture<'a, Output> {
+        Box::pin(async move {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let text = |s: String| s.into_bytes();
+            match words.as_slice() {
+                ["echo", rest @ ..] => Output {
+                    stdout: text(format!("{}\r\n", rest.join(" "))),
+                    ..Output::default()
+                },
+                ["fail", n] => Output {
+                    stderr: text(format!("failed with {n}\r\n")),
+                    code: n.parse().unwrap_or(1),
+                    ..Output::default()
+                },
+                ["sleep", ms] => {
+                    tokio::time::sleep(Duration::from_millis(ms.parse().unwrap_or(0))).await;
+                    Output {
+                        stdout: b"slept\r\n".to_vec(),
+                        ..Output::default()
+                    }
+                }
+                ["cat"] => Output {
+                    stdout: stdin.to_vec(),
+                    ..Output::default()
+                },
+                _ => Output {
+                    stderr: text(format!("unknown test command {line:?}\r\n")),
+                    code: 1,
+                    ..Output::default()
+                },
+            }
+        })
+    }
+}
+
+struct Running {
+    http_port: u16,
+    https_port: u16,
+    ca: PathBuf,
+    _dir: TempDir,
+}
+
+/// A directory removed at the end of the test.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A CA and a server certificate for 127.0.0.1 and localhost, as PEM files in `dir`.
+fn make_certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "winsim test CA");
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let params =
+        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+    let cert = params.signed_by(&key, &ca).unwrap();
+    let paths = (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    );
+    std::fs::write(&paths.0, ca.pem()).unwrap();
+    std::fs::write(&paths.1, cert.pem()).unwrap();
+    std::fs::write(&paths.2, key.serialize_pem()).unwrap();
+    paths
+}
+
+async fn start() -> Running {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("winsim-winrm-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (ca, cert, key) = make_certs(&dir);
+    let server = WinrmServer::new(Arc::new(TestRunner), Users::new([(USER, PASSWORD)]));
+    let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let https = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (http_port, https_port) = (
+        http.local_addr().unwrap().port(),
+        https.local_addr().unwrap().port(),
+    );
+    tokio::spawn(Arc::clone(&server).serve_http(http));
+    tokio::spawn(server.serve_https(https, tls_config(&cert, &key).unwrap()));
+    Running {
+        http_port,
+        https_port,
+        ca,
+        _dir: TempDir(dir),
+    }
+}
+
+fn pywinrm(args: &[&str]) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pywinrm_check.py");
+    let out = std::process::Command::new("python3")
+        .arg(&script)
+        .args(args)
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() == Some(2) {
+        panic!(
+            "pywinrm is not installed; run `pip install pywinrm` (this test needs it)\n{stderr}"
+        );
+    }
+    assert!(
+        out.status.success(),
+        "pywinrm check failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(stdout.contains("ok wrong password refused"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pywinrm_over_http_with_ntlm_message_encryption() {
+    let s = start().await;
+    let endpoint = format!("http://127.0.0.1:{}/wsman", s.http_port);
+    tokio::task::spawn_blocking(move || pywinrm(&[&endpoint, "ntlm", USER, PASSWORD]))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pywinrm_over_https_with_basic_and_a_validated_certificate() {
+    let s = start().await;
+    let endpoint = format!("https://127.0.0.1:{}/wsman", s.https_port);
+    let ca = s.ca.display().to_string();
+    tokio::task::spawn_blocking(move || pywinrm(&[&endpoint, "basic", USER, PASSWORD, &ca]))
+        .await
+        .unwrap();
+    drop(s);
+}
+
+fn rwin_options(s: &Running, https: bool, password: &str) -> HttpOptions {
+    let mut o = if https {
+        HttpOptions::https_basic("127.0.0.1", USER, Secret::new(password))
+    } else {
+        HttpOptions::http_ntlm("127.0.0.1", USER, Secret::new(password))
+    };
+    o.port = if https { s.https_port } else { s.http_port };
+    o.ca_cert = https.then(|| s.ca.clone());
+    o.operation_timeout = Duration::from_secs(1);
+    o
+}
+
+async fn open(opts: HttpOptions) -> Result<WinrsShell, WinrmError> {
+    let poster = HttpPoster::new(opts)?;
+    let shell_opts = ShellOptions {
+        operation_timeout: Duration::from_secs(1),
+        ..ShellOptions::default()
+    };
+    WinrsShell::open(Arc::new(poster), Arc::new(RandomIds::default()), shell_opts).await
+}
+
+async fn rwin_runs_commands(opts: HttpOptions) {
+    let shell = open(opts).await.expect("shell opens");
+    let out = shell.run("echo", &["hi".into()], None).await.unwrap();
+    assert_eq!((out.stdout.as_str(), out.code), ("hi\r\n", 0));
+    let out = shell.run("fail", &["3".into()], None).await.unwrap();
+    assert_eq!((out.stderr.as_str(), out.code), ("failed with 3\r\n", 3));
+    let script = "Write-Output 'from stdin'\n".repeat(2000);
+    let out = shell
+        .run("cat", &[], Some(script.as_bytes()))
+        .await
+        .unwrap();
+    assert_eq!(out.stdout, script);
+    let before = shell.round_trips();
+    let out = shell.run("sleep", &["2500".into()], None).await.unwrap();
+    assert_eq!(out.stdout, "slept\r\n");
+    assert!(
+        shell.round_trips() - before >= 4,
+        "a 2.5 s command with a 1 s OperationTimeout needs Receives that time out"
+    );
+    shell.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn rwin_over_http_with_ntlm_message_encryption() {
+    let s = start().await;
+    rwin_runs_commands(rwin_options(&s, false, PASSWORD)).await;
+}
+
+#[tokio::test]
+async fn rwin_over_https_with_basic_and_with_ntlm() {
+    let s = start().await;
+    rwin_runs_commands(rwin_options(&s, true, PASSWORD)).await;
+    let mut ntlm = rwin_options(&s, true, PASSWORD);
+    ntlm.auth = Auth::Ntlm {
+        user: USER.into(),
+        password: Secret::new(PASSWORD),
+    };
+    rwin_runs_commands(ntlm).await;
+}
+
+#[tokio::test]
+async fn rwin_reports_a_wrong_password_and_plain_http_basic_is_refused() {
+    let s = start().await;
+    for https in [false, true] {
+        let err = open(rwin_options(&s, https, "wrong")).await.err().unwrap();
+        let auth = if https { "basic" } else { "ntlm" };
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("WinRM rejected user {USER} (auth {auth})")),
+            "{text}"
+        );
+    }
+    // A host with AllowUnencrypted=false refuses Basic on port 5985 even with the right password.
+    let mut basic_http = rwin_options(&s, true, PASSWORD);
+    basic_http.https = false;
+    basic_http.port = s.http_port;
+    basic_http.insecure = Some(Insecure::PlainHttpForTests);
+    let err = open(basic_http).await.err().unwrap();
+    assert!(matches!(err, WinrmError::AuthRejected { .. }), "{err}");
+}
