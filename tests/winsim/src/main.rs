@@ -105,36 +105,94 @@ fn run(args: &[String]) -> anyhow::Result<i32> {
 }
 
 async fn serve(runner: SharedHost, f: HashMap<String, String>) -> anyhow::Result<()> {
-    for k in ["winrm-http", "winrm-https"] {
-        if f.contains_key(k) {
-            eprintln!("winsim: --{k}: WinRM not available in this build (the winrm module is not there yet)");
+    let password = match f.get("password-env") {
+        Some(v) => Some(
+            std::env::var(v)
+                .map_err(|_| anyhow::anyhow!("--password-env {v}: variable not set"))?,
+        ),
+        None => None,
+    };
+    let user = f
+        .get("user")
+        .cloned()
+        .unwrap_or_else(|| "Administrator".into());
+    let mut tasks: Vec<(String, tokio::task::JoinHandle<anyhow::Result<()>>)> = Vec::new();
+
+    if f.contains_key("winrm-http") || f.contains_key("winrm-https") {
+        let Some(pw) = &password else {
+            anyhow::bail!("WinRM needs the account's password: give --password-env\n{USAGE}");
+        };
+        let users = winsim::winrm::Users::new([(user.clone(), pw.clone())]);
+        let server = winsim::winrm::WinrmServer::new(Arc::new(runner.clone()), users);
+        // TLS is checked before anything listens, so a bad certificate fails the start.
+        let tls = match f.get("winrm-https") {
+            Some(_) => {
+                let need = |k: &str| {
+                    f.get(k).map(PathBuf::from).ok_or_else(|| {
+                        anyhow::anyhow!("--{k} is required with --winrm-https\n{USAGE}")
+                    })
+                };
+                Some(
+                    winsim::winrm::tls_config(&need("tls-cert")?, &need("tls-key")?)
+                        .map_err(|e| anyhow::anyhow!("--winrm-https: {e}"))?,
+                )
+            }
+            None => None,
+        };
+        if let Some(addr) = f.get("winrm-http") {
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("--winrm-http {addr}: {e}"))?;
+            let server = Arc::clone(&server);
+            tasks.push((
+                format!("WinRM HTTP on {addr}"),
+                tokio::spawn(async move { Ok(server.serve_http(l).await?) }),
+            ));
+        }
+        if let (Some(addr), Some(tls)) = (f.get("winrm-https"), tls) {
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("--winrm-https {addr}: {e}"))?;
+            let server = Arc::clone(&server);
+            tasks.push((
+                format!("WinRM HTTPS on {addr}"),
+                tokio::spawn(async move { Ok(server.serve_https(l, tls).await?) }),
+            ));
         }
     }
-    let Some(addr) = f.get("ssh") else {
-        anyhow::bail!("nothing to serve: give --ssh\n{USAGE}");
-    };
-    let opts = winsim::ssh::SshOptions {
-        listen: addr.clone(),
-        host_key: PathBuf::from(
-            f.get("ssh-host-key")
-                .ok_or_else(|| anyhow::anyhow!("--ssh-host-key is required with --ssh"))?,
-        ),
-        authorized_key: f.get("authorized-key").map(PathBuf::from),
-        password: match f.get("password-env") {
-            Some(v) => Some(
-                std::env::var(v)
-                    .map_err(|_| anyhow::anyhow!("--password-env {v}: variable not set"))?,
+
+    if let Some(addr) = f.get("ssh") {
+        let opts = winsim::ssh::SshOptions {
+            listen: addr.clone(),
+            host_key: PathBuf::from(
+                f.get("ssh-host-key")
+                    .ok_or_else(|| anyhow::anyhow!("--ssh-host-key is required with --ssh"))?,
             ),
-            None => None,
-        },
-        user: f
-            .get("user")
-            .cloned()
-            .unwrap_or_else(|| "Administrator".into()),
-        docker_socket: f
-            .get("docker-host")
-            .map(|h| h.trim_start_matches("unix://").to_string())
-            .unwrap_or_else(|| "/var/run/docker.sock".into()),
-    };
-    winsim::ssh::serve(opts, Arc::new(runner)).await
+            authorized_key: f.get("authorized-key").map(PathBuf::from),
+            password: password.clone(),
+            user: user.clone(),
+            docker_socket: f
+                .get("docker-host")
+                .map(|h| h.trim_start_matches("unix://").to_string())
+                .unwrap_or_else(|| "/var/run/docker.sock".into()),
+        };
+        let runner = runner.clone();
+        tasks.push((
+            format!("SSH on {addr}"),
+            tokio::spawn(winsim::ssh::serve(opts, Arc::new(runner))),
+        ));
+    }
+
+    if tasks.is_empty() {
+        anyhow::bail!("nothing to serve: give --ssh, --winrm-http or --winrm-https\n{USAGE}");
+    }
+    // The front doors run until one of them stops; that one's end is winsim's.
+    let (names, handles): (Vec<String>, Vec<_>) = tasks.into_iter().unzip();
+    let (res, idx, _) = futures_util::future::select_all(handles).await;
+    let name = &names[idx];
+    match res {
+        Ok(Ok(())) => anyhow::bail!("{name} stopped"),
+        Ok(Err(e)) => Err(anyhow::anyhow!("{name}: {e:#}")),
+        Err(e) => Err(anyhow::anyhow!("{name}: {e}")),
+    }
 }

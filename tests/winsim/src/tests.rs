@@ -324,7 +324,10 @@ fn only_a_feature_install_that_needs_a_reboot_makes_the_reboot_pending_key() {
     s.feature_install_needs_reboot = true;
     s.save(&path).expect("saved");
     let (out, err, code) = run(&h, "(Install-WindowsFeature -Name Routing).RestartNeeded\n(Get-WindowsFeature -Name Routing).InstallState");
-    assert_eq!((out.as_str(), err.as_str(), code), ("Yes\r\nInstallPending\r\n", "", 0));
+    assert_eq!(
+        (out.as_str(), err.as_str(), code),
+        ("Yes\r\nInstallPending\r\n", "", 0)
+    );
     let (out, _, _) = run(&h, cbs);
     assert_eq!(out, "True\r\nFalse\r\n");
 }
