@@ -31,6 +31,10 @@ packages=(
 apt-get update
 apt-get install -y "${packages[@]}"
 
+# pywinrm: a WinRM client nobody here wrote, run against winsim's WinRM endpoint by the tests
+# (tests/winsim/tests/winrm.rs) to show the simulator speaks real WinRM.
+python3 -m pip install --quiet --disable-pip-version-check pywinrm
+
 # The lab starts its own per-host daemons and must not depend on (or race with) the
 # system services. Package postinst scripts may have started them; that is tolerated,
 # so nothing is stopped here: lab.sh only ever binds to its own 10.77.0.0/24 addresses.
