@@ -253,7 +253,10 @@ fn winrm_settings(
             "ntlm" => WinrmAuth::Ntlm,
             "basic" if !https => {
                 let d = c.error(a, format!("node {name}: WinRM Basic auth over plain HTTP would send the password in the clear, and hosts refuse it (AllowUnencrypted=false)"));
-                set_help(d, "use auth: ntlm (HTTP with message encryption), or https: true");
+                set_help(
+                    d,
+                    "use auth: ntlm (HTTP with message encryption), or https: true",
+                );
                 WinrmAuth::Basic
             }
             "basic" => WinrmAuth::Basic,
@@ -298,7 +301,10 @@ fn winrm_settings(
                 p,
                 format!("winrm.ca_cert {} does not exist", path.display()),
             );
-            set_help(d, "point it at the PEM file of the CA that signed the host's WinRM certificate");
+            set_help(
+                d,
+                "point it at the PEM file of the CA that signed the host's WinRM certificate",
+            );
             None
         }
     });

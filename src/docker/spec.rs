@@ -80,7 +80,8 @@ impl ContainerSpec {
             ..self.clone()
         };
         spec.hash = spec.compute_hash();
-        spec.labels.insert(LABEL_HASH.to_string(), spec.hash.clone());
+        spec.labels
+            .insert(LABEL_HASH.to_string(), spec.hash.clone());
         spec
     }
 

@@ -125,7 +125,10 @@ fn mixed_lab_end_to_end() {
         .map(|h| windows_state(&lab, h))
         .collect();
 
-    step(1, "mixed up: 2 Linux + 2 winsim hosts (win1 over SSH, win2 over WinRM/NTLM)");
+    step(
+        1,
+        "mixed up: 2 Linux + 2 winsim hosts (win1 over SSH, win2 over WinRM/NTLM)",
+    );
     let t0 = std::time::Instant::now();
     let r = up(d, &registry_password, &winrm_password);
     eprintln!("mixed cold up: {:.2}s", t0.elapsed().as_secs_f64());
@@ -160,7 +163,10 @@ fn mixed_lab_end_to_end() {
     );
     assert_eq!(health.matches("is healthy").count(), 2, "{health}");
 
-    step(3, "every pod reaches every other pod, Linux <-> Windows included");
+    step(
+        3,
+        "every pod reaches every other pod, Linux <-> Windows included",
+    );
     let ips: Vec<(String, String)> = PODS
         .iter()
         .map(|h| (h.to_string(), lab.pod_ip(h)))
@@ -173,7 +179,9 @@ fn mixed_lab_end_to_end() {
             assert!(!ip.is_empty(), "{to} has a pod address");
             let ok = lab.try_exec(
                 from,
-                &["docker", "exec", "rwin-web", "ping", "-c", "1", "-W", "3", ip],
+                &[
+                    "docker", "exec", "rwin-web", "ping", "-c", "1", "-W", "3", ip,
+                ],
             );
             assert!(ok, "pod on {from} cannot reach pod on {to} ({ip})");
         }
@@ -198,7 +206,10 @@ fn mixed_lab_end_to_end() {
         }
     }
 
-    step(5, "a second up changes nothing (and costs at most 2 commands over WinRM)");
+    step(
+        5,
+        "a second up changes nothing (and costs at most 2 commands over WinRM)",
+    );
     let r = up(d, &registry_password, &winrm_password);
     assert_eq!(r.code, 0, "{}", r.stderr);
     for n in PODS {
