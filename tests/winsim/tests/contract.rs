@@ -1,0 +1,49 @@
+//! winsim knows only documented PowerShell: every cmdlet and parameter it accepts is in
+//! tests/powershell/cmdlets.tsv, the table (with each cmdlet's Microsoft docs page) that rwin's
+//! own tests check every generated script against. So a script that winsim accepts uses
+//! nothing but cmdlets and parameters real Windows PowerShell 5.1 documents.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+fn table() -> BTreeMap<String, (BTreeSet<String>, String)> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../powershell/cmdlets.tsv");
+    let text = std::fs::read_to_string(path).expect("tests/powershell/cmdlets.tsv");
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            assert_eq!(cols.len(), 3, "three tab-separated columns: {l}");
+            let params = cols[1]
+                .split(',')
+                .map(|p| p.trim().to_ascii_lowercase())
+                .filter(|p| !p.is_empty())
+                .collect();
+            (cols[0].to_ascii_lowercase(), (params, cols[2].to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn every_cmdlet_winsim_knows_is_documented_in_the_table() {
+    let table = table();
+    let mut problems = Vec::new();
+    for spec in winsim::cmdlets::all() {
+        let Some((params, url)) = table.get(&spec.name.to_ascii_lowercase()) else {
+            problems.push(format!("{} is not in cmdlets.tsv", spec.name));
+            continue;
+        };
+        if !url.starts_with("https://learn.microsoft.com/") {
+            problems.push(format!("{}: docs page {url} is not Microsoft's", spec.name));
+        }
+        for (p, _) in spec.params {
+            if !params.contains(&p.to_ascii_lowercase()) {
+                problems.push(format!("{} -{p} is not in cmdlets.tsv", spec.name));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "winsim accepts PowerShell the table does not document:\n{}",
+        problems.join("\n")
+    );
+}
