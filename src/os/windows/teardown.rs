@@ -152,7 +152,18 @@ fn router(s: &mut String, t: &TurnedOn) {
         let _ = writeln!(s, "Set-ItemProperty -Path {} -Name 'IPEnableRouter' -Value 0 -Type DWord -ErrorAction SilentlyContinue\nWrite-Output 'removed=IPEnableRouter=1 (rwin had set it)'\nWrite-Output 'reboot=IPEnableRouter is back to 0; it takes full effect after a reboot'", quote(TCPIP_KEY));
     }
     if !t.features.is_empty() {
-        // Uninstall-WindowsFeature is outside rwin's command set (tests/winsim/README.md).
-        let _ = writeln!(s, "Write-Output {}", quote(&format!("left=Windows features {} (rwin installed them; remove them with Uninstall-WindowsFeature -Name {} and reboot)", t.features.join(", "), t.features.join(","))));
+        let names = t
+            .features
+            .iter()
+            .map(|f| quote(f))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = writeln!(
+            s,
+            "Uninstall-WindowsFeature -Name {names} -ErrorAction SilentlyContinue | Out-Null\n$left = @(Get-WindowsFeature -Name {names} | Where-Object {{ [string]$_.InstallState -eq 'Installed' }})\nif ($left.Count -eq 0) {{ Write-Output {} ; Write-Output {} }} else {{ Write-Output {} }}",
+            quote(&format!("removed=Windows features {} (rwin had installed them)", t.features.join(", "))),
+            quote("reboot=removing Windows features completes at the next reboot"),
+            quote(&format!("left=Windows features {} (Uninstall-WindowsFeature failed)", t.features.join(", ")))
+        );
     }
 }
