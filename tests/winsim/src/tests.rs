@@ -84,6 +84,10 @@ fn unknown_cmdlet_parameter_and_construct_are_refused_with_their_line() {
             "winsim: unsupported docker subcommand 'image' at line 1",
         ),
         (
+            "docker images -a",
+            "winsim: unsupported docker command line 'docker images -a' at line 1",
+        ),
+        (
             "netsh advfirewall set allprofile state off",
             "winsim: unsupported netsh command line",
         ),
@@ -330,4 +334,18 @@ fn only_a_feature_install_that_needs_a_reboot_makes_the_reboot_pending_key() {
     );
     let (out, _, _) = run(&h, cbs);
     assert_eq!(out, "True\r\nFalse\r\n");
+}
+
+#[test]
+fn docker_images_q_is_passed_to_the_docker_cli() {
+    let (h, _d) = host();
+    let (_, err, code) = run(&h, "$present = docker images -q 10.77.0.5:5000/busybox:1\nif ($LASTEXITCODE -ne 0) { throw 'images' }");
+    assert_eq!((err.as_str(), code), ("", 0));
+    let log = h.fx.log.lock().expect("log").clone();
+    assert!(
+        log.iter()
+            .any(|a| a.join(" ")
+                == "docker -H unix:///nonexistent images -q 10.77.0.5:5000/busybox:1"),
+        "{log:?}"
+    );
 }

@@ -8,8 +8,9 @@ use crate::host::Ctx;
 use crate::state::{Adapter, ContainerNetwork};
 use std::collections::BTreeMap;
 
-const PASS_THROUGH: [&str; 11] = [
+const PASS_THROUGH: [&str; 12] = [
     "ps",
+    "images",
     "container",
     "pull",
     "login",
@@ -47,7 +48,7 @@ pub fn run(ctx: &mut Ctx, args: &[String], stdin: Option<&str>) -> Result<Native
             Ok(ctx.fx.docker(args, None))
         }
         ["ps", "-aq", "--filter", f] if f.starts_with("label=") => Ok(ctx.fx.docker(args, None)),
-        ["container", "inspect", ..] | ["pull", _] | ["exec", _, _, ..] => {
+        ["container", "inspect", ..] | ["pull", _] | ["exec", _, _, ..] | ["images", "-q", _] => {
             Ok(ctx.fx.docker(args, None))
         }
         ["login", "-u", _, "--password-stdin", _] => Ok(ctx.fx.docker(args, stdin)),
