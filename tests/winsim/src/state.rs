@@ -104,7 +104,7 @@ pub struct FileEntry {
 pub struct WinState {
     /// Registry keys (as written after `HKLM:\`, matched case-insensitively) and their values.
     pub registry: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
-    /// Why a reboot is pending (empty: none): only feature installs that need one. Shown
+    /// Why a reboot is pending (empty: none): only feature operations that need one. Shown
     /// through the CBS RebootPending registry key.
     pub reboot_pending: Vec<String>,
     /// When true, feature installs end InstallPending and need a reboot.
@@ -127,10 +127,10 @@ pub struct WinState {
 
 pub const CURRENT_VERSION: &str = r"SOFTWARE\Microsoft\Windows NT\CurrentVersion";
 pub const TCPIP_PARAMETERS: &str = r"SYSTEM\CurrentControlSet\Services\Tcpip\Parameters";
-/// The key whose existence means "a servicing operation (a feature install) needs a reboot".
-/// It exists exactly while `reboot_pending` is not empty, and only a feature install with
-/// `feature_install_needs_reboot` set adds to that; Windows Update's `RebootRequired` key is
-/// never created by winsim.
+/// The key whose existence means "a servicing operation needs a reboot". It exists exactly
+/// while `reboot_pending` is not empty, and only feature operations add to that: an install
+/// with `feature_install_needs_reboot` set, or a removal. No registry write does; Windows
+/// Update's `RebootRequired` key is never created by winsim.
 pub const CBS_REBOOT_PENDING: &str =
     r"SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending";
 

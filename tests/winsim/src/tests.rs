@@ -337,6 +337,26 @@ fn only_a_feature_install_that_needs_a_reboot_makes_the_reboot_pending_key() {
 }
 
 #[test]
+fn uninstalling_features_makes_them_available_and_a_reboot_pending() {
+    let (h, _d) = host();
+    let cbs = "Test-Path -Path 'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\RebootPending'";
+    let (_, err, code) = run(
+        &h,
+        "Install-WindowsFeature -Name RemoteAccess, Routing | Out-Null",
+    );
+    assert_eq!((err.as_str(), code), ("", 0));
+    let (out, _, _) = run(&h, cbs);
+    assert_eq!(out, "False\r\n");
+    // rwin's teardown line.
+    let (out, err, code) = run(&h, "Uninstall-WindowsFeature -Name 'RemoteAccess', 'Routing' -ErrorAction SilentlyContinue | Out-Null\n$left = @(Get-WindowsFeature -Name 'RemoteAccess', 'Routing' | Where-Object { [string]$_.InstallState -eq 'Installed' })\n$left.Count");
+    assert_eq!((out.as_str(), err.as_str(), code), ("0\r\n", "", 0));
+    let (out, _, _) = run(&h, cbs);
+    assert_eq!(out, "True\r\n");
+    let (out, _, _) = run(&h, "(Uninstall-WindowsFeature -Name Routing).ExitCode");
+    assert_eq!(out, "NoChangeNeeded\r\n");
+}
+
+#[test]
 fn docker_images_q_is_passed_to_the_docker_cli() {
     let (h, _d) = host();
     let (_, err, code) = run(&h, "$present = docker images -q 10.77.0.5:5000/busybox:1\nif ($LASTEXITCODE -ne 0) { throw 'images' }");

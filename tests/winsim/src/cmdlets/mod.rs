@@ -85,6 +85,11 @@ const SPECS: &[Spec] = &[
         positional: &["Name"],
     },
     Spec {
+        name: "Uninstall-WindowsFeature",
+        params: &[("Name", V)],
+        positional: &["Name"],
+    },
+    Spec {
         name: "Install-RemoteAccess",
         params: &[("VpnType", V)],
         positional: &[],

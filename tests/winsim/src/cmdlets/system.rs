@@ -227,6 +227,43 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound, at: Node) -> Result<Option<Vec
                     .into(),
             ]
         }
+        "Uninstall-WindowsFeature" => {
+            let names = b.list("Name");
+            if let Some(bad) = names
+                .iter()
+                .find(|n| !state.features.keys().any(|k| k.eq_ignore_ascii_case(n)))
+            {
+                return Err(Fail::Failed(format!(
+                    "ArgumentNotValid: The role, role service, or feature name is not valid: '{bad}'. The name was not found."
+                )));
+            }
+            let mut changed = false;
+            for (k, s) in state.features.iter_mut() {
+                if names.iter().any(|n| n.eq_ignore_ascii_case(k)) && s != "Available" {
+                    *s = "Available".into();
+                    changed = true;
+                }
+            }
+            // Removing a role completes at the next boot on Windows: a reboot is pending.
+            if changed {
+                state.reboot_pending.push("feature removal".into());
+            }
+            let restart = if changed { "Yes" } else { "No" };
+            vec![
+                Obj::new("Microsoft.Windows.ServerManager.Commands.FeatureOperationResult")
+                    .with("Success", true)
+                    .with("RestartNeeded", Value::Enum(restart, i64::from(changed)))
+                    .with(
+                        "ExitCode",
+                        if changed {
+                            "SuccessRestartRequired"
+                        } else {
+                            "NoChangeNeeded"
+                        },
+                    )
+                    .into(),
+            ]
+        }
         "Install-RemoteAccess" => {
             let vpn = need(b, "VpnType", name)?;
             if !vpn.eq_ignore_ascii_case("RoutingOnly") {
