@@ -143,6 +143,7 @@ async fn serve(runner: SharedHost, f: HashMap<String, String>) -> anyhow::Result
             let l = tokio::net::TcpListener::bind(addr)
                 .await
                 .map_err(|e| anyhow::anyhow!("--winrm-http {addr}: {e}"))?;
+            eprintln!("winsim: winrm http listening on {addr}");
             let server = Arc::clone(&server);
             tasks.push((
                 format!("WinRM HTTP on {addr}"),
@@ -153,6 +154,7 @@ async fn serve(runner: SharedHost, f: HashMap<String, String>) -> anyhow::Result
             let l = tokio::net::TcpListener::bind(addr)
                 .await
                 .map_err(|e| anyhow::anyhow!("--winrm-https {addr}: {e}"))?;
+            eprintln!("winsim: winrm https listening on {addr}");
             let server = Arc::clone(&server);
             tasks.push((
                 format!("WinRM HTTPS on {addr}"),
