@@ -15,7 +15,7 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
     if let Some(b) = h.changes.blockers.first().cloned() {
         return h.fail(&ctx.ui, format!("{name}: {b}"));
     }
-    let (Some(t), Some(docker)) = (h.transport.clone(), h.docker.clone()) else {
+    let Some(t) = h.transport.clone() else {
         return;
     };
     let changes = h.changes.host.clone();
@@ -31,7 +31,20 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
             Err(e) => return h.fail(&ctx.ui, format!("{name}: {e}")),
         };
         match t.exec(&command, Some(script.as_bytes())).await {
-            Ok(o) if o.success() => {}
+            Ok(o) if o.success() => {
+                // Windows: the script's last line says whether a reboot is needed for all of
+                // it to take effect. rwin reports it and never reboots on its own.
+                let result = o
+                    .stdout
+                    .lines()
+                    .rev()
+                    .find_map(|l| serde_json::from_str::<serde_json::Value>(l.trim()).ok());
+                if result.is_some_and(|r| r["reboot_needed"] == true) {
+                    ctx.ui.warn(&format!(
+                        "{name}: a reboot is needed for every change to take full effect; rwin does not reboot hosts itself"
+                    ));
+                }
+            }
             Ok(o) => {
                 return h.fail(
                     &ctx.ui,
@@ -109,6 +122,35 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
         h.applied.extend(changes.iter().map(|c| c.to_string()));
     }
 
+    // Without the Docker API (Windows over WinRM) the network is in the host script above, and
+    // orphans go by the docker CLI.
+    let Some(docker) = h.docker.clone() else {
+        let orphans = h.changes.remove_orphans.clone();
+        if orphans.is_empty() {
+            return;
+        }
+        let script = match crate::docker::cli::remove_script(&orphans) {
+            Ok(s) => s,
+            Err(e) => return h.fail(&ctx.ui, format!("{name}: {e}")),
+        };
+        let command = crate::os::windows::script_command();
+        match t.exec(&command, Some(script.as_bytes())).await {
+            Ok(o) if crate::docker::cli::succeeded(&o.stdout) => {}
+            Ok(o) => {
+                return h.fail(
+                    &ctx.ui,
+                    format!("{name}: removing orphaned containers failed: {}", o.stderr.trim()),
+                )
+            }
+            Err(e) => return h.fail(&ctx.ui, e.to_string()),
+        }
+        for orphan in orphans {
+            h.applied.push(format!(
+                "- container {orphan} (its component is no longer in cluster.yml)"
+            ));
+        }
+        return;
+    };
     if let Some(change) = h.changes.network.clone() {
         ctx.ui.host_step(&name, "creating the container network");
         if matches!(change, NetworkChange::Recreate { .. }) {
