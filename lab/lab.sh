@@ -769,7 +769,11 @@ setup_host() {
     make_mountns "$h"
     [[ $h != reg ]] || return 0
     ensure_host_key "$h"
-    is_win "$h" && return 0
+    # A fresh machine: winsim starts from a stock Windows Server state.
+    if is_win "$h"; then
+        rm -f -- "$(hdir "$h")/winsim-state.json"
+        return 0
+    fi
     write_sshd_config "$h"
     : >"$(hdir "$h")/sshd.log"
     start_sshd "$h"

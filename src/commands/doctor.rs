@@ -100,13 +100,32 @@ pub async fn run(
 }
 
 async fn host_checks(ctx: &phases::RunContext, h: &Host) -> Vec<Check> {
-    let connected = Check::pass(
-        "reachable, authenticated, host key",
-        format!(
-            "{}@{}:{} over SSH, host key matches known_hosts",
-            h.node.node.user, h.node.address, h.node.node.port
+    let node = &h.node.node;
+    let connected = match &node.winrm {
+        Some(w) if node.connection == crate::config::Connection::Winrm => Check::pass(
+            "reachable, authenticated, TLS",
+            format!(
+                "{}@{}:{} over WinRM ({}, {}){}",
+                w.user,
+                h.node.address,
+                w.port,
+                if w.https { "HTTPS" } else { "HTTP" },
+                w.auth.as_str(),
+                match (w.https, w.insecure_skip_verify) {
+                    (true, false) => ", certificate verified",
+                    (true, true) => ", certificate NOT verified (insecure_skip_verify)",
+                    (false, _) => ", NTLM message encryption",
+                }
+            ),
         ),
-    );
+        _ => Check::pass(
+            "reachable, authenticated, host key",
+            format!(
+                "{}@{}:{} over SSH, host key matches known_hosts",
+                node.user, h.node.address, node.port
+            ),
+        ),
+    };
     let Some(facts) = &h.facts else {
         let err = h.error.clone().unwrap_or_else(|| "not checked".into());
         let err = err
@@ -131,13 +150,14 @@ async fn host_checks(ctx: &phases::RunContext, h: &Host) -> Vec<Check> {
             "as the message says",
         )];
     };
-    let mut v = vec![
-        connected,
-        Check::pass(
+    let mut v = vec![connected];
+    // Windows checks the engine (and its minimum version) among its own.
+    if h.node.os == crate::config::Os::Linux {
+        v.push(Check::pass(
             "container engine",
             format!("Docker {}", facts.docker_version),
-        ),
-    ];
+        ));
+    }
     // On Windows the container network is among the host's own checks (os::windows).
     v.extend(match &h.changes.network {
         _ if h.node.os == crate::config::Os::Windows => None,
@@ -146,8 +166,8 @@ async fn host_checks(ctx: &phases::RunContext, h: &Host) -> Vec<Check> {
             format!(
                 "{POD_NETWORK}: {} gateway {}",
                 h.node.subnet, h.node.gateway
-            )),
-        ),
+            ),
+        )),
         Some(NetworkChange::Create) => Some(Check::fail(
             "container network",
             format!("{POD_NETWORK} does not exist"),
@@ -341,10 +361,26 @@ async fn probe(ctx: &phases::RunContext, hosts: &[Host], image: Option<&str>) ->
         .collect();
     let mut ips = Vec::new();
     for h in &ready {
+        // A Windows host runs its own build's image of the pod component.
+        let host_image = ctx
+            .plan
+            .instances_on(&h.node.name)
+            .map(|s| h.spec(s))
+            .find(|s| s.network == NetworkMode::Pod && h.specs.contains_key(&s.component))
+            .map(|s| s.image.clone())
+            .unwrap_or_else(|| image.clone());
         let Some(docker) = h.docker.as_ref() else {
+            let spec = probe_spec(ctx, h, &host_image);
+            match winrm_probe::start(ctx, h, &spec).await {
+                Ok(ip) => ips.push((h.node.name.clone(), ip)),
+                Err(e) => checks.push((
+                    h.node.name.clone(),
+                    Check::fail("probe", e, "check --probe-image; then doctor --probe again"),
+                )),
+            }
             continue;
         };
-        let spec = probe_spec(ctx, h, &image);
+        let spec = probe_spec(ctx, h, &host_image);
         let started = ensure::apply(
             docker,
             &spec,
@@ -374,12 +410,25 @@ async fn probe(ctx: &phases::RunContext, hosts: &[Host], image: Option<&str>) ->
         let Some(h) = ready.iter().find(|h| &h.node.name == from) else {
             continue;
         };
-        let Some(docker) = h.docker.as_ref() else {
-            continue;
-        };
         let mut row = std::collections::BTreeMap::new();
         let mut unreachable = Vec::new();
-        for (to, ip) in ips.iter().filter(|(to, _)| to != from) {
+        let others: Vec<&(String, String)> = ips.iter().filter(|(to, _)| to != from).collect();
+        let by_script = match h.docker.as_ref() {
+            Some(_) => None,
+            None => Some(winrm_probe::pings(h, &others).await),
+        };
+        for (to, ip) in others {
+            if let Some(answers) = &by_script {
+                let ok = answers.iter().any(|(a, ok)| a == ip && *ok);
+                if !ok {
+                    unreachable.push(format!("{to} ({ip})"));
+                }
+                row.insert(to.clone(), ok);
+                continue;
+            }
+            let Some(docker) = h.docker.as_ref() else {
+                continue;
+            };
             let ping = crate::config::HealthCheck::Exec(vec![
                 "ping".into(),
                 "-c".into(),
@@ -424,8 +473,11 @@ async fn probe(ctx: &phases::RunContext, hosts: &[Host], image: Option<&str>) ->
         matrix.insert(from.clone(), row);
     }
     for h in &ready {
-        if let Some(docker) = h.docker.as_ref() {
-            let _ = ensure::remove(docker, PROBE).await;
+        match h.docker.as_ref() {
+            Some(docker) => {
+                let _ = ensure::remove(docker, PROBE).await;
+            }
+            None => winrm_probe::remove(h).await,
         }
     }
     Probe { checks, matrix }
@@ -460,4 +512,60 @@ fn probe_spec(
     spec.labels
         .insert(crate::docker::LABEL_COMPONENT.into(), "probe".into());
     spec
+}
+
+/// The probe on hosts without the Docker API: the docker CLI in scripts.
+mod winrm_probe {
+    use super::{Host, PROBE};
+    use crate::commands::doctor::phases::RunContext;
+    use crate::docker::cli;
+    use crate::docker::ensure::ContainerChange;
+
+    async fn run(h: &Host, script: &str) -> Result<String, String> {
+        let t = h.transport.as_ref().ok_or("not connected")?;
+        let command = crate::os::script_command(h.node.os, &h.node.node.user)?;
+        let out = t
+            .exec(&command, Some(script.as_bytes()))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(out.stdout)
+    }
+
+    pub async fn start(
+        ctx: &RunContext,
+        h: &Host,
+        spec: &crate::docker::spec::ContainerSpec,
+    ) -> Result<String, String> {
+        let script = cli::ensure_script(
+            spec,
+            &ContainerChange::Create,
+            &ctx.config.registries,
+            None,
+            cli::Isolation::Default,
+        )?;
+        let out = run(h, script.text()).await?;
+        if !cli::succeeded(&out) {
+            return Err("the probe container did not start".into());
+        }
+        let ip = run(h, &cli::probe::address_script(PROBE)).await?;
+        let ip = ip.trim().to_string();
+        if ip.is_empty() {
+            return Err("the probe container got no address".into());
+        }
+        Ok(ip)
+    }
+
+    pub async fn pings(h: &Host, to: &[&(String, String)]) -> Vec<(String, bool)> {
+        let addresses: Vec<String> = to.iter().map(|(_, ip)| ip.clone()).collect();
+        match run(h, &cli::probe::ping_script(PROBE, &addresses)).await {
+            Ok(out) => cli::probe::parse_pings(&out),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    pub async fn remove(h: &Host) {
+        if let Ok(script) = cli::remove_script(&[PROBE.to_string()]) {
+            let _ = run(h, &script).await;
+        }
+    }
 }

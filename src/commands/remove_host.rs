@@ -204,12 +204,7 @@ fn what_will_be_removed(
         }
     }
     if let Some(subnet) = subnet {
-        for n in ctx
-            .plan
-            .nodes
-            .iter()
-            .filter(|n| n.name != name)
-        {
+        for n in ctx.plan.nodes.iter().filter(|n| n.name != name) {
             let _ = writeln!(s, "On {}: the route to {subnet}", n.name);
         }
         let _ = writeln!(
@@ -223,7 +218,10 @@ fn what_will_be_removed(
 /// A Windows node's own items, and which router settings go back (only those rwin turned on).
 fn windows_items(s: &mut String, w: &crate::state::WindowsRecord, cluster: &str) {
     if let Some(gw) = w.gateway {
-        let _ = writeln!(s, "  - gateway address {gw} on the container network's adapter");
+        let _ = writeln!(
+            s,
+            "  - gateway address {gw} on the container network's adapter"
+        );
     }
     for a in &w.host_routes {
         let _ = writeln!(s, "  - route {a}/32 on the container network's adapter");
@@ -243,7 +241,9 @@ fn windows_items(s: &mut String, w: &crate::state::WindowsRecord, cluster: &str)
         s.push_str("  - the running RemoteAccess service (rwin started it)\n");
     }
     if t.ip_enable_router {
-        s.push_str("  - IPEnableRouter=1 (rwin set it; back to 0 takes full effect after a reboot)\n");
+        s.push_str(
+            "  - IPEnableRouter=1 (rwin set it; back to 0 takes full effect after a reboot)\n",
+        );
     }
     if !t.features.is_empty() {
         let _ = writeln!(

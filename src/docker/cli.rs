@@ -7,6 +7,7 @@
 mod health;
 mod parse;
 mod powershell;
+pub mod probe;
 
 pub use parse::{parse_inspect, parse_version};
 pub use powershell::{quote, Script};

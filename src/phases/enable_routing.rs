@@ -139,7 +139,10 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
             Ok(o) => {
                 return h.fail(
                     &ctx.ui,
-                    format!("{name}: removing orphaned containers failed: {}", o.stderr.trim()),
+                    format!(
+                        "{name}: removing orphaned containers failed: {}",
+                        o.stderr.trim()
+                    ),
                 )
             }
             Err(e) => return h.fail(&ctx.ui, e.to_string()),

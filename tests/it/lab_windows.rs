@@ -187,23 +187,72 @@ fn mixed_lab_end_to_end() {
         }
     }
 
-    step(4, "the Windows state shows RRAS, IPEnableRouter, firewall rule, network, routes, metadata/DNS routes and NAT");
-    for h in ["win1", "win2"] {
+    step(4, "the Windows state shows RRAS, IPEnableRouter, the firewall rule, the network, routes, metadata/DNS routes and NAT");
+    let subnets: Vec<(String, String)> = PODS
+        .iter()
+        .map(|n| {
+            let h = host(&r.json, n);
+            (
+                h["subnet"].as_str().unwrap_or_default().to_string(),
+                h["route_ip"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    for (k, h) in ["win1", "win2"].iter().enumerate() {
         let st = windows_state(&lab, h);
-        let text = st.to_string();
-        eprintln!("{h} state: {text}");
-        for needle in [
-            "IPEnableRouter",
-            "rwin-lab",
-            "169.254.169.250/32",
-            "169.254.169.251/32",
-            "RoutingOnly",
-        ] {
-            assert!(text.contains(needle), "{h}: state mentions {needle}");
+        let (own_subnet, _) = &subnets[2 + k];
+        assert_eq!(st["features"]["Routing"], "Installed", "{h}: {st}");
+        assert_eq!(st["remote_access"], "RoutingOnly", "{h}");
+        assert_eq!(
+            st["registry"]["SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters"]
+                ["IPEnableRouter"],
+            1,
+            "{h}"
+        );
+        let ra = st["services"]
+            .as_array()
+            .and_then(|v| v.iter().find(|s| s["name"] == "RemoteAccess"))
+            .unwrap_or_else(|| panic!("{h}: RemoteAccess service"));
+        assert_eq!(
+            (&ra["status"], &ra["start_type"]),
+            (&"Running".into(), &"Automatic".into()),
+            "{h}"
+        );
+        let rule = &st["firewall_rules"][0];
+        assert_eq!(rule["name"], "rwin-lab", "{h}");
+        assert!(
+            rule["remote_address"].to_string().contains("10.42.0.0/16"),
+            "{h}: {rule}"
+        );
+        let net = &st["networks"][0];
+        assert_eq!(
+            (&net["driver"], &net["subnet"]),
+            (&"transparent".into(), &own_subnet.as_str().into()),
+            "{h}"
+        );
+        assert!(st["nat_installed"] == true, "{h}: RRAS NAT");
+        assert!(
+            st["nat_interfaces"].to_string().contains("\"full\""),
+            "{h}: NAT on the route NIC"
+        );
+        let routes = st["routes"].as_array().cloned().unwrap_or_default();
+        let has = |prefix: &str, hop: &str| {
+            routes
+                .iter()
+                .any(|r| r["prefix"] == prefix && r["next_hop"] == hop)
+        };
+        for (subnet, via) in subnets.iter().filter(|(s, _)| s != own_subnet) {
+            assert!(has(subnet, via), "{h}: route {subnet} via {via}");
         }
-        for (other, _) in ips.iter().filter(|(o, _)| o != h) {
-            let _ = other;
-        }
+        assert!(has("169.254.169.250/32", "0.0.0.0"), "{h}: metadata route");
+        assert!(has("169.254.169.251/32", "0.0.0.0"), "{h}: DNS route");
+    }
+    let routes = lab.exec("lin1", &["ip", "route"]);
+    for (subnet, via) in &subnets[2..] {
+        assert!(
+            routes.contains(&format!("{subnet} via {via}")),
+            "lin1 routes to Windows subnets: {routes}"
+        );
     }
 
     step(
@@ -229,5 +278,238 @@ fn mixed_lab_end_to_end() {
         win2["round_trips"].as_u64().unwrap_or(99) <= 2,
         "a no-op up over WinRM takes at most 2 commands: {win2}"
     );
-    let _ = before;
+
+    step(
+        6,
+        "doctor --probe on the healthy mixed cluster: all green, and every pod reaches every other",
+    );
+    let doc = doctor(d, &registry_password, &winrm_password, &["--probe"]);
+    assert_eq!(doc.code, 0, "{}", doc.stdout);
+    for from in PODS {
+        for to in PODS.iter().filter(|t| **t != from) {
+            assert_eq!(
+                doc.json["probe"][from][to], true,
+                "probe {from} -> {to}: {}",
+                doc.json["probe"]
+            );
+        }
+    }
+
+    step(
+        7,
+        "Windows faults one by one: doctor names each with its fix, up repairs it",
+    );
+    let faults: [(&str, &str, &str, &str); 4] = [
+        (
+            "win2",
+            "Stop-Service -Name 'RemoteAccess'",
+            "RemoteAccess service",
+            "rwin up",
+        ),
+        (
+            "win1",
+            "Remove-NetFirewallRule -Name 'rwin-lab'",
+            "firewall rule",
+            "rwin up",
+        ),
+        (
+            "win2",
+            "Remove-NetRoute -DestinationPrefix '10.42.0.0/24' -Confirm:$false",
+            "routes to other nodes",
+            "rwin up",
+        ),
+        (
+            "win1",
+            "Remove-NetIPAddress -IPAddress '10.42.2.1' -Confirm:$false",
+            "gateway on the container adapter",
+            "rwin up",
+        ),
+    ];
+    for (h, script, check, fix) in faults {
+        eprintln!("fault on {h}: {script}");
+        inject(&lab, h, script);
+        let doc = doctor(d, &registry_password, &winrm_password, &[]);
+        assert_eq!(doc.code, 1, "doctor finds the fault: {}", doc.stdout);
+        let failed = failed(&doc.json);
+        assert!(
+            failed
+                .iter()
+                .any(|(n, c, fx)| n == h && c == check && fx.contains(fix)),
+            "doctor names `{check}` on {h} with fix `{fix}`: {failed:?}"
+        );
+        let r = up(d, &registry_password, &winrm_password);
+        assert_eq!(r.code, 0, "up repairs it: {}", r.stderr);
+        assert!(
+            !host(&r.json, h)["applied"]
+                .as_array()
+                .map(Vec::is_empty)
+                .unwrap_or(true),
+            "up reports the repair on {h}"
+        );
+        let doc = doctor(d, &registry_password, &winrm_password, &[]);
+        assert_eq!(doc.code, 0, "repaired: {:?}", failed_of(&doc));
+    }
+
+    step(
+        8,
+        "remove-host win2: its Windows state is back to what it was, and nobody routes to it",
+    );
+    let out = rwin()
+        .args([
+            "--known-hosts",
+            &d.join("known_hosts").display().to_string(),
+            "--yes",
+            "remove-host",
+            "win2",
+            "--edit-config",
+            &d.join("cluster.yml").display().to_string(),
+        ])
+        .env("REGISTRY_PASSWORD", &registry_password)
+        .env("WINRM_PASSWORD", &winrm_password)
+        .timeout(std::time::Duration::from_secs(180))
+        .output()
+        .expect("rwin runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{text}");
+    assert_eq!(out.status.code(), Some(0), "remove-host win2: {text}");
+    assert!(
+        text.contains("reboot"),
+        "a needed reboot is reported: {text}"
+    );
+    let after = windows_state(&lab, "win2");
+    let fresh = &before[1];
+    for key in [
+        "features",
+        "remote_access",
+        "nat_installed",
+        "nat_interfaces",
+        "port_mappings",
+        "firewall_rules",
+        "networks",
+        "addresses",
+    ] {
+        assert_eq!(after[key], fresh[key], "win2 {key} is back as it was");
+    }
+    let prefixes = |st: &serde_json::Value| {
+        let mut v: Vec<String> = st["routes"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|r| format!("{} via {}", r["prefix"], r["next_hop"]))
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        prefixes(&after),
+        prefixes(fresh),
+        "win2 routes are back as they were"
+    );
+    let ipr = |st: &serde_json::Value| {
+        st["registry"]["SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters"]["IPEnableRouter"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    assert_eq!(ipr(&after), ipr(fresh), "IPEnableRouter is back");
+    assert!(
+        lab.containers("win2").is_empty(),
+        "no container left on win2"
+    );
+    let win2_subnet = &subnets[3].0;
+    assert!(
+        !lab.exec("lin1", &["ip", "route"])
+            .contains(win2_subnet.as_str()),
+        "lin1 has no route to win2's subnet"
+    );
+    let win1 = windows_state(&lab, "win1");
+    assert!(
+        !win1["routes"].to_string().contains(win2_subnet.as_str()),
+        "win1 has no route to win2's subnet"
+    );
+}
+
+fn inject(lab: &Lab, host: &str, script: &str) {
+    let state = lab.run_dir.join(format!("hosts/{host}/winsim-state.json"));
+    let bootstrap = "$ProgressPreference = 'SilentlyContinue'; $s = $input | Out-String; & ([ScriptBlock]::Create($s))";
+    let encoded = rwin::transport::winrm::encode_powershell(bootstrap);
+    let mut child = Command::new(repo().join("lab/lab.sh"))
+        .args(["exec", host, &winsim_bin().display().to_string(), "run", "--state", &state.display().to_string(), "--", &format!("powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand {encoded}")])
+        .env("RWLAB_RUN", &lab.run_dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("winsim run");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(script.as_bytes())
+        .expect("script");
+    let out = child.wait_with_output().expect("winsim run ends");
+    assert!(
+        out.status.success(),
+        "injecting `{script}` on {host}: {out:?}"
+    );
+}
+
+struct Doctor {
+    code: i32,
+    stdout: String,
+    json: serde_json::Value,
+}
+
+fn doctor(dir: &Path, registry_password: &str, winrm_password: &str, extra: &[&str]) -> Doctor {
+    let mut args = vec![
+        "--known-hosts".to_string(),
+        dir.join("known_hosts").display().to_string(),
+        "--output".into(),
+        "json".into(),
+        "doctor".into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.push(dir.join("cluster.yml").display().to_string());
+    let out = rwin()
+        .args(&args)
+        .env("REGISTRY_PASSWORD", registry_password)
+        .env("WINRM_PASSWORD", winrm_password)
+        .timeout(std::time::Duration::from_secs(180))
+        .output()
+        .expect("rwin runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    Doctor {
+        code: out.status.code().unwrap_or(-1),
+        json: serde_json::from_str(&stdout).unwrap_or(serde_json::Value::Null),
+        stdout,
+    }
+}
+
+/// (node, check, fix) of every failed check.
+fn failed(json: &serde_json::Value) -> Vec<(String, String, String)> {
+    json["checks"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|c| c["mark"] == "✘")
+                .map(|c| {
+                    (
+                        c["node"].as_str().unwrap_or_default().to_string(),
+                        c["check"].as_str().unwrap_or_default().to_string(),
+                        c["fix"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn failed_of(d: &Doctor) -> Vec<(String, String, String)> {
+    failed(&d.json)
 }

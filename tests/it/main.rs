@@ -7,7 +7,7 @@
 mod cli;
 mod common;
 mod lab;
-mod powershell;
 mod lab_windows;
+mod powershell;
 mod validate;
 mod winrm_replay;

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 
-use super::{clixml_to_text, HttpOptions, HttpPoster, RandomIds, ShellOptions, WinrmError, WinrsShell};
+use super::{
+    clixml_to_text, HttpOptions, HttpPoster, RandomIds, ShellOptions, WinrmError, WinrsShell,
+};
 use crate::transport::{ExecOutput, Transport, TransportError};
 
 /// Where and how to reach one Windows host over WinRM.

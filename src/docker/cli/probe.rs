@@ -1,0 +1,65 @@
+//! doctor's pod-to-pod probe on a host without the Docker API (Windows over WinRM): the same
+//! steps as over the API — read the probe container's address, ping from it — as scripts.
+
+use super::quote;
+use crate::docker::spec::POD_NETWORK;
+
+/// Prints the container's address on the pod network (empty when it has none).
+pub fn address_script(container: &str) -> String {
+    format!(
+        "docker container inspect -f {} {}\n",
+        quote(&format!(
+            "{{{{.NetworkSettings.Networks.{POD_NETWORK}.IPAddress}}}}"
+        )),
+        quote(container)
+    )
+}
+
+/// Pings each address once from inside `container`; prints `ok ADDR` or `fail ADDR` per line.
+/// The probe image needs a ping that takes `-c` and `-W` (busybox's, iputils').
+pub fn ping_script(container: &str, addresses: &[String]) -> String {
+    let mut s = String::new();
+    for a in addresses {
+        s.push_str(&format!(
+            "docker exec {} ping -c 1 -W 2 {} | Out-Null\nif ($LASTEXITCODE -eq 0) {{ Write-Output {} }} else {{ Write-Output {} }}\n",
+            quote(container),
+            quote(a),
+            quote(&format!("ok {a}")),
+            quote(&format!("fail {a}"))
+        ));
+    }
+    s
+}
+
+/// Read `ping_script`'s answer: address → reached.
+pub fn parse_pings(stdout: &str) -> Vec<(String, bool)> {
+    stdout
+        .lines()
+        .filter_map(|l| {
+            let (verdict, addr) = l.trim().split_once(' ')?;
+            Some((addr.to_string(), verdict == "ok"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_quote_and_answers_parse() {
+        assert_eq!(
+            address_script("rwin-probe"),
+            "docker container inspect -f '{{.NetworkSettings.Networks.rwin.IPAddress}}' 'rwin-probe'\n"
+        );
+        let s = ping_script("rwin-probe", &["10.42.0.2".into()]);
+        assert!(
+            s.contains("docker exec 'rwin-probe' ping -c 1 -W 2 '10.42.0.2'"),
+            "{s}"
+        );
+        assert_eq!(
+            parse_pings("ok 10.42.0.2\r\nfail 10.42.1.2\n"),
+            vec![("10.42.0.2".into(), true), ("10.42.1.2".into(), false)]
+        );
+    }
+}
