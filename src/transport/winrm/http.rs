@@ -1,23 +1,26 @@
-//! The HTTP(S) side of WinRM on reqwest: POST envelopes to `/wsman`, verify TLS (system roots or
+//! The HTTP(S) side of WinRM: POST envelopes to `/wsman`, verify TLS (system roots or
 //! `ca_cert`), authenticate, and turn every failure into a sentence that says what to check.
 //!
-//! Basic goes over HTTPS only. NTLM works over HTTPS (authentication only, as pywinrm does) and
-//! over plain HTTP with message encryption, which hosts require there (AllowUnencrypted=false):
-//! every request sealed, every answer unsealed. NTLM authenticates the TCP connection, so one
-//! poster keeps one connection, sends one request at a time, and authenticates again when the
-//! host answers 401 later (a new connection, a restarted service). Kerberos is not supported.
+//! Basic goes over HTTPS only, on reqwest. NTLM works over HTTPS (authentication only, as
+//! pywinrm does) and over plain HTTP with message encryption, which hosts require there
+//! (AllowUnencrypted=false): every request sealed, every answer unsealed. NTLM authenticates the
+//! TCP connection, so an NTLM poster owns its one connection (`http_conn`, hyper without a
+//! pool), sends one request at a time on it, and authenticates a new connection once when the
+//! old one closes (the host's idle timeout) or the host answers 401 later (a restarted service).
+//! Kerberos is not supported.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use base64::Engine as _;
 use futures_util::future::BoxFuture;
-use reqwest::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use reqwest::header::{HeaderMap, CONTENT_TYPE, WWW_AUTHENTICATE};
 use reqwest::StatusCode;
+use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+use tokio_rustls::rustls::pki_types::CertificateDer;
 
 use super::error::WinrmError;
 use super::http_diagnose::{chain, excerpt, io_kinds, looks_like_tls, tls_reason};
-use super::ntlm::NtlmClient;
 use super::shell::Poster;
 use crate::secret::Secret;
 
@@ -110,14 +113,16 @@ impl HttpOptions {
 enum Scheme {
     Basic {
         password: Secret,
+        client: reqwest::Client,
     },
     Ntlm {
         password: Secret,
         /// Seal bodies (plain HTTP) or not (HTTPS).
         seal: bool,
-        /// The connection's context; the lock also keeps requests one at a time, which
-        /// NTLM's sequence numbers and the single authenticated connection need.
-        context: tokio::sync::Mutex<Option<Box<NtlmClient>>>,
+        dialer: Box<conn::Dialer>,
+        /// The authenticated connection and its context; the lock also keeps requests one at
+        /// a time, which NTLM's sequence numbers and the single connection need.
+        session: tokio::sync::Mutex<Option<ntlm_flow::Session>>,
     },
 }
 
@@ -134,7 +139,6 @@ struct Reply {
 
 /// Posts envelopes to one WinRM endpoint over a kept-alive HTTP connection.
 pub struct HttpPoster {
-    client: reqwest::Client,
     endpoint: String,
     host: String,
     port: u16,
@@ -145,106 +149,8 @@ pub struct HttpPoster {
     connect_timeout: Duration,
 }
 
-impl HttpPoster {
-    pub fn new(opts: HttpOptions) -> Result<HttpPoster, WinrmError> {
-        let scheme = if opts.https { "https" } else { "http" };
-        let host = if opts.host.contains(':') && !opts.host.starts_with('[') {
-            format!("[{}]", opts.host)
-        } else {
-            opts.host.clone()
-        };
-        let endpoint = format!("{scheme}://{host}:{}/wsman", opts.port);
-        let (user, scheme) = match &opts.auth {
-            Auth::Basic { user, password } => {
-                if !opts.https && opts.insecure != Some(Insecure::PlainHttpForTests) {
-                    return Err(WinrmError::BasicOverHttp { endpoint });
-                }
-                let password = password.clone();
-                (user.clone(), Scheme::Basic { password })
-            }
-            Auth::Ntlm { user, password } => (
-                user.clone(),
-                Scheme::Ntlm {
-                    password: password.clone(),
-                    seal: !opts.https,
-                    context: tokio::sync::Mutex::new(None),
-                },
-            ),
-            other => return Err(WinrmError::AuthUnsupported(other.name())),
-        };
-        let request_timeout = opts.operation_timeout + Duration::from_secs(30);
-        // One idle connection per host: NTLM's authentication belongs to that connection.
-        let mut builder = reqwest::Client::builder()
-            .http1_only()
-            .connect_timeout(opts.connect_timeout)
-            .timeout(request_timeout)
-            .pool_max_idle_per_host(1)
-            .redirect(reqwest::redirect::Policy::none());
-        if let Some(path) = &opts.ca_cert {
-            let pem = std::fs::read(path).map_err(|e| WinrmError::CaCert {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
-            let certs =
-                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| WinrmError::CaCert {
-                    path: path.clone(),
-                    reason: format!("not PEM certificates ({e})"),
-                })?;
-            if certs.is_empty() {
-                return Err(WinrmError::CaCert {
-                    path: path.clone(),
-                    reason: "no PEM certificate in the file".into(),
-                });
-            }
-            builder = builder.tls_certs_only(certs);
-        }
-        if opts.insecure_skip_verify {
-            builder = builder.tls_danger_accept_invalid_certs(true);
-        }
-        let client = builder.build().map_err(|e| WinrmError::Http {
-            endpoint: endpoint.clone(),
-            reason: chain(&e).join(": "),
-        })?;
-        Ok(HttpPoster {
-            client,
-            endpoint,
-            host: opts.host,
-            port: opts.port,
-            https: opts.https,
-            user,
-            scheme,
-            request_timeout,
-            connect_timeout: opts.connect_timeout,
-        })
-    }
-
-    async fn post_envelope(&self, envelope: String) -> Result<String, WinrmError> {
-        match &self.scheme {
-            Scheme::Basic { password } => {
-                let request = self
-                    .client
-                    .post(&self.endpoint)
-                    .header(CONTENT_TYPE, SOAP_CONTENT_TYPE)
-                    .basic_auth(&self.user, Some(password.expose()))
-                    .body(envelope);
-                let reply = self.send(request).await?;
-                if reply.status == StatusCode::UNAUTHORIZED {
-                    return Err(self.rejected("basic", &reply.offered));
-                }
-                self.finish(reply.status, reply.body)
-            }
-            Scheme::Ntlm {
-                password,
-                seal,
-                context,
-            } => self.post_ntlm(envelope, password, *seal, context).await,
-        }
-    }
-
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Reply, WinrmError> {
-        let mut resp = request.send().await.map_err(|e| self.send_error(&e))?;
-        let status = resp.status();
-        let headers = resp.headers();
+impl Reply {
+    fn new(status: StatusCode, headers: &HeaderMap, body: Vec<u8>) -> Reply {
         let mut offered = Vec::new();
         let mut token = None;
         let values = headers
@@ -266,6 +172,123 @@ impl HttpPoster {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_string();
+        Reply {
+            status,
+            offered,
+            token,
+            content_type,
+            body,
+        }
+    }
+}
+
+/// The CA certificates in a PEM file; an error names the file.
+fn read_ca_certs(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, WinrmError> {
+    let failed = |reason: String| WinrmError::CaCert {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let pem = std::fs::read(path).map_err(|e| failed(e.to_string()))?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| failed(format!("not PEM certificates ({e})")))?;
+    if certs.is_empty() {
+        return Err(failed("no PEM certificate in the file".into()));
+    }
+    Ok(certs)
+}
+
+impl HttpPoster {
+    pub fn new(opts: HttpOptions) -> Result<HttpPoster, WinrmError> {
+        let scheme = if opts.https { "https" } else { "http" };
+        let host = if opts.host.contains(':') && !opts.host.starts_with('[') {
+            format!("[{}]", opts.host)
+        } else {
+            opts.host.clone()
+        };
+        let authority = format!("{host}:{}", opts.port);
+        let endpoint = format!("{scheme}://{authority}/wsman");
+        let request_timeout = opts.operation_timeout + Duration::from_secs(30);
+        let ca_certs = || match &opts.ca_cert {
+            Some(path) => read_ca_certs(path).map(Some),
+            None => Ok(None),
+        };
+        let (user, scheme) = match &opts.auth {
+            Auth::Basic { user, password } => {
+                if !opts.https && opts.insecure != Some(Insecure::PlainHttpForTests) {
+                    return Err(WinrmError::BasicOverHttp { endpoint });
+                }
+                let client = basic_client(&opts, &endpoint, ca_certs()?, request_timeout)?;
+                let password = password.clone();
+                (user.clone(), Scheme::Basic { password, client })
+            }
+            Auth::Ntlm { user, password } => {
+                let verify = match ca_certs()? {
+                    _ if opts.insecure_skip_verify => conn::Verify::Nothing,
+                    Some(cas) => conn::Verify::Only(cas),
+                    None => conn::Verify::System,
+                };
+                let dialer = conn::Dialer::new(
+                    endpoint.clone(),
+                    &opts.host,
+                    opts.port,
+                    authority,
+                    opts.https.then_some(verify),
+                    opts.connect_timeout,
+                    request_timeout,
+                )?;
+                let scheme = Scheme::Ntlm {
+                    password: password.clone(),
+                    seal: !opts.https,
+                    dialer: Box::new(dialer),
+                    session: tokio::sync::Mutex::new(None),
+                };
+                (user.clone(), scheme)
+            }
+            other => return Err(WinrmError::AuthUnsupported(other.name())),
+        };
+        Ok(HttpPoster {
+            endpoint,
+            host: opts.host,
+            port: opts.port,
+            https: opts.https,
+            user,
+            scheme,
+            request_timeout,
+            connect_timeout: opts.connect_timeout,
+        })
+    }
+
+    async fn post_envelope(&self, envelope: String) -> Result<String, WinrmError> {
+        match &self.scheme {
+            Scheme::Basic { password, client } => {
+                let request = client
+                    .post(&self.endpoint)
+                    .header(CONTENT_TYPE, SOAP_CONTENT_TYPE)
+                    .basic_auth(&self.user, Some(password.expose()))
+                    .body(envelope);
+                let reply = self.send(request).await?;
+                if reply.status == StatusCode::UNAUTHORIZED {
+                    return Err(self.rejected("basic", &reply.offered));
+                }
+                self.finish(reply.status, reply.body)
+            }
+            Scheme::Ntlm {
+                password,
+                seal,
+                dialer,
+                session,
+            } => {
+                self.post_ntlm(envelope, password, *seal, dialer, session)
+                    .await
+            }
+        }
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Reply, WinrmError> {
+        let mut resp = request.send().await.map_err(|e| self.send_error(&e))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(|e| self.send_error(&e))? {
             if body.len() + chunk.len() > MAX_ANSWER_BYTES {
@@ -276,13 +299,7 @@ impl HttpPoster {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Reply {
-            status,
-            offered,
-            token,
-            content_type,
-            body,
-        })
+        Ok(Reply::new(status, &headers, body))
     }
 
     /// The answer's text, or the HTTP status as an error.
@@ -396,6 +413,39 @@ impl Poster for HttpPoster {
     }
 }
 
+/// The reqwest client for Basic: one idle connection, no redirects, TLS as configured.
+fn basic_client(
+    opts: &HttpOptions,
+    endpoint: &str,
+    ca_certs: Option<Vec<CertificateDer<'static>>>,
+    request_timeout: Duration,
+) -> Result<reqwest::Client, WinrmError> {
+    let built = |e: reqwest::Error| WinrmError::Http {
+        endpoint: endpoint.to_string(),
+        reason: chain(&e).join(": "),
+    };
+    let mut builder = reqwest::Client::builder()
+        .http1_only()
+        .connect_timeout(opts.connect_timeout)
+        .timeout(request_timeout)
+        .pool_max_idle_per_host(1)
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(cas) = ca_certs {
+        let certs = cas
+            .iter()
+            .map(|der| reqwest::Certificate::from_der(der))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(built)?;
+        builder = builder.tls_certs_only(certs);
+    }
+    if opts.insecure_skip_verify {
+        builder = builder.tls_danger_accept_invalid_certs(true);
+    }
+    builder.build().map_err(built)
+}
+
+#[path = "http_conn.rs"]
+mod conn;
 #[path = "http_ntlm.rs"]
 mod ntlm_flow;
 

@@ -1,7 +1,6 @@
-//! Turning reqwest failures and odd answers into sentences that say what to check: the error
-//! chain without repeats, TLS failures with their usual cause, a short excerpt of a body.
-
-use std::error::Error as _;
+//! Turning reqwest, hyper and rustls failures and odd answers into sentences that say what to
+//! check: the error chain without repeats, TLS failures with their usual cause, a short excerpt
+//! of a body.
 
 /// The error and its sources, each message once (reqwest repeats inner text in outer ones).
 pub(super) fn chain(e: &(dyn std::error::Error + 'static)) -> Vec<String> {
@@ -17,9 +16,10 @@ pub(super) fn chain(e: &(dyn std::error::Error + 'static)) -> Vec<String> {
     out
 }
 
-pub(super) fn io_kinds(e: &reqwest::Error) -> Vec<std::io::ErrorKind> {
+/// The kinds of the I/O errors in the error's chain, the error itself included.
+pub(super) fn io_kinds(e: &(dyn std::error::Error + 'static)) -> Vec<std::io::ErrorKind> {
     let mut kinds = Vec::new();
-    let mut cur = e.source();
+    let mut cur = Some(e);
     while let Some(err) = cur {
         if let Some(io) = err.downcast_ref::<std::io::Error>() {
             kinds.push(io.kind());

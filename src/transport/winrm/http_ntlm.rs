@@ -1,60 +1,74 @@
-//! NTLM on the wire for [`HttpPoster`]: the handshake in `Authorization: Negotiate` headers on
-//! the poster's one connection, then each envelope sealed (plain HTTP) or sent as is (HTTPS),
-//! with one new handshake when the host answers 401 to an established context.
+//! NTLM on the wire for [`HttpPoster`]: the handshake in `Authorization: Negotiate` headers on a
+//! connection the poster owns ([`super::conn`]), then each envelope sealed (plain HTTP) or sent
+//! as is (HTTPS) on that same connection. When the connection closes (the host's idle timeout)
+//! or the host answers 401 to an established context (a restarted service), one new connection
+//! is authenticated and the request sent again; a 401 right after a handshake is a rejection.
 
 use base64::Engine as _;
-use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::StatusCode;
 
 use super::super::encryption;
 use super::super::error::WinrmError;
 use super::super::http_diagnose::excerpt;
 use super::super::ntlm::NtlmClient;
-use super::{HttpPoster, SOAP_CONTENT_TYPE};
+use super::conn::{Connection, Dialer, SendFailure};
+use super::{HttpPoster, Reply, SOAP_CONTENT_TYPE};
 use crate::secret::Secret;
 
+/// An authenticated connection and its NTLM context (sequence numbers and seal keys).
+pub(super) struct Session {
+    conn: Connection,
+    ctx: Box<NtlmClient>,
+}
+
 impl HttpPoster {
-    /// One request on the NTLM-authenticated connection, authenticating first when needed and
-    /// once more if the host has forgotten the connection (401).
+    /// One request on the NTLM-authenticated connection, authenticating one first when there
+    /// is none or the last one closed, and once more if the connection is lost before the
+    /// answer or the host has forgotten the context (401).
     pub(super) async fn post_ntlm(
         &self,
         envelope: String,
         password: &Secret,
         seal: bool,
-        context: &tokio::sync::Mutex<Option<Box<NtlmClient>>>,
+        dialer: &Dialer,
+        session: &tokio::sync::Mutex<Option<Session>>,
     ) -> Result<String, WinrmError> {
-        let mut slot = context.lock().await;
-        let mut fresh = false;
+        let mut slot = session.lock().await;
+        // Whether the one new connection after a lost one or a 401 has been used.
+        let mut again = false;
         loop {
-            let mut ctx = match slot.take() {
-                Some(ctx) => ctx,
-                None => {
-                    fresh = true;
-                    Box::new(self.ntlm_handshake(password).await?)
-                }
+            // Any failure below leaves the slot empty: the next request starts afresh.
+            let (mut s, fresh) = match slot.take() {
+                Some(s) if !s.conn.is_closed() => (s, false),
+                _ => (self.ntlm_session(dialer, password).await?, true),
             };
-            let request = self.client.post(&self.endpoint);
-            let request = if seal {
-                let body = encryption::encrypt(&mut ctx, envelope.as_bytes())
+            let (content_type, body) = if seal {
+                let body = encryption::encrypt(&mut s.ctx, envelope.as_bytes())
                     .map_err(|r| self.ntlm_error(r))?;
-                request
-                    .header(CONTENT_TYPE, encryption::CONTENT_TYPE)
-                    .body(body)
+                (encryption::CONTENT_TYPE, body)
             } else {
-                request
-                    .header(CONTENT_TYPE, SOAP_CONTENT_TYPE)
-                    .body(envelope.clone())
+                (SOAP_CONTENT_TYPE, envelope.clone().into_bytes())
             };
-            let reply = self.send(request).await?;
+            let request = dialer.request().header(CONTENT_TYPE, content_type);
+            let reply = match s.conn.send(dialer, request, body).await {
+                Ok(a) => Reply::new(a.status, &a.headers, a.body),
+                Err(SendFailure::Lost(_)) if !again => {
+                    again = true;
+                    continue;
+                }
+                Err(failure) => return Err(failure.into_error()),
+            };
             if reply.status == StatusCode::UNAUTHORIZED {
-                // The context is dropped; a new connection needs a new handshake.
-                if fresh {
+                // Right after a handshake on this very connection, the host means it.
+                if fresh || again {
                     return Err(self.rejected("ntlm", &reply.offered));
                 }
+                again = true;
                 continue;
             }
             let body = if seal && encryption::is_encrypted(&reply.content_type) {
-                encryption::decrypt(&mut ctx, &reply.body).map_err(|r| self.ntlm_error(r))?
+                encryption::decrypt(&mut s.ctx, &reply.body).map_err(|r| self.ntlm_error(r))?
             } else if seal && reply.status.is_success() {
                 return Err(self.ntlm_error(format!(
                     "the host answered HTTP {} without encryption (Content-Type {:?})",
@@ -64,18 +78,23 @@ impl HttpPoster {
             } else {
                 reply.body
             };
-            *slot = Some(ctx);
+            *slot = Some(s);
             return self.finish(reply.status, body);
         }
     }
 
-    /// NEGOTIATE → CHALLENGE → AUTHENTICATE, each an empty POST on the same connection, as
-    /// pywinrm does before its first encrypted request.
-    async fn ntlm_handshake(&self, password: &Secret) -> Result<NtlmClient, WinrmError> {
+    /// A new connection, authenticated: NEGOTIATE → CHALLENGE → AUTHENTICATE, each an empty
+    /// POST on it, as pywinrm does before its first encrypted request.
+    async fn ntlm_session(
+        &self,
+        dialer: &Dialer,
+        password: &Secret,
+    ) -> Result<Session, WinrmError> {
+        let mut conn = dialer.connect().await?;
         let mut ctx =
             NtlmClient::new(&self.user, password, &self.host).map_err(|r| self.ntlm_error(r))?;
         let negotiate = ctx.negotiate().map_err(|r| self.ntlm_error(r))?;
-        let reply = self.send(self.auth_request(&negotiate)).await?;
+        let reply = auth_exchange(&mut conn, dialer, &negotiate).await?;
         let challenge = match reply.token {
             Some(token) if reply.status == StatusCode::UNAUTHORIZED => token,
             _ if reply.status == StatusCode::UNAUTHORIZED => {
@@ -91,7 +110,7 @@ impl HttpPoster {
         let authenticate = ctx
             .authenticate(&challenge)
             .map_err(|r| self.ntlm_error(r))?;
-        let reply = self.send(self.auth_request(&authenticate)).await?;
+        let reply = auth_exchange(&mut conn, dialer, &authenticate).await?;
         if reply.status == StatusCode::UNAUTHORIZED {
             return Err(self.rejected("ntlm", &reply.offered));
         }
@@ -102,15 +121,27 @@ impl HttpPoster {
                 excerpt: excerpt(&String::from_utf8_lossy(&reply.body)),
             });
         }
-        Ok(ctx)
+        Ok(Session {
+            conn,
+            ctx: Box::new(ctx),
+        })
     }
+}
 
-    fn auth_request(&self, token: &[u8]) -> reqwest::RequestBuilder {
-        let b64 = base64::engine::general_purpose::STANDARD.encode(token);
-        self.client
-            .post(&self.endpoint)
-            .header(AUTHORIZATION, format!("Negotiate {b64}"))
-            .header(CONTENT_LENGTH, "0")
-            .body(Vec::new())
-    }
+/// An empty POST carrying `token` in `Authorization: Negotiate`.
+async fn auth_exchange(
+    conn: &mut Connection,
+    dialer: &Dialer,
+    token: &[u8],
+) -> Result<Reply, WinrmError> {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(token);
+    let request = dialer
+        .request()
+        .header(AUTHORIZATION, format!("Negotiate {b64}"))
+        .header(CONTENT_LENGTH, "0");
+    let a = conn
+        .send(dialer, request, Vec::new())
+        .await
+        .map_err(SendFailure::into_error)?;
+    Ok(Reply::new(a.status, &a.headers, a.body))
 }

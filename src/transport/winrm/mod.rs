@@ -1,6 +1,6 @@
 //! WinRM transport: rwin's own WS-Management client for the WinRS shell protocol. `envelope`
 //! builds requests and `response` reads answers (quick-xml, namespaces matched by URI);
-//! `shell` runs commands in one reused shell over any [`Poster`]; `http` is the reqwest poster:
+//! `shell` runs commands in one reused shell over any [`Poster`]; `http` is the HTTP poster:
 //! Basic over HTTPS, NTLM over HTTPS or over HTTP with message encryption (`ntlm` is the sspi-rs
 //! context, `encryption` the multipart/encrypted framing). Kerberos is not supported.
 
