@@ -658,16 +658,13 @@ async fn https_to_a_plain_http_port_is_a_tls_error() {
 }
 
 #[test]
-fn ntlm_is_named_but_not_implemented() {
+fn kerberos_is_named_and_refused_with_what_to_use_instead() {
     let mut opts = plain_http(5985);
-    opts.auth = Auth::Ntlm {
-        user: USER.into(),
-        password: Secret::new(PASSWORD),
-    };
-    let err = HttpPoster::new(opts).err().unwrap();
-    assert_eq!(
-        err.to_string(),
-        "WinRM auth ntlm is not implemented in rwin yet; use auth: basic with https: true"
+    opts.auth = Auth::Kerberos { user: USER.into() };
+    let err = HttpPoster::new(opts).err().unwrap().to_string();
+    assert!(
+        err.contains("kerberos") && err.contains("auth: ntlm"),
+        "{err}"
     );
 }
 
