@@ -376,6 +376,7 @@ pub async fn remove_routes_to(ctx: &RunContext, hosts: &mut [Host], subnet: ipne
             .filter(|c| {
                 matches!(c, HostChange::DeleteRoute { dest, .. } if *dest == subnet)
                     || matches!(c, HostChange::WriteBootRoutes { .. })
+                    || matches!(c, HostChange::Windows(crate::os::windows::Change::DeleteRoute { dest, .. }) if *dest == subnet)
             })
             .cloned()
             .collect();
