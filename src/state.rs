@@ -34,6 +34,9 @@ pub struct HostRecord {
     pub ssh_key_path: Option<std::path::PathBuf>,
     pub docker_socket: Option<String>,
     pub os: String,
+    /// The node's `labels` and `public_address` from cluster.yml, as of the last `up`.
+    pub labels: BTreeMap<String, String>,
+    pub public_address: Option<String>,
     /// rwin switched IPv4 forwarding on (it was off): teardown switches it back off.
     pub forwarding_enabled_by_rwin: bool,
     pub sysctl_dropin: Option<String>,

@@ -92,6 +92,18 @@ pub fn change_lines(h: &Host) -> Vec<String> {
     lines
 }
 
+/// `k=v, k=v`, or `-` for none.
+pub(crate) fn labels_text(labels: &std::collections::BTreeMap<String, String>) -> String {
+    if labels.is_empty() {
+        return "-".into();
+    }
+    labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn render_text(hosts: &[Host]) -> String {
     let mut out = String::new();
     let mut total = 0;
@@ -101,6 +113,14 @@ fn render_text(hosts: &[Host]) -> String {
             "{} ({}, {}, subnet {} via {})",
             h.node.name, h.node.address, h.node.os, h.node.subnet, h.node.internal_address
         );
+        if h.node.node.public_address.is_some() || !h.node.node.labels.is_empty() {
+            let _ = writeln!(
+                out,
+                "  public address {}, labels {}",
+                h.node.node.public_address.as_deref().unwrap_or("-"),
+                labels_text(&h.node.node.labels)
+            );
+        }
         if let Some(e) = &h.error {
             let _ = writeln!(out, "  ? unknown: {e}");
             continue;
@@ -149,6 +169,8 @@ struct HostJson<'a> {
     subnet: String,
     gateway: String,
     route_ip: String,
+    public_address: Option<&'a str>,
+    labels: &'a std::collections::BTreeMap<String, String>,
     reachable: bool,
     error: Option<&'a str>,
     changes: &'a phases::HostChanges,
@@ -166,6 +188,8 @@ impl<'a> PlanJson<'a> {
                 subnet: h.node.subnet.to_string(),
                 gateway: h.node.gateway.to_string(),
                 route_ip: h.node.internal_address.to_string(),
+                public_address: h.node.node.public_address.as_deref(),
+                labels: &h.node.node.labels,
                 reachable: h.ok(),
                 error: h.error.as_deref(),
                 changes: &h.changes,

@@ -121,6 +121,9 @@ struct SummaryRow {
     subnet: String,
     #[tabled(rename = "route ip")]
     route_ip: String,
+    #[tabled(rename = "public address")]
+    public_address: String,
+    labels: String,
     changes: usize,
     components: String,
     result: String,
@@ -134,6 +137,13 @@ impl From<&Host> for SummaryRow {
             os: h.node.os.to_string(),
             subnet: h.node.subnet.to_string(),
             route_ip: h.node.internal_address.to_string(),
+            public_address: h
+                .node
+                .node
+                .public_address
+                .clone()
+                .unwrap_or_else(|| "-".into()),
+            labels: super::plan::labels_text(&h.node.node.labels),
             changes: h.applied.len(),
             components: h
                 .components
@@ -163,6 +173,8 @@ struct SummaryJson {
     os: String,
     subnet: String,
     route_ip: String,
+    public_address: Option<String>,
+    labels: std::collections::BTreeMap<String, String>,
     ok: bool,
     error: Option<String>,
     applied: Vec<String>,
@@ -181,6 +193,8 @@ impl From<&Host> for SummaryJson {
             os: h.node.os.to_string(),
             subnet: h.node.subnet.to_string(),
             route_ip: h.node.internal_address.to_string(),
+            public_address: h.node.node.public_address.clone(),
+            labels: h.node.node.labels.clone(),
             ok: h.ok(),
             error: h.error.clone(),
             applied: h.applied.clone(),

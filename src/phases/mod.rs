@@ -137,6 +137,8 @@ impl Host {
                 .iter()
                 .map(|n| n.internal_address)
                 .collect(),
+            plain_bridge: ctx_config.network.container_engine
+                == crate::config::ContainerEngine::None,
             windows: crate::os::WindowsDesired {
                 route_interface: node.node.route_interface.clone(),
                 driver: ctx_config.network.windows_driver,
@@ -418,6 +420,8 @@ pub async fn apply(ctx: &RunContext, hosts: &mut [Host]) {
             rec.ssh_key_path = n.node.key_path.clone();
             rec.docker_socket = Some(n.node.docker_socket.clone());
             rec.os = n.os.to_string();
+            rec.labels = n.node.labels.clone();
+            rec.public_address = n.node.public_address.clone();
             rec.connection = Some(
                 match n.node.connection {
                     crate::config::Connection::Ssh => "ssh",
