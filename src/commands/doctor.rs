@@ -152,7 +152,7 @@ async fn host_checks(ctx: &phases::RunContext, h: &Host) -> Vec<Check> {
     };
     let mut v = vec![connected];
     // Windows checks the engine (and its minimum version) among its own.
-    if h.node.os == crate::config::Os::Linux {
+    if h.node.os == crate::config::Os::Linux && !h.desired.plain_bridge {
         v.push(Check::pass(
             "container engine",
             format!("Docker {}", facts.docker_version),
@@ -344,6 +344,17 @@ async fn probe(ctx: &phases::RunContext, hosts: &[Host], image: Option<&str>) ->
             .find(|i| i.spec.network == NetworkMode::Pod)
             .map(|i| i.spec.image.clone())
     });
+    if ctx.config.network.container_engine == crate::config::ContainerEngine::None {
+        checks.push((
+            "cluster".to_string(),
+            Check::warn(
+                "probe",
+                "network.container_engine is none: there is no engine to run a probe container",
+                "probe from the hosts themselves (ping another node's gateway address)",
+            ),
+        ));
+        return Probe { checks, matrix };
+    }
     let Some(image) = image else {
         checks.push((
             "cluster".to_string(),

@@ -173,6 +173,13 @@ pub fn diff(d: &DesiredHost, f: &LinuxFacts) -> Vec<HostChange> {
     if !f.forwarding {
         changes.push(HostChange::EnableForwarding);
     }
+    if d.plain_bridge {
+        if let Ok(gw) = Ipv4Net::new(d.gateway, d.subnet.prefix_len()) {
+            if f.bridge_addrs != [gw] {
+                changes.push(HostChange::CreateBridge { gateway: gw });
+            }
+        }
+    }
     if !f.dropin_ok {
         changes.push(HostChange::WriteForwardingDropin {
             path: SYSCTL_DROPIN.into(),
@@ -302,6 +309,12 @@ pub fn apply_script(d: &DesiredHost, changes: &[HostChange]) -> String {
                     unit = boot_unit()
                 );
             }
+            HostChange::CreateBridge { gateway } => {
+                let _ = writeln!(
+                    s,
+                    "ip link show {BRIDGE} >/dev/null 2>&1 || ip link add {BRIDGE} type bridge\nip addr flush dev {BRIDGE}\nip addr add {gateway} dev {BRIDGE}\nip link set {BRIDGE} up"
+                );
+            }
             // Windows changes are never planned for a Linux host.
             HostChange::Windows(_) => {}
         }
@@ -316,6 +329,8 @@ pub struct Teardown {
     pub subnet: Option<Ipv4Net>,
     pub cluster_cidr: Ipv4Net,
     pub restore_forwarding_off: bool,
+    /// rwin made the bridge itself (no container engine): delete it.
+    pub plain_bridge: bool,
     /// rwin's routes found on the host (into the cluster range).
     pub routes: Vec<(Ipv4Net, Ipv4Addr)>,
 }
@@ -356,6 +371,9 @@ pub fn teardown_script(t: &Teardown) -> String {
         s,
         "for f in /etc/systemd/system/multi-user.target.wants/rwin-routes.service {BOOT_UNIT} {BOOT_SCRIPT} {SYSCTL_DROPIN}; do\n  [ -e \"$f\" ] || [ -L \"$f\" ] || continue\n  rm -f \"$f\" && echo \"removed=$f\" || left \"$f\"\ndone\n[ -d /run/systemd/system ] && systemctl daemon-reload 2>/dev/null\nfor d in /etc/rwin /var/lib/rwin; do\n  [ -e \"$d\" ] || continue\n  if mountpoint -q \"$d\" 2>/dev/null; then\n    find \"$d\" -mindepth 1 -delete && echo \"removed=everything in $d (a mount point, kept)\" || left \"$d\"\n  else\n    rm -rf \"$d\" && echo \"removed=$d\" || left \"$d\"\n  fi\ndone"
     );
+    if t.plain_bridge {
+        let _ = writeln!(s, "if ip link show {BRIDGE} >/dev/null 2>&1; then ip link del {BRIDGE} && echo 'removed=bridge {BRIDGE}' || left 'bridge {BRIDGE}'; fi");
+    }
     if t.restore_forwarding_off {
         s.push_str("sysctl -q -w net.ipv4.ip_forward=0 && echo 'removed=IPv4 forwarding (rwin had turned it on)' || left 'IPv4 forwarding'\n");
     }
@@ -402,7 +420,11 @@ pub fn checks(d: &DesiredHost, f: &LinuxFacts) -> Vec<super::Check> {
                 d.gateway,
                 d.subnet.prefix_len()
             ),
-            "rwin up (recreates the container network)",
+            if d.plain_bridge {
+                "rwin up (puts the gateway back on the bridge)"
+            } else {
+                "rwin up (recreates the container network)"
+            },
         ),
     });
     let mut missing = Vec::new();
@@ -575,6 +597,7 @@ mod tests {
                 "10.0.0.2".parse().unwrap(),
                 "10.0.0.3".parse().unwrap(),
             ],
+            plain_bridge: false,
             windows: Default::default(),
         }
     }
@@ -659,6 +682,7 @@ mod tests {
     #[test]
     fn teardown_script_snapshot() {
         let t = Teardown {
+            plain_bridge: false,
             cluster: "demo".into(),
             subnet: Some("10.42.0.0/24".parse().unwrap()),
             cluster_cidr: "10.42.0.0/16".parse().unwrap(),

@@ -28,8 +28,10 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
     };
     ctx.ui.host_step(&h.node.name, "connected");
     // WinRM has no streams: such hosts run Docker through the docker CLI in their scripts.
+    let no_engine = ctx.config.network.container_engine == crate::config::ContainerEngine::None;
     let endpoint = match (node.os, node.connection) {
         (_, Connection::Winrm) => None,
+        _ if no_engine => None,
         (Os::Linux, _) => Some(Endpoint::Socket(node.docker_socket.clone())),
         (Os::Windows, _) => Some(Endpoint::DialStdio),
     };

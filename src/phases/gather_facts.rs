@@ -37,8 +37,15 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
     let script = os::facts_script(os, &h.desired);
     // The host script and the engine's answers are independent: run them side by side, each
     // on its own channel of the one connection.
+    let no_engine = ctx.config.network.container_engine == crate::config::ContainerEngine::None;
     let engine = async {
         match &h.docker {
+            _ if no_engine => Ok(EngineFacts {
+                version: String::new(),
+                network: None,
+                containers: BTreeMap::new(),
+                orphans: Vec::new(),
+            }),
             Some(docker) => engine_facts_api(ctx, h, docker).await,
             None => engine_facts_cli(ctx, h, t.as_ref(), &command).await,
         }

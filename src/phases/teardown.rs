@@ -14,32 +14,21 @@ pub async fn run(ctx: &RunContext, h: &mut Host, record: &HostRecord) {
         return run_windows(ctx, h, record).await;
     }
     let name = h.node.name.clone();
-    let (Some(t), Some(docker)) = (h.transport.clone(), h.docker.clone()) else {
+    let Some(t) = h.transport.clone() else {
         return;
     };
-    ctx.ui
-        .host_step(&name, "removing rwin's containers and network");
-    let containers = match ensure::list_cluster_containers(&docker, &ctx.plan.cluster_name).await {
-        Ok(c) => c,
-        Err(e) => return h.fail(&ctx.ui, format!("{name}: listing containers: {e}")),
-    };
-    for (container, _) in containers {
-        if let Err(e) = ensure::remove(&docker, &container).await {
-            return h.fail(&ctx.ui, format!("{name}: {e}"));
+    if let Some(docker) = h.docker.clone() {
+        remove_containers(ctx, h, &docker).await;
+        if !h.ok() {
+            return;
         }
-        h.applied.push(format!("- container {container}"));
-    }
-    if h.facts.as_ref().is_some_and(|f| f.network.is_some()) {
-        if let Err(e) = ensure::remove_network(&docker, POD_NETWORK).await {
-            return h.fail(&ctx.ui, format!("{name}: {e}"));
-        }
-        h.applied.push(format!("- container network {POD_NETWORK}"));
     }
     let teardown = Teardown {
         cluster: ctx.plan.cluster_name.clone(),
         subnet: Some(h.node.subnet).filter(|s| s.prefix_len() < 32),
         cluster_cidr: ctx.config.network.cluster_cidr,
         restore_forwarding_off: record.forwarding_enabled_by_rwin,
+        plain_bridge: h.desired.plain_bridge,
         routes: h
             .facts
             .as_ref()
@@ -77,6 +66,7 @@ async fn run_windows(ctx: &RunContext, h: &mut Host, record: &HostRecord) {
         routes: record.routes.iter().map(|r| (r.dest, r.via)).collect(),
         host_routes: made.host_routes,
         nat_interfaces: made.nat_interfaces,
+        port_mappings: made.port_mappings,
         turned_on: made.turned_on,
     };
     ctx.ui.host_step(
@@ -120,5 +110,28 @@ fn report(ctx: &RunContext, h: &mut Host, out: &crate::transport::ExecOutput) {
                 out.stderr.trim()
             ),
         );
+    }
+}
+
+/// The containers labelled for the cluster and the container network, through the Docker API.
+async fn remove_containers(ctx: &RunContext, h: &mut Host, docker: &bollard::Docker) {
+    let name = h.node.name.clone();
+    ctx.ui
+        .host_step(&name, "removing rwin's containers and network");
+    let containers = match ensure::list_cluster_containers(docker, &ctx.plan.cluster_name).await {
+        Ok(c) => c,
+        Err(e) => return h.fail(&ctx.ui, format!("{name}: listing containers: {e}")),
+    };
+    for (container, _) in containers {
+        if let Err(e) = ensure::remove(docker, &container).await {
+            return h.fail(&ctx.ui, format!("{name}: {e}"));
+        }
+        h.applied.push(format!("- container {container}"));
+    }
+    if h.facts.as_ref().is_some_and(|f| f.network.is_some()) {
+        if let Err(e) = ensure::remove_network(docker, POD_NETWORK).await {
+            return h.fail(&ctx.ui, format!("{name}: {e}"));
+        }
+        h.applied.push(format!("- container network {POD_NETWORK}"));
     }
 }
