@@ -72,6 +72,8 @@ pub struct WindowsRecord {
     pub nat_interfaces: Vec<String>,
     pub host_routes: Vec<Ipv4Addr>,
     pub gateway: Option<Ipv4Net>,
+    /// Windows services of service components, and the files uploaded for them.
+    pub services: Vec<crate::os::windows::ServiceRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -164,7 +164,13 @@ fn what_will_be_removed(
     ctx: &RunContext,
 ) -> String {
     let mut s = format!("On {name} ({}), rwin will remove:\n", rec.address);
-    for c in &rec.components {
+    let is_service = |c: &str| {
+        rec.windows.as_ref().is_some_and(|w| {
+            let svc = crate::os::windows::service_name(c);
+            w.services.iter().any(|r| r.name == svc)
+        })
+    };
+    for c in rec.components.iter().filter(|c| !is_service(c)) {
         let _ = writeln!(
             s,
             "  - container rwin-{c} (and any other container labelled for cluster {})",
@@ -217,6 +223,22 @@ fn what_will_be_removed(
 
 /// A Windows node's own items, and which router settings go back (only those rwin turned on).
 fn windows_items(s: &mut String, w: &crate::state::WindowsRecord, cluster: &str) {
+    for svc in crate::os::windows::removal_order(&w.services) {
+        let _ = writeln!(
+            s,
+            "  - Windows service {} and its {} uploaded files",
+            svc.name,
+            svc.files.len()
+        );
+    }
+    if !w.services.is_empty() {
+        let _ = writeln!(
+            s,
+            "  - {} and {}, including service logs and state kept there",
+            crate::os::windows::PROGRAM_DIR,
+            crate::os::windows::DATA_DIR
+        );
+    }
     if let Some(gw) = w.gateway {
         let _ = writeln!(
             s,

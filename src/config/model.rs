@@ -200,6 +200,33 @@ pub struct Component {
     pub restart: String,
     /// `isolation: hyperv` lets a Windows image of another build run (slower; needs Hyper-V).
     pub hyperv: bool,
+    /// Set for a host-process component: a Windows service, not a container.
+    pub service: Option<Service>,
+}
+
+/// A host-process component (seed 000's agent and per-host-subnet service): files uploaded
+/// to the node and a Windows service that runs the binary.
+#[derive(Debug, Clone, Serialize)]
+pub struct Service {
+    pub binary: ServiceFile,
+    /// More files next to the binary (configuration, DLLs).
+    pub files: Vec<ServiceFile>,
+    /// Templates, rendered per node by the plan.
+    pub args: Vec<String>,
+    /// Other service components this one's Windows service depends on.
+    pub depends_on: Vec<String>,
+}
+
+/// A file on the operator's machine, as it was when cluster.yml was checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceFile {
+    /// Where it is read from (relative paths are relative to cluster.yml's directory).
+    pub local: PathBuf,
+    /// Its file name on the node.
+    pub name: String,
+    /// Lowercase hex SHA-256 of its bytes.
+    pub sha256: String,
+    pub size: u64,
 }
 
 impl Component {

@@ -138,6 +138,22 @@ pub struct RawComponent {
     pub privileged: bool,
     pub restart: Option<S<String>>,
     pub isolation: Option<S<String>>,
+    /// A host-process component: a Windows service instead of a container.
+    pub service: Option<S<RawService>>,
+}
+
+/// `service:` of a component: files on the operator's machine that rwin uploads to a Windows
+/// node and registers as a Windows service.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    pub binary: S<String>,
+    #[serde(default)]
+    pub files: Vec<S<String>>,
+    #[serde(default)]
+    pub args: Vec<S<String>>,
+    #[serde(default)]
+    pub depends_on: Vec<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

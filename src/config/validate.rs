@@ -15,6 +15,9 @@ use super::template::{render, NodeFacts, TemplateContext};
 use crate::secret::Secret;
 use crate::settings::expand_tilde;
 
+mod service;
+use service::check_service;
+
 /// Where a spanned value sits: (line, column).
 fn at<T>(s: &S<T>) -> (usize, usize) {
     (s.referenced.line() as usize, s.referenced.column() as usize)
@@ -27,6 +30,12 @@ struct Checker {
 impl Checker {
     fn error<T>(&mut self, s: &S<T>, msg: impl Into<String>) -> &mut Diagnostic {
         let (l, c) = at(s);
+        let i = self.report.diagnostics.len();
+        self.report.push(Diagnostic::error(l, c, msg));
+        &mut self.report.diagnostics[i]
+    }
+
+    fn report_error(&mut self, (l, c): (usize, usize), msg: impl Into<String>) -> &mut Diagnostic {
         let i = self.report.diagnostics.len();
         self.report.push(Diagnostic::error(l, c, msg));
         &mut self.report.diagnostics[i]
@@ -196,7 +205,7 @@ fn check(c: &mut Checker, path: &Path, raw: RawConfig) -> Option<Config> {
     });
 
     let nodes = check_nodes(c, &raw, &network);
-    let components = check_components(c, &raw, &nodes, &network, &cluster_name);
+    let components = check_components(c, path, &raw, &nodes, &network, &cluster_name);
 
     Some(Config {
         path: path.to_path_buf(),
@@ -816,6 +825,7 @@ fn check_nodes(c: &mut Checker, raw: &RawConfig, network: &Option<Network>) -> V
 
 fn check_components(
     c: &mut Checker,
+    path: &Path,
     raw: &RawConfig,
     nodes: &[Node],
     network: &Option<Network>,
@@ -824,6 +834,12 @@ fn check_components(
     let names: HashSet<&str> = raw
         .components
         .iter()
+        .map(|x| x.value.name.value.as_str())
+        .collect();
+    let service_names: HashSet<&str> = raw
+        .components
+        .iter()
+        .filter(|x| x.value.service.is_some())
         .map(|x| x.value.name.value.as_str())
         .collect();
     let mut seen: HashMap<&str, usize> = HashMap::new();
@@ -885,6 +901,9 @@ fn check_components(
                 }
             }
         }
+        if os.is_empty() && v.service.is_some() {
+            os.push(Os::Windows);
+        }
         if os.is_empty() {
             if v.image.is_some() {
                 os.push(Os::Linux);
@@ -893,7 +912,7 @@ fn check_components(
                 os.push(Os::Windows);
             }
         }
-        if v.image.is_none() && v.windows_image.is_empty() {
+        if v.image.is_none() && v.windows_image.is_empty() && v.service.is_none() {
             let d = c.error(&v.name, format!("component {name} has no image"));
             set_help(
                 d,
@@ -1031,6 +1050,10 @@ fn check_components(
                 );
             }
         }
+        let service = v
+            .service
+            .as_ref()
+            .and_then(|svc| check_service(c, path, v, svc, &os, &service_names, &ctx));
         let component = Component {
             name: name.to_string(),
             image: v.image.as_ref().map(|i| i.value.clone()),
@@ -1048,14 +1071,27 @@ fn check_components(
                 .collect(),
             binds: v.binds.iter().map(|b| b.value.clone()).collect(),
             ports,
-            after: v.after.iter().map(|a| a.value.clone()).collect(),
+            // A service starts after the services it depends on, so they come first in the order.
+            after: {
+                let mut after: Vec<String> = v.after.iter().map(|a| a.value.clone()).collect();
+                for d in service.iter().flat_map(|s| &s.depends_on) {
+                    if !after.contains(d) {
+                        after.push(d.clone());
+                    }
+                }
+                after
+            },
             health,
             serial: v.serial,
             privileged: v.privileged,
             restart,
             hyperv,
+            service,
         };
-        if component.os.contains(&Os::Windows) && component.windows_image.is_empty() {
+        if component.os.contains(&Os::Windows)
+            && component.windows_image.is_empty()
+            && v.service.is_none()
+        {
             let d = c.error(
                 &v.name,
                 format!("component {name} runs on Windows but has no windows_image"),
@@ -1197,7 +1233,12 @@ fn check_cycles(c: &mut Checker, raw: &RawConfig) {
         .map(|x| {
             (
                 x.value.name.value.as_str(),
-                x.value.after.iter().map(|a| a.value.as_str()).collect(),
+                x.value
+                    .after
+                    .iter()
+                    .chain(x.value.service.iter().flat_map(|s| &s.value.depends_on))
+                    .map(|a| a.value.as_str())
+                    .collect(),
             )
         })
         .collect();
@@ -1210,7 +1251,10 @@ fn check_cycles(c: &mut Checker, raw: &RawConfig) {
                 &comp.value.name,
                 format!("dependency cycle: {}", cycle.join(" → ")),
             );
-            set_help(d, "remove one of the `after:` entries in the cycle");
+            set_help(
+                d,
+                "remove one of the `after:` (or `depends_on:`) entries in the cycle",
+            );
         }
     }
 }

@@ -33,9 +33,10 @@ pub async fn run(ctx: &RunContext, hosts: &mut [Host]) {
             .collect();
         let mut results: Vec<(String, ComponentResult)> = Vec::new();
         if let Some(dep) = blocked.first() {
-            for inst in &comp.instances {
+            let nodes = comp.instances.iter().map(|i| &i.node);
+            for node in nodes.chain(comp.services.iter().map(|s| &s.node)) {
                 results.push((
-                    inst.node.clone(),
+                    node.clone(),
                     ComponentResult {
                         component: comp.name.clone(),
                         outcome: "skipped".into(),
@@ -88,6 +89,8 @@ pub async fn run(ctx: &RunContext, hosts: &mut [Host]) {
                 .buffer_unordered(concurrency)
                 .collect()
                 .await;
+            // A service component has services instead of container instances.
+            results.extend(super::deploy_services::run(ctx, hosts_ref, comp, concurrency).await);
         }
         healthy.insert(comp.name.clone(), results.iter().all(|(_, r)| r.ok));
         for (node, r) in results {

@@ -5,6 +5,7 @@
 
 mod connect;
 mod deploy_components;
+mod deploy_services;
 mod diff;
 mod enable_routing;
 mod gather_facts;

@@ -68,10 +68,11 @@ async fn run_windows(ctx: &RunContext, h: &mut Host, record: &HostRecord) {
         nat_interfaces: made.nat_interfaces,
         port_mappings: made.port_mappings,
         turned_on: made.turned_on,
+        services: made.services,
     };
     ctx.ui.host_step(
         &name,
-        "removing rwin's containers, network, routes, firewall rule and NAT",
+        "removing rwin's services, containers, network, routes, firewall rule and NAT",
     );
     let script = windows::teardown_script(&teardown);
     ctx.ui.debug(&format!("{name}: running\n{script}"));

@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Serialize;
 
 use super::{PlanError, PlannedNode};
-use crate::config::{render, Config, Health, NodeFacts, Role, TemplateContext};
+use crate::config::{render, Component, Config, Health, NodeFacts, Role, Service, TemplateContext};
 use crate::docker::spec::ContainerSpec;
+use crate::os::windows::ServiceSpec;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PlannedComponent {
@@ -16,6 +17,14 @@ pub struct PlannedComponent {
     pub serial: bool,
     pub health: Option<Health>,
     pub instances: Vec<ComponentInstance>,
+    /// For a service component: its Windows service on each node (`instances` is empty).
+    pub services: Vec<ServiceInstance>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceInstance {
+    pub node: String,
+    pub spec: ServiceSpec,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -49,6 +58,9 @@ pub fn plan_components(
     ordered
         .into_iter()
         .map(|c| {
+            if let Some(svc) = &c.service {
+                return plan_service(config, c, svc, nodes, roles);
+            }
             let instances = nodes
                 .iter()
                 .filter(|n| c.runs_on(&n.node))
@@ -90,7 +102,53 @@ pub fn plan_components(
                 serial: c.serial,
                 health: c.health.clone(),
                 instances,
+                services: Vec::new(),
             })
         })
         .collect()
+}
+
+/// A service component: its arguments rendered per node into one Windows service each.
+fn plan_service(
+    config: &Config,
+    c: &Component,
+    svc: &Service,
+    nodes: &[PlannedNode],
+    roles: &BTreeMap<Role, Vec<NodeFacts>>,
+) -> Result<PlannedComponent, PlanError> {
+    let services = nodes
+        .iter()
+        .filter(|n| c.runs_on(&n.node))
+        .map(|n| {
+            let facts = n.facts();
+            let ctx = TemplateContext {
+                cluster_name: &config.cluster_name,
+                node: &facts,
+                roles,
+                container_ip: None,
+            };
+            let args = svc
+                .args
+                .iter()
+                .map(|a| render(a, &ctx))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|reason| PlanError::Template {
+                    node: n.name.clone(),
+                    component: c.name.clone(),
+                    reason,
+                })?;
+            Ok(ServiceInstance {
+                node: n.name.clone(),
+                spec: ServiceSpec::new(&c.name, svc, args),
+            })
+        })
+        .collect::<Result<Vec<_>, PlanError>>()?;
+    Ok(PlannedComponent {
+        name: c.name.clone(),
+        after: c.after.clone(),
+        serial: c.serial,
+        health: None,
+        instances: Vec::new(),
+        services,
+    })
 }

@@ -15,7 +15,7 @@ use crate::config::{Config, Node, NodeFacts, Role};
 use crate::docker::spec::ContainerSpec;
 use crate::state::State;
 
-pub use components::{ComponentInstance, PlannedComponent};
+pub use components::{ComponentInstance, PlannedComponent, ServiceInstance};
 pub use subnets::SubnetSource;
 
 #[derive(Debug, thiserror::Error)]

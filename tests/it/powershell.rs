@@ -135,6 +135,7 @@ fn teardown(d: &DesiredHost) -> Teardown {
         host_routes: vec!["169.254.169.250".parse().expect("an address")],
         nat_interfaces: vec!["Ethernet 2".into(), "vEthernet (Ethernet 2)".into()],
         turned_on: TurnedOn::from_changes(&every_change(d)),
+        services: Vec::new(),
     }
 }
 
@@ -155,6 +156,9 @@ fn scripts() -> Vec<(&'static str, String)> {
         ),
         ("teardown_win1", teardown_script(&teardown(&win1))),
     ]
+    .into_iter()
+    .chain(service_scripts())
+    .collect()
 }
 
 /// cmdlets.tsv: name → allowed parameters (cmdlets) or allowed words and flags (natives).
@@ -286,4 +290,89 @@ fn scripts_snapshot() {
     for (name, script) in scripts() {
         insta::assert_snapshot!(name, script);
     }
+}
+
+/// The reference cluster's service components on win1: `network` (a per-host-subnet style
+/// service with a configuration file) and `agent`, which depends on it.
+fn service_specs() -> (
+    rwin::os::windows::ServiceSpec,
+    rwin::os::windows::ServiceSpec,
+) {
+    use rwin::config::{Service, ServiceFile};
+    use rwin::os::windows::ServiceSpec;
+    let file = |name: &str, hash: &str| ServiceFile {
+        local: format!("/srv/rwin/{name}").into(),
+        name: name.into(),
+        sha256: hash.repeat(64),
+        size: 3,
+    };
+    let network = ServiceSpec::new(
+        "network",
+        &Service {
+            binary: file("per-host-subnet.exe", "a"),
+            files: vec![file("network.conf", "b")],
+            args: Vec::new(),
+            depends_on: Vec::new(),
+        },
+        vec!["--subnet".into(), "10.42.1.0/24".into()],
+    );
+    let agent = ServiceSpec::new(
+        "agent",
+        &Service {
+            binary: file("agent.exe", "c"),
+            files: Vec::new(),
+            args: Vec::new(),
+            depends_on: vec!["network".into()],
+        },
+        vec![
+            "--log".into(),
+            r"C:\ProgramData\rwin\agent\agent.log".into(),
+            "it's quoted".into(),
+        ],
+    );
+    (network, agent)
+}
+
+/// Service components: the facts script, a first deploy (upload, create, start), a changed
+/// binary and command line on a running service (stop, upload, reconfigure, start), and the
+/// teardown of both services (agent first).
+fn service_scripts() -> Vec<(&'static str, String)> {
+    use rwin::os::windows::{
+        service_apply_script, service_facts_script, service_work, ServiceFacts, ServiceRecord,
+    };
+    let (network, agent) = service_specs();
+    let fresh = service_work(&agent, &ServiceFacts::default());
+    let changed = service_work(
+        &agent,
+        &ServiceFacts {
+            files: Vec::new(),
+            status: Some("Running".into()),
+            config: Some("BINARY_PATH_NAME   : \"C:\\old.exe\"\r\n".into()),
+        },
+    );
+    let bytes = |n: usize| vec![b"abc".to_vec(); n];
+    let record = |s: &rwin::os::windows::ServiceSpec| ServiceRecord {
+        name: s.name.clone(),
+        depends_on: s.depends_on.clone(),
+        files: s.all_files().map(|f| s.remote_path(f)).collect(),
+    };
+    vec![
+        ("service_facts_agent", service_facts_script(&agent)),
+        (
+            "service_apply_agent_fresh",
+            service_apply_script(&agent, &fresh, &bytes(fresh.upload.len())).expect("script"),
+        ),
+        (
+            "service_apply_agent_changed",
+            service_apply_script(&agent, &changed, &bytes(changed.upload.len())).expect("script"),
+        ),
+        (
+            "teardown_services",
+            teardown_script(&Teardown {
+                cluster: "demo".into(),
+                services: vec![record(&network), record(&agent)],
+                ..Default::default()
+            }),
+        ),
+    ]
 }

@@ -348,7 +348,9 @@ fn network_view(v: &Value) -> Option<NetworkView> {
 
 /// A list that PowerShell may have sent as an array, one object, null, or (Windows
 /// PowerShell 5.1 with an ETS-wrapped array) `{"value": [...], "Count": n}`.
-fn many<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Vec<T>, D::Error> {
+pub(super) fn many<'de, D: Deserializer<'de>, T: DeserializeOwned>(
+    d: D,
+) -> Result<Vec<T>, D::Error> {
     let items = match Option::<Value>::deserialize(d)? {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(a)) => a,

@@ -9,6 +9,7 @@ mod checks;
 mod diff;
 mod facts;
 mod image;
+mod service;
 mod teardown;
 
 #[cfg(test)]
@@ -23,6 +24,11 @@ pub use facts::{
     Route, Service, WindowsFacts,
 };
 pub use image::select_image;
+pub use service::{
+    parse_qc, parse_service_facts, removal_order, service_apply_script, service_facts_script,
+    service_name, service_work, ServiceFacts, ServiceRecord, ServiceSpec, ServiceWork, DATA_DIR,
+    DONE as SERVICE_DONE, PROGRAM_DIR,
+};
 pub use teardown::{teardown_script, Teardown, TurnedOn};
 
 /// The fixed command every script runs under; the script itself goes on stdin (Ansible's

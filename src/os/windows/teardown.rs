@@ -59,9 +59,12 @@ pub struct Teardown {
     /// Interfaces rwin added to RRAS NAT (the route NIC, the container adapter).
     pub nat_interfaces: Vec<String>,
     pub turned_on: TurnedOn,
+    /// Windows services of service components, with the files uploaded for them.
+    pub services: Vec<super::ServiceRecord>,
 }
 
-/// One script that removes the cluster's containers and network, rwin's routes, addresses,
+/// One script that removes service components' Windows services and files, the cluster's
+/// containers and network, rwin's routes, addresses,
 /// firewall rule and NAT interfaces, and then what rwin turned on in the router.
 pub fn teardown_script(t: &Teardown) -> String {
     let label = quote(&format!("label={CLUSTER_LABEL}={}", t.cluster));
@@ -69,6 +72,8 @@ pub fn teardown_script(t: &Teardown) -> String {
         "# rwin teardown of cluster {}: every step runs; prints removed=/left=/reboot= lines.\n",
         t.cluster
     );
+    // Services first: an agent could otherwise start containers again while they go.
+    super::service::teardown_services(&mut s, &t.services);
     let _ = writeln!(
         s,
         "$cs = docker ps -aq --filter {label}\nforeach ($c in $cs) {{\n  docker rm -f $c | Out-Null\n  if ($LASTEXITCODE -eq 0) {{ Write-Output 'removed=a container of the cluster' }} else {{ Write-Output 'left=a container of the cluster (docker rm -f failed)' }}\n}}"

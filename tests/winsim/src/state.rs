@@ -17,6 +17,10 @@ pub struct Service {
     pub depend: Vec<String>,
     #[serde(default)]
     pub failure_actions: Option<String>,
+    /// `sc.exe delete` ran while the service was running: Windows marks it for deletion and
+    /// removes it once it stops.
+    #[serde(default)]
+    pub delete_pending: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -95,8 +99,11 @@ pub struct ContainerNetwork {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct FileEntry {
     pub directory: bool,
+    /// Lowercase hex SHA-256 of a file's bytes (what Get-FileHash reports, uppercased).
     #[serde(default)]
     pub sha256: Option<String>,
+    #[serde(default)]
+    pub size: Option<u64>,
 }
 
 /// Everything winsim knows about the host.
@@ -176,6 +183,7 @@ impl WinState {
             bin_path: r"C:\Program Files\Docker\dockerd.exe --run-service".into(),
             depend: Vec::new(),
             failure_actions: None,
+            delete_pending: false,
         };
         let ethernet = Adapter {
             name: "Ethernet".into(),
@@ -272,6 +280,12 @@ impl WinState {
         self.adapters
             .iter()
             .find(|a| a.name.eq_ignore_ascii_case(name))
+    }
+
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.services
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(name))
     }
 
     pub fn service_mut(&mut self, name: &str) -> Option<&mut Service> {

@@ -121,7 +121,7 @@ const SPECS: &[Spec] = &[
     },
     Spec {
         name: "Stop-Service",
-        params: &[("Name", V)],
+        params: &[("Name", V), ("Force", S)],
         positional: &["Name"],
     },
     Spec {
@@ -237,6 +237,11 @@ const SPECS: &[Spec] = &[
         name: "New-Item",
         params: &[("Path", V), ("ItemType", V), ("Force", S)],
         positional: &["Path"],
+    },
+    Spec {
+        name: "Set-Content",
+        params: &[("Path", V), ("Value", V), ("Encoding", V)],
+        positional: &["Path", "Value"],
     },
     Spec {
         name: "Remove-Item",

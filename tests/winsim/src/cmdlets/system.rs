@@ -202,6 +202,7 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound, at: Node) -> Result<Option<Vec
                     bin_path: r"C:\Windows\System32\svchost.exe -k netsvcs".into(),
                     depend: Vec::new(),
                     failure_actions: None,
+                    delete_pending: false,
                 });
             }
             let restart = if changed && pending { "Yes" } else { "No" };
@@ -334,27 +335,34 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound, at: Node) -> Result<Option<Vec
             let out = found.into_iter().map(service_obj).collect();
             return partial(out, errors).map(Some);
         }
-        "Set-Service" | "Start-Service" | "Stop-Service" => {
+        "Start-Service" => {
+            let n = need(b, "Name", name)?;
+            start_service(state, &n, &mut Vec::new())?;
+            effect(fx.sync_forwarding(state))?;
+            Vec::new()
+        }
+        "Stop-Service" => {
+            let n = need(b, "Name", name)?;
+            stop_service(state, &n, b.switch("Force"))?;
+            effect(fx.sync_forwarding(state))?;
+            Vec::new()
+        }
+        "Set-Service" => {
             let n = need(b, "Name", name)?;
             let s = state
                 .service_mut(&n)
                 .ok_or_else(|| Fail::NotFound(not_found_service(&n)))?;
-            match name {
-                "Set-Service" => {
-                    let t = need(b, "StartupType", name)?;
-                    let canon = ["Automatic", "Manual", "Disabled"].into_iter().find(|c| c.eq_ignore_ascii_case(&t));
-                    s.start_type = canon
-                        .ok_or_else(|| Fail::Failed(format!("Cannot bind parameter 'StartupType': '{t}' is not a valid value.")))?
-                        .into();
-                }
-                "Start-Service" if s.start_type == "Disabled" => {
-                    return Err(Fail::Failed(format!(
-                        "Service '{n} ({n})' cannot be started due to the following error: Cannot start service {n} on computer '.'."
-                    )))
-                }
-                "Start-Service" => s.status = "Running".into(),
-                _ => s.status = "Stopped".into(),
-            }
+            let t = need(b, "StartupType", name)?;
+            let canon = ["Automatic", "Manual", "Disabled"]
+                .into_iter()
+                .find(|c| c.eq_ignore_ascii_case(&t));
+            s.start_type = canon
+                .ok_or_else(|| {
+                    Fail::Failed(format!(
+                        "Cannot bind parameter 'StartupType': '{t}' is not a valid value."
+                    ))
+                })?
+                .into();
             effect(fx.sync_forwarding(state))?;
             Vec::new()
         }
@@ -363,8 +371,64 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound, at: Node) -> Result<Option<Vec
             std::thread::sleep(std::time::Duration::from_millis(ms.clamp(0, 60_000) as u64));
             Vec::new()
         }
-        "Get-FileHash" => {
+        "Set-Content" => {
             let path = need(b, "Path", name)?;
+            let encoding = b.text("Encoding").unwrap_or_default();
+            if !encoding.eq_ignore_ascii_case("Byte") {
+                return Err(Fail::Flow(crate::ps::unsupported(
+                    format!("Set-Content -Encoding '{encoding}' (the subset writes bytes only)"),
+                    at,
+                    i.line_base,
+                )));
+            }
+            let mut bytes = Vec::new();
+            for v in b.get("Value").cloned().unwrap_or(Value::Null).into_items() {
+                let n = v.to_int().map_err(Fail::Failed)?;
+                let byte = u8::try_from(n).map_err(|_| {
+                    Fail::Failed(format!(
+                        "Cannot convert value \"{n}\" to type \"System.Byte\". Value was either too large or too small for an unsigned byte."
+                    ))
+                })?;
+                bytes.push(byte);
+            }
+            let parent = path.rsplit_once('\\').map(|(p, _)| p).unwrap_or("");
+            let parent_is_dir = state
+                .files
+                .iter()
+                .any(|(k, f)| f.directory && k.eq_ignore_ascii_case(parent));
+            if !parent_is_dir {
+                return Err(Fail::NotFound(format!(
+                    "Could not find a part of the path '{path}'."
+                )));
+            }
+            if let Some((_, f)) = state
+                .files
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(&path))
+            {
+                if f.directory {
+                    return Err(Fail::Failed(format!(
+                        "Access to the path '{path}' is denied."
+                    )));
+                }
+            }
+            let key = state
+                .files
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case(&path))
+                .cloned()
+                .unwrap_or(path);
+            state.files.insert(
+                key,
+                crate::state::FileEntry {
+                    directory: false,
+                    sha256: Some(sha256_hex(&bytes)),
+                    size: Some(bytes.len() as u64),
+                },
+            );
+            Vec::new()
+        }
+        "Get-FileHash" => {
             let algo = b.text("Algorithm").unwrap_or_else(|| "SHA256".into());
             if !algo.eq_ignore_ascii_case("SHA256") {
                 return Err(Fail::Flow(crate::ps::unsupported(
@@ -373,27 +437,34 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound, at: Node) -> Result<Option<Vec
                     i.line_base,
                 )));
             }
-            let entry = state
-                .files
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(&path));
-            match entry {
-                Some((_, f)) if !f.directory => {
-                    vec![Obj::new("Microsoft.Powershell.Utility.FileHash")
-                        .with("Algorithm", "SHA256")
-                        .with(
-                            "Hash",
-                            f.sha256.clone().unwrap_or_default().to_ascii_uppercase(),
-                        )
-                        .with("Path", path.as_str())
-                        .into()]
-                }
-                _ => {
-                    return Err(Fail::NotFound(format!(
+            let paths = b.list("Path");
+            if paths.is_empty() {
+                need(b, "Path", name)?;
+            }
+            let mut out = Vec::new();
+            let mut errors = Vec::new();
+            for path in paths {
+                let entry = state
+                    .files
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(&path));
+                match entry {
+                    Some((k, f)) if !f.directory => out.push(
+                        Obj::new("Microsoft.Powershell.Utility.FileHash")
+                            .with("Algorithm", "SHA256")
+                            .with(
+                                "Hash",
+                                f.sha256.clone().unwrap_or_default().to_ascii_uppercase(),
+                            )
+                            .with("Path", k.as_str())
+                            .into(),
+                    ),
+                    _ => errors.push(format!(
                         "Cannot find path '{path}' because it does not exist."
-                    )))
+                    )),
                 }
             }
+            return partial(out, errors).map(Some);
         }
         "New-Item" => {
             let path = need(b, "Path", name)?;
@@ -411,14 +482,34 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound, at: Node) -> Result<Option<Vec
                     "An item with the specified name {path} already exists."
                 )));
             }
-            if !exists {
-                state.files.insert(
-                    path.clone(),
-                    crate::state::FileEntry {
-                        directory: true,
-                        sha256: None,
-                    },
-                );
+            if exists
+                && !state
+                    .files
+                    .iter()
+                    .any(|(k, f)| f.directory && k.eq_ignore_ascii_case(&path))
+            {
+                return Err(Fail::Failed(format!(
+                    "An item with the specified name {path} already exists."
+                )));
+            }
+            // Like Windows, the directories on the way are created too (not the drive root).
+            let mut at_len = 0;
+            for (n, part) in path.split('\\').enumerate() {
+                at_len += part.len() + usize::from(n > 0);
+                if n == 0 {
+                    continue;
+                }
+                let dir = &path[..at_len];
+                if !state.files.keys().any(|k| k.eq_ignore_ascii_case(dir)) {
+                    state.files.insert(
+                        dir.to_string(),
+                        crate::state::FileEntry {
+                            directory: true,
+                            sha256: None,
+                            size: None,
+                        },
+                    );
+                }
             }
             let leaf = path.rsplit('\\').next().unwrap_or(&path).to_string();
             vec![Obj::new("System.IO.DirectoryInfo")
@@ -432,6 +523,15 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound, at: Node) -> Result<Option<Vec
             let prefix = format!("{}\\", lower.trim_end_matches('\\'));
             let before = state.files.len();
             let recurse = b.switch("Recurse");
+            let has_children = state
+                .files
+                .keys()
+                .any(|k| k.to_ascii_lowercase().starts_with(&prefix));
+            if has_children && !recurse {
+                return Err(Fail::Failed(format!(
+                    "The item at {path} has children and the Recurse parameter was not specified."
+                )));
+            }
             state.files.retain(|k, _| {
                 let k = k.to_ascii_lowercase();
                 k != lower && !(recurse && k.starts_with(&prefix))
@@ -446,4 +546,86 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound, at: Node) -> Result<Option<Vec
         _ => return Ok(None),
     };
     Ok(Some(out))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Start-Service: the service manager starts the services it depends on first; a service
+/// marked for deletion or disabled does not start.
+fn start_service(
+    state: &mut crate::state::WinState,
+    n: &str,
+    seen: &mut Vec<String>,
+) -> Result<(), Fail> {
+    let s = state
+        .service_mut(n)
+        .ok_or_else(|| Fail::NotFound(not_found_service(n)))?
+        .clone();
+    let cannot = |why: &str| {
+        Fail::Failed(format!(
+            "Service '{0} ({0})' cannot be started due to the following error: Cannot start service {0} on computer '.'. {why}",
+            s.name
+        ))
+    };
+    if s.start_type == "Disabled" {
+        return Err(cannot("The service cannot be started, either because it is disabled or because it has no enabled devices associated with it."));
+    }
+    if s.delete_pending {
+        return Err(cannot(
+            "The specified service has been marked for deletion.",
+        ));
+    }
+    if s.status == "Running" || seen.iter().any(|x| x.eq_ignore_ascii_case(&s.name)) {
+        return Ok(());
+    }
+    seen.push(s.name.clone());
+    for d in &s.depend {
+        if state.service_mut(d).is_none() {
+            return Err(cannot(
+                "The dependency service does not exist or has been marked for deletion.",
+            ));
+        }
+        start_service(state, d, seen)?;
+    }
+    if let Some(s) = state.service_mut(n) {
+        s.status = "Running".into();
+    }
+    Ok(())
+}
+
+/// Stop-Service: refused while services that depend on it run, unless -Force, which stops
+/// them too. A service marked for deletion goes once stopped.
+fn stop_service(state: &mut crate::state::WinState, n: &str, force: bool) -> Result<(), Fail> {
+    let name = state
+        .service_mut(n)
+        .ok_or_else(|| Fail::NotFound(not_found_service(n)))?
+        .name
+        .clone();
+    let dependents: Vec<String> = state
+        .services
+        .iter()
+        .filter(|s| s.status == "Running" && s.depend.iter().any(|d| d.eq_ignore_ascii_case(&name)))
+        .map(|s| s.name.clone())
+        .collect();
+    if !dependents.is_empty() && !force {
+        return Err(Fail::Failed(format!(
+            "Cannot stop service '{name} ({name})' because it has dependent services. It can only be stopped if the Force flag is set."
+        )));
+    }
+    for d in dependents {
+        stop_service(state, &d, true)?;
+    }
+    if let Some(s) = state.service_mut(&name) {
+        s.status = "Stopped".into();
+    }
+    state
+        .services
+        .retain(|s| !(s.delete_pending && s.status == "Stopped"));
+    Ok(())
 }

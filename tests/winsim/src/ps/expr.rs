@@ -180,15 +180,20 @@ impl Interp<'_, '_> {
         }
     }
 
-    /// The one static method call in the subset: `[ScriptBlock]::Create($s)`.
+    /// The static method calls in the subset: `[ScriptBlock]::Create($s)` and
+    /// `[Convert]::FromBase64String('…')` (a byte[]: an array of numbers 0–255).
     fn invocation(&mut self, n: Node, src: &str) -> Result<Value, Flow> {
         let k = kids(n);
         let ty = k.first().map(|t| text(*t, src).to_ascii_lowercase());
         let method = k.get(1).map(|m| text(*m, src).to_ascii_lowercase());
+        let is_static = n.child(1).is_some_and(|c| c.kind() == "::");
         let is_create = ty.as_deref() == Some("[scriptblock]")
             && method.as_deref() == Some("create")
-            && n.child(1).is_some_and(|c| c.kind() == "::");
-        if !is_create || k.len() != 3 {
+            && is_static;
+        let is_base64 = matches!(ty.as_deref(), Some("[convert]" | "[system.convert]"))
+            && method.as_deref() == Some("frombase64string")
+            && is_static;
+        if !(is_create || is_base64) || k.len() != 3 {
             return Err(unsupported(
                 format!("method call '{}'", text(n, src)),
                 n,
@@ -202,6 +207,17 @@ impl Interp<'_, '_> {
             }
         }
         match args.as_slice() {
+            [one] if is_base64 => {
+                use base64::Engine as _;
+                base64::engine::general_purpose::STANDARD
+                    .decode(one.to_text().trim())
+                    .map(|bytes| Value::Array(bytes.into_iter().map(|b| Value::Int(i64::from(b))).collect()))
+                    .map_err(|e| {
+                        Flow::Error(format!(
+                            "Exception calling \"FromBase64String\" with \"1\" argument(s): \"The input is not a valid Base-64 string ({e}).\""
+                        ))
+                    })
+            }
             [one] => Ok(Value::ScriptBlock(one.to_text())),
             _ => Err(unsupported(
                 "[ScriptBlock]::Create arguments",

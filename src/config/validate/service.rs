@@ -1,0 +1,224 @@
+//! `service:` of a component: a Windows service instead of a container. Its files are read
+//! and hashed here, so a missing or unreadable file is a config error with its position, and
+//! the hash `up` compares with the node's copy is the one of the file that was checked.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::{set_help, Checker, S};
+use crate::config::model::{Os, Service, ServiceFile};
+use crate::config::schema::{RawComponent, RawService};
+use crate::config::template::{render, TemplateContext};
+use crate::settings::expand_tilde;
+
+/// Characters Windows does not allow in a file name.
+const NOT_IN_WINDOWS_NAMES: &[char] = &['<', '>', ':', '"', '/', '\\', '|', '?', '*'];
+
+pub(super) fn check_service(
+    c: &mut Checker,
+    config_path: &Path,
+    v: &RawComponent,
+    svc: &S<RawService>,
+    os: &[Os],
+    service_names: &HashSet<&str>,
+    ctx: &TemplateContext<'_>,
+) -> Option<Service> {
+    let name = v.name.value.as_str();
+    let s = &svc.value;
+    let mut ok = true;
+    if let Some(image) = &v.image {
+        let d = c.error(
+            image,
+            format!("component {name} has both image: and service:"),
+        );
+        set_help(
+            d,
+            "a component is either a container (image:) or a Windows service (service:)",
+        );
+        ok = false;
+    }
+    if !v.windows_image.is_empty() {
+        let d = c.error(
+            svc,
+            format!("component {name} has both windows_image: and service:"),
+        );
+        set_help(
+            d,
+            "a component is either a container (windows_image:) or a Windows service (service:)",
+        );
+        ok = false;
+    }
+    if os.contains(&Os::Linux) {
+        let at =
+            v.os.iter()
+                .find(|o| o.value == "linux")
+                .map_or_else(|| super::at(svc), super::at);
+        let d = c.report_error(
+            at,
+            format!("component {name} is a Windows service but its os includes linux"),
+        );
+        set_help(
+            d,
+            "service components run on Windows nodes only: os: [windows], or leave os out",
+        );
+        ok = false;
+    }
+    // Container settings mean nothing to a Windows service: say so rather than ignore them.
+    let container_only: [(&str, Option<(usize, usize)>); 10] = [
+        ("network", v.network.as_ref().map(super::at)),
+        ("ports", v.ports.first().map(super::at)),
+        ("binds", v.binds.first().map(super::at)),
+        ("env", v.env.values().next().map(super::at)),
+        ("args", v.args.first().map(super::at)),
+        ("health", v.health.as_ref().map(super::at)),
+        ("restart", v.restart.as_ref().map(super::at)),
+        ("isolation", v.isolation.as_ref().map(super::at)),
+        ("command", v.command.as_ref().map(|_| super::at(&v.name))),
+        (
+            "entrypoint",
+            v.entrypoint.as_ref().map(|_| super::at(&v.name)),
+        ),
+    ];
+    for (field, at) in container_only
+        .into_iter()
+        .filter_map(|(f, a)| Some((f, a?)))
+    {
+        let d = c.report_error(
+            at,
+            format!("component {name} is a Windows service: `{field}:` is for containers"),
+        );
+        set_help(
+            d,
+            if field == "args" {
+                "put the service's arguments under service: args:"
+            } else {
+                "remove it; a service component is restarted by the service manager and is healthy once its service runs"
+            },
+        );
+        ok = false;
+    }
+    let base = config_path.parent().unwrap_or(Path::new("."));
+    let mut names: Vec<(String, (usize, usize))> = Vec::new();
+    let mut read = |c: &mut Checker, f: &S<String>| -> Option<ServiceFile> {
+        let file = read_file(c, base, f)?;
+        if let Some((_, (line, _))) = names
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(&file.name))
+        {
+            let d = c.error(
+                f,
+                format!(
+                    "component {name}: a second file named {} (first on line {line})",
+                    file.name
+                ),
+            );
+            set_help(d, "files land side by side in the component's directory on the node: give them different names");
+            return None;
+        }
+        names.push((file.name.clone(), super::at(f)));
+        Some(file)
+    };
+    let binary = read(c, &s.binary);
+    let mut files = Vec::new();
+    for f in &s.files {
+        match read(c, f) {
+            Some(file) => files.push(file),
+            None => ok = false,
+        }
+    }
+    let plain = TemplateContext {
+        container_ip: None,
+        ..ctx.clone()
+    };
+    for a in &s.args {
+        if let Err(e) = render(&a.value, &plain) {
+            c.error(a, e);
+            ok = false;
+        }
+    }
+    let mut depends_on = Vec::new();
+    for d in &s.depends_on {
+        let dep = d.value.as_str();
+        if dep == name {
+            c.error(d, format!("component {name} cannot depend on itself"));
+            ok = false;
+        } else if !service_names.contains(dep) {
+            let diag = c.error(
+                d,
+                format!("component {name} depends on `{dep}`, which is not a service component"),
+            );
+            let mut known: Vec<&str> = service_names
+                .iter()
+                .copied()
+                .filter(|n| *n != name)
+                .collect();
+            known.sort_unstable();
+            set_help(
+                diag,
+                if known.is_empty() {
+                    "depends_on names other components that have service:; order containers with after:".to_string()
+                } else {
+                    format!("service components are: {}", known.join(", "))
+                },
+            );
+            ok = false;
+        } else if !depends_on.iter().any(|x| x == dep) {
+            depends_on.push(dep.to_string());
+        }
+    }
+    Some(Service {
+        binary: binary?,
+        files,
+        args: s.args.iter().map(|a| a.value.clone()).collect(),
+        depends_on,
+    })
+    .filter(|_| ok)
+}
+
+/// Read and hash one file named in `service:`.
+fn read_file(c: &mut Checker, base: &Path, f: &S<String>) -> Option<ServiceFile> {
+    let expanded = expand_tilde(&f.value);
+    let local: PathBuf = if expanded.is_absolute() {
+        expanded
+    } else {
+        base.join(expanded)
+    };
+    let name = local
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if name.is_empty() || name.contains(NOT_IN_WINDOWS_NAMES) || name.ends_with(['.', ' ']) {
+        let d = c.error(
+            f,
+            format!("`{}` is not a file name Windows accepts", f.value),
+        );
+        set_help(
+            d,
+            "rename the file: no < > : \" / \\ | ? *, and no trailing dot or space",
+        );
+        return None;
+    }
+    let bytes = match std::fs::read(&local) {
+        Ok(b) => b,
+        Err(e) => {
+            let d = c.error(f, format!("cannot read {}: {e}", local.display()));
+            set_help(
+                d,
+                "paths are on this machine, relative to cluster.yml's directory",
+            );
+            return None;
+        }
+    };
+    Some(ServiceFile {
+        local,
+        name,
+        sha256: hex(&Sha256::digest(&bytes)),
+        size: bytes.len() as u64,
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

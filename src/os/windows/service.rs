@@ -1,0 +1,567 @@
+//! Host-process components: a binary and its files uploaded to a Windows node and registered
+//! as a Windows service (seed 000: the per-host-subnet service and the agent run on the host,
+//! the agent starting after the network service). Rancher 1.6's layout (seed 002): programs in
+//! `C:\Program Files\rwin\<component>`, logs and state in `C:\ProgramData\rwin\<component>`.
+//! One read-only facts script per service (file hashes, service state, `sc.exe qc`), then one
+//! script that uploads what differs (base64 on stdin, SHA-256 checked) and (re)configures and
+//! starts the service.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::quote;
+use crate::config::{Service, ServiceFile};
+
+/// Where service components' programs go (one directory per component).
+pub const PROGRAM_DIR: &str = r"C:\Program Files\rwin";
+/// Where service components keep logs and state (one directory per component).
+pub const DATA_DIR: &str = r"C:\ProgramData\rwin";
+/// The last line an apply script writes when it did everything.
+pub const DONE: &str = "rwin: done";
+
+/// One service component on one node, with its arguments rendered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceSpec {
+    pub component: String,
+    /// The Windows service's name: `rwin-<component>`.
+    pub name: String,
+    pub binary: ServiceFile,
+    pub files: Vec<ServiceFile>,
+    pub args: Vec<String>,
+    /// Windows service names this one depends on.
+    pub depends_on: Vec<String>,
+}
+
+/// The Windows service name of a service component.
+pub fn service_name(component: &str) -> String {
+    format!("rwin-{component}")
+}
+
+impl ServiceSpec {
+    pub fn new(component: &str, svc: &Service, args: Vec<String>) -> ServiceSpec {
+        ServiceSpec {
+            component: component.to_string(),
+            name: service_name(component),
+            binary: svc.binary.clone(),
+            files: svc.files.clone(),
+            args,
+            depends_on: svc.depends_on.iter().map(|d| service_name(d)).collect(),
+        }
+    }
+
+    /// `C:\Program Files\rwin\<component>`.
+    pub fn program_dir(&self) -> String {
+        format!(r"{PROGRAM_DIR}\{}", self.component)
+    }
+
+    /// `C:\ProgramData\rwin\<component>`.
+    pub fn data_dir(&self) -> String {
+        format!(r"{DATA_DIR}\{}", self.component)
+    }
+
+    /// The binary first, then the other files.
+    pub fn all_files(&self) -> impl Iterator<Item = &ServiceFile> {
+        std::iter::once(&self.binary).chain(&self.files)
+    }
+
+    /// Where `f` lives on the node.
+    pub fn remote_path(&self, f: &ServiceFile) -> String {
+        format!(r"{}\{}", self.program_dir(), f.name)
+    }
+
+    /// The service's command line as the service manager stores it (`BINARY_PATH_NAME`): the
+    /// binary's path quoted, then the arguments quoted the way the C runtime splits them.
+    pub fn bin_path(&self) -> String {
+        let mut line = win_arg_quoted(&self.remote_path(&self.binary));
+        for a in &self.args {
+            line.push(' ');
+            line.push_str(&win_arg(a));
+        }
+        line
+    }
+}
+
+/// One argument for a Windows command line (CommandLineToArgvW's rules), quoted only when
+/// it must be: empty, whitespace, a quote, or a trailing backslash.
+fn win_arg(a: &str) -> String {
+    if !a.is_empty() && !a.contains([' ', '\t', '"']) && !a.ends_with('\\') {
+        return a.to_string();
+    }
+    win_arg_quoted(a)
+}
+
+fn win_arg_quoted(a: &str) -> String {
+    format!("\"{}\"", escape_quotes(a, true))
+}
+
+/// Backslashes before a `"` (and, with `closing`, at the end) doubled, and `"` escaped as `\"`.
+fn escape_quotes(a: &str, closing: bool) -> String {
+    let mut out = String::new();
+    let mut slashes = 0;
+    for ch in a.chars() {
+        match ch {
+            '\\' => slashes += 1,
+            '"' => {
+                out.push_str(&"\\".repeat(slashes * 2 + 1));
+                out.push('"');
+                slashes = 0;
+            }
+            c => {
+                out.push_str(&"\\".repeat(slashes));
+                out.push(c);
+                slashes = 0;
+            }
+        }
+    }
+    out.push_str(&"\\".repeat(if closing { slashes * 2 } else { slashes }));
+    out
+}
+
+/// `value` as a literal Windows PowerShell 5.1 hands to a native command unchanged. 5.1
+/// passes embedded double quotes through as they are and only wraps an argument with
+/// unquoted whitespace in quotes (NativeCommandParameterBinder.NeedQuotes), so the
+/// command's own argument parser would eat them: escape them `\"` for it
+/// (PowerShell/PowerShell#1995; fixed only in 7.3 by `$PSNativeCommandArgumentPassing`).
+/// `value` must not end with a backslash (5.1 does not double it before its closing quote).
+fn native_arg(value: &str) -> String {
+    quote(&escape_quotes(value, false))
+}
+
+/// What the node has of one service component.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct ServiceFacts {
+    /// (path, uppercase SHA-256) of the component's files that exist.
+    #[serde(deserialize_with = "super::facts::many")]
+    pub files: Vec<FileHash>,
+    /// `Running`, `Stopped`, …; `None`: no such service.
+    pub status: Option<String>,
+    /// `sc.exe qc` as printed, when the service exists.
+    pub config: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct FileHash {
+    pub path: String,
+    pub hash: String,
+}
+
+/// The service's configuration as `sc.exe qc` prints it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueriedConfig {
+    pub bin_path: String,
+    /// `AUTO_START`, `DEMAND_START`, …
+    pub start_type: String,
+    pub dependencies: Vec<String>,
+}
+
+/// Read `sc.exe qc NAME`'s `KEY : value` lines; DEPENDENCIES continues on lines with no key.
+pub fn parse_qc(text: &str) -> QueriedConfig {
+    let mut q = QueriedConfig::default();
+    let mut last_key = String::new();
+    for line in text.lines() {
+        let Some((k, v)) = line.split_once(':') else {
+            continue;
+        };
+        let key = k.trim();
+        // `C:\…` in a value: the first colon is the separator only when the key is a word.
+        if !key.is_empty() && !key.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
+            continue;
+        }
+        let value = v.trim();
+        let key = if key.is_empty() {
+            last_key.clone()
+        } else {
+            key.to_string()
+        };
+        match key.as_str() {
+            "BINARY_PATH_NAME" => q.bin_path = value.to_string(),
+            "START_TYPE" => {
+                q.start_type = value.split_whitespace().nth(1).unwrap_or("").to_string()
+            }
+            "DEPENDENCIES" if !value.is_empty() => q.dependencies.push(value.to_string()),
+            _ => {}
+        }
+        last_key = key;
+    }
+    q
+}
+
+/// What `up` does about one service on one node.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ServiceWork {
+    /// Files missing or with another hash on the node.
+    pub upload: Vec<ServiceFile>,
+    /// The service does not exist.
+    pub create: bool,
+    /// Its command line, start type or dependencies differ: why.
+    pub reconfigure: Option<String>,
+    /// It runs and must stop first (its files or configuration change).
+    pub stop_first: bool,
+    /// It is not running.
+    pub start: bool,
+}
+
+impl ServiceWork {
+    pub fn is_unchanged(&self) -> bool {
+        self.upload.is_empty() && !self.create && self.reconfigure.is_none() && !self.start
+    }
+
+    /// created, replaced, started or unchanged (the words container components use).
+    pub fn outcome(&self) -> &'static str {
+        if self.create {
+            "created"
+        } else if !self.upload.is_empty() || self.reconfigure.is_some() {
+            "replaced"
+        } else if self.start {
+            "started"
+        } else {
+            "unchanged"
+        }
+    }
+}
+
+/// Compare the node's copy with the spec.
+pub fn service_work(spec: &ServiceSpec, facts: &ServiceFacts) -> ServiceWork {
+    let upload: Vec<ServiceFile> = spec
+        .all_files()
+        .filter(|f| {
+            let path = spec.remote_path(f);
+            !facts.files.iter().any(|h| {
+                h.path.eq_ignore_ascii_case(&path) && h.hash.eq_ignore_ascii_case(&f.sha256)
+            })
+        })
+        .cloned()
+        .collect();
+    let create = facts.status.is_none();
+    let reconfigure = match (&facts.status, &facts.config) {
+        (None, _) => None,
+        (Some(_), None) => Some("its configuration could not be read".to_string()),
+        (Some(_), Some(text)) => {
+            let q = parse_qc(text);
+            let want = spec.bin_path();
+            if q.bin_path != want {
+                Some(format!("command line was {}", q.bin_path))
+            } else if q.start_type != "AUTO_START" {
+                Some(format!("start type was {}", q.start_type))
+            } else if !same_names(&q.dependencies, &spec.depends_on) {
+                Some(format!("dependencies were [{}]", q.dependencies.join(", ")))
+            } else {
+                None
+            }
+        }
+    };
+    let running = facts.status.as_deref() == Some("Running");
+    let changes = !upload.is_empty() || reconfigure.is_some();
+    ServiceWork {
+        stop_first: running && changes,
+        start: !running || changes,
+        upload,
+        create,
+        reconfigure,
+    }
+}
+
+fn same_names(a: &[String], b: &[String]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .all(|x| b.iter().any(|y| x.eq_ignore_ascii_case(y)))
+}
+
+/// Read-only: the hashes of the component's files on the node, the service's status and its
+/// configuration, as one JSON object.
+pub fn service_facts_script(spec: &ServiceSpec) -> String {
+    let paths = spec
+        .all_files()
+        .map(|f| quote(&spec.remote_path(f)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let name = quote(&spec.name);
+    format!(
+        r#"# rwin facts for service {svc} (component {component}): read-only, prints one JSON object.
+$files = @(Get-FileHash -Path {paths} -Algorithm SHA256 -ErrorAction SilentlyContinue | ForEach-Object {{ [ordered]@{{ path = [string]$_.Path; hash = [string]$_.Hash }} }})
+$status = $null
+$config = $null
+$svc = Get-Service -Name {name} -ErrorAction SilentlyContinue
+if ($null -ne $svc) {{
+  $status = [string]$svc.Status
+  $config = sc.exe qc {name} | Out-String
+}}
+[ordered]@{{ files = $files; status = $status; config = $config }} | ConvertTo-Json -Depth 4 -Compress
+"#,
+        svc = spec.name,
+        component = spec.component,
+    )
+}
+
+/// Read the facts script's answer (the last line that is a JSON object).
+pub fn parse_service_facts(stdout: &str) -> Result<ServiceFacts, String> {
+    let line = stdout
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('{'))
+        .ok_or_else(|| {
+            format!(
+                "the service facts script printed no JSON object: {:?}",
+                stdout.chars().take(200).collect::<String>()
+            )
+        })?;
+    serde_json::from_str(line)
+        .map_err(|e| format!("the service facts script's answer is not the expected JSON ({e})"))
+}
+
+/// The script that makes the node match `spec`: directories, files whose hash differs
+/// (`contents` holds the bytes of each file in `work.upload`, in order), the service created
+/// or reconfigured with restart-on-failure, and started. A running service is stopped before
+/// its files or configuration change (`-Force` also stops the services that depend on it;
+/// they are started again when their own component is deployed, which comes later).
+pub fn service_apply_script(
+    spec: &ServiceSpec,
+    work: &ServiceWork,
+    contents: &[Vec<u8>],
+) -> Result<String, String> {
+    use base64::Engine as _;
+    if contents.len() != work.upload.len() {
+        return Err(format!(
+            "{} files to upload but {} contents",
+            work.upload.len(),
+            contents.len()
+        ));
+    }
+    let name = quote(&spec.name);
+    let mut s = format!(
+        "# rwin: Windows service {} for component {}; stops at the first failure.\n$ErrorActionPreference = 'Stop'\n",
+        spec.name, spec.component
+    );
+    for dir in [spec.program_dir(), spec.data_dir()] {
+        let _ = writeln!(
+            s,
+            "New-Item -Path {} -ItemType Directory -Force | Out-Null",
+            quote(&dir)
+        );
+    }
+    if work.stop_first {
+        let _ = writeln!(s, "Stop-Service -Name {name} -Force");
+    }
+    for (f, bytes) in work.upload.iter().zip(contents) {
+        let path = quote(&spec.remote_path(f));
+        let data = base64::engine::general_purpose::STANDARD.encode(bytes);
+        let _ = writeln!(
+            s,
+            "$bytes = [Convert]::FromBase64String('{data}')\nSet-Content -Path {path} -Value $bytes -Encoding Byte\n$h = Get-FileHash -Path {path} -Algorithm SHA256\nif ([string]$h.Hash -ne '{hash}') {{ throw {why} }}",
+            hash = f.sha256.to_ascii_uppercase(),
+            why = quote(&format!(
+                "{}: the copy on the node does not have the SHA-256 of the file sent ({})",
+                f.name, f.sha256
+            )),
+        );
+    }
+    let bin_path = native_arg(&spec.bin_path());
+    let depend = if spec.depends_on.is_empty() {
+        String::new()
+    } else {
+        format!(" depend= {}", quote(&spec.depends_on.join("/")))
+    };
+    if work.create {
+        let _ = writeln!(
+            s,
+            "sc.exe create {name} binPath= {bin_path} start= auto{depend} | Out-Null\nif ($LASTEXITCODE -ne 0) {{ throw {} }}",
+            quote(&format!("sc.exe create {} failed", spec.name))
+        );
+    } else if work.reconfigure.is_some() {
+        // `depend= /` clears the dependencies (sc.exe config's documented form).
+        let depend = if depend.is_empty() {
+            " depend= '/'".to_string()
+        } else {
+            depend
+        };
+        let _ = writeln!(
+            s,
+            "sc.exe config {name} binPath= {bin_path} start= auto{depend} | Out-Null\nif ($LASTEXITCODE -ne 0) {{ throw {} }}",
+            quote(&format!("sc.exe config {} failed", spec.name))
+        );
+    }
+    if work.create || work.reconfigure.is_some() {
+        let _ = writeln!(
+            s,
+            "sc.exe failure {name} reset= 86400 actions= restart/5000 | Out-Null\nif ($LASTEXITCODE -ne 0) {{ throw {} }}",
+            quote(&format!("sc.exe failure {} failed", spec.name))
+        );
+    }
+    let _ = writeln!(
+        s,
+        "Start-Service -Name {name}\n$svc = Get-Service -Name {name}\nif ([string]$svc.Status -ne 'Running') {{ throw {} }}\nWrite-Output '{DONE}'",
+        quote(&format!("{} is not running after Start-Service", spec.name))
+    );
+    Ok(s)
+}
+
+/// A service rwin made, as teardown needs it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct ServiceRecord {
+    pub name: String,
+    pub depends_on: Vec<String>,
+    /// Paths of the files uploaded for it.
+    pub files: Vec<String>,
+}
+
+/// Services in the order to remove them: every service before those it depends on.
+pub fn removal_order(services: &[ServiceRecord]) -> Vec<&ServiceRecord> {
+    let mut out: Vec<&ServiceRecord> = Vec::new();
+    let mut left: Vec<&ServiceRecord> = services.iter().collect();
+    while !left.is_empty() {
+        // Those nothing left depends on go first.
+        let (free, rest): (Vec<&ServiceRecord>, Vec<&ServiceRecord>) = left.iter().partition(|s| {
+            !left
+                .iter()
+                .any(|o| o.depends_on.iter().any(|d| d.eq_ignore_ascii_case(&s.name)))
+        });
+        if free.is_empty() {
+            // A cycle cannot come from a valid config; remove the rest as recorded.
+            out.extend(rest);
+            break;
+        }
+        out.extend(free);
+        left = rest;
+    }
+    out
+}
+
+/// Teardown steps for services and rwin's directories: stop and delete each service
+/// (dependents first), remove its files, then `C:\Program Files\rwin` and `C:\ProgramData\rwin`.
+/// Prints `removed=` / `left=` lines.
+pub fn teardown_services(s: &mut String, services: &[ServiceRecord]) {
+    for svc in removal_order(services) {
+        let name = quote(&svc.name);
+        let _ = writeln!(
+            s,
+            "$svc = Get-Service -Name {name} -ErrorAction SilentlyContinue\nif ($null -ne $svc) {{\n  if ([string]$svc.Status -ne 'Stopped') {{ Stop-Service -Name {name} -ErrorAction SilentlyContinue }}\n  sc.exe delete {name} | Out-Null\n}}\n$svc = Get-Service -Name {name} -ErrorAction SilentlyContinue\nif ($null -eq $svc) {{ Write-Output {} }} else {{ Write-Output {} }}",
+            quote(&format!("removed=Windows service {}", svc.name)),
+            quote(&format!("left=Windows service {} (sc.exe delete failed, or it is marked for deletion until it stops)", svc.name)),
+        );
+        for f in &svc.files {
+            remove_path(s, f, false);
+        }
+    }
+    if !services.is_empty() {
+        remove_path(s, PROGRAM_DIR, true);
+        remove_path(s, DATA_DIR, true);
+    }
+}
+
+fn remove_path(s: &mut String, path: &str, dir: bool) {
+    let p = quote(path);
+    let what = if dir { "directory" } else { "file" };
+    let recurse = if dir { " -Recurse" } else { "" };
+    let _ = writeln!(
+        s,
+        "if (Test-Path -Path {p}) {{ Remove-Item -Path {p}{recurse} -Force -ErrorAction SilentlyContinue }}\nif (Test-Path -Path {p}) {{ Write-Output {} }} else {{ Write-Output {} }}",
+        quote(&format!("left={what} {path}")),
+        quote(&format!("removed={what} {path}")),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(args: &[&str], depends_on: &[&str]) -> ServiceSpec {
+        let f = |name: &str| ServiceFile {
+            local: name.into(),
+            name: name.into(),
+            sha256: "ab".repeat(32),
+            size: 1,
+        };
+        ServiceSpec::new(
+            "agent",
+            &Service {
+                binary: f("agent.exe"),
+                files: vec![f("agent.conf")],
+                args: Vec::new(),
+                depends_on: depends_on.iter().map(|d| d.to_string()).collect(),
+            },
+            args.iter().map(|a| a.to_string()).collect(),
+        )
+    }
+
+    #[test]
+    fn the_command_line_quotes_the_path_and_only_the_arguments_that_need_it() {
+        let s = spec(&["-v", "a b", r#"say "hi""#, r"C:\data\", ""], &[]);
+        assert_eq!(
+            s.bin_path(),
+            r#""C:\Program Files\rwin\agent\agent.exe" -v "a b" "say \"hi\"" "C:\data\\" """#
+        );
+        // What Windows PowerShell 5.1 must be given for sc.exe to receive that.
+        assert_eq!(
+            native_arg(r#""C:\x y\a.exe" "say \"hi\"""#),
+            r#"'\"C:\x y\a.exe\" \"say \\\"hi\\\"\"'"#
+        );
+    }
+
+    #[test]
+    fn sc_qc_output_is_read_with_every_dependency() {
+        let text = "[SC] QueryServiceConfig SUCCESS\r\n\r\nSERVICE_NAME: rwin-agent\r\n        TYPE               : 10  WIN32_OWN_PROCESS\r\n        START_TYPE         : 2   AUTO_START\r\n        BINARY_PATH_NAME   : \"C:\\Program Files\\rwin\\agent\\agent.exe\" -v\r\n        DEPENDENCIES       : rwin-network\r\n                           : rwin-dns\r\n        SERVICE_START_NAME : LocalSystem\r\n";
+        let q = parse_qc(text);
+        assert_eq!(q.bin_path, r#""C:\Program Files\rwin\agent\agent.exe" -v"#);
+        assert_eq!(q.start_type, "AUTO_START");
+        assert_eq!(q.dependencies, vec!["rwin-network", "rwin-dns"]);
+    }
+
+    #[test]
+    fn work_is_what_differs() {
+        let s = spec(&["-v"], &["network"]);
+        assert_eq!(s.depends_on, vec!["rwin-network"]);
+        let fresh = service_work(&s, &ServiceFacts::default());
+        assert!(fresh.create && fresh.start && !fresh.stop_first);
+        assert_eq!(fresh.upload.len(), 2);
+        assert_eq!(fresh.outcome(), "created");
+        let qc = format!(
+            "START_TYPE : 2   AUTO_START\r\nBINARY_PATH_NAME : {}\r\nDEPENDENCIES : rwin-network\r\n",
+            s.bin_path()
+        );
+        let same = ServiceFacts {
+            files: s
+                .all_files()
+                .map(|f| FileHash {
+                    path: s.remote_path(f).to_uppercase(),
+                    hash: f.sha256.to_uppercase(),
+                })
+                .collect(),
+            status: Some("Running".into()),
+            config: Some(qc.clone()),
+        };
+        assert!(service_work(&s, &same).is_unchanged());
+        let stopped = ServiceFacts {
+            status: Some("Stopped".into()),
+            ..same.clone()
+        };
+        assert_eq!(service_work(&s, &stopped).outcome(), "started");
+        let other_args = spec(&["-w"], &["network"]);
+        let w = service_work(&other_args, &same);
+        assert!(w.stop_first && w.reconfigure.is_some() && w.upload.is_empty());
+        assert_eq!(w.outcome(), "replaced");
+    }
+
+    #[test]
+    fn dependents_are_removed_before_what_they_depend_on() {
+        let r = |name: &str, deps: &[&str]| ServiceRecord {
+            name: name.into(),
+            depends_on: deps.iter().map(|d| d.to_string()).collect(),
+            files: Vec::new(),
+        };
+        let recs = vec![
+            r("rwin-network", &[]),
+            r("rwin-agent", &["rwin-network", "rwin-dns"]),
+            r("rwin-dns", &["rwin-network"]),
+        ];
+        let order: Vec<&str> = removal_order(&recs)
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(order, vec!["rwin-agent", "rwin-dns", "rwin-network"]);
+    }
+}

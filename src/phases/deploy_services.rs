@@ -1,0 +1,182 @@
+//! Deploy a service component: on each of its Windows nodes, one read-only script finds the
+//! files' hashes and the service's state, then (only if something differs) one script uploads
+//! the files that differ and creates, reconfigures or starts the service. Runs inside the
+//! component order of `deploy_components`, so `after:` and `depends_on:` hold; a service is
+//! healthy once it runs.
+
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+
+use super::deploy_components::ComponentResult;
+use super::{Host, RunContext};
+use crate::os::windows::{self, ServiceRecord, ServiceSpec, ServiceWork};
+use crate::plan::PlannedComponent;
+
+/// Deploy `comp`'s services (none for a container component), at most `concurrency` at once.
+pub async fn run(
+    ctx: &RunContext,
+    hosts: &[Host],
+    comp: &PlannedComponent,
+    concurrency: usize,
+) -> Vec<(String, ComponentResult)> {
+    futures_util::stream::iter(comp.services.iter())
+        .map(|inst| async move {
+            let host = hosts.iter().find(|h| h.node.name == inst.node);
+            let r = match host {
+                Some(h) if h.ok() => match deploy(ctx, h, &inst.spec).await {
+                    Ok(outcome) => ComponentResult {
+                        component: comp.name.clone(),
+                        outcome: outcome.into(),
+                        detail: None,
+                        ok: true,
+                    },
+                    Err(e) => ComponentResult {
+                        component: comp.name.clone(),
+                        outcome: "failed".into(),
+                        detail: Some(e),
+                        ok: false,
+                    },
+                },
+                Some(h) => ComponentResult {
+                    component: comp.name.clone(),
+                    outcome: "skipped".into(),
+                    detail: Some(format!(
+                        "host failed: {}",
+                        h.error.clone().unwrap_or_default()
+                    )),
+                    ok: false,
+                },
+                None => ComponentResult {
+                    component: comp.name.clone(),
+                    outcome: "skipped".into(),
+                    detail: None,
+                    ok: false,
+                },
+            };
+            (inst.node.clone(), r)
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await
+}
+
+/// Make service `spec` on host `h` match; the outcome in the words container components use.
+async fn deploy(ctx: &RunContext, h: &Host, spec: &ServiceSpec) -> Result<&'static str, String> {
+    let name = h.name();
+    let t = h.transport.as_ref().ok_or("not connected")?;
+    let command = crate::os::script_command(h.node.os, &h.node.node.user)?;
+    let facts_script = windows::service_facts_script(spec);
+    ctx.ui.debug(&format!("{name}: running\n{facts_script}"));
+    let out = t
+        .exec(&command, Some(facts_script.as_bytes()))
+        .await
+        .map_err(|e| format!("reading service {}: {e}", spec.name))?;
+    let facts = windows::parse_service_facts(&out.stdout).map_err(|e| {
+        let why = out.stderr.trim();
+        if why.is_empty() {
+            e
+        } else {
+            format!("{e}; stderr: {why}")
+        }
+    })?;
+    let work = windows::service_work(spec, &facts);
+    record(ctx, name, spec)?;
+    if work.is_unchanged() {
+        return Ok("unchanged");
+    }
+    ctx.ui.host_step(name, &describe(spec, &work));
+    let contents = work
+        .upload
+        .iter()
+        .map(read_checked)
+        .collect::<Result<Vec<_>, _>>()?;
+    let script = windows::service_apply_script(spec, &work, &contents)?;
+    ctx.ui.debug(&format!(
+        "{name}: running the script for service {} ({} bytes)",
+        spec.name,
+        script.len()
+    ));
+    let out = t
+        .exec(&command, Some(script.as_bytes()))
+        .await
+        .map_err(|e| e.to_string())?;
+    if !out
+        .stdout
+        .lines()
+        .any(|l| l.trim() == windows::SERVICE_DONE)
+    {
+        let why = out.stderr.trim();
+        return Err(if why.is_empty() {
+            format!(
+                "the service script stopped (exit {}) without saying why",
+                out.code
+            )
+        } else {
+            why.to_string()
+        });
+    }
+    Ok(work.outcome())
+}
+
+fn describe(spec: &ServiceSpec, work: &ServiceWork) -> String {
+    let mut parts = Vec::new();
+    if !work.upload.is_empty() {
+        let names: Vec<&str> = work.upload.iter().map(|f| f.name.as_str()).collect();
+        parts.push(format!("uploading {}", names.join(", ")));
+    }
+    if work.create {
+        parts.push("creating the service".into());
+    } else if let Some(why) = &work.reconfigure {
+        parts.push(format!("reconfiguring the service ({why})"));
+    }
+    if work.start {
+        parts.push("starting it".into());
+    }
+    format!("service {}: {}", spec.name, parts.join(", "))
+}
+
+/// The file's bytes, refused if they changed since cluster.yml was checked (the hash the
+/// node's copy is compared with is that of the checked file).
+fn read_checked(f: &crate::config::ServiceFile) -> Result<Vec<u8>, String> {
+    let bytes =
+        std::fs::read(&f.local).map_err(|e| format!("reading {}: {e}", f.local.display()))?;
+    let hash: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    if hash != f.sha256 {
+        return Err(format!(
+            "{} changed while rwin ran; run again",
+            f.local.display()
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Record the service and its files before changing the host, so teardown removes them even
+/// if the script stops half way.
+fn record(ctx: &RunContext, node: &str, spec: &ServiceSpec) -> Result<(), String> {
+    let rec = ServiceRecord {
+        name: spec.name.clone(),
+        depends_on: spec.depends_on.clone(),
+        files: spec.all_files().map(|f| spec.remote_path(f)).collect(),
+    };
+    ctx.state
+        .update(|s| {
+            let host = s.host_mut(node);
+            host.components.insert(spec.component.clone());
+            let win = host.windows.get_or_insert_with(Default::default);
+            match win.services.iter_mut().find(|r| r.name == rec.name) {
+                Some(r) => {
+                    for f in &rec.files {
+                        if !r.files.contains(f) {
+                            r.files.push(f.clone());
+                        }
+                    }
+                    r.depends_on = rec.depends_on.clone();
+                }
+                None => win.services.push(rec),
+            }
+        })
+        .map_err(|e| e.to_string())
+}
