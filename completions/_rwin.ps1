@@ -34,6 +34,7 @@ Register-ArgumentCompleter -Native -CommandName 'rwin' -ScriptBlock {
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)')
             [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'No colours (also when the NO_COLOR environment variable is set)')
             [CompletionResult]::new('--accept-new-host-keys', '--accept-new-host-keys', [CompletionResultType]::ParameterName, 'Trust and record host keys of hosts not yet in known_hosts (a changed key is still refused)')
+            [CompletionResult]::new('--allow-reboot', '--allow-reboot', [CompletionResultType]::ParameterName, 'Restart a Windows host when a change needs a reboot to take effect, wait for it to answer again and carry on. Without it a needed reboot is only reported')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -62,6 +63,7 @@ Register-ArgumentCompleter -Native -CommandName 'rwin' -ScriptBlock {
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)')
             [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'No colours (also when the NO_COLOR environment variable is set)')
             [CompletionResult]::new('--accept-new-host-keys', '--accept-new-host-keys', [CompletionResultType]::ParameterName, 'Trust and record host keys of hosts not yet in known_hosts (a changed key is still refused)')
+            [CompletionResult]::new('--allow-reboot', '--allow-reboot', [CompletionResultType]::ParameterName, 'Restart a Windows host when a change needs a reboot to take effect, wait for it to answer again and carry on. Without it a needed reboot is only reported')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -80,6 +82,7 @@ Register-ArgumentCompleter -Native -CommandName 'rwin' -ScriptBlock {
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)')
             [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'No colours (also when the NO_COLOR environment variable is set)')
             [CompletionResult]::new('--accept-new-host-keys', '--accept-new-host-keys', [CompletionResultType]::ParameterName, 'Trust and record host keys of hosts not yet in known_hosts (a changed key is still refused)')
+            [CompletionResult]::new('--allow-reboot', '--allow-reboot', [CompletionResultType]::ParameterName, 'Restart a Windows host when a change needs a reboot to take effect, wait for it to answer again and carry on. Without it a needed reboot is only reported')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -98,6 +101,7 @@ Register-ArgumentCompleter -Native -CommandName 'rwin' -ScriptBlock {
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)')
             [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'No colours (also when the NO_COLOR environment variable is set)')
             [CompletionResult]::new('--accept-new-host-keys', '--accept-new-host-keys', [CompletionResultType]::ParameterName, 'Trust and record host keys of hosts not yet in known_hosts (a changed key is still refused)')
+            [CompletionResult]::new('--allow-reboot', '--allow-reboot', [CompletionResultType]::ParameterName, 'Restart a Windows host when a change needs a reboot to take effect, wait for it to answer again and carry on. Without it a needed reboot is only reported')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -119,6 +123,7 @@ Register-ArgumentCompleter -Native -CommandName 'rwin' -ScriptBlock {
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)')
             [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'No colours (also when the NO_COLOR environment variable is set)')
             [CompletionResult]::new('--accept-new-host-keys', '--accept-new-host-keys', [CompletionResultType]::ParameterName, 'Trust and record host keys of hosts not yet in known_hosts (a changed key is still refused)')
+            [CompletionResult]::new('--allow-reboot', '--allow-reboot', [CompletionResultType]::ParameterName, 'Restart a Windows host when a change needs a reboot to take effect, wait for it to answer again and carry on. Without it a needed reboot is only reported')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -139,6 +144,7 @@ Register-ArgumentCompleter -Native -CommandName 'rwin' -ScriptBlock {
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)')
             [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'No colours (also when the NO_COLOR environment variable is set)')
             [CompletionResult]::new('--accept-new-host-keys', '--accept-new-host-keys', [CompletionResultType]::ParameterName, 'Trust and record host keys of hosts not yet in known_hosts (a changed key is still refused)')
+            [CompletionResult]::new('--allow-reboot', '--allow-reboot', [CompletionResultType]::ParameterName, 'Restart a Windows host when a change needs a reboot to take effect, wait for it to answer again and carry on. Without it a needed reboot is only reported')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -157,6 +163,7 @@ Register-ArgumentCompleter -Native -CommandName 'rwin' -ScriptBlock {
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)')
             [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'No colours (also when the NO_COLOR environment variable is set)')
             [CompletionResult]::new('--accept-new-host-keys', '--accept-new-host-keys', [CompletionResultType]::ParameterName, 'Trust and record host keys of hosts not yet in known_hosts (a changed key is still refused)')
+            [CompletionResult]::new('--allow-reboot', '--allow-reboot', [CompletionResultType]::ParameterName, 'Restart a Windows host when a change needs a reboot to take effect, wait for it to answer again and carry on. Without it a needed reboot is only reported')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break

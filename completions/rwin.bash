@@ -65,7 +65,7 @@ _rwin() {
 
     case "${cmd}" in
         rwin)
-            opts="-v -q -y -h -V --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --help --version up plan validate remove-host doctor completions help"
+            opts="-v -q -y -h -V --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --allow-reboot --help --version up plan validate remove-host doctor completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -99,7 +99,7 @@ _rwin() {
             return 0
             ;;
         rwin__subcmd__completions)
-            opts="-v -q -y -h --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --help bash elvish fish powershell zsh"
+            opts="-v -q -y -h --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --allow-reboot --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -133,7 +133,7 @@ _rwin() {
             return 0
             ;;
         rwin__subcmd__doctor)
-            opts="-v -q -y -h --probe --probe-image --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --help"
+            opts="-v -q -y -h --probe --probe-image --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --allow-reboot --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -283,7 +283,7 @@ _rwin() {
             return 0
             ;;
         rwin__subcmd__plan)
-            opts="-v -q -y -h --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --help"
+            opts="-v -q -y -h --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --allow-reboot --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -317,7 +317,7 @@ _rwin() {
             return 0
             ;;
         rwin__subcmd__remove__subcmd__host)
-            opts="-v -q -y -h --force --edit-config --dry-run --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --help"
+            opts="-v -q -y -h --force --edit-config --dry-run --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --allow-reboot --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -351,7 +351,7 @@ _rwin() {
             return 0
             ;;
         rwin__subcmd__up)
-            opts="-v -q -y -h --dry-run --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --help"
+            opts="-v -q -y -h --dry-run --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --allow-reboot --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -385,7 +385,7 @@ _rwin() {
             return 0
             ;;
         rwin__subcmd__validate)
-            opts="-v -q -y -h --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --help"
+            opts="-v -q -y -h --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --allow-reboot --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -31,6 +31,7 @@ set edit:completion:arg-completer[rwin] = {|@words|
             cand --yes 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
             cand --no-color 'No colours (also when the NO_COLOR environment variable is set)'
             cand --accept-new-host-keys 'Trust and record host keys of hosts not yet in known_hosts (a changed key is still refused)'
+            cand --allow-reboot 'Restart a Windows host when a change needs a reboot to take effect, wait for it to answer again and carry on. Without it a needed reboot is only reported'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -58,6 +59,7 @@ set edit:completion:arg-completer[rwin] = {|@words|
             cand --yes 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
             cand --no-color 'No colours (also when the NO_COLOR environment variable is set)'
             cand --accept-new-host-keys 'Trust and record host keys of hosts not yet in known_hosts (a changed key is still refused)'
+            cand --allow-reboot 'Restart a Windows host when a change needs a reboot to take effect, wait for it to answer again and carry on. Without it a needed reboot is only reported'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -75,6 +77,7 @@ set edit:completion:arg-completer[rwin] = {|@words|
             cand --yes 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
             cand --no-color 'No colours (also when the NO_COLOR environment variable is set)'
             cand --accept-new-host-keys 'Trust and record host keys of hosts not yet in known_hosts (a changed key is still refused)'
+            cand --allow-reboot 'Restart a Windows host when a change needs a reboot to take effect, wait for it to answer again and carry on. Without it a needed reboot is only reported'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -92,6 +95,7 @@ set edit:completion:arg-completer[rwin] = {|@words|
             cand --yes 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
             cand --no-color 'No colours (also when the NO_COLOR environment variable is set)'
             cand --accept-new-host-keys 'Trust and record host keys of hosts not yet in known_hosts (a changed key is still refused)'
+            cand --allow-reboot 'Restart a Windows host when a change needs a reboot to take effect, wait for it to answer again and carry on. Without it a needed reboot is only reported'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -112,6 +116,7 @@ set edit:completion:arg-completer[rwin] = {|@words|
             cand --yes 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
             cand --no-color 'No colours (also when the NO_COLOR environment variable is set)'
             cand --accept-new-host-keys 'Trust and record host keys of hosts not yet in known_hosts (a changed key is still refused)'
+            cand --allow-reboot 'Restart a Windows host when a change needs a reboot to take effect, wait for it to answer again and carry on. Without it a needed reboot is only reported'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -131,6 +136,7 @@ set edit:completion:arg-completer[rwin] = {|@words|
             cand --yes 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
             cand --no-color 'No colours (also when the NO_COLOR environment variable is set)'
             cand --accept-new-host-keys 'Trust and record host keys of hosts not yet in known_hosts (a changed key is still refused)'
+            cand --allow-reboot 'Restart a Windows host when a change needs a reboot to take effect, wait for it to answer again and carry on. Without it a needed reboot is only reported'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -148,6 +154,7 @@ set edit:completion:arg-completer[rwin] = {|@words|
             cand --yes 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
             cand --no-color 'No colours (also when the NO_COLOR environment variable is set)'
             cand --accept-new-host-keys 'Trust and record host keys of hosts not yet in known_hosts (a changed key is still refused)'
+            cand --allow-reboot 'Restart a Windows host when a change needs a reboot to take effect, wait for it to answer again and carry on. Without it a needed reboot is only reported'
             cand -h 'Print help'
             cand --help 'Print help'
         }

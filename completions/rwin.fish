@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_rwin_global_optspecs
-    string join \n concurrency= v/verbose q/quiet output= y/yes no-color accept-new-host-keys known-hosts= connect-timeout= command-timeout= h/help V/version
+    string join \n concurrency= v/verbose q/quiet output= y/yes no-color accept-new-host-keys known-hosts= connect-timeout= command-timeout= allow-reboot h/help V/version
 end
 
 function __fish_rwin_needs_command
@@ -35,6 +35,7 @@ complete -c rwin -n "__fish_rwin_needs_command" -s q -l quiet -d 'Only errors an
 complete -c rwin -n "__fish_rwin_needs_command" -s y -l yes -d 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
 complete -c rwin -n "__fish_rwin_needs_command" -l no-color -d 'No colours (also when the NO_COLOR environment variable is set)'
 complete -c rwin -n "__fish_rwin_needs_command" -l accept-new-host-keys -d 'Trust and record host keys of hosts not yet in known_hosts (a changed key is still refused)'
+complete -c rwin -n "__fish_rwin_needs_command" -l allow-reboot -d 'Restart a Windows host when a change needs a reboot to take effect, wait for it to answer again and carry on. Without it a needed reboot is only reported'
 complete -c rwin -n "__fish_rwin_needs_command" -s h -l help -d 'Print help'
 complete -c rwin -n "__fish_rwin_needs_command" -s V -l version -d 'Print version'
 complete -c rwin -n "__fish_rwin_needs_command" -f -a "up" -d 'Bring every host to the state cluster.yml describes: routing, subnets, routes, components'
@@ -56,6 +57,7 @@ complete -c rwin -n "__fish_rwin_using_subcommand up" -s q -l quiet -d 'Only err
 complete -c rwin -n "__fish_rwin_using_subcommand up" -s y -l yes -d 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
 complete -c rwin -n "__fish_rwin_using_subcommand up" -l no-color -d 'No colours (also when the NO_COLOR environment variable is set)'
 complete -c rwin -n "__fish_rwin_using_subcommand up" -l accept-new-host-keys -d 'Trust and record host keys of hosts not yet in known_hosts (a changed key is still refused)'
+complete -c rwin -n "__fish_rwin_using_subcommand up" -l allow-reboot -d 'Restart a Windows host when a change needs a reboot to take effect, wait for it to answer again and carry on. Without it a needed reboot is only reported'
 complete -c rwin -n "__fish_rwin_using_subcommand up" -s h -l help -d 'Print help'
 complete -c rwin -n "__fish_rwin_using_subcommand plan" -l concurrency -d 'How many hosts are worked on at once' -r
 complete -c rwin -n "__fish_rwin_using_subcommand plan" -l output -d 'Output format for plans and summaries' -r -f -a "text\t''
@@ -68,6 +70,7 @@ complete -c rwin -n "__fish_rwin_using_subcommand plan" -s q -l quiet -d 'Only e
 complete -c rwin -n "__fish_rwin_using_subcommand plan" -s y -l yes -d 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
 complete -c rwin -n "__fish_rwin_using_subcommand plan" -l no-color -d 'No colours (also when the NO_COLOR environment variable is set)'
 complete -c rwin -n "__fish_rwin_using_subcommand plan" -l accept-new-host-keys -d 'Trust and record host keys of hosts not yet in known_hosts (a changed key is still refused)'
+complete -c rwin -n "__fish_rwin_using_subcommand plan" -l allow-reboot -d 'Restart a Windows host when a change needs a reboot to take effect, wait for it to answer again and carry on. Without it a needed reboot is only reported'
 complete -c rwin -n "__fish_rwin_using_subcommand plan" -s h -l help -d 'Print help'
 complete -c rwin -n "__fish_rwin_using_subcommand validate" -l concurrency -d 'How many hosts are worked on at once' -r
 complete -c rwin -n "__fish_rwin_using_subcommand validate" -l output -d 'Output format for plans and summaries' -r -f -a "text\t''
@@ -80,6 +83,7 @@ complete -c rwin -n "__fish_rwin_using_subcommand validate" -s q -l quiet -d 'On
 complete -c rwin -n "__fish_rwin_using_subcommand validate" -s y -l yes -d 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
 complete -c rwin -n "__fish_rwin_using_subcommand validate" -l no-color -d 'No colours (also when the NO_COLOR environment variable is set)'
 complete -c rwin -n "__fish_rwin_using_subcommand validate" -l accept-new-host-keys -d 'Trust and record host keys of hosts not yet in known_hosts (a changed key is still refused)'
+complete -c rwin -n "__fish_rwin_using_subcommand validate" -l allow-reboot -d 'Restart a Windows host when a change needs a reboot to take effect, wait for it to answer again and carry on. Without it a needed reboot is only reported'
 complete -c rwin -n "__fish_rwin_using_subcommand validate" -s h -l help -d 'Print help'
 complete -c rwin -n "__fish_rwin_using_subcommand remove-host" -l concurrency -d 'How many hosts are worked on at once' -r
 complete -c rwin -n "__fish_rwin_using_subcommand remove-host" -l output -d 'Output format for plans and summaries' -r -f -a "text\t''
@@ -95,6 +99,7 @@ complete -c rwin -n "__fish_rwin_using_subcommand remove-host" -s q -l quiet -d 
 complete -c rwin -n "__fish_rwin_using_subcommand remove-host" -s y -l yes -d 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
 complete -c rwin -n "__fish_rwin_using_subcommand remove-host" -l no-color -d 'No colours (also when the NO_COLOR environment variable is set)'
 complete -c rwin -n "__fish_rwin_using_subcommand remove-host" -l accept-new-host-keys -d 'Trust and record host keys of hosts not yet in known_hosts (a changed key is still refused)'
+complete -c rwin -n "__fish_rwin_using_subcommand remove-host" -l allow-reboot -d 'Restart a Windows host when a change needs a reboot to take effect, wait for it to answer again and carry on. Without it a needed reboot is only reported'
 complete -c rwin -n "__fish_rwin_using_subcommand remove-host" -s h -l help -d 'Print help'
 complete -c rwin -n "__fish_rwin_using_subcommand doctor" -l probe-image -d 'Image for --probe (needs `sleep` and `ping`); default: the image of the first pod-network component' -r
 complete -c rwin -n "__fish_rwin_using_subcommand doctor" -l concurrency -d 'How many hosts are worked on at once' -r
@@ -109,6 +114,7 @@ complete -c rwin -n "__fish_rwin_using_subcommand doctor" -s q -l quiet -d 'Only
 complete -c rwin -n "__fish_rwin_using_subcommand doctor" -s y -l yes -d 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
 complete -c rwin -n "__fish_rwin_using_subcommand doctor" -l no-color -d 'No colours (also when the NO_COLOR environment variable is set)'
 complete -c rwin -n "__fish_rwin_using_subcommand doctor" -l accept-new-host-keys -d 'Trust and record host keys of hosts not yet in known_hosts (a changed key is still refused)'
+complete -c rwin -n "__fish_rwin_using_subcommand doctor" -l allow-reboot -d 'Restart a Windows host when a change needs a reboot to take effect, wait for it to answer again and carry on. Without it a needed reboot is only reported'
 complete -c rwin -n "__fish_rwin_using_subcommand doctor" -s h -l help -d 'Print help'
 complete -c rwin -n "__fish_rwin_using_subcommand completions" -l concurrency -d 'How many hosts are worked on at once' -r
 complete -c rwin -n "__fish_rwin_using_subcommand completions" -l output -d 'Output format for plans and summaries' -r -f -a "text\t''
@@ -121,6 +127,7 @@ complete -c rwin -n "__fish_rwin_using_subcommand completions" -s q -l quiet -d 
 complete -c rwin -n "__fish_rwin_using_subcommand completions" -s y -l yes -d 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
 complete -c rwin -n "__fish_rwin_using_subcommand completions" -l no-color -d 'No colours (also when the NO_COLOR environment variable is set)'
 complete -c rwin -n "__fish_rwin_using_subcommand completions" -l accept-new-host-keys -d 'Trust and record host keys of hosts not yet in known_hosts (a changed key is still refused)'
+complete -c rwin -n "__fish_rwin_using_subcommand completions" -l allow-reboot -d 'Restart a Windows host when a change needs a reboot to take effect, wait for it to answer again and carry on. Without it a needed reboot is only reported'
 complete -c rwin -n "__fish_rwin_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c rwin -n "__fish_rwin_using_subcommand help; and not __fish_seen_subcommand_from up plan validate remove-host doctor completions help" -f -a "up" -d 'Bring every host to the state cluster.yml describes: routing, subnets, routes, components'
 complete -c rwin -n "__fish_rwin_using_subcommand help; and not __fish_seen_subcommand_from up plan validate remove-host doctor completions help" -f -a "plan" -d 'Show, per host, every change `up` would make, without changing anything'

@@ -59,6 +59,11 @@ pub struct GlobalArgs {
     /// Seconds any single remote command may take before it is abandoned.
     #[arg(long, global = true, default_value_t = 300, value_name = "SECONDS")]
     pub command_timeout: u64,
+
+    /// Restart a Windows host when a change needs a reboot to take effect, wait for it to
+    /// answer again and carry on. Without it a needed reboot is only reported.
+    #[arg(long, global = true)]
+    pub allow_reboot: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

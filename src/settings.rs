@@ -20,6 +20,8 @@ pub struct Settings {
     pub known_hosts: PathBuf,
     pub connect_timeout: Duration,
     pub command_timeout: Duration,
+    /// `--allow-reboot`: Windows hosts may be restarted when a change needs it.
+    pub allow_reboot: bool,
 }
 
 impl Settings {
@@ -47,6 +49,7 @@ impl Settings {
             known_hosts,
             connect_timeout: Duration::from_secs(g.connect_timeout.max(1)),
             command_timeout: Duration::from_secs(g.command_timeout.max(1)),
+            allow_reboot: g.allow_reboot,
         }
     }
 }

@@ -72,6 +72,8 @@ pub struct WindowsRecord {
     pub nat_interfaces: Vec<String>,
     pub host_routes: Vec<Ipv4Addr>,
     pub gateway: Option<Ipv4Net>,
+    /// RRAS NAT port mappings made for published component ports, as the NAT dump shows them.
+    pub port_mappings: Vec<crate::os::windows::NatPortMapping>,
     /// Windows services of service components, and the files uploaded for them.
     pub services: Vec<crate::os::windows::ServiceRecord>,
 }

@@ -86,6 +86,9 @@ pub fn change_lines(h: &Host) -> Vec<String> {
             ContainerChange::Unchanged => {}
         }
     }
+    for m in &h.changes.port_mappings {
+        lines.push(m.to_string());
+    }
     for b in &h.changes.blockers {
         lines.push(format!("! {b}"));
     }
@@ -102,6 +105,36 @@ pub(crate) fn labels_text(labels: &std::collections::BTreeMap<String, String>) -
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Whether a Windows host needs a reboot: Windows says one is pending, or a planned change
+/// takes full effect only after one (IPEnableRouter, installing the Routing features).
+pub fn reboot_needed(h: &Host) -> bool {
+    use crate::os::{windows::Change, HostChange};
+    let pending = h
+        .facts
+        .as_ref()
+        .and_then(|f| f.os.windows())
+        .is_some_and(|w| w.reboot_pending);
+    pending
+        || h.changes.host.iter().any(|c| {
+            matches!(
+                c,
+                HostChange::Windows(Change::SetIpEnableRouter | Change::InstallFeatures { .. })
+            )
+        })
+}
+
+/// The plan's word on a needed reboot, which is not a change of its own.
+fn reboot_note(h: &Host) -> Option<String> {
+    if h.departed.is_some() || !reboot_needed(h) {
+        return None;
+    }
+    Some(if h.desired.windows.allow_reboot {
+        "reboot needed: rwin restarts the host and waits for it (--allow-reboot)".into()
+    } else {
+        "reboot needed (run with --allow-reboot, or reboot yourself)".into()
+    })
 }
 
 fn render_text(hosts: &[Host]) -> String {
@@ -132,6 +165,9 @@ fn render_text(hosts: &[Host]) -> String {
         }
         for l in lines {
             let _ = writeln!(out, "  {l}");
+        }
+        if let Some(note) = reboot_note(h) {
+            let _ = writeln!(out, "  {note}");
         }
     }
     let unknown = hosts.iter().filter(|h| !h.ok()).count();
@@ -175,6 +211,9 @@ struct HostJson<'a> {
     error: Option<&'a str>,
     changes: &'a phases::HostChanges,
     summary: Vec<String>,
+    /// A Windows host needs a reboot (see `reboot_note`).
+    reboot_needed: bool,
+    notes: Vec<String>,
 }
 
 impl<'a> PlanJson<'a> {
@@ -194,6 +233,8 @@ impl<'a> PlanJson<'a> {
                 error: h.error.as_deref(),
                 changes: &h.changes,
                 summary: change_lines(h),
+                reboot_needed: h.departed.is_none() && reboot_needed(h),
+                notes: reboot_note(h).into_iter().collect(),
             })
             .collect();
         PlanJson {

@@ -249,6 +249,9 @@ fn windows_items(s: &mut String, w: &crate::state::WindowsRecord, cluster: &str)
         let _ = writeln!(s, "  - route {a}/32 on the container network's adapter");
     }
     let _ = writeln!(s, "  - firewall rule rwin-{cluster}");
+    for m in &w.port_mappings {
+        let _ = writeln!(s, "  - port mapping {m}");
+    }
     for i in &w.nat_interfaces {
         let _ = writeln!(s, "  - RRAS NAT on {i}");
     }

@@ -22,6 +22,12 @@ use powershell::{arg, Ps};
 /// from Docker once the container runs and puts it in its place.
 pub const CONTAINER_IP: &str = "{{container.ip}}";
 
+/// The Go template `docker container inspect -f` reads a container's address on the pod
+/// network with.
+pub fn container_address_template() -> String {
+    format!("{{{{.NetworkSettings.Networks.{POD_NETWORK}.IPAddress}}}}")
+}
+
 /// The last line a script writes when it did everything. Judge success by it, not by the exit
 /// code alone: a failed http probe records an error in Windows PowerShell even when a later
 /// probe passes, so `powershell.exe` may exit 1 after a script that succeeded.

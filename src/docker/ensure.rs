@@ -25,6 +25,8 @@ pub struct Existing {
     pub hash: Option<String>,
     pub running: bool,
     pub restart_count: i64,
+    /// Its address on the pod network, if it has one (published ports on Windows map to it).
+    pub pod_ip: Option<String>,
 }
 
 /// What `up` does about one container.
@@ -62,6 +64,11 @@ pub async fn inspect(docker: &Docker, name: &str) -> Result<Option<Existing>, St
                 .and_then(|l| l.get(LABEL_HASH).cloned()),
             running: c.state.as_ref().and_then(|s| s.running).unwrap_or(false),
             restart_count: c.restart_count.unwrap_or(0),
+            pod_ip: c
+                .network_settings
+                .and_then(|n| n.networks)
+                .and_then(|n| n.get(super::spec::POD_NETWORK)?.ip_address.clone())
+                .filter(|ip| !ip.is_empty()),
         })),
         Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 404, ..

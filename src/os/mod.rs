@@ -193,6 +193,8 @@ impl Default for WindowsDesired {
             driver: crate::config::WindowsDriver::Transparent,
             metadata_address: None,
             dns_address: None,
+    /// Component ports this node publishes (RRAS NAT port mappings).
+    pub published: Vec<windows::Published>,
             allow_reboot: false,
         }
     }
@@ -203,6 +205,7 @@ pub fn script_command(os: Os, user: &str) -> Result<String, String> {
     match os {
         Os::Linux => Ok(linux::script_command(user)),
         Os::Windows => Ok(windows::script_command()),
+            published: Vec::new(),
     }
 }
 

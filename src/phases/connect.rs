@@ -11,22 +11,30 @@ use crate::transport::winrm::{Auth, HttpOptions, WinrmTarget, WinrmTransport};
 use crate::transport::Transport;
 
 pub async fn run(ctx: &RunContext, h: &mut Host) {
-    let node = &h.node.node;
     ctx.ui.host_step(&h.node.name, "connecting");
+    match open(ctx, &h.node.node).await {
+        Ok((transport, docker)) => {
+            ctx.ui.host_step(&h.node.name, "connected");
+            h.transport = Some(transport);
+            h.docker = docker;
+        }
+        Err(e) => h.fail(&ctx.ui, e),
+    }
+}
+
+/// A new connection to `node`, and its Docker client where the transport has streams.
+pub async fn open(
+    ctx: &RunContext,
+    node: &Node,
+) -> Result<(Arc<dyn Transport>, Option<bollard::Docker>), String> {
     let transport: Arc<dyn Transport> = match node.connection {
-        Connection::Ssh => match SshTransport::connect(ssh_target(ctx, node)).await {
-            Ok(t) => t,
-            Err(e) => return h.fail(&ctx.ui, e.to_string()),
-        },
-        Connection::Winrm => match winrm_target(ctx, node) {
-            Ok(target) => match WinrmTransport::connect(target).await {
-                Ok(t) => t,
-                Err(e) => return h.fail(&ctx.ui, e.to_string()),
-            },
-            Err(e) => return h.fail(&ctx.ui, e),
-        },
+        Connection::Ssh => SshTransport::connect(ssh_target(ctx, node))
+            .await
+            .map_err(|e| e.to_string())?,
+        Connection::Winrm => WinrmTransport::connect(winrm_target(ctx, node)?)
+            .await
+            .map_err(|e| e.to_string())?,
     };
-    ctx.ui.host_step(&h.node.name, "connected");
     // WinRM has no streams: such hosts run Docker through the docker CLI in their scripts.
     let no_engine = ctx.config.network.container_engine == crate::config::ContainerEngine::None;
     let endpoint = match (node.os, node.connection) {
@@ -35,13 +43,14 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
         (Os::Linux, _) => Some(Endpoint::Socket(node.docker_socket.clone())),
         (Os::Windows, _) => Some(Endpoint::DialStdio),
     };
-    if let Some(endpoint) = endpoint {
-        match crate::docker::connect(transport.clone(), endpoint) {
-            Ok(d) => h.docker = Some(d),
-            Err(e) => return h.fail(&ctx.ui, format!("{}: Docker client: {e}", h.node.name)),
-        }
-    }
-    h.transport = Some(transport);
+    let docker = match endpoint {
+        Some(endpoint) => Some(
+            crate::docker::connect(transport.clone(), endpoint)
+                .map_err(|e| format!("{}: Docker client: {e}", node.name))?,
+        ),
+        None => None,
+    };
+    Ok((transport, docker))
 }
 
 fn ssh_target(ctx: &RunContext, node: &Node) -> SshTarget {

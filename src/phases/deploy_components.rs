@@ -103,7 +103,10 @@ pub async fn run(ctx: &RunContext, hosts: &mut [Host]) {
                     );
                     h.fail(&ctx.ui, msg);
                 }
-                if matches!(r.outcome.as_str(), "created" | "replaced" | "started") {
+                if matches!(
+                    r.outcome.as_str(),
+                    "created" | "replaced" | "started" | "ports mapped"
+                ) {
                     h.applied
                         .push(format!("{} component {}", r.outcome, r.component));
                 }
@@ -122,7 +125,89 @@ fn change_for(h: &Host, component: &str) -> ContainerChange {
         .unwrap_or(ContainerChange::Create)
 }
 
+/// The container, then (Windows) the RRAS NAT port mappings to its address.
 async fn deploy_one(
+    ctx: &RunContext,
+    h: &Host,
+    spec: &ContainerSpec,
+    health: Option<&crate::config::Health>,
+    change: ContainerChange,
+) -> ComponentResult {
+    let mut r = deploy_container(ctx, h, spec, health, change).await;
+    if !r.ok {
+        return r;
+    }
+    let Some(c) = h
+        .changes
+        .port_mappings
+        .iter()
+        .find(|c| c.component == spec.component)
+    else {
+        return r;
+    };
+    match map_ports(ctx, h, c).await {
+        Ok(ip) => {
+            let ports: Vec<String> = c
+                .ports
+                .iter()
+                .map(|p| format!("{}/{}", p.host_port, p.proto))
+                .collect();
+            r.detail = Some(format!("published {} to {ip}", ports.join(", ")));
+            if r.outcome == "unchanged" {
+                r.outcome = "ports mapped".into();
+            }
+        }
+        Err(e) => {
+            r.ok = false;
+            r.outcome = "failed".into();
+            r.detail = Some(format!("publishing its ports: {e}"));
+        }
+    }
+    r
+}
+
+/// Run the mapping script of `c` (both transports: it is PowerShell either way) and record
+/// the mappings it made.
+async fn map_ports(
+    ctx: &RunContext,
+    h: &Host,
+    c: &crate::os::windows::PortMappingChange,
+) -> Result<std::net::Ipv4Addr, String> {
+    let name = h.name();
+    let t = h.transport.as_ref().ok_or("not connected")?;
+    ctx.ui
+        .host_step(name, &format!("mapping the ports of {}", c.container));
+    let script = crate::os::windows::mapping_script(c);
+    ctx.ui.debug(&format!("{name}: running\n{script}"));
+    let command = crate::os::script_command(h.node.os, &h.node.node.user)?;
+    let out = t
+        .exec(&command, Some(script.as_bytes()))
+        .await
+        .map_err(|e| e.to_string())?;
+    let ip = crate::os::windows::parse_mapped_address(&out.stdout).ok_or_else(|| {
+        let why = out.stderr.trim();
+        if why.is_empty() {
+            format!("the script stopped (exit {}) without saying why", out.code)
+        } else {
+            why.to_string()
+        }
+    })?;
+    let made = crate::os::windows::mapped(c, &ip.to_string());
+    ctx.state
+        .update(|s| {
+            let w = s
+                .host_mut(name)
+                .windows
+                .get_or_insert_with(Default::default);
+            w.port_mappings
+                .retain(|m| !made.iter().any(|n| n.same_port(m)));
+            w.port_mappings.extend(made.iter().cloned());
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(ip)
+}
+
+async fn deploy_container(
     ctx: &RunContext,
     h: &Host,
     spec: &ContainerSpec,

@@ -14,8 +14,8 @@ pub fn run(ctx: &RunContext, h: &mut Host) {
     let subnet = h.node.subnet.to_string();
     let gateway = h.node.gateway.to_string();
     changes.network = match &facts.network {
-        // Windows: the container network is part of the host's own changes (os::windows).
-        _ if h.node.os == crate::config::Os::Windows => None,
+        // Windows, or no container engine: the network is part of the host's own changes.
+        _ if h.node.os == crate::config::Os::Windows || h.desired.plain_bridge => None,
         None => Some(NetworkChange::Create),
         Some(n)
             if n.subnet.as_deref() != Some(subnet.as_str())
@@ -66,6 +66,10 @@ pub fn run(ctx: &RunContext, h: &mut Host) {
             match os::windows::select_image(build, &c.windows_image, c.hyperv) {
                 Ok(image) => {
                     let image = crate::docker::spec::resolve_image(&ctx.config, &image);
+                    // Published ports are RRAS NAT mappings on Windows (os::windows::ports):
+                    // `-p` on a transparent network publishes nothing.
+                    let mut spec = spec.clone();
+                    spec.ports.clear();
                     specs.insert(spec.component.clone(), spec.with_image(image));
                 }
                 Err(e) => changes
@@ -89,7 +93,46 @@ pub fn run(ctx: &RunContext, h: &mut Host) {
         }
         changes.containers.push((spec.component.clone(), change));
     }
+    if let Some(w) = facts.os.windows() {
+        changes.port_mappings = port_mappings(h, w, &changes.containers, facts);
+    }
     changes.remove_orphans = facts.orphans.clone();
     h.changes = changes;
     h.specs = specs;
+}
+
+/// The RRAS NAT port mappings a Windows host needs, per component that publishes ports.
+fn port_mappings(
+    h: &Host,
+    w: &os::windows::WindowsFacts,
+    containers: &[(String, crate::docker::ensure::ContainerChange)],
+    facts: &super::HostFacts,
+) -> Vec<os::windows::PortMappingChange> {
+    let published = &h.desired.windows.published;
+    let Ok(route_if) = os::windows::route_interface(&h.desired, w) else {
+        return Vec::new();
+    };
+    containers
+        .iter()
+        .filter_map(|(component, change)| {
+            let ports: Vec<_> = published
+                .iter()
+                .filter(|p| &p.component == component)
+                .cloned()
+                .collect();
+            let ip = facts
+                .containers
+                .get(component)
+                .and_then(|e| e.as_ref())
+                .and_then(|e| e.pod_ip.as_deref());
+            os::windows::port_mapping_change(
+                &h.desired,
+                w,
+                &route_if.name,
+                &ports,
+                *change != crate::docker::ensure::ContainerChange::Unchanged,
+                ip,
+            )
+        })
+        .collect()
 }

@@ -15,11 +15,17 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
     if let Some(b) = h.changes.blockers.first().cloned() {
         return h.fail(&ctx.ui, format!("{name}: {b}"));
     }
-    let Some(t) = h.transport.clone() else {
-        return;
-    };
-    let changes = h.changes.host.clone();
-    if !changes.is_empty() {
+    // Windows with --allow-reboot: after a reboot the facts are read again and what is still
+    // to do is applied once more (never a second reboot).
+    let mut rebooted = false;
+    loop {
+        let Some(t) = h.transport.clone() else {
+            return;
+        };
+        let changes = h.changes.host.clone();
+        if changes.is_empty() {
+            break;
+        }
         ctx.ui.host_step(
             &name,
             &format!("configuring routing ({} changes)", changes.len()),
@@ -30,20 +36,17 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
             Ok(c) => c,
             Err(e) => return h.fail(&ctx.ui, format!("{name}: {e}")),
         };
+        let reboot_needed;
         match t.exec(&command, Some(script.as_bytes())).await {
             Ok(o) if o.success() => {
                 // Windows: the script's last line says whether a reboot is needed for all of
-                // it to take effect. rwin reports it and never reboots on its own.
+                // it to take effect. rwin reboots only with --allow-reboot.
                 let result = o
                     .stdout
                     .lines()
                     .rev()
                     .find_map(|l| serde_json::from_str::<serde_json::Value>(l.trim()).ok());
-                if result.is_some_and(|r| r["reboot_needed"] == true) {
-                    ctx.ui.warn(&format!(
-                        "{name}: a reboot is needed for every change to take full effect; rwin does not reboot hosts itself"
-                    ));
-                }
+                reboot_needed = result.is_some_and(|r| r["reboot_needed"] == true);
             }
             Ok(o) => {
                 return h.fail(
@@ -92,6 +95,14 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
                 if made.gateway.is_some() {
                     w.gateway = made.gateway;
                 }
+                for c in &changes {
+                    if let HostChange::Windows(crate::os::windows::Change::DeletePortMapping {
+                        mapping,
+                    }) = c
+                    {
+                        w.port_mappings.retain(|m| m != mapping);
+                    }
+                }
             }
             for c in &changes {
                 match c {
@@ -120,7 +131,30 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
             return h.fail(&ctx.ui, e.to_string());
         }
         h.applied.extend(changes.iter().map(|c| c.to_string()));
+        if !reboot_needed {
+            break;
+        }
+        if !h.desired.windows.allow_reboot || rebooted {
+            ctx.ui.warn(&format!(
+                "{name}: a reboot is needed for every change to take full effect: run with --allow-reboot, or reboot it yourself"
+            ));
+            break;
+        }
+        if let Err(e) = super::reboot::run(ctx, h).await {
+            return h.fail(&ctx.ui, format!("{name}: rebooting: {e}"));
+        }
+        rebooted = true;
+        h.applied
+            .push("~ rebooted (--allow-reboot), facts read again".into());
+        super::gather_facts::run(ctx, h).await;
+        if !h.ok() {
+            return;
+        }
+        super::diff::run(ctx, h);
     }
+    let Some(t) = h.transport.clone() else {
+        return;
+    };
 
     // Without the Docker API (Windows over WinRM) the network is in the host script above, and
     // orphans go by the docker CLI.

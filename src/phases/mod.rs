@@ -9,6 +9,7 @@ mod deploy_services;
 mod diff;
 mod enable_routing;
 mod gather_facts;
+mod reboot;
 mod teardown;
 
 use std::collections::BTreeMap;
@@ -69,6 +70,8 @@ pub struct HostChanges {
     pub network: Option<NetworkChange>,
     pub containers: Vec<(String, ContainerChange)>,
     pub remove_orphans: Vec<String>,
+    /// Windows: RRAS NAT port mappings to (re)make once their component's container runs.
+    pub port_mappings: Vec<crate::os::windows::PortMappingChange>,
     pub blockers: Vec<String>,
 }
 
@@ -77,6 +80,7 @@ impl HostChanges {
         self.host.is_empty()
             && self.network.is_none()
             && self.remove_orphans.is_empty()
+            && self.port_mappings.is_empty()
             && self
                 .containers
                 .iter()
@@ -87,6 +91,7 @@ impl HostChanges {
         self.host.len()
             + usize::from(self.network.is_some())
             + self.remove_orphans.len()
+            + self.port_mappings.len()
             + self
                 .containers
                 .iter()
@@ -146,6 +151,7 @@ impl Host {
                 metadata_address: ctx_config.network.metadata_address,
                 dns_address: ctx_config.network.dns_address,
                 allow_reboot: false,
+                published: Vec::new(),
             },
         };
         Host {
@@ -207,7 +213,14 @@ pub async fn survey(ctx: &RunContext) -> Vec<Host> {
         .plan
         .nodes
         .iter()
-        .map(|n| Host::new(n, &ctx.config))
+        .map(|n| {
+            let mut h = Host::new(n, &ctx.config);
+            h.desired.windows.allow_reboot = ctx.settings.allow_reboot;
+            if n.os == crate::config::Os::Windows {
+                h.desired.windows.published = published_on(ctx, &n.name);
+            }
+            h
+        })
         .collect();
     for_each_host(&mut hosts, ctx.settings.concurrency, |h| async move {
         connect::run(ctx, h).await;
@@ -223,6 +236,23 @@ pub async fn survey(ctx: &RunContext) -> Vec<Host> {
         h.elapsed = h.started.elapsed();
     }
     hosts
+}
+
+/// The ports the pod-network components on `node` publish (host-network ones need no mapping).
+fn published_on(ctx: &RunContext, node: &str) -> Vec<crate::os::windows::Published> {
+    ctx.plan
+        .instances_on(node)
+        .filter(|s| s.network == crate::config::NetworkMode::Pod)
+        .flat_map(|s| {
+            s.ports.iter().map(|p| crate::os::windows::Published {
+                component: s.component.clone(),
+                container: s.name.clone(),
+                proto: p.protocol.to_ascii_lowercase(),
+                host_port: p.host,
+                container_port: p.container,
+            })
+        })
+        .collect()
 }
 
 /// Hosts that are in the state file but no longer in cluster.yml: rwin still knows how to

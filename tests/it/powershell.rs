@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use rwin::config::WindowsDriver;
 use rwin::os::windows::{
-    apply_script, diff, facts_script, parse_facts, teardown_script, Change, Teardown, TurnedOn,
+    apply_script, diff, facts_script, mapping_script, parse_facts, port_mapping_change,
+    reboot_script, teardown_script, Change, NatPortMapping, Published, Teardown, TurnedOn,
 };
 use rwin::os::{DesiredHost, WindowsDesired};
 
@@ -37,6 +38,7 @@ fn node(name: &str, n: u8, windows: WindowsDesired) -> DesiredHost {
         node_addresses: (10..13)
             .map(|i| format!("10.0.0.{i}").parse().expect("an address"))
             .collect(),
+        plain_bridge: false,
         windows,
     }
 }
@@ -54,9 +56,33 @@ fn cluster() -> (DesiredHost, DesiredHost) {
             metadata_address: Some("169.254.169.250".parse().expect("an address")),
             dns_address: Some("169.254.169.251".parse().expect("an address")),
             allow_reboot: false,
+            published: vec![published("tcp", 8080, 80), published("udp", 5353, 53)],
         },
     );
     (win1, win2)
+}
+
+/// A port of win2's `web` component.
+fn published(proto: &str, host_port: u16, container_port: u16) -> Published {
+    Published {
+        component: "web".into(),
+        container: "rwin-web".into(),
+        proto: proto.into(),
+        host_port,
+        container_port,
+    }
+}
+
+/// A mapping as the NAT dump shows it.
+fn mapping(proto: &str, public_port: u16, private_ip: &str, private_port: u16) -> NatPortMapping {
+    NatPortMapping {
+        interface: "Ethernet 2".into(),
+        proto: proto.into(),
+        public_ip: "0.0.0.0".into(),
+        public_port,
+        private_ip: private_ip.into(),
+        private_port,
+    }
 }
 
 /// A fresh host: Docker and one NIC holding the node's address, nothing else.
@@ -117,6 +143,12 @@ fn every_change(d: &DesiredHost) -> Vec<Change> {
                 });
                 changes.push(c);
             }
+            Change::AddNatInterface { private: false, .. } => {
+                changes.push(c);
+                changes.push(Change::DeletePortMapping {
+                    mapping: mapping("tcp", 9090, "10.42.2.7", 90),
+                });
+            }
             c => changes.push(c),
         }
     }
@@ -135,7 +167,8 @@ fn teardown(d: &DesiredHost) -> Teardown {
         host_routes: vec!["169.254.169.250".parse().expect("an address")],
         nat_interfaces: vec!["Ethernet 2".into(), "vEthernet (Ethernet 2)".into()],
         turned_on: TurnedOn::from_changes(&every_change(d)),
-        services: Vec::new(),
+        port_mappings: vec![mapping("tcp", 8080, "10.42.1.5", 80)],
+        ..Default::default()
     }
 }
 
@@ -155,10 +188,22 @@ fn scripts() -> Vec<(&'static str, String)> {
             apply_script(&win2, &every_change(&win2)),
         ),
         ("teardown_win1", teardown_script(&teardown(&win1))),
+        ("map_ports_win2", map_ports(&win2)),
+        ("reboot", reboot_script()),
     ]
     .into_iter()
     .chain(service_scripts())
     .collect()
+}
+
+/// win2's `web` ports once its container is replaced: the old tcp mapping goes first.
+fn map_ports(d: &DesiredHost) -> String {
+    let mut facts = parse_facts(&fresh_facts(d)).expect("facts");
+    facts.nat_dump = Some("add interface name=\"Ethernet 2\" mode=FULL\r\nadd portmapping name=\"Ethernet 2\" proto=TCP publicip=0.0.0.0 publicport=8080 privateip=10.42.2.4 privateport=80\r\n".into());
+    let c = port_mapping_change(d, &facts, "Ethernet 2", &d.windows.published, true, None)
+        .expect("a replaced container's ports are mapped again");
+    assert_eq!(c.stale, vec![mapping("tcp", 8080, "10.42.2.4", 80)]);
+    mapping_script(&c)
 }
 
 /// cmdlets.tsv: name → allowed parameters (cmdlets) or allowed words and flags (natives).
@@ -271,10 +316,10 @@ fn every_script_parses_and_uses_only_the_contract() {
 #[test]
 fn the_checker_catches_what_the_contract_forbids() {
     let table = table();
-    let bad = problems("Restart-Computer -Force\nGet-NetRoute -PolicyStore ActiveStore\ndocker system prune\nif ($x { }\n", &table);
+    let bad = problems("Stop-Computer -Force\nGet-NetRoute -PolicyStore ActiveStore\ndocker system prune\nif ($x { }\n", &table);
     assert!(
         bad.iter()
-            .any(|b| b.contains("Restart-Computer is not in cmdlets.tsv")),
+            .any(|b| b.contains("Stop-Computer is not in cmdlets.tsv")),
         "{bad:?}"
     );
     assert!(

@@ -10,7 +10,7 @@ use crate::config::{Health, HealthCheck};
 use crate::docker::spec::POD_NETWORK;
 
 pub(super) fn wait(ps: &mut Ps, name: &str, h: &Health) -> Result<(), String> {
-    let ip = format!("{{{{.NetworkSettings.Networks.{POD_NETWORK}.IPAddress}}}}");
+    let ip = super::container_address_template();
     let unreadable = format!("{name}: reading the container's address failed");
     let needs_ip = match &h.check {
         HealthCheck::Http(v) | HealthCheck::Tcp(v) => v.contains(CONTAINER_IP),

@@ -16,6 +16,19 @@ struct Inspected {
     config: Option<InspectedConfig>,
     state: Option<InspectedState>,
     restart_count: Option<i64>,
+    network_settings: Option<InspectedNetworkSettings>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct InspectedNetworkSettings {
+    networks: Option<BTreeMap<String, InspectedEndpoint>>,
+}
+
+#[derive(Deserialize)]
+struct InspectedEndpoint {
+    #[serde(rename = "IPAddress")]
+    ip_address: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -51,6 +64,11 @@ pub fn parse_inspect(json: &str) -> Result<BTreeMap<String, Existing>, String> {
             hash: labels.get(LABEL_HASH).cloned(),
             running: c.state.and_then(|s| s.running).unwrap_or(false),
             restart_count: c.restart_count.unwrap_or(0),
+            pod_ip: c
+                .network_settings
+                .and_then(|n| n.networks)
+                .and_then(|mut n| n.remove(crate::docker::spec::POD_NETWORK)?.ip_address)
+                .filter(|ip| !ip.is_empty()),
         });
     }
     Ok(out)

@@ -229,6 +229,10 @@ fn step(s: &mut String, d: &DesiredHost, c: &Change) {
             remove_routes(s, &p);
             let _ = writeln!(s, "New-NetRoute -DestinationPrefix {p} -InterfaceIndex $cai -NextHop '0.0.0.0' -ErrorAction Stop | Out-Null");
         }
+        Change::DeletePortMapping { mapping } => {
+            let _ = writeln!(s, "{}", super::ports::delete_call(mapping));
+            check_exit(s, &format!("deleting the port mapping {mapping}"));
+        }
         Change::InstallNat => {
             s.push_str("netsh routing ip nat install | Out-Null\n");
             check_exit(s, "installing RRAS NAT (netsh routing ip nat install)");

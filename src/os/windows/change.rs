@@ -77,6 +77,10 @@ pub enum Change {
         purpose: String,
     },
     InstallNat,
+    /// A port mapping into the container subnet that no published port wants any more.
+    DeletePortMapping {
+        mapping: super::NatPortMapping,
+    },
     /// `private`: the container adapter (looked up at run time); otherwise the public side.
     AddNatInterface {
         interface: String,
@@ -92,7 +96,7 @@ impl std::fmt::Display for Change {
             ConfigureRouting => write!(f, "+ configure Routing and Remote Access as routing only"),
             RemoteAccessAutomatic { was } => write!(f, "~ RemoteAccess service starts automatically (was {was})"),
             StartRemoteAccess => write!(f, "+ start the RemoteAccess service"),
-            SetIpEnableRouter => write!(f, "+ IPEnableRouter=1 (persisted; full effect after a reboot, which rwin does not do by itself)"),
+            SetIpEnableRouter => write!(f, "+ IPEnableRouter=1 (persisted; full effect after a reboot: rwin does it only with --allow-reboot)"),
             AddFirewallRule { name, remote } => write!(f, "+ firewall rule {name} admitting {}", remote.join(", ")),
             ReplaceFirewallRule { name, remote, why } => write!(f, "~ firewall rule {name} admitting {} ({why})", remote.join(", ")),
             CreateNetwork { driver, subnet, gateway, interface } => write!(f, "+ container network {NETWORK} ({}, {subnet}, gateway {gateway}, on {interface})", driver_name(*driver)),
@@ -105,6 +109,7 @@ impl std::fmt::Display for Change {
             DeleteRoute { dest, via } => write!(f, "- route {dest} via {via} (no node owns it any more)"),
             AddHostRoute { address, purpose } => write!(f, "+ {purpose} route {address}/32 on the container network's adapter"),
             InstallNat => write!(f, "+ install RRAS NAT"),
+            DeletePortMapping { mapping } => write!(f, "- port mapping {mapping} (no component publishes it)"),
             AddNatInterface { interface, private } => write!(f, "+ outbound NAT: {interface} as the {} side", if *private { "private" } else { "public (full)" }),
         }
     }

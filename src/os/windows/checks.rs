@@ -227,6 +227,9 @@ pub fn checks(d: &DesiredHost, f: &WindowsFacts) -> Vec<Check> {
             )
         });
     }
+    if !d.windows.published.is_empty() {
+        v.push(super::ports::check(d, f, &route_if.name));
+    }
     v
 }
 

@@ -274,7 +274,10 @@ fn network_changes(d: &DesiredHost, f: &WindowsFacts, route_if: &Adapter, v: &mu
             });
         }
     }
-    if d.outbound_nat {
+    // Published ports are RRAS NAT port mappings on the route NIC: they need NAT installed and
+    // the NIC registered as its public side even without outbound NAT.
+    let publishes = !d.windows.published.is_empty();
+    if d.outbound_nat || publishes {
         let nat = f.nat_interfaces();
         let has = |name: &str, mode: &str| nat.iter().any(|(n, m)| n == name && m == mode);
         if !f.nat_installed() {
@@ -286,6 +289,13 @@ fn network_changes(d: &DesiredHost, f: &WindowsFacts, route_if: &Adapter, v: &mu
                 private: false,
             });
         }
+        for mapping in super::ports::stray_mappings(d, f, &route_if.name) {
+            v.push(Change::DeletePortMapping { mapping });
+        }
+    }
+    if d.outbound_nat {
+        let nat = f.nat_interfaces();
+        let has = |name: &str, mode: &str| nat.iter().any(|(n, m)| n == name && m == mode);
         if !has(&container_name, "PRIVATE") {
             v.push(Change::AddNatInterface {
                 interface: container_name,

@@ -9,6 +9,8 @@ mod checks;
 mod diff;
 mod facts;
 mod image;
+mod ports;
+mod reboot;
 mod service;
 mod teardown;
 
@@ -18,12 +20,17 @@ mod tests;
 pub use apply::apply_script;
 pub use change::Change;
 pub use checks::checks;
-pub use diff::{blockers, diff};
+pub use diff::{blockers, diff, route_interface};
 pub use facts::{
     facts_script, parse_facts, Adapter, Address, Feature, FirewallRule, IpInterface, NetworkView,
     Route, Service, WindowsFacts,
 };
 pub use image::select_image;
+pub use ports::{
+    mapped, mapping_script, parse_mapped_address, port_mapping_change, NatPortMapping,
+    PortMappingChange, Published,
+};
+pub use reboot::reboot_script;
 pub use service::{
     parse_qc, parse_service_facts, removal_order, service_apply_script, service_facts_script,
     service_name, service_work, ServiceFacts, ServiceRecord, ServiceSpec, ServiceWork, DATA_DIR,

@@ -58,6 +58,8 @@ pub struct Teardown {
     pub host_routes: Vec<Ipv4Addr>,
     /// Interfaces rwin added to RRAS NAT (the route NIC, the container adapter).
     pub nat_interfaces: Vec<String>,
+    /// RRAS NAT port mappings of published component ports.
+    pub port_mappings: Vec<super::NatPortMapping>,
     pub turned_on: TurnedOn,
     /// Windows services of service components, with the files uploaded for them.
     pub services: Vec<super::ServiceRecord>,
@@ -78,6 +80,18 @@ pub fn teardown_script(t: &Teardown) -> String {
         s,
         "$cs = docker ps -aq --filter {label}\nforeach ($c in $cs) {{\n  docker rm -f $c | Out-Null\n  if ($LASTEXITCODE -eq 0) {{ Write-Output 'removed=a container of the cluster' }} else {{ Write-Output 'left=a container of the cluster (docker rm -f failed)' }}\n}}"
     );
+    // Before the NAT interfaces: deleting an interface takes its mappings with it.
+    for m in &t.port_mappings {
+        let _ = writeln!(
+            s,
+            "{}\nif ($LASTEXITCODE -eq 0) {{ Write-Output {} }} else {{ Write-Output {} }}",
+            super::ports::delete_call(m),
+            quote(&format!("removed=port mapping {m}")),
+            quote(&format!(
+                "left=port mapping {m} (netsh delete portmapping failed)"
+            ))
+        );
+    }
     for name in &t.nat_interfaces {
         let q = quote(name);
         let _ = writeln!(

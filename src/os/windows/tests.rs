@@ -32,6 +32,7 @@ fn desired() -> DesiredHost {
             "10.0.0.11".parse().unwrap(),
             "10.0.0.12".parse().unwrap(),
         ],
+        plain_bridge: false,
         windows: WindowsDesired {
             metadata_address: Some("169.254.169.250".parse().unwrap()),
             ..Default::default()
@@ -121,7 +122,7 @@ fn fresh_host_gets_every_change_in_apply_order() {
             "+ configure Routing and Remote Access as routing only",
             "~ RemoteAccess service starts automatically (was not installed)",
             "+ start the RemoteAccess service",
-            "+ IPEnableRouter=1 (persisted; full effect after a reboot, which rwin does not do by itself)",
+            "+ IPEnableRouter=1 (persisted; full effect after a reboot: rwin does it only with --allow-reboot)",
             "+ firewall rule rwin-demo admitting 10.42.0.0/16, 10.0.0.10, 10.0.0.11, 10.0.0.12",
             "+ container network rwin (transparent, 10.42.1.0/24, gateway 10.42.1.1, on Ethernet 2)",
             "+ gateway 10.42.1.1/24 on the container network's adapter",

@@ -369,3 +369,96 @@ fn docker_images_q_is_passed_to_the_docker_cli() {
         "{log:?}"
     );
 }
+
+#[test]
+fn restart_computer_completes_pending_installs_and_applies_ip_enable_router() {
+    let (h, d) = host();
+    let path = d.path.join("state.json");
+    let mut s = WinState::load(&path).expect("state");
+    s.feature_install_needs_reboot = true;
+    s.save(&path).expect("saved");
+    let setup = "Install-WindowsFeature -Name 'RemoteAccess', 'Routing' -ErrorAction Stop | Out-Null
+Set-ItemProperty -Path 'HKLM:\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters' -Name 'IPEnableRouter' -Value 1 -Type DWord -ErrorAction Stop
+Set-Service -Name 'RemoteAccess' -StartupType Automatic -ErrorAction Stop
+Test-Path -Path 'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\RebootPending'
+@(Get-NetIPInterface -AddressFamily IPv4 | Where-Object { $_.InterfaceAlias -ne 'Loopback Pseudo-Interface 1' } | ForEach-Object { [string]$_.Forwarding })
+";
+    let (out, err, code) = run(&h, setup);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    assert_eq!(out, "True\r\nDisabled\r\n", "pending before the reboot");
+    let (out, err, code) = run(&h, "Restart-Computer -Force");
+    assert_eq!((out.as_str(), err.as_str(), code), ("", "", 0));
+    let after = "Test-Path -Path 'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\RebootPending'
+@(Get-WindowsFeature -Name 'Routing' | ForEach-Object { [string]$_.InstallState })
+(Get-Service -Name 'RemoteAccess').Status
+@(Get-NetIPInterface -AddressFamily IPv4 | Where-Object { $_.InterfaceAlias -ne 'Loopback Pseudo-Interface 1' } | ForEach-Object { [string]$_.Forwarding })
+";
+    let (out, err, code) = run(&h, after);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    assert_eq!(out, "False\r\nInstalled\r\nRunning\r\nEnabled\r\n");
+    let log: Vec<String> =
+        h.fx.log
+            .lock()
+            .expect("log")
+            .iter()
+            .map(|a| a.join(" "))
+            .collect();
+    assert!(
+        log.iter()
+            .any(|l| l == "sysctl -q -w net.ipv4.conf.eth0.forwarding=1"),
+        "{log:#?}"
+    );
+    // Without -Force winsim refuses (rwin always passes it).
+    let (_, err, _) = run(&h, "Restart-Computer");
+    assert!(err.contains("-Force"), "{err}");
+}
+
+#[test]
+fn nat_port_mappings_are_dumped_made_dnat_and_deleted() {
+    let (h, d) = host();
+    let setup = "netsh routing ip nat install | Out-Null
+netsh routing ip nat add interface 'Ethernet' full | Out-Null
+$ip = '10.42.3.5'
+netsh routing ip nat add portmapping 'Ethernet' udp 0.0.0.0 5353 $ip 53 | Out-Null
+if ($LASTEXITCODE -ne 0) { throw 'add' }
+netsh routing ip nat add portmapping 'Ethernet' tcp 0.0.0.0 8080 $ip 80 | Out-Null
+netsh routing ip nat dump | Out-String
+";
+    let (out, err, code) = run(&h, setup);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    assert!(out.contains("add portmapping name=\"Ethernet\" proto=udp publicip=0.0.0.0 publicport=5353 privateip=10.42.3.5 privateport=53"), "{out}");
+    let log: Vec<String> =
+        h.fx.log
+            .lock()
+            .expect("log")
+            .iter()
+            .map(|a| a.join(" "))
+            .collect();
+    assert!(
+        log.iter().any(|l| l == "iptables -t nat -A WINSIM-DNAT -i eth0 -p udp --dport 5353 -j DNAT --to-destination 10.42.3.5:53"),
+        "{log:#?}"
+    );
+    // The same port again is refused, as netsh does; deleting it makes room.
+    let (out, _, _) = run(&h, "netsh routing ip nat add portmapping 'Ethernet' tcp 0.0.0.0 8080 10.42.3.6 80\n$LASTEXITCODE");
+    assert_eq!(out, "The port mapping already exists.\r\n1\r\n");
+    let again = "netsh routing ip nat delete portmapping 'Ethernet' tcp 0.0.0.0 8080 10.42.3.5 80 | Out-Null
+if ($LASTEXITCODE -ne 0) { throw 'delete' }
+netsh routing ip nat add portmapping 'Ethernet' tcp 0.0.0.0 8080 10.42.3.6 80 | Out-Null
+if ($LASTEXITCODE -ne 0) { throw 'add' }
+";
+    let (out, err, code) = run(&h, again);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    let s = WinState::load(&d.path.join("state.json")).expect("state");
+    let tcp: Vec<_> = s
+        .port_mappings
+        .iter()
+        .filter(|m| m.proto == "tcp")
+        .collect();
+    assert_eq!(tcp.len(), 1);
+    assert_eq!(tcp[0].private_ip, "10.42.3.6");
+    // A reboot keeps them: RRAS NAT's configuration is persistent.
+    let (_, _, code) = run(&h, "Restart-Computer -Force");
+    assert_eq!(code, 0);
+    let s = WinState::load(&d.path.join("state.json")).expect("state");
+    assert_eq!(s.port_mappings.len(), 2);
+}

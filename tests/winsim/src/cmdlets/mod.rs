@@ -3,6 +3,7 @@
 
 mod firewall;
 mod net;
+mod reboot;
 mod system;
 
 use crate::ps::args::{Bound, Kind, Spec};
@@ -224,6 +225,11 @@ const SPECS: &[Spec] = &[
         positional: &["Uri"],
     },
     Spec {
+        name: "Restart-Computer",
+        params: &[("Force", S)],
+        positional: &[],
+    },
+    Spec {
         name: "Start-Sleep",
         params: &[("Seconds", V), ("Milliseconds", V)],
         positional: &["Seconds"],
@@ -272,6 +278,10 @@ pub fn need(b: &Bound, name: &str, cmdlet: &str) -> Result<String, Fail> {
 /// Runs a bound cmdlet.
 pub fn run(interp: &mut Interp, spec: &Spec, b: &Bound, input: Vec<Value>, at: Node) -> CmdResult {
     let name = spec.name;
+    if name == "Restart-Computer" {
+        let force = b.switch("Force");
+        return reboot::run(interp.ctx.state, interp.ctx.fx, force);
+    }
     if let Some(r) = system::run(interp, name, b, at)? {
         return Ok(r);
     }

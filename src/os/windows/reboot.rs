@@ -1,0 +1,12 @@
+//! Restarting a Windows host when `--allow-reboot` is given and a change needs it.
+
+use crate::docker::cli::DONE;
+
+/// `Restart-Computer -Force`: Windows starts shutting down and the command returns (or the
+/// connection drops first; the caller accepts both).
+pub fn reboot_script() -> String {
+    format!(
+        "# rwin: restart the host (--allow-reboot): a change needs a reboot to take full effect.\nRestart-Computer -Force\nWrite-Output {}\n",
+        super::quote(DONE)
+    )
+}
