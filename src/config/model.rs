@@ -43,6 +43,16 @@ pub struct Network {
     pub dns_address: Option<Ipv4Addr>,
     pub outbound_nat: bool,
     pub windows_driver: WindowsDriver,
+    /// `none`: hosts without a container engine get only routing and a plain bridge with the
+    /// node's gateway (no components).
+    pub container_engine: ContainerEngine,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContainerEngine {
+    Docker,
+    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -206,6 +206,7 @@ fn check(c: &mut Checker, path: &Path, raw: RawConfig) -> Option<Config> {
 
     let nodes = check_nodes(c, &raw, &network);
     let components = check_components(c, path, &raw, &nodes, &network, &cluster_name);
+    check_engine_none(c, &raw, &nodes);
 
     Some(Config {
         path: path.to_path_buf(),
@@ -219,6 +220,39 @@ fn check(c: &mut Checker, path: &Path, raw: RawConfig) -> Option<Config> {
         nodes,
         components,
     })
+}
+
+/// `container_engine: none` is routing only: no components, and Linux nodes only (a Windows
+/// container network is made by its engine).
+fn check_engine_none(c: &mut Checker, raw: &RawConfig, nodes: &[Node]) {
+    let Some(engine) = raw
+        .network
+        .as_ref()
+        .and_then(|n| n.value.container_engine.as_ref())
+        .filter(|e| e.value == "none")
+    else {
+        return;
+    };
+    if let Some(first) = raw.components.first() {
+        let d = c.error(
+            &first.value.name,
+            "components need a container engine, but network.container_engine is none",
+        );
+        set_help(d, "remove the components, or set container_engine: docker");
+    }
+    if let Some(w) = nodes.iter().find(|n| n.os == Os::Windows) {
+        let d = c.error(
+            engine,
+            format!(
+                "container_engine none is for Linux hosts only, and node {} runs Windows",
+                w.name
+            ),
+        );
+        set_help(
+            d,
+            "a Windows container network is made by its container engine: use docker",
+        );
+    }
 }
 
 fn valid_name(s: &str) -> bool {
@@ -358,6 +392,7 @@ fn check_network(c: &mut Checker, raw: Option<&S<RawNetwork>>) -> Option<Network
             dns_address: None,
             outbound_nat: true,
             windows_driver: WindowsDriver::Transparent,
+            container_engine: ContainerEngine::Docker,
         });
     };
     let n = &raw.value;
@@ -430,6 +465,20 @@ fn check_network(c: &mut Checker, raw: Option<&S<RawNetwork>>) -> Option<Network
             }
         },
     };
+    let container_engine = match &n.container_engine {
+        None => ContainerEngine::Docker,
+        Some(s) => match s.value.as_str() {
+            "docker" => ContainerEngine::Docker,
+            "none" => ContainerEngine::None,
+            other => {
+                c.error(
+                    s,
+                    format!("container_engine `{other}` is not one of: docker, none"),
+                );
+                ContainerEngine::Docker
+            }
+        },
+    };
     Some(Network {
         cluster_cidr: cluster_cidr?,
         node_prefix,
@@ -437,6 +486,7 @@ fn check_network(c: &mut Checker, raw: Option<&S<RawNetwork>>) -> Option<Network
         dns_address,
         outbound_nat: n.outbound_nat.unwrap_or(true),
         windows_driver,
+        container_engine,
     })
 }
 

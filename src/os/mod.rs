@@ -49,6 +49,10 @@ pub enum HostChange {
     WriteBootRoutes {
         path: String,
     },
+    /// No container engine: a plain bridge carries the node's gateway.
+    CreateBridge {
+        gateway: Ipv4Net,
+    },
     /// A change to a Windows host (RRAS, IPEnableRouter, firewall, the container network…).
     Windows(windows::Change),
 }
@@ -93,6 +97,9 @@ impl std::fmt::Display for HostChange {
             ),
             HostChange::WriteBootRoutes { path } => {
                 write!(f, "+ re-apply routes and NAT at boot ({path})")
+            }
+            HostChange::CreateBridge { gateway } => {
+                write!(f, "+ bridge {} with gateway {gateway}", linux::BRIDGE)
             }
             HostChange::Windows(c) => c.fmt(f),
         }
@@ -169,6 +176,8 @@ pub struct DesiredHost {
     pub internal_address: Ipv4Addr,
     /// Every node's route IP: the firewall rule on Windows admits these and the cluster range.
     pub node_addresses: Vec<Ipv4Addr>,
+    /// No container engine (network.container_engine: none): rwin makes the bridge itself.
+    pub plain_bridge: bool,
     /// What only Windows hosts use.
     pub windows: WindowsDesired,
 }
@@ -184,6 +193,8 @@ pub struct WindowsDesired {
     pub dns_address: Option<Ipv4Addr>,
     /// `--allow-reboot`: rwin may restart the host when a change needs it.
     pub allow_reboot: bool,
+    /// Component ports this node publishes (RRAS NAT port mappings).
+    pub published: Vec<windows::Published>,
 }
 
 impl Default for WindowsDesired {
@@ -193,9 +204,8 @@ impl Default for WindowsDesired {
             driver: crate::config::WindowsDriver::Transparent,
             metadata_address: None,
             dns_address: None,
-    /// Component ports this node publishes (RRAS NAT port mappings).
-    pub published: Vec<windows::Published>,
             allow_reboot: false,
+            published: Vec::new(),
         }
     }
 }
@@ -205,7 +215,6 @@ pub fn script_command(os: Os, user: &str) -> Result<String, String> {
     match os {
         Os::Linux => Ok(linux::script_command(user)),
         Os::Windows => Ok(windows::script_command()),
-            published: Vec::new(),
     }
 }
 
