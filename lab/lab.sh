@@ -727,8 +727,25 @@ components:
     command: ["httpd", "-f", "-p", "80", "-h", "/tmp"]
     health: {tcp: "{{container.ip}}:80", timeout: 30s}
 EOF
+            if ((windows)); then
+                # Host-process components on the Windows nodes (seed 000's per-host-subnet
+                # network service and agent): two small files stand in for their binaries.
+                printf 'rwin lab network service %s\n' "$(date +%s)" >"$RUN/rwin-netsvc.exe"
+                printf 'rwin lab agent\n' >"$RUN/rwin-agent.exe"
+                cat <<EOF
+  - name: netsvc
+    service: {binary: $RUN/rwin-netsvc.exe, args: ["--node", "{{node.name}}", "--subnet", "{{node.subnet}}"]}
+  - name: agent
+    service: {binary: $RUN/rwin-agent.exe, args: ["--node", "{{node.name}}"], depends_on: [netsvc]}
+EOF
+            fi
         fi
     } >"$f"
+    if ((windows)); then
+        # The pod component publishes a port on every node: Docker on Linux, RRAS NAT port
+        # mappings on Windows.
+        sed -i 's/^    network: pod$/    network: pod\n    ports: ["8080:80"]/' "$f"
+    fi
 }
 
 # --- firewall -------------------------------------------------------------------------

@@ -133,19 +133,26 @@ async fn deploy_one(
     health: Option<&crate::config::Health>,
     change: ContainerChange,
 ) -> ComponentResult {
-    let mut r = deploy_container(ctx, h, spec, health, change).await;
-    if !r.ok {
-        return r;
-    }
-    let Some(c) = h
+    let mapping = h
         .changes
         .port_mappings
         .iter()
-        .find(|c| c.component == spec.component)
-    else {
+        .find(|c| c.component == spec.component);
+    // Over WinRM the mapping rides in the container's own script: no extra round trip.
+    let folded = mapping.filter(|_| h.docker.is_none() && change != ContainerChange::Unchanged);
+    let (mut r, mapped_ip) = deploy_container(ctx, h, spec, health, change, folded).await;
+    if !r.ok {
+        return r;
+    }
+    let Some(c) = mapping else {
         return r;
     };
-    match map_ports(ctx, h, c).await {
+    let mapped = match (folded, mapped_ip) {
+        (Some(_), Some(ip)) => record_mappings(ctx, h, c, ip),
+        (Some(_), None) => Err("the script did not report the container's address".into()),
+        (None, _) => map_ports(ctx, h, c).await,
+    };
+    match mapped {
         Ok(ip) => {
             let ports: Vec<String> = c
                 .ports
@@ -192,6 +199,17 @@ async fn map_ports(
             why.to_string()
         }
     })?;
+    record_mappings(ctx, h, c, ip)
+}
+
+/// Record in the state file the mappings made for `c` to `ip`.
+fn record_mappings(
+    ctx: &RunContext,
+    h: &Host,
+    c: &crate::os::windows::PortMappingChange,
+    ip: std::net::Ipv4Addr,
+) -> Result<std::net::Ipv4Addr, String> {
+    let name = h.name();
     let made = crate::os::windows::mapped(c, &ip.to_string());
     ctx.state
         .update(|s| {
@@ -213,7 +231,8 @@ async fn deploy_container(
     spec: &ContainerSpec,
     health: Option<&crate::config::Health>,
     change: ContainerChange,
-) -> ComponentResult {
+    mapping: Option<&crate::os::windows::PortMappingChange>,
+) -> (ComponentResult, Option<std::net::Ipv4Addr>) {
     let name = h.name();
     let fail = |detail: String| ComponentResult {
         component: spec.component.clone(),
@@ -234,18 +253,45 @@ async fn deploy_container(
         );
     }
     let Some(t) = h.transport.as_ref() else {
-        return fail("not connected".into());
+        return (fail("not connected".into()), None);
     };
     let Some(docker) = h.docker.as_ref() else {
-        return match deploy_by_script(ctx, h, t.as_ref(), spec, health, &change).await {
-            Ok(()) => ComponentResult {
-                component: spec.component.clone(),
-                outcome: verb.into(),
-                detail: None,
-                ok: true,
-            },
-            Err(e) => fail(e),
+        return match deploy_by_script(ctx, h, t.as_ref(), spec, health, &change, mapping).await {
+            Ok(ip) => (
+                ComponentResult {
+                    component: spec.component.clone(),
+                    outcome: verb.into(),
+                    detail: None,
+                    ok: true,
+                },
+                ip,
+            ),
+            Err(e) => (fail(e), None),
         };
+    };
+    (
+        deploy_by_api(ctx, h, t.as_ref(), docker, spec, health, change, verb).await,
+        None,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn deploy_by_api(
+    ctx: &RunContext,
+    h: &Host,
+    t: &dyn crate::transport::Transport,
+    docker: &bollard::Docker,
+    spec: &ContainerSpec,
+    health: Option<&crate::config::Health>,
+    change: ContainerChange,
+    verb: &str,
+) -> ComponentResult {
+    let name = h.name();
+    let fail = |detail: String| ComponentResult {
+        component: spec.component.clone(),
+        outcome: "failed".into(),
+        detail: Some(detail),
+        ok: false,
     };
     if let Err(e) = ensure::apply(docker, spec, &change, &ctx.config.registries).await {
         return fail(e);
@@ -267,7 +313,7 @@ async fn deploy_container(
             Err(e) => return fail(format!("health check: {e}")),
         };
         if let Err(e) = wait_healthy(
-            t.as_ref(),
+            t,
             docker,
             &spec.name,
             &check,
@@ -297,9 +343,10 @@ async fn deploy_by_script(
     spec: &ContainerSpec,
     health: Option<&crate::config::Health>,
     change: &ContainerChange,
-) -> Result<(), String> {
+    mapping: Option<&crate::os::windows::PortMappingChange>,
+) -> Result<Option<std::net::Ipv4Addr>, String> {
     if *change == ContainerChange::Unchanged {
-        return Ok(());
+        return Ok(None);
     }
     let health = match health {
         Some(hl) => Some(crate::config::Health {
@@ -327,11 +374,18 @@ async fn deploy_by_script(
         health.as_ref(),
         isolation,
     )?;
-    ctx.ui
-        .debug(&format!("{}: running\n{}", h.name(), script.redacted()));
+    let then = mapping
+        .map(crate::os::windows::mapping_script)
+        .unwrap_or_default();
+    ctx.ui.debug(&format!(
+        "{}: running\n{}{then}",
+        h.name(),
+        script.redacted()
+    ));
     let command = crate::os::script_command(h.node.os, &h.node.node.user)?;
+    let text = format!("{}{then}", script.text());
     let out = t
-        .exec(&command, Some(script.text().as_bytes()))
+        .exec(&command, Some(text.as_bytes()))
         .await
         .map_err(|e| e.to_string())?;
     if !cli::succeeded(&out.stdout) {
@@ -349,7 +403,7 @@ async fn deploy_by_script(
                 .insert(spec.component.clone())
         })
         .map_err(|e| e.to_string())?;
-    Ok(())
+    Ok(mapping.and_then(|_| crate::os::windows::parse_mapped_address(&out.stdout)))
 }
 
 /// The health check of `spec` on host `h`, with its templates rendered: node facts, role

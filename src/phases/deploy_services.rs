@@ -65,20 +65,26 @@ async fn deploy(ctx: &RunContext, h: &Host, spec: &ServiceSpec) -> Result<&'stat
     let name = h.name();
     let t = h.transport.as_ref().ok_or("not connected")?;
     let command = crate::os::script_command(h.node.os, &h.node.node.user)?;
-    let facts_script = windows::service_facts_script(spec);
-    ctx.ui.debug(&format!("{name}: running\n{facts_script}"));
-    let out = t
-        .exec(&command, Some(facts_script.as_bytes()))
-        .await
-        .map_err(|e| format!("reading service {}: {e}", spec.name))?;
-    let facts = windows::parse_service_facts(&out.stdout).map_err(|e| {
-        let why = out.stderr.trim();
-        if why.is_empty() {
-            e
-        } else {
-            format!("{e}; stderr: {why}")
+    // Read with the host's facts; read here only if that answer lacked it.
+    let facts = match h.facts.as_ref().and_then(|f| f.services.get(&spec.name)) {
+        Some(f) => f.clone(),
+        None => {
+            let facts_script = windows::service_facts_script(spec);
+            ctx.ui.debug(&format!("{name}: running\n{facts_script}"));
+            let out = t
+                .exec(&command, Some(facts_script.as_bytes()))
+                .await
+                .map_err(|e| format!("reading service {}: {e}", spec.name))?;
+            windows::parse_service_facts(&out.stdout).map_err(|e| {
+                let why = out.stderr.trim();
+                if why.is_empty() {
+                    e
+                } else {
+                    format!("{e}; stderr: {why}")
+                }
+            })?
         }
-    })?;
+    };
     let work = windows::service_work(spec, &facts);
     record(ctx, name, spec)?;
     if work.is_unchanged() {

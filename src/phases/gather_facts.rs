@@ -15,8 +15,46 @@ use crate::transport::Transport;
 
 /// Between the two answers of the engine script.
 const SEPARATOR: &str = "--- rwin: containers ---";
+/// Between the containers and the services script's answer.
+const SERVICES_SEPARATOR: &str = "--- rwin: services ---";
+
+/// Before each service's part of the services script's answer.
+const SERVICE_MARK: &str = "--- rwin: service ";
+
+fn services_script(specs: &[&crate::os::windows::ServiceSpec]) -> String {
+    let mut s = String::new();
+    for spec in specs {
+        s.push_str(&format!("Write-Output '{SERVICE_MARK}{}'\n", spec.name));
+        s.push_str(&crate::os::windows::service_facts_script(spec));
+        s.push('\n');
+    }
+    s
+}
+
+fn parse_services(
+    specs: &[&crate::os::windows::ServiceSpec],
+    out: &str,
+) -> Result<BTreeMap<String, crate::os::windows::ServiceFacts>, String> {
+    let mut found = BTreeMap::new();
+    if specs.is_empty() {
+        return Ok(found);
+    }
+    for part in out.split(SERVICE_MARK).skip(1) {
+        let (name, rest) = part.split_once('\n').unwrap_or((part, ""));
+        let name = name.trim();
+        if let Some(spec) = specs.iter().find(|s| s.name == name) {
+            found.insert(
+                spec.name.clone(),
+                crate::os::windows::parse_service_facts(rest)?,
+            );
+        }
+    }
+    Ok(found)
+}
 
 struct EngineFacts {
+    /// Over WinRM: the services script's answer, read in the same command.
+    services_out: String,
     version: String,
     network: Option<NetworkFacts>,
     containers: BTreeMap<String, Option<Existing>>,
@@ -41,6 +79,7 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
     let engine = async {
         match &h.docker {
             _ if no_engine => Ok(EngineFacts {
+                services_out: String::new(),
                 version: String::new(),
                 network: None,
                 containers: BTreeMap::new(),
@@ -55,7 +94,27 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
         let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
         (out, at.map(|d| d.as_secs_f64()).unwrap_or(0.0))
     };
-    let ((out, received_at), engine) = tokio::join!(host_script, engine);
+    // Windows service components: one script for all of them (over WinRM it rides along with
+    // the engine script above, so it costs no round trip of its own).
+    let service_specs: Vec<&crate::os::windows::ServiceSpec> = ctx
+        .plan
+        .components
+        .iter()
+        .flat_map(|c| c.services.iter())
+        .filter(|s| s.node == name)
+        .map(|s| &s.spec)
+        .collect();
+    let services = async {
+        if service_specs.is_empty() || h.docker.is_none() {
+            return Ok(String::new());
+        }
+        let script = services_script(&service_specs);
+        t.exec(&command, Some(script.as_bytes()))
+            .await
+            .map(|o| o.stdout)
+            .map_err(|e| e.to_string())
+    };
+    let ((out, received_at), engine, services_out) = tokio::join!(host_script, engine, services);
     let out = match out {
         Ok(o) if o.success() => o,
         Ok(o) => {
@@ -78,11 +137,21 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
         Ok(f) => f,
         Err(e) => return h.fail(&ctx.ui, e),
     };
+    let services_out = match services_out {
+        Ok(o) if h.docker.is_some() => o,
+        Ok(_) => engine.services_out.clone(),
+        Err(e) => return h.fail(&ctx.ui, format!("{name}: reading services: {e}")),
+    };
+    let services = match parse_services(&service_specs, &services_out) {
+        Ok(s) => s,
+        Err(e) => return h.fail(&ctx.ui, format!("{name}: reading services: {e}")),
+    };
     h.facts = Some(HostFacts {
         os: facts,
         docker_version: engine.version,
         network: engine.network,
         containers: engine.containers,
+        services,
         orphans: engine.orphans,
         received_at,
     });
@@ -142,6 +211,7 @@ async fn engine_facts_api(
         .map(|(n, _)| n)
         .collect();
     Ok(EngineFacts {
+        services_out: String::new(),
         version: version.version.unwrap_or_default(),
         network,
         containers,
@@ -157,10 +227,19 @@ async fn engine_facts_cli(
     command: &str,
 ) -> Result<EngineFacts, String> {
     let name = &h.node.name;
+    let service_specs: Vec<&crate::os::windows::ServiceSpec> = ctx
+        .plan
+        .components
+        .iter()
+        .flat_map(|c| c.services.iter())
+        .filter(|s| &s.node == name)
+        .map(|s| &s.spec)
+        .collect();
     let script = format!(
-        "{}Write-Output '{SEPARATOR}'\n{}",
+        "{}Write-Output '{SEPARATOR}'\n{}Write-Output '{SERVICES_SEPARATOR}'\n{}",
         cli::version_script(),
-        cli::inspect_script(&ctx.plan.cluster_name).map_err(|e| format!("{name}: {e}"))?
+        cli::inspect_script(&ctx.plan.cluster_name).map_err(|e| format!("{name}: {e}"))?,
+        services_script(&service_specs)
     );
     let out = t
         .exec(command, Some(script.as_bytes()))
@@ -173,7 +252,11 @@ async fn engine_facts_cli(
             out.stderr.trim()
         ));
     }
-    let (version, inspected) = out.stdout.split_once(SEPARATOR).unwrap_or(("", ""));
+    let (engine_out, services_out) = out
+        .stdout
+        .split_once(SERVICES_SEPARATOR)
+        .unwrap_or((out.stdout.as_str(), ""));
+    let (version, inspected) = engine_out.split_once(SEPARATOR).unwrap_or(("", ""));
     let version = cli::parse_version(version).map_err(|e| format!("{name}: {e}"))?;
     let mut found = cli::parse_inspect(inspected).map_err(|e| format!("{name}: {e}"))?;
     let mut containers = BTreeMap::new();
@@ -185,6 +268,7 @@ async fn engine_facts_cli(
         .map(|component| format!("rwin-{component}"))
         .collect();
     Ok(EngineFacts {
+        services_out: services_out.to_string(),
         version,
         network: None,
         containers,

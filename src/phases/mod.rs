@@ -49,6 +49,8 @@ pub struct HostFacts {
     pub network: Option<NetworkFacts>,
     /// Component → its container as found (None: missing).
     pub containers: BTreeMap<String, Option<Existing>>,
+    /// Windows: each service component's files and service, read with the other facts.
+    pub services: BTreeMap<String, crate::os::windows::ServiceFacts>,
     /// rwin-labelled containers of this cluster that no planned component claims.
     pub orphans: Vec<String>,
     /// This machine's clock (seconds since the epoch) when the host's answer arrived.

@@ -183,7 +183,24 @@ fn mixed_lab_end_to_end() {
         }
     }
 
-    step(4, "the Windows state shows RRAS, IPEnableRouter, the firewall rule, the network, routes, metadata/DNS routes and NAT");
+    step(
+        4,
+        "published port 8080 reaches the pod on every node from outside (Docker on Linux, RRAS NAT on Windows)",
+    );
+    for (n, ip) in [
+        ("lin1", "10.77.0.11"),
+        ("lin2", "10.77.0.12"),
+        ("win1", "10.77.0.201"),
+        ("win2", "10.77.0.202"),
+    ] {
+        let answer = http_get(ip, 8080);
+        assert!(
+            answer.starts_with("HTTP/1."),
+            "{n}: {ip}:8080 answers HTTP from the pod: {answer:?}"
+        );
+    }
+
+    step(5, "the Windows state shows RRAS, IPEnableRouter, the firewall rule, the network, routes, metadata/DNS routes and NAT");
     let subnets: Vec<(String, String)> = PODS
         .iter()
         .map(|n| {
@@ -243,6 +260,34 @@ fn mixed_lab_end_to_end() {
         assert!(has("169.254.169.250/32", "0.0.0.0"), "{h}: metadata route");
         assert!(has("169.254.169.251/32", "0.0.0.0"), "{h}: DNS route");
     }
+    for h in ["win1", "win2"] {
+        let st = windows_state(&lab, h);
+        let svc = |name: &str| {
+            st["services"]
+                .as_array()
+                .and_then(|v| v.iter().find(|s| s["name"] == name).cloned())
+                .unwrap_or_else(|| panic!("{h}: service {name} in {}", st["services"]))
+        };
+        let (netsvc, agent) = (svc("rwin-netsvc"), svc("rwin-agent"));
+        assert_eq!(netsvc["status"], "Running", "{h}: {netsvc}");
+        assert_eq!(agent["status"], "Running", "{h}: {agent}");
+        assert_eq!(agent["start_type"], "Automatic", "{h}: {agent}");
+        assert!(
+            agent["depend"].to_string().contains("rwin-netsvc"),
+            "{h}: the agent depends on the network service: {agent}"
+        );
+        let want = sha256_file(&lab.run_dir.join("rwin-agent.exe"));
+        let files = st["files"].to_string().to_lowercase();
+        assert!(
+            files.contains("rwin-agent.exe") && files.contains(&want),
+            "{h}: the agent binary is uploaded with its SHA-256 {want}: {files}"
+        );
+        assert!(
+            st["port_mappings"].to_string().contains("8080"),
+            "{h}: RRAS NAT port mapping for 8080: {}",
+            st["port_mappings"]
+        );
+    }
     let routes = lab.exec("lin1", &["ip", "route"]);
     for (subnet, via) in &subnets[2..] {
         assert!(
@@ -252,7 +297,7 @@ fn mixed_lab_end_to_end() {
     }
 
     step(
-        5,
+        6,
         "a second up changes nothing (and costs at most 2 commands over WinRM)",
     );
     let r = up(d, &registry_password, &winrm_password);
@@ -276,7 +321,82 @@ fn mixed_lab_end_to_end() {
     );
 
     step(
-        6,
+        7,
+        "secrets never show: registry and WinRM passwords and an SSH key passphrase, in plan -v, up -v, JSON and the state file",
+    );
+    let key = d.join("id_ed25519_pass");
+    std::fs::copy(lab.run_dir.join("id_ed25519"), &key).expect("copy the lab key");
+    let passphrase = "correct horse battery staple 42";
+    let ok = Command::new("ssh-keygen")
+        .args([
+            "-q",
+            "-p",
+            "-N",
+            passphrase,
+            "-f",
+            &key.display().to_string(),
+        ])
+        .status()
+        .expect("ssh-keygen")
+        .success();
+    assert!(ok, "a passphrase-protected copy of the lab key");
+    let config = std::fs::read_to_string(d.join("cluster.yml")).unwrap();
+    let secret_config = config.replace(
+        &format!("ssh_key_path: {}", lab.run_dir.join("id_ed25519").display()),
+        &format!(
+            "ssh_key_path: {}\nssh_key_passphrase_env: KEY_PASSPHRASE",
+            key.display()
+        ),
+    );
+    assert_ne!(secret_config, config, "the config names the lab key");
+    std::fs::write(d.join("secret.yml"), &secret_config).unwrap();
+    std::fs::copy(d.join("cluster.rwinstate"), d.join("secret.rwinstate")).unwrap();
+    let mut seen = String::new();
+    for args in [
+        vec!["-v", "plan"],
+        vec!["-v", "up"],
+        vec!["--output", "json", "up"],
+        vec!["-v", "doctor"],
+    ] {
+        let out = rwin()
+            .args([
+                "--known-hosts",
+                &d.join("known_hosts").display().to_string(),
+            ])
+            .args(&args)
+            .arg(d.join("secret.yml"))
+            .env("REGISTRY_PASSWORD", &registry_password)
+            .env("WINRM_PASSWORD", &winrm_password)
+            .env("KEY_PASSPHRASE", passphrase)
+            .timeout(std::time::Duration::from_secs(180))
+            .output()
+            .expect("rwin runs");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "rwin {args:?} with the passphrase key: {out:?}"
+        );
+        seen.push_str(&String::from_utf8_lossy(&out.stdout));
+        seen.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
+    seen.push_str(&std::fs::read_to_string(d.join("secret.rwinstate")).unwrap_or_default());
+    assert!(
+        seen.contains("running"),
+        "the -v runs printed their scripts"
+    );
+    for (what, secret) in [
+        ("registry password", registry_password.as_str()),
+        ("WinRM password", winrm_password.as_str()),
+        ("key passphrase", passphrase),
+    ] {
+        assert!(
+            !seen.contains(secret),
+            "the {what} leaked into output or state"
+        );
+    }
+
+    step(
+        8,
         "doctor --probe on the healthy mixed cluster: all green, and every pod reaches every other",
     );
     let doc = doctor(d, &registry_password, &winrm_password, &["--probe"]);
@@ -292,7 +412,7 @@ fn mixed_lab_end_to_end() {
     }
 
     step(
-        7,
+        9,
         "Windows faults one by one: doctor names each with its fix, up repairs it",
     );
     let faults: [(&str, &str, &str, &str); 4] = [
@@ -347,7 +467,7 @@ fn mixed_lab_end_to_end() {
     }
 
     step(
-        8,
+        10,
         "remove-host win2: its Windows state is back to what it was, and nobody routes to it",
     );
     let out = rwin()
@@ -413,6 +533,25 @@ fn mixed_lab_end_to_end() {
             .unwrap_or(0)
     };
     assert_eq!(ipr(&after), ipr(fresh), "IPEnableRouter is back");
+    let names = |st: &serde_json::Value| -> Vec<String> {
+        st["services"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s["name"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert!(
+        !names(&after).iter().any(|n| n.starts_with("rwin-")),
+        "no rwin service left on win2: {:?}",
+        names(&after)
+    );
+    assert_eq!(
+        after["files"], fresh["files"],
+        "win2 files and directories are back as they were"
+    );
     assert!(
         lab.containers("win2").is_empty(),
         "no container left on win2"
@@ -508,4 +647,32 @@ fn failed(json: &serde_json::Value) -> Vec<(String, String, String)> {
 
 fn failed_of(d: &Doctor) -> Vec<(String, String, String)> {
     failed(&d.json)
+}
+
+/// One HTTP request from this (the operator's) namespace; the status line, or the error.
+fn http_get(ip: &str, port: u16) -> String {
+    use std::io::{Read, Write};
+    let addr = format!("{ip}:{port}");
+    let attempt = || -> std::io::Result<String> {
+        let sock = addr.parse().map_err(std::io::Error::other)?;
+        let mut s = std::net::TcpStream::connect_timeout(&sock, std::time::Duration::from_secs(3))?;
+        s.set_read_timeout(Some(std::time::Duration::from_secs(3)))?;
+        s.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
+        let mut buf = [0u8; 64];
+        let n = s.read(&mut buf)?;
+        Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
+    };
+    attempt().unwrap_or_else(|e| format!("error: {e}"))
+}
+
+fn sha256_file(path: &Path) -> String {
+    let out = Command::new("sha256sum")
+        .arg(path)
+        .output()
+        .expect("sha256sum");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }

@@ -251,7 +251,26 @@ impl WinState {
             routes,
             firewall_rules: Vec::new(),
             networks: Vec::new(),
-            files: BTreeMap::new(),
+            // The directories every Windows Server install has, so a host rwin cleaned up
+            // compares equal to a fresh one (rwin creates only its own folders under them).
+            files: [
+                r"C:\Program Files",
+                r"C:\ProgramData",
+                r"C:\Windows",
+                r"C:\Windows\System32",
+            ]
+            .into_iter()
+            .map(|d| {
+                (
+                    d.to_string(),
+                    FileEntry {
+                        directory: true,
+                        sha256: None,
+                        size: None,
+                    },
+                )
+            })
+            .collect(),
         }
     }
 
