@@ -283,6 +283,7 @@ async fn host_checks(ctx: &phases::RunContext, h: &Host) -> Vec<Check> {
             Ok(text) => Check::pass(name, format!("{text}, {restarts}")),
         });
     }
+    v.extend(service_checks(ctx, h, facts));
     v.push(if facts.orphans.is_empty() {
         Check::pass("no orphans", "every rwin container belongs to a component")
     } else {
@@ -295,6 +296,64 @@ async fn host_checks(ctx: &phases::RunContext, h: &Host) -> Vec<Check> {
             "rwin up (removes them)",
         )
     });
+    v
+}
+
+/// Windows service components (seed 002: `Get-Service rancher-agent`): each running, and no
+/// rwin service that no component claims (seed 003's orphaned host processes).
+fn service_checks(ctx: &phases::RunContext, h: &Host, facts: &phases::HostFacts) -> Vec<Check> {
+    let Some(w) = facts.os.windows() else {
+        return Vec::new();
+    };
+    let planned: Vec<&crate::os::windows::ServiceSpec> = ctx
+        .plan
+        .components
+        .iter()
+        .flat_map(|c| c.services.iter())
+        .filter(|s| s.node == h.node.name)
+        .map(|s| &s.spec)
+        .collect();
+    let mut v = Vec::new();
+    for spec in &planned {
+        let svc = crate::os::windows::service_name(&spec.name);
+        let name = format!("service {svc}");
+        v.push(
+            match facts
+                .services
+                .get(&spec.name)
+                .and_then(|f| f.status.as_deref())
+            {
+                Some("Running") => Check::pass(name, "running"),
+                Some(other) => Check::fail(
+                    name,
+                    other.to_string(),
+                    format!(
+                        "rwin up (starts it); its logs: C:\\ProgramData\\rwin\\{}",
+                        spec.name
+                    ),
+                ),
+                None => Check::fail(name, "not installed", "rwin up"),
+            },
+        );
+    }
+    let orphans: Vec<&str> = w
+        .services
+        .iter()
+        .map(|s| s.name.as_str())
+        .filter(|n| n.starts_with("rwin-"))
+        .filter(|n| {
+            !planned
+                .iter()
+                .any(|p| crate::os::windows::service_name(&p.name) == *n)
+        })
+        .collect();
+    if !orphans.is_empty() {
+        v.push(Check::fail(
+            "no orphaned services",
+            format!("rwin services no component claims: {}", orphans.join(", ")),
+            "stop and delete them on the host (Stop-Service; sc.exe delete NAME), or take the node out with rwin remove-host",
+        ));
+    }
     v
 }
 

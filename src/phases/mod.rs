@@ -376,6 +376,23 @@ pub async fn teardown(ctx: &RunContext, hosts: &mut [(Host, HostRecord)], force:
         .for_each_concurrent(ctx.settings.concurrency, |(h, rec)| async move {
             if h.ok() {
                 teardown::run(ctx, h, rec).await;
+            } else if force && h.transport.is_some() {
+                // Reachable but not all readable (e.g. Docker down): --force removes what the
+                // host script can, and the result names what stayed.
+                let cause = h.error.take().unwrap_or_default();
+                ctx.ui.warn(&format!(
+                    "{cause}; --force: removing what can be removed without it"
+                ));
+                h.docker = None;
+                teardown::run(ctx, h, rec).await;
+                if let Some(e) = h.error.take() {
+                    h.error = Some(format!("{e} (after: {cause})"));
+                } else {
+                    h.error = Some(format!(
+                        "{}: rwin's containers and network were left: {cause}",
+                        h.node.name
+                    ));
+                }
             }
             if h.ok() || force {
                 let name = h.node.name.clone();

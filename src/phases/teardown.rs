@@ -34,7 +34,8 @@ pub async fn run(ctx: &RunContext, h: &mut Host, record: &HostRecord) {
             .as_ref()
             .and_then(|f| f.os.linux())
             .map(|f| Teardown::routes_from(f, ctx.config.network.cluster_cidr))
-            .unwrap_or_default(),
+            // Facts unread (--force on a host that did not answer fully): what rwin recorded.
+            .unwrap_or_else(|| record.routes.iter().map(|r| (r.dest, r.via)).collect()),
     };
     ctx.ui.host_step(&name, "removing routes, rules and files");
     let command = match crate::os::script_command(h.node.os, &h.node.node.user) {

@@ -415,7 +415,7 @@ fn mixed_lab_end_to_end() {
         9,
         "Windows faults one by one: doctor names each with its fix, up repairs it",
     );
-    let faults: [(&str, &str, &str, &str); 4] = [
+    let faults: [(&str, &str, &str, &str); 5] = [
         (
             "win2",
             "Stop-Service -Name 'RemoteAccess'",
@@ -438,6 +438,12 @@ fn mixed_lab_end_to_end() {
             "win1",
             "Remove-NetIPAddress -IPAddress '10.42.2.1' -Confirm:$false",
             "gateway on the container adapter",
+            "rwin up",
+        ),
+        (
+            "win2",
+            "Stop-Service -Name 'rwin-agent'",
+            "service rwin-agent",
             "rwin up",
         ),
     ];
