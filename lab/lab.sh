@@ -33,7 +33,10 @@ readonly IMAGES=("etcd:3.4" "busybox:1")
 # /run/sshd. /root/.docker keeps `docker login` credentials per host.
 readonly BIND_DIRS=(/etc/rwin /var/lib/rwin /etc/sysctl.d /etc/systemd/system /etc/docker
                     /var/lib/docker /root/.docker /run)
-readonly BIND_FILES=(/etc/hostname /etc/hosts /etc/resolv.conf)
+# /root/.bashrc: bash reads it for every SSH command. This machine's own one runs `pyenv init`
+# (~0.1-0.3 s of CPU per command), which a fresh server does not; lab hosts get Debian's
+# default (/etc/skel/.bashrc), so the lab measures rwin and not this machine's shell setup.
+readonly BIND_FILES=(/etc/hostname /etc/hosts /etc/resolv.conf /root/.bashrc)
 
 # A proxy in the environment would send registry traffic off the machine; the lab
 # only ever talks to its own namespaces.
@@ -331,6 +334,8 @@ prepare_host_fs() {
     chmod 700 "$fs/root/.docker"
     chmod 755 "$fs/run/sshd"
     echo "$h" >"$fs/etc/hostname"
+    mkdir -p "$fs/root"
+    if [[ -f /etc/skel/.bashrc ]]; then cp /etc/skel/.bashrc "$fs/root/.bashrc"; else : >"$fs/root/.bashrc"; fi
     printf '%s' "$hosts_body" >"$fs/etc/hosts"
     # Nothing answers DNS on the bridge address, so lookups fail fast and locally
     # instead of heading for the machine's real resolver.

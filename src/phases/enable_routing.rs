@@ -72,7 +72,7 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
             .map(|(d, v, _)| RouteRecord { dest: *d, via: *v })
             .collect();
         let windows_made = windows_record(h, &changes);
-        let record = ctx.state.update(|s| {
+        let record = ctx.state.update_deferred(|s| {
             let rec = s.host_mut(&name);
             if let Some(made) = &windows_made {
                 // Like forwarding on Linux: only what the first run switched on is rwin's

@@ -441,6 +441,9 @@ pub async fn remove_routes_to(ctx: &RunContext, hosts: &mut [Host], subnet: ipne
         enable_routing::run(ctx, h)
     })
     .await;
+    if let Err(e) = ctx.state.flush() {
+        ctx.ui.error(&e.to_string());
+    }
     for h in hosts.iter_mut().filter(|h| h.ok()) {
         let n = h.applied.len();
         ctx.ui.host_done(
@@ -498,6 +501,13 @@ pub async fn apply(ctx: &RunContext, hosts: &mut [Host]) {
         enable_routing::run(ctx, h)
     })
     .await;
+    // Each host's record of what routing changed was kept in memory: one write for all.
+    if let Err(e) = ctx.state.flush() {
+        for h in hosts.iter_mut().filter(|h| h.ok()) {
+            h.fail(&ctx.ui, format!("{}: {e}", h.node.name));
+        }
+        return;
+    }
     deploy_components::run(ctx, hosts).await;
     for h in hosts.iter_mut() {
         if h.ok() {
