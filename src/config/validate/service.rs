@@ -178,6 +178,9 @@ pub(super) fn check_service(
 }
 
 /// Read and hash one file named in `service:`.
+/// The largest file a service component uploads (it travels base64 inside a script).
+const MAX_UPLOAD_BYTES: u64 = 64 * 1024 * 1024;
+
 fn read_file(c: &mut Checker, base: &Path, f: &S<String>) -> Option<ServiceFile> {
     let expanded = expand_tilde(&f.value);
     let local: PathBuf = if expanded.is_absolute() {
@@ -199,6 +202,32 @@ fn read_file(c: &mut Checker, base: &Path, f: &S<String>) -> Option<ServiceFile>
             "rename the file: no < > : \" / \\ | ? *, and no trailing dot or space",
         );
         return None;
+    }
+    // A device or FIFO (/dev/zero) would never end; a huge file would go base64 through a
+    // script. Uploads are meant for service binaries and their configuration.
+    match std::fs::metadata(&local) {
+        Ok(m) if !m.is_file() => {
+            let d = c.error(f, format!("{} is not a regular file", local.display()));
+            set_help(d, "point binary/files at the file to upload");
+            return None;
+        }
+        Ok(m) if m.len() > MAX_UPLOAD_BYTES => {
+            let d = c.error(
+                f,
+                format!(
+                    "{} is {} MiB; rwin uploads at most {} MiB per file",
+                    local.display(),
+                    m.len() / (1024 * 1024),
+                    MAX_UPLOAD_BYTES / (1024 * 1024)
+                ),
+            );
+            set_help(
+                d,
+                "ship large payloads in a container image or install them on the host beforehand",
+            );
+            return None;
+        }
+        _ => {}
     }
     let bytes = match std::fs::read(&local) {
         Ok(b) => b,
