@@ -315,7 +315,7 @@ fn service_checks(ctx: &phases::RunContext, h: &Host, facts: &phases::HostFacts)
         .collect();
     let mut v = Vec::new();
     for spec in &planned {
-        let svc = crate::os::windows::service_name(&spec.name);
+        let svc = &spec.name;
         let name = format!("service {svc}");
         v.push(
             match facts
@@ -341,11 +341,7 @@ fn service_checks(ctx: &phases::RunContext, h: &Host, facts: &phases::HostFacts)
         .iter()
         .map(|s| s.name.as_str())
         .filter(|n| n.starts_with("rwin-"))
-        .filter(|n| {
-            !planned
-                .iter()
-                .any(|p| crate::os::windows::service_name(&p.name) == *n)
-        })
+        .filter(|n| !planned.iter().any(|p| p.name == *n))
         .collect();
     if !orphans.is_empty() {
         v.push(Check::fail(
