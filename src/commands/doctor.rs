@@ -329,7 +329,7 @@ fn service_checks(ctx: &phases::RunContext, h: &Host, facts: &phases::HostFacts)
                     other.to_string(),
                     format!(
                         "rwin up (starts it); its logs: C:\\ProgramData\\rwin\\{}",
-                        spec.name
+                        spec.component
                     ),
                 ),
                 None => Check::fail(name, "not installed", "rwin up"),
