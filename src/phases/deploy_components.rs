@@ -23,6 +23,18 @@ pub struct ComponentResult {
     pub ok: bool,
 }
 
+impl ComponentResult {
+    /// Not tried on this node: its host failed earlier, or is not in this run.
+    pub(super) fn skipped(component: &str, host: Option<&Host>) -> ComponentResult {
+        ComponentResult {
+            component: component.to_string(),
+            outcome: "skipped".into(),
+            detail: host.map(|h| format!("host failed: {}", h.error.clone().unwrap_or_default())),
+            ok: false,
+        }
+    }
+}
+
 pub async fn run(ctx: &RunContext, hosts: &mut [Host]) {
     let mut healthy: HashMap<String, bool> = HashMap::new();
     for comp in &ctx.plan.components {
@@ -68,21 +80,7 @@ pub async fn run(ctx: &RunContext, hosts: &mut [Host]) {
                             )
                             .await
                         }
-                        Some(h) => ComponentResult {
-                            component: comp.name.clone(),
-                            outcome: "skipped".into(),
-                            detail: Some(format!(
-                                "host failed: {}",
-                                h.error.clone().unwrap_or_default()
-                            )),
-                            ok: false,
-                        },
-                        None => ComponentResult {
-                            component: comp.name.clone(),
-                            outcome: "skipped".into(),
-                            detail: None,
-                            ok: false,
-                        },
+                        other => ComponentResult::skipped(&comp.name, other),
                     };
                     (inst.node.clone(), r)
                 })

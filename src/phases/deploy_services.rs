@@ -37,21 +37,7 @@ pub async fn run(
                         ok: false,
                     },
                 },
-                Some(h) => ComponentResult {
-                    component: comp.name.clone(),
-                    outcome: "skipped".into(),
-                    detail: Some(format!(
-                        "host failed: {}",
-                        h.error.clone().unwrap_or_default()
-                    )),
-                    ok: false,
-                },
-                None => ComponentResult {
-                    component: comp.name.clone(),
-                    outcome: "skipped".into(),
-                    detail: None,
-                    ok: false,
-                },
+                other => ComponentResult::skipped(&comp.name, other),
             };
             (inst.node.clone(), r)
         })

@@ -17,8 +17,9 @@ use crate::config::{Service, ServiceFile};
 pub const PROGRAM_DIR: &str = r"C:\Program Files\rwin";
 /// Where service components keep logs and state (one directory per component).
 pub const DATA_DIR: &str = r"C:\ProgramData\rwin";
-/// The last line an apply script writes when it did everything.
-pub const DONE: &str = "rwin: done";
+/// The last line an apply script writes when it did everything (the same marker as the
+/// container scripts').
+pub use crate::docker::cli::DONE;
 
 /// One service component on one node, with its arguments rendered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
