@@ -26,14 +26,28 @@ packages=(
     curl               # registry probes
     iptables           # FORWARD rules for the lab bridge
     util-linux         # nsenter / unshare (essential on Debian, listed to be explicit)
+    procps             # sysctl, to give each lab host a fresh boot's IPv4 settings
+    gcc libc6-dev      # the aws-lc-sys crate compiles C (rustup needs a linker anyway)
+    python3 python3-venv  # the project's own venv for the Python test clients (below)
 )
 
 apt-get update
 apt-get install -y "${packages[@]}"
 
-# pywinrm: a WinRM client nobody here wrote, run against winsim's WinRM endpoint by the tests
-# (tests/winsim/tests/winrm.rs) to show the simulator speaks real WinRM.
-python3 -m pip install --quiet --disable-pip-version-check pywinrm
+# Python test clients nobody here wrote, run by the tests against rwin and winsim: pywinrm
+# (a WinRM client, tests/winsim/tests/winrm.rs) and pyspnego (an NTLM acceptor, pywinrm's
+# own dependency). They go into a virtual environment the project owns, made with Debian's
+# python3 by full path (not whatever python3 comes first on PATH); Debian's python3 refuses
+# global pip installs (PEP 668), and nothing here needs them. The tests run
+# lab/.venv/bin/python, or $RWIN_PYTHON if set.
+VENV=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)/.venv
+if [[ ! -x $VENV/bin/python ]] || ! "$VENV/bin/python" -c 'import sys' 2>/dev/null; then
+    rm -rf -- "$VENV"
+    /usr/bin/python3 -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$(dirname -- "$VENV")/requirements-test.txt"
+"$VENV/bin/python" -c 'import winrm, spnego' \
+    || { echo "install-deps.sh: pywinrm did not install into $VENV" >&2; exit 1; }
 
 # The lab starts its own per-host daemons and must not depend on (or race with) the
 # system services. Package postinst scripts may have started them; that is tolerated,

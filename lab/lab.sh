@@ -11,6 +11,8 @@ set -E
 trap 'echo "lab.sh: error: line $LINENO: \"$BASH_COMMAND\" failed" >&2' ERR
 
 LAB_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lab/ipv4-defaults.sh
+source "$LAB_DIR/ipv4-defaults.sh"
 readonly LAB_DIR
 # The bridge name and addresses are fixed, so there is one lab per machine; the
 # machine-wide bookkeeping lives here (not in the run dir) so that `down` can always
@@ -328,9 +330,11 @@ prepare_host_fs() {
     fs="$(hdir "$h")/fs"
     rm -rf -- "$fs"
     mkdir -p "$fs"/{etc/rwin,var/lib/rwin,etc/sysctl.d,etc/systemd/system,etc/docker,var/lib/docker,root/.docker,run/sshd}
-    # Start from the machine's own contents, as a real host would have them.
-    cp -a /etc/sysctl.d/. "$fs/etc/sysctl.d/"
-    cp -a /etc/systemd/system/. "$fs/etc/systemd/system/"
+    # As a fresh Debian server has them, not as this machine does: a drop-in here that turns
+    # forwarding on (common where Docker or a VPN was set up) would read as already done.
+    printf '%s\n' "Files here are read by systemd-sysctl at boot (sysctl.d(5))." \
+        >"$fs/etc/sysctl.d/README.sysctl"
+    mkdir -p "$fs/etc/systemd/system/multi-user.target.wants"
     chmod 700 "$fs/root/.docker"
     chmod 755 "$fs/run/sshd"
     echo "$h" >"$fs/etc/hostname"
@@ -346,11 +350,31 @@ prepare_host_fs() {
     fi
 }
 
+# Reset the namespace's inherited IPv4 settings to a fresh boot's. Run before eth0 moves in,
+# so eth0 is created from the reset conf/default; lo exists already and is reset here.
+# Read-only keys (mc_forwarding) are skipped.
+reset_ipv4_conf() {
+    local h=$1 scope f key
+    {
+        echo "net.ipv4.ip_forward=0"
+        for scope in all default lo; do
+            for f in /proc/sys/net/ipv4/conf/"$scope"/*; do
+                key=${f##*/}
+                [[ -w $f ]] || continue
+                echo "net.ipv4.conf.$scope.$key=$(ipv4_conf_default "$key" "$scope")"
+            done
+        done
+    } | nsenter --net="/run/netns/rwlab-$h" sysctl -q -p - >/dev/null
+    [[ $(nsenter --net="/run/netns/rwlab-$h" cat /proc/sys/net/ipv4/ip_forward) == 0 ]] \
+        || die "could not turn forwarding off in $h's namespace"
+}
+
 make_netns() {
     local h=$1 ip last
     ip=$(host_ip "$h")
     last=${ip##*.}
     ip netns add "rwlab-$h"
+    reset_ipv4_conf "$h"
     ip link add "rwl-$h" type veth peer name eth0 address "$(printf '02:77:00:00:00:%02x' "$last")" \
         netns "rwlab-$h"
     ip link set "rwl-$h" master "$BRIDGE" up

@@ -9,6 +9,8 @@ shopt -s inherit_errexit
 
 LAB_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 LAB=$LAB_DIR/lab.sh
+# shellcheck source=lab/ipv4-defaults.sh
+source "$LAB_DIR/ipv4-defaults.sh"
 if [[ -n ${RWLAB_RUN:-} ]]; then RUN=$RWLAB_RUN
 elif [[ -s /run/rwlab/run-dir ]]; then RUN=$(</run/rwlab/run-dir)
 else RUN=$LAB_DIR/run; fi
@@ -60,6 +62,22 @@ ip_forward_per_host() {
     [[ $(sshl lin1 cat /proc/sys/net/ipv4/ip_forward) == "$lin1" ]] || ok=0
     [[ $(cat /proc/sys/net/ipv4/ip_forward) == "$root" ]] || ok=0
     sshl lin2 "sysctl -qw net.ipv4.ip_forward=$before"
+    ((ok))
+}
+
+# Every host starts as a freshly booted server, whatever this machine's own namespace has:
+# forwarding off and every IPv4 conf key at the kernel's default. The root namespace is
+# left as it is; on a machine that forwards, this is the check that matters.
+fresh_ipv4() {
+    local h drift ok=1
+    for h in lin1 lin2 lin3; do
+        drift=$(ipv4_conf_drift "$h")
+        if [[ -n $drift ]]; then
+            echo "      $h differs from a fresh boot (machine forwarding=$(cat /proc/sys/net/ipv4/ip_forward)):" >&2
+            sed 's/^/        /' <<<"$drift" >&2
+            ok=0
+        fi
+    done
     ((ok))
 }
 
@@ -117,6 +135,7 @@ docker_sock_forward() {
 
 check "ssh to lin2 shows its own address 10.77.0.12" addr_is_own
 check "hosts have their own hostnames" hostnames
+check "hosts boot with forwarding off and the kernel's IPv4 defaults" fresh_ipv4
 check "ip_forward is per host" ip_forward_per_host
 check "lab.sh exec lin2 docker info talks to lin2's dockerd" exec_docker_info
 check "lin3 pulls busybox from the registry after docker login" registry_pull

@@ -6,6 +6,7 @@ pub mod edit;
 mod model;
 mod schema;
 mod template;
+mod unclosed;
 mod validate;
 
 pub use diag::{Diagnostic, Report, Severity};

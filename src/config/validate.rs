@@ -92,6 +92,24 @@ pub fn load_str(path: &Path, source: String) -> Result<(Config, Report), Report>
                     Diagnostic::error(1, 1, "the file is empty")
                         .help("a cluster needs at least `nodes:` with one `- address:`"),
                 );
+            } else if let Some(open) = super::unclosed::unclosed_before(&source, line.max(1)) {
+                // The parser stops at the first token that cannot go on, often a line later;
+                // the mistake is the bracket that was never closed.
+                r.push(
+                    Diagnostic::error(
+                        open.line,
+                        open.column,
+                        format!(
+                            "this `{}` is never closed: did not find the expected `,` or `{}`",
+                            open.open,
+                            open.close()
+                        ),
+                    )
+                    .help(format!(
+                        "close it with `{}` (the parser stopped later, at line {line}, column {col}: {msg})",
+                        open.close()
+                    )),
+                );
             } else {
                 r.push(Diagnostic::error(line, col, msg));
             }
@@ -372,6 +390,26 @@ fn winrm_settings(
     })
 }
 
+/// Special-purpose ranges a container subnet cannot live in (RFC 6890's registry): routers do
+/// not forward them, or hosts treat them specially. Link-local also holds seed 000's metadata
+/// and DNS addresses (169.254.169.250 and .251), whether or not this file sets them.
+fn reserved_overlap(net: &Ipv4Net) -> Option<(Ipv4Net, &'static str)> {
+    const RESERVED: [(&str, &str); 5] = [
+        ("0.0.0.0/8", "\"this network\" (RFC 1122), which hosts never route"),
+        ("127.0.0.0/8", "the loopback range (RFC 1122), which never leaves a host"),
+        (
+            "169.254.0.0/16",
+            "the link-local range: routers do not forward it (RFC 3927), and it holds the metadata and DNS addresses 169.254.169.250 and 169.254.169.251",
+        ),
+        ("224.0.0.0/4", "the multicast range (RFC 5771)"),
+        ("240.0.0.0/4", "the reserved range (RFC 1112), which hosts do not route"),
+    ];
+    RESERVED.iter().find_map(|(range, why)| {
+        let range: Ipv4Net = range.parse().expect("a valid constant");
+        (range.contains(&net.network()) || net.contains(&range.network())).then_some((range, *why))
+    })
+}
+
 fn parse_v4(c: &mut Checker, s: &S<String>, what: &str) -> Option<Ipv4Addr> {
     match s.value.parse::<Ipv4Addr>() {
         Ok(ip) => Some(ip),
@@ -399,7 +437,16 @@ fn check_network(c: &mut Checker, raw: Option<&S<RawNetwork>>) -> Option<Network
     let cluster_cidr = match &n.cluster_cidr {
         None => Some(default_cidr),
         Some(s) => match s.value.parse::<Ipv4Net>() {
-            Ok(net) if net.network() == net.addr() => Some(net),
+            Ok(net) if net.network() == net.addr() => {
+                if let Some((range, why)) = reserved_overlap(&net) {
+                    let d = c.error(s, format!("cluster_cidr {net} overlaps {range}, {why}"));
+                    set_help(
+                        d,
+                        "pick a private range (RFC 1918) that no host uses, e.g. 10.42.0.0/16",
+                    );
+                }
+                Some(net)
+            }
             Ok(net) => {
                 let d = c.error(s, format!("cluster_cidr `{}` has host bits set", s.value));
                 set_help(d, format!("did you mean {}?", net.trunc()));

@@ -182,6 +182,19 @@ fn lab_end_to_end() {
     std::fs::write(d.join("cluster.yml"), &base_config).unwrap();
 
     step(
+        0,
+        "every lab host starts as a fresh server: forwarding off, whatever this machine does",
+    );
+    for h in HOSTS.iter().chain(&["lin4"]) {
+        assert_eq!(
+            lab.exec(h, &["cat", "/proc/sys/net/ipv4/ip_forward"]).trim(),
+            "0",
+            "{h} must start with forwarding off, so that rwin is what turns it on (this machine's own ip_forward is {})",
+            std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap_or_default().trim()
+        );
+    }
+
+    step(
         1,
         "an unknown host key is refused without --accept-new-host-keys",
     );

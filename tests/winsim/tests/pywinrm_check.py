@@ -11,7 +11,7 @@ try:
     import winrm
     from winrm.exceptions import InvalidCredentialsError
 except ImportError:
-    print("the python module winrm is missing: pip install pywinrm", file=sys.stderr)
+    print("the python module winrm is missing: run lab/install-deps.sh (it installs pywinrm into lab/.venv)", file=sys.stderr)
     sys.exit(2)
 
 

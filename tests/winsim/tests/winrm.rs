@@ -121,18 +121,33 @@ async fn start() -> Running {
     }
 }
 
+/// The project's own Python (lab/install-deps.sh makes lab/.venv), or `$RWIN_PYTHON`.
+fn test_python() -> std::path::PathBuf {
+    match std::env::var_os("RWIN_PYTHON") {
+        Some(p) if !p.is_empty() => p.into(),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../lab/.venv/bin/python"),
+    }
+}
+
 fn pywinrm(args: &[&str]) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pywinrm_check.py");
-    let out = std::process::Command::new("python3")
+    let python = test_python();
+    let out = std::process::Command::new(&python)
         .arg(&script)
         .args(args)
         .output()
-        .expect("python3 runs");
+        .unwrap_or_else(|e| {
+            panic!(
+                "{} does not run ({e}): run lab/install-deps.sh, which puts pywinrm in the project's venv (lab/.venv), or set RWIN_PYTHON",
+                python.display()
+            )
+        });
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     if out.status.code() == Some(2) {
         panic!(
-            "pywinrm is not installed; run `pip install pywinrm` (this test needs it)\n{stderr}"
+            "pywinrm is not installed in {}; run lab/install-deps.sh (this test needs it)\n{stderr}",
+            python.display()
         );
     }
     assert!(
