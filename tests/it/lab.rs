@@ -3,7 +3,8 @@
 //! story runs in one test, step by step, each step saying what it checks.
 //!
 //! Needs root and the lab's packages (lab/install-deps.sh). Without root it fails, unless
-//! RWIN_SKIP_LAB=1 is set, in which case it prints that it was skipped.
+//! RWIN_SKIP_LAB=1 (exactly) is set when it is built, in which case it is compiled as ignored
+//! and the test summary says so (build.rs).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -144,6 +145,85 @@ fn assert_no_secret(dir: &Path, password: &str, outputs: &[&str]) {
     }
 }
 
+/// Step 9's extra component: up after web, healthy 3 s after it starts.
+const LATE_COMPONENT: &str = r#"  - name: late
+    after: [web]
+    image: 10.77.0.5:5000/busybox:1
+    roles: [worker]
+    network: pod
+    command: ["sh", "-c", "sleep 3; exec httpd -f -p 80 -h /tmp"]
+    health: {tcp: "{{container.ip}}:80", timeout: 60s}
+"#;
+
+/// The source address of every `Accepted publickey` line in `host`'s sshd log, oldest first.
+fn sshd_logins(lab: &Lab, host: &str) -> Vec<String> {
+    let log = lab.run_dir.join("hosts").join(host).join("sshd.log");
+    std::fs::read_to_string(&log)
+        .unwrap_or_else(|e| panic!("{}: {e}", log.display()))
+        .lines()
+        .filter_map(|l| {
+            l.split_once("Accepted publickey for ")?
+                .1
+                .split(" from ")
+                .nth(1)
+        })
+        .filter_map(|rest| rest.split(' ').next())
+        .map(str::to_string)
+        .collect()
+}
+
+fn tcp_reaches(addr: &str) -> bool {
+    std::net::TcpStream::connect_timeout(
+        &addr.parse().expect("an address"),
+        std::time::Duration::from_secs(2),
+    )
+    .is_ok()
+}
+
+/// While alive, the operator's side (this machine's namespace) cannot open SSH connections to
+/// `addrs`: an iptables OUTPUT rule answers them with a TCP reset. Removed on drop.
+struct BlockDirectSsh {
+    rule: Vec<String>,
+}
+
+impl BlockDirectSsh {
+    fn new(addrs: &[&str]) -> Self {
+        let rule: Vec<String> = [
+            "OUTPUT",
+            "-d",
+            &addrs.join(","),
+            "-p",
+            "tcp",
+            "--dport",
+            "22",
+            "-m",
+            "comment",
+            "--comment",
+            "rwin-lab-test: bastion step",
+            "-j",
+            "REJECT",
+            "--reject-with",
+            "tcp-reset",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let status = Command::new("iptables")
+            .arg("-I")
+            .args(&rule)
+            .status()
+            .expect("iptables runs");
+        assert!(status.success(), "iptables -I {rule:?}");
+        BlockDirectSsh { rule }
+    }
+}
+
+impl Drop for BlockDirectSsh {
+    fn drop(&mut self) {
+        let _ = Command::new("iptables").arg("-D").args(&self.rule).status();
+    }
+}
+
 pub fn step(n: u32, what: &str) {
     eprintln!("\n=== lab step {n}: {what}");
 }
@@ -157,12 +237,9 @@ pub fn is_root() -> bool {
 }
 
 #[test]
+#[cfg_attr(rwin_skip_lab, ignore = "RWIN_SKIP_LAB=1: the lab tests were not run")]
 fn lab_end_to_end() {
-    if std::env::var_os("RWIN_SKIP_LAB").is_some() {
-        eprintln!("SKIPPED lab_end_to_end: RWIN_SKIP_LAB is set (the lab tests did not run)");
-        return;
-    }
-    assert!(is_root(), "the lab test needs root (network namespaces, dockerd); run `sudo cargo test`, or set RWIN_SKIP_LAB=1 to skip it knowingly");
+    assert!(is_root(), "the lab test needs root (network namespaces, dockerd); run the README's test command (as root, or with cargo's runner set to `sudo -E`), or set RWIN_SKIP_LAB=1 to skip it knowingly (it then shows as ignored)");
     let _lab = LAB_LOCK.lock().unwrap_or_else(|p| p.into_inner());
 
     let run_dir = repo().join("target/rwlab-test");
@@ -447,25 +524,52 @@ fn lab_end_to_end() {
             1,
         );
     std::fs::write(d.join("cluster.yml"), &via_bastion).unwrap();
-    let r = up(d, &["-v"], &password);
+    // The operator's side cannot reach lin2's and lin3's sshd during this step, so the step
+    // fails if rwin ignores bastion_host; and their sshd must log logins from lin1 only.
+    let logins_before: BTreeMap<&str, usize> = ["lin2", "lin3"]
+        .into_iter()
+        .map(|h| (h, sshd_logins(&lab, h).len()))
+        .collect();
+    let r = {
+        let _blocked = BlockDirectSsh::new(&["10.77.0.12", "10.77.0.13"]);
+        assert!(
+            !tcp_reaches("10.77.0.12:22"),
+            "the operator side cannot reach lin2:22 directly while the step runs"
+        );
+        up(d, &["-v"], &password)
+    };
     assert_eq!(r.code, 0, "up through the bastion converges with no change");
     assert!(
         r.stdout.contains("etcd unchanged, web unchanged"),
         "{}",
         r.stdout
     );
+    for (h, before) in logins_before {
+        let logins = sshd_logins(&lab, h);
+        let new = &logins[before..];
+        assert!(!new.is_empty(), "{h}: rwin logged in during the step");
+        assert!(
+            new.iter().all(|from| from == "10.77.0.11"),
+            "{h}: every login of the step came through the bastion lin1 (10.77.0.11): {new:?}"
+        );
+    }
 
     step(
         9,
-        "Ctrl-C in the middle of up: exit 130, the state file stays valid, a re-run converges",
+        "Ctrl-C in the middle of up: exit 130, the state file is valid and holds what was done, a re-run converges",
     );
     lab.exec("lin2", &["docker", "rm", "-f", "rwin-web"]);
-    std::fs::write(
-        d.join("cluster.yml"),
-        via_bastion.replace("GREETING: again", "GREETING: interrupted"),
-    )
-    .unwrap();
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("rwin"))
+    // A new component `late`, after web, whose health check passes only 3 s after it starts:
+    // rwin records it in the state file, then says it waits for it; the interrupt is sent on
+    // that line, so it lands in the middle of the run at a known point.
+    let interrupted = format!(
+        "{}{LATE_COMPONENT}",
+        via_bastion.replace("GREETING: again", "GREETING: interrupted")
+    );
+    std::fs::write(d.join("cluster.yml"), &interrupted).unwrap();
+    let state_before = std::fs::read_to_string(d.join("cluster.rwinstate")).unwrap();
+    assert!(!state_before.contains("\"late\""));
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("rwin"))
         .args([
             "--known-hosts",
             &d.join("known_hosts").display().to_string(),
@@ -477,23 +581,51 @@ fn lab_end_to_end() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("rwin starts");
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    let trigger = "lin2: waiting for late to be healthy";
+    let stderr = child.stderr.take().unwrap();
+    let (seen_tx, seen_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut text = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains(trigger) {
+                let _ = seen_tx.send(());
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    });
+    let seen = seen_rx.recv_timeout(std::time::Duration::from_secs(120));
     let sent = std::time::Instant::now();
     Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = reader.join().unwrap();
+    eprintln!("{stderr}");
+    assert!(
+        seen.is_ok(),
+        "rwin printed `{trigger}` before the interrupt"
+    );
     assert_eq!(out.status.code(), Some(130), "interrupted exits 130");
     assert!(
         sent.elapsed() < std::time::Duration::from_secs(5),
         "promptly"
     );
     let state = std::fs::read_to_string(d.join("cluster.rwinstate")).unwrap();
+    let state: serde_json::Value =
+        serde_json::from_str(&state).expect("the state file is still valid JSON");
+    let lin2_components = &state["hosts"]["lin2"]["components"];
     assert!(
-        serde_json::from_str::<serde_json::Value>(&state).is_ok(),
-        "the state file is still valid JSON"
+        lin2_components
+            .as_array()
+            .is_some_and(|c| c.contains(&serde_json::json!("late"))),
+        "the state file records `late` on lin2, made before the interrupt: {lin2_components}"
     );
     let r = up(d, &[], &password);
     assert_eq!(r.code, 0, "a re-run converges");
@@ -501,8 +633,28 @@ fn lab_end_to_end() {
         let names: Vec<String> = lab.containers(h).into_keys().collect();
         assert_eq!(
             names,
-            vec!["rwin-etcd".to_string(), "rwin-web".to_string()],
+            vec![
+                "rwin-etcd".to_string(),
+                "rwin-late".to_string(),
+                "rwin-web".to_string()
+            ],
             "{h}: exactly one of each container"
+        );
+    }
+    // Back to the step's config without `late`: up removes it as an orphan.
+    std::fs::write(
+        d.join("cluster.yml"),
+        via_bastion.replace("GREETING: again", "GREETING: interrupted"),
+    )
+    .unwrap();
+    let r = up(d, &[], &password);
+    assert_eq!(r.code, 0, "up without `late` converges");
+    for h in HOSTS {
+        let names: Vec<String> = lab.containers(h).into_keys().collect();
+        assert_eq!(
+            names,
+            vec!["rwin-etcd".to_string(), "rwin-web".to_string()],
+            "{h}: `late` removed, one of each of the others"
         );
     }
 
@@ -743,8 +895,9 @@ fn lab_end_to_end() {
 
     step(15, "10% packet loss on every lab link: up still completes");
     // tc netem is the usual tool, but this kernel is built without it (CONFIG_NET_SCH_NETEM is
-    // not set), so the loss comes from iptables' statistic match: each host drops 10% of what
-    // it receives on its lab link, at random.
+    // not set), so the loss comes from iptables' statistic match: each host drops every 10th
+    // packet it receives on its lab link. `--mode nth`, not `random`: the same 10% every run,
+    // so the step cannot pass or fail by the luck of the draw.
     let loss = [
         "INPUT",
         "-i",
@@ -752,9 +905,15 @@ fn lab_end_to_end() {
         "-m",
         "statistic",
         "--mode",
-        "random",
-        "--probability",
-        "0.1",
+        "nth",
+        "--every",
+        "10",
+        "--packet",
+        "9",
+        "-m",
+        "comment",
+        "--comment",
+        "rwin-lab-test: loss",
         "-j",
         "DROP",
     ];
@@ -768,11 +927,21 @@ fn lab_end_to_end() {
         .replace("GREETING: interrupted", "GREETING: lossy");
     std::fs::write(d.join("cluster.yml"), lossy).unwrap();
     let r = up(d, &[], &password);
+    let mut dropped = 0u64;
     for h in HOSTS {
+        // The rule's packet counter: the loss really happened during the run.
+        let rules = lab.exec(h, &["iptables", "-L", "INPUT", "-v", "-x", "-n"]);
+        dropped += rules
+            .lines()
+            .find(|l| l.contains("rwin-lab-test: loss"))
+            .and_then(|l| l.split_whitespace().next()?.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("{h}: the loss rule is listed: {rules}"));
         let mut del = vec!["iptables", "-D"];
         del.extend_from_slice(&loss);
         lab.exec(h, &del);
     }
+    assert!(dropped > 0, "packets were dropped during the run");
+    eprintln!("step 15: {dropped} packets dropped on the lab links during up");
     assert_eq!(r.code, 0, "up completes over lossy links");
     assert!(r.stdout.contains("web replaced"), "{}", r.stdout);
 

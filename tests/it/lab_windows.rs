@@ -79,12 +79,9 @@ fn windows_state(lab: &Lab, host: &str) -> serde_json::Value {
 }
 
 #[test]
+#[cfg_attr(rwin_skip_lab, ignore = "RWIN_SKIP_LAB=1: the lab tests were not run")]
 fn mixed_lab_end_to_end() {
-    if std::env::var_os("RWIN_SKIP_LAB").is_some() {
-        eprintln!("SKIPPED mixed_lab_end_to_end: RWIN_SKIP_LAB is set (the lab tests did not run)");
-        return;
-    }
-    assert!(is_root(), "the lab test needs root (network namespaces, dockerd); run `sudo cargo test`, or set RWIN_SKIP_LAB=1 to skip it knowingly");
+    assert!(is_root(), "the lab test needs root (network namespaces, dockerd); run the README's test command (as root, or with cargo's runner set to `sudo -E`), or set RWIN_SKIP_LAB=1 to skip it knowingly (it then shows as ignored)");
     let _lab = LAB_LOCK.lock().unwrap_or_else(|p| p.into_inner());
     assert!(
         winsim_bin().is_file(),
@@ -206,8 +203,14 @@ fn mixed_lab_end_to_end() {
         .map(|n| {
             let h = host(&r.json, n);
             (
-                h["subnet"].as_str().unwrap_or_default().to_string(),
-                h["route_ip"].as_str().unwrap_or_default().to_string(),
+                h["subnet"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{n}: the up report has its subnet: {h}"))
+                    .to_string(),
+                h["route_ip"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{n}: the up report has its route IP: {h}"))
+                    .to_string(),
             )
         })
         .collect();
@@ -248,7 +251,10 @@ fn mixed_lab_end_to_end() {
             st["nat_interfaces"].to_string().contains("\"full\""),
             "{h}: NAT on the route NIC"
         );
-        let routes = st["routes"].as_array().cloned().unwrap_or_default();
+        let routes = st["routes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_else(|| panic!("{h}: winsim's state lists routes: {st}"));
         let has = |prefix: &str, hop: &str| {
             routes
                 .iter()
@@ -379,11 +385,16 @@ fn mixed_lab_end_to_end() {
         seen.push_str(&String::from_utf8_lossy(&out.stdout));
         seen.push_str(&String::from_utf8_lossy(&out.stderr));
     }
-    seen.push_str(&std::fs::read_to_string(d.join("secret.rwinstate")).unwrap_or_default());
-    assert!(
-        seen.contains("running"),
-        "the -v runs printed their scripts"
+    seen.push_str(
+        &std::fs::read_to_string(d.join("secret.rwinstate"))
+            .expect("the runs with the passphrase key wrote their state file"),
     );
+    for h in ["win1", "win2"] {
+        assert!(
+            seen.contains(&format!("{h}: running\n")),
+            "the -v runs printed {h}'s scripts, so the secrets were looked for in them too"
+        );
+    }
     for (what, secret) in [
         ("registry password", registry_password.as_str()),
         ("WinRM password", winrm_password.as_str()),
@@ -498,10 +509,15 @@ fn mixed_lab_end_to_end() {
     );
     eprintln!("{text}");
     assert_eq!(out.status.code(), Some(0), "remove-host win2: {text}");
-    assert!(
-        text.contains("reboot"),
-        "a needed reboot is reported: {text}"
-    );
+    for why in [
+        "win2: IPEnableRouter is back to 0; it takes full effect after a reboot",
+        "win2: removing Windows features completes at the next reboot",
+    ] {
+        assert!(
+            text.contains(why),
+            "the needed reboot is reported: `{why}` in {text}"
+        );
+    }
     let after = windows_state(&lab, "win2");
     let fresh = &before[1];
     for key in [
@@ -524,7 +540,7 @@ fn mixed_lab_end_to_end() {
                     .map(|r| format!("{} via {}", r["prefix"], r["next_hop"]))
                     .collect()
             })
-            .unwrap_or_default();
+            .expect("winsim's state lists routes");
         v.sort();
         v
     };
@@ -536,18 +552,24 @@ fn mixed_lab_end_to_end() {
     let ipr = |st: &serde_json::Value| {
         st["registry"]["SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters"]["IPEnableRouter"]
             .as_u64()
-            .unwrap_or(0)
+            .expect("winsim's registry holds IPEnableRouter")
     };
-    assert_eq!(ipr(&after), ipr(fresh), "IPEnableRouter is back");
+    assert_eq!(ipr(fresh), 0, "a fresh host does not route");
+    assert_eq!(ipr(&after), 0, "IPEnableRouter is back to 0");
     let names = |st: &serde_json::Value| -> Vec<String> {
         st["services"]
             .as_array()
             .map(|a| {
                 a.iter()
-                    .filter_map(|s| s["name"].as_str().map(str::to_string))
+                    .map(|s| {
+                        s["name"]
+                            .as_str()
+                            .expect("a service has a name")
+                            .to_string()
+                    })
                     .collect()
             })
-            .unwrap_or_default()
+            .expect("winsim's state lists services")
     };
     assert!(
         !names(&after).iter().any(|n| n.starts_with("rwin-")),
@@ -641,14 +663,20 @@ fn failed(json: &serde_json::Value) -> Vec<(String, String, String)> {
                 .filter(|c| c["mark"] == "✘")
                 .map(|c| {
                     (
-                        c["node"].as_str().unwrap_or_default().to_string(),
-                        c["check"].as_str().unwrap_or_default().to_string(),
-                        c["fix"].as_str().unwrap_or_default().to_string(),
+                        c["node"]
+                            .as_str()
+                            .expect("a check names its node")
+                            .to_string(),
+                        c["check"].as_str().expect("a check has a name").to_string(),
+                        c["fix"]
+                            .as_str()
+                            .expect("a failed check has a fix")
+                            .to_string(),
                     )
                 })
                 .collect()
         })
-        .unwrap_or_default()
+        .expect("doctor's JSON lists its checks")
 }
 
 fn failed_of(d: &Doctor) -> Vec<(String, String, String)> {
@@ -679,6 +707,6 @@ fn sha256_file(path: &Path) -> String {
     String::from_utf8_lossy(&out.stdout)
         .split_whitespace()
         .next()
-        .unwrap_or_default()
+        .expect("sha256sum prints the hash")
         .to_string()
 }

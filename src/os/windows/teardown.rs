@@ -159,16 +159,27 @@ fn router(s: &mut String, t: &TurnedOn) {
     if t.routing {
         s.push_str("Uninstall-RemoteAccess -Force -ErrorAction SilentlyContinue\n$ra = Get-RemoteAccess -ErrorAction SilentlyContinue\nif ([string]$ra.RoutingStatus -ne 'Installed') { Write-Output 'removed=routing-only RRAS configuration (rwin had configured it)' } else { Write-Output 'left=routing-only RRAS configuration' }\n");
     }
+    // Each step reads back what it changed and reports that, not what it asked for: a step
+    // run with -ErrorAction SilentlyContinue can fail without stopping the script (Stop-Service
+    // refuses while services that depend on RemoteAccess run, unless -Force, which would stop
+    // services that are not rwin's).
     if t.remote_access_started {
-        s.push_str("Stop-Service -Name 'RemoteAccess' -ErrorAction SilentlyContinue\nWrite-Output 'removed=RemoteAccess service running (rwin had started it)'\n");
+        s.push_str("Stop-Service -Name 'RemoteAccess' -ErrorAction SilentlyContinue\n$svc = Get-Service -Name 'RemoteAccess' -ErrorAction SilentlyContinue\nif ([string]$svc.Status -eq 'Stopped') { Write-Output 'removed=RemoteAccess service running (rwin had started it)' } else { Write-Output 'left=RemoteAccess service running (Stop-Service failed; services that depend on it may still run)' }\n");
     }
     if let Some(was) = &t.remote_access_start_type {
         if matches!(was.as_str(), "Manual" | "Disabled") {
-            let _ = writeln!(s, "Set-Service -Name 'RemoteAccess' -StartupType {was} -ErrorAction SilentlyContinue\nWrite-Output {}", quote(&format!("removed=RemoteAccess automatic start (back to {was})")));
+            let _ = writeln!(
+                s,
+                "Set-Service -Name 'RemoteAccess' -StartupType {was} -ErrorAction SilentlyContinue\n$svc = Get-Service -Name 'RemoteAccess' -ErrorAction SilentlyContinue\nif ([string]$svc.StartType -eq {}) {{ Write-Output {} }} else {{ Write-Output {} }}",
+                quote(was),
+                quote(&format!("removed=RemoteAccess automatic start (back to {was})")),
+                quote(&format!("left=RemoteAccess automatic start (Set-Service -StartupType {was} failed)"))
+            );
         }
     }
     if t.ip_enable_router {
-        let _ = writeln!(s, "Set-ItemProperty -Path {} -Name 'IPEnableRouter' -Value 0 -Type DWord -ErrorAction SilentlyContinue\nWrite-Output 'removed=IPEnableRouter=1 (rwin had set it)'\nWrite-Output 'reboot=IPEnableRouter is back to 0; it takes full effect after a reboot'", quote(TCPIP_KEY));
+        let key = quote(TCPIP_KEY);
+        let _ = writeln!(s, "Set-ItemProperty -Path {key} -Name 'IPEnableRouter' -Value 0 -Type DWord -ErrorAction SilentlyContinue\n$ipr = Get-ItemProperty -Path {key} -Name 'IPEnableRouter' -ErrorAction SilentlyContinue\nif ($null -ne $ipr -and [int]$ipr.IPEnableRouter -eq 0) {{ Write-Output 'removed=IPEnableRouter=1 (rwin had set it)'; Write-Output 'reboot=IPEnableRouter is back to 0; it takes full effect after a reboot' }} else {{ Write-Output 'left=IPEnableRouter=1 (Set-ItemProperty failed)' }}");
     }
     if !t.features.is_empty() {
         let names = t
