@@ -29,6 +29,7 @@ packages=(
     procps             # sysctl, to give each lab host a fresh boot's IPv4 settings
     gcc libc6-dev      # the aws-lc-sys crate compiles C (rustup needs a linker anyway)
     python3 python3-venv  # the project's own venv for the Python test clients (below)
+    bash zsh fish      # the completion files are tested in the shells that load them
 )
 
 apt-get update

@@ -28,6 +28,83 @@ fn completions_in_the_repo_are_current() {
     }
 }
 
+/// The candidates `shell` offers for `line` after loading the completion file from
+/// completions/ as a user's shell would, and pressing Tab (zsh: on a pseudo-terminal).
+fn complete(shell: &str, line: &str) -> Vec<String> {
+    let dir = repo().join("completions");
+    let words: Vec<&str> = line.split(' ').collect();
+    let out = match shell {
+        "bash" => std::process::Command::new("bash")
+            .args(["--norc", "--noprofile", "-c"])
+            .arg(format!(
+                "source {}/rwin.bash; COMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}; COMP_WORDS=({}); COMP_CWORD={}; _rwin rwin '{}' '{}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+                dir.display(),
+                words.iter().map(|w| format!("'{w}'")).collect::<Vec<_>>().join(" "),
+                words.len() - 1,
+                words[words.len() - 1],
+                words[words.len().saturating_sub(2)],
+            ))
+            .output(),
+        "zsh" => std::process::Command::new("zsh")
+            .arg("-f")
+            .arg(repo().join("tests/completions/zsh-complete.zsh"))
+            .arg(&dir)
+            .arg(line)
+            .output(),
+        "fish" => std::process::Command::new("fish")
+            .args(["--no-config", "-c"])
+            .arg(format!(
+                "source {}/rwin.fish; complete -C '{line}'",
+                dir.display()
+            ))
+            .output(),
+        other => unreachable!("{other}"),
+    }
+    .unwrap_or_else(|e| {
+        panic!("{shell} does not run ({e}): run lab/install-deps.sh, which installs bash, zsh and fish")
+    });
+    assert!(
+        out.status.success(),
+        "{shell} completing `{line}`: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        // fish prints "candidate<TAB>description"; zsh's pty adds carriage returns.
+        .map(|l| l.split('\t').next().unwrap_or("").trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+#[test]
+fn bash_zsh_and_fish_complete_verbs_and_flags_from_the_files() {
+    for shell in ["bash", "zsh", "fish"] {
+        assert_eq!(
+            complete(shell, "rwin re"),
+            vec!["remove-host"],
+            "{shell}: `rwin re<Tab>`"
+        );
+        let verbs = complete(shell, "rwin ");
+        for verb in [
+            "up",
+            "plan",
+            "validate",
+            "remove-host",
+            "doctor",
+            "completions",
+        ] {
+            assert!(
+                verbs.iter().any(|v| v == verb),
+                "{shell}: `rwin <Tab>` offers {verb}: {verbs:?}"
+            );
+        }
+        assert!(
+            complete(shell, "rwin doctor --pr").contains(&"--probe".to_string()),
+            "{shell}: `rwin doctor --pr<Tab>` offers --probe"
+        );
+    }
+}
+
 #[test]
 fn missing_config_is_a_usage_error_naming_the_file() {
     let out = rwin()

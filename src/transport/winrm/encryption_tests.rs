@@ -1,4 +1,11 @@
 //! The encrypted framing against a server-side sspi NTLM acceptor, as a host would run it.
+//!
+//! Said plainly: the acceptor here is the same sspi crate the client uses, so these tests show
+//! the two ends agree with each other, not with Windows; and the framing test below compares
+//! with a layout written by hand from MS-WSMV and pywinrm's encryption.py. The independent
+//! checks are elsewhere: pywinrm (a client nobody here wrote) against winsim
+//! (tests/winsim/tests/winrm.rs), and rwin's client against pyspnego's NTLM acceptor
+//! (tests/it/winrm_interop.rs).
 
 use sspi::{
     AuthIdentity, BufferType, CredentialUse, DataRepresentation, Ntlm, SecurityBuffer,

@@ -275,17 +275,25 @@ fn teardown_removes_dependents_first_then_files_and_directories() {
 }
 
 #[test]
-fn windows_refuses_what_rwin_must_not_rely_on() {
+/// What these assertions rest on is Windows' documented behaviour, each with its source; the
+/// test shows that winsim imitates it (it cannot show Windows does it: nothing here is Windows).
+fn winsim_refuses_what_windows_documents_it_refuses() {
     let s = sim("faithful");
     s.deploy(&net(&[]), &contents(7));
     s.deploy(&agent(7), &contents(7));
-    // Stopping a service others depend on needs -Force.
+    // Stopping a service others depend on needs -Force. Source: Stop-Service, -Force: "Forces
+    // cmdlets to stop a service even if it has dependent services."
+    // https://learn.microsoft.com/powershell/module/microsoft.powershell.management/stop-service?view=powershell-5.1
     let (_, err, code) =
         s.run("$ErrorActionPreference = 'Stop'\nStop-Service -Name 'rwin-network'\n");
     assert_eq!(code, 1);
     assert!(err.contains("dependent services"), "{err}");
     // Deleting a running service only marks it; it goes when it stops, and its name cannot be
-    // created again until then.
+    // created again until then. Sources: DeleteService ("marks a service for deletion ... The
+    // database entry is not removed until ... the service is not running"),
+    // https://learn.microsoft.com/windows/win32/api/winsvc/nf-winsvc-deleteservice, and
+    // ERROR_SERVICE_MARKED_FOR_DELETE = 1072 in
+    // https://learn.microsoft.com/windows/win32/debug/system-error-codes--1000-1299-
     let (out, _, _) = s.run("sc.exe delete 'rwin-agent'\n$LASTEXITCODE\n");
     assert!(out.contains("DeleteService SUCCESS"), "{out}");
     assert!(s.state().service("rwin-agent").is_some());
@@ -294,7 +302,10 @@ fn windows_refuses_what_rwin_must_not_rely_on() {
     assert!(out.contains("1072"), "{out}");
     s.run("Stop-Service -Name 'rwin-agent'\n");
     assert!(s.state().service("rwin-agent").is_none());
-    // Writing into a directory that does not exist fails as on Windows.
+    // Writing into a directory that does not exist fails: .NET Framework (which Windows
+    // PowerShell 5.1 runs on) turns ERROR_PATH_NOT_FOUND into DirectoryNotFoundException,
+    // "Could not find a part of the path '{0}'." (__Error.WinIOError,
+    // https://referencesource.microsoft.com/#mscorlib/system/io/__error.cs).
     let (_, err, code) = s.run("$ErrorActionPreference = 'Stop'\n$bytes = [Convert]::FromBase64String('AAE=')\nSet-Content -Path 'C:\\nowhere\\x.bin' -Value $bytes -Encoding Byte\n");
     assert_eq!(code, 1);
     assert!(err.contains("Could not find a part of the path"), "{err}");
