@@ -7,6 +7,7 @@ pub mod config;
 pub mod docker;
 mod exit;
 pub mod os;
+pub mod outcome;
 pub mod phases;
 pub mod plan;
 pub mod secret;

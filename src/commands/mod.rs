@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use crate::cli::Command;
 use crate::config::Config;
+use crate::phases::RunContext;
 use crate::settings::Settings;
+use crate::state::{State, StateStore};
 use crate::ui::Ui;
 use crate::ExitStatus;
 
@@ -51,4 +53,38 @@ pub(crate) fn load_config(path: &Path, ui: &Ui) -> Result<Config, ExitStatus> {
             Err(ExitStatus::Usage)
         }
     }
+}
+
+/// Load config and state and build the plan: everything before the first connection.
+pub(crate) fn prepare(
+    path: &Path,
+    settings: &Settings,
+    ui: &Arc<Ui>,
+) -> anyhow::Result<Result<RunContext, ExitStatus>> {
+    let config = match load_config(path, ui) {
+        Ok(c) => c,
+        Err(status) => return Ok(Err(status)),
+    };
+    let state_path = crate::state::path_for(path);
+    let state = match State::load(&state_path, &config.cluster_name) {
+        Ok(s) => s,
+        Err(e) => {
+            ui.error(&e.to_string());
+            return Ok(Err(ExitStatus::Usage));
+        }
+    };
+    let plan = match crate::plan::build(&config, &state) {
+        Ok(p) => p,
+        Err(e) => {
+            ui.error(&format!("{}: {e}", path.display()));
+            return Ok(Err(ExitStatus::Usage));
+        }
+    };
+    Ok(Ok(RunContext {
+        settings: settings.clone(),
+        ui: ui.clone(),
+        config,
+        plan,
+        state: Arc::new(StateStore::new(state_path, state)),
+    }))
 }

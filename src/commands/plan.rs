@@ -14,7 +14,7 @@ use crate::ui::Ui;
 use crate::ExitStatus;
 
 pub async fn run(path: &Path, settings: &Settings, ui: &Arc<Ui>) -> anyhow::Result<ExitStatus> {
-    let ctx = match super::up::prepare(path, settings, ui)? {
+    let ctx = match super::prepare(path, settings, ui)? {
         Ok(ctx) => ctx,
         Err(status) => return Ok(status),
     };
@@ -95,18 +95,6 @@ pub fn change_lines(h: &Host) -> Vec<String> {
     lines
 }
 
-/// `k=v, k=v`, or `-` for none.
-pub(crate) fn labels_text(labels: &std::collections::BTreeMap<String, String>) -> String {
-    if labels.is_empty() {
-        return "-".into();
-    }
-    labels
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Whether a Windows host needs a reboot: Windows says one is pending, or a planned change
 /// takes full effect only after one (IPEnableRouter, installing the Routing features).
 pub fn reboot_needed(h: &Host) -> bool {
@@ -151,7 +139,7 @@ fn render_text(hosts: &[Host]) -> String {
                 out,
                 "  public address {}, labels {}",
                 h.node.node.public_address.as_deref().unwrap_or("-"),
-                labels_text(&h.node.node.labels)
+                crate::ui::labels_text(&h.node.node.labels)
             );
         }
         if let Some(e) = &h.error {

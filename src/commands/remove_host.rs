@@ -18,7 +18,7 @@ pub async fn run(
     ui: &Arc<Ui>,
 ) -> anyhow::Result<ExitStatus> {
     let path = args.config.config.as_path();
-    let full = match super::up::prepare(path, settings, ui)? {
+    let full = match super::prepare(path, settings, ui)? {
         Ok(ctx) => ctx,
         Err(status) => return Ok(status),
     };

@@ -6,48 +6,13 @@ use std::sync::Arc;
 use serde::Serialize;
 use tabled::Tabled;
 
-use crate::phases::{self, Host, RunContext};
+use crate::phases::{self, Host};
 use crate::settings::Settings;
-use crate::state::{State, StateStore};
 use crate::ui::Ui;
 use crate::ExitStatus;
 
-/// Load config and state and build the plan: everything before the first connection.
-pub(crate) fn prepare(
-    path: &Path,
-    settings: &Settings,
-    ui: &Arc<Ui>,
-) -> anyhow::Result<Result<RunContext, ExitStatus>> {
-    let config = match super::load_config(path, ui) {
-        Ok(c) => c,
-        Err(status) => return Ok(Err(status)),
-    };
-    let state_path = crate::state::path_for(path);
-    let state = match State::load(&state_path, &config.cluster_name) {
-        Ok(s) => s,
-        Err(e) => {
-            ui.error(&e.to_string());
-            return Ok(Err(ExitStatus::Usage));
-        }
-    };
-    let plan = match crate::plan::build(&config, &state) {
-        Ok(p) => p,
-        Err(e) => {
-            ui.error(&format!("{}: {e}", path.display()));
-            return Ok(Err(ExitStatus::Usage));
-        }
-    };
-    Ok(Ok(RunContext {
-        settings: settings.clone(),
-        ui: ui.clone(),
-        config,
-        plan,
-        state: Arc::new(StateStore::new(state_path, state)),
-    }))
-}
-
 pub async fn run(path: &Path, settings: &Settings, ui: &Arc<Ui>) -> anyhow::Result<ExitStatus> {
-    let ctx = match prepare(path, settings, ui)? {
+    let ctx = match super::prepare(path, settings, ui)? {
         Ok(ctx) => ctx,
         Err(status) => return Ok(status),
     };
@@ -143,7 +108,7 @@ impl From<&Host> for SummaryRow {
                 .public_address
                 .clone()
                 .unwrap_or_else(|| "-".into()),
-            labels: super::plan::labels_text(&h.node.node.labels),
+            labels: crate::ui::labels_text(&h.node.node.labels),
             changes: h.applied.len(),
             components: h
                 .components

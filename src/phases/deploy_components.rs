@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 
 use futures_util::StreamExt;
-use serde::Serialize;
 
 use super::{Host, RunContext};
 use crate::config::NetworkMode;
@@ -13,27 +12,9 @@ use crate::docker::cli;
 use crate::docker::ensure::{self, ContainerChange};
 use crate::docker::health::wait_healthy;
 use crate::docker::spec::{ContainerSpec, POD_NETWORK};
+use crate::outcome::Outcome;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct ComponentResult {
-    pub component: String,
-    /// created, replaced, started, unchanged, failed, skipped
-    pub outcome: String,
-    pub detail: Option<String>,
-    pub ok: bool,
-}
-
-impl ComponentResult {
-    /// Not tried on this node: its host failed earlier, or is not in this run.
-    pub(super) fn skipped(component: &str, host: Option<&Host>) -> ComponentResult {
-        ComponentResult {
-            component: component.to_string(),
-            outcome: "skipped".into(),
-            detail: host.map(|h| format!("host failed: {}", h.error.clone().unwrap_or_default())),
-            ok: false,
-        }
-    }
-}
+pub use super::outcome::ComponentResult;
 
 pub async fn run(ctx: &RunContext, hosts: &mut [Host]) {
     let mut healthy: HashMap<String, bool> = HashMap::new();
@@ -51,7 +32,7 @@ pub async fn run(ctx: &RunContext, hosts: &mut [Host]) {
                     node.clone(),
                     ComponentResult {
                         component: comp.name.clone(),
-                        outcome: "skipped".into(),
+                        outcome: Outcome::Skipped,
                         detail: Some(format!(
                             "waits for {dep}, which is not healthy on all its nodes"
                         )),
@@ -93,7 +74,7 @@ pub async fn run(ctx: &RunContext, hosts: &mut [Host]) {
         healthy.insert(comp.name.clone(), results.iter().all(|(_, r)| r.ok));
         for (node, r) in results {
             if let Some(h) = hosts.iter_mut().find(|h| h.node.name == node) {
-                if !r.ok && r.outcome == "failed" {
+                if r.outcome == Outcome::Failed {
                     let msg = format!(
                         "{node}: component {}: {}",
                         r.component,
@@ -101,10 +82,7 @@ pub async fn run(ctx: &RunContext, hosts: &mut [Host]) {
                     );
                     h.fail(&ctx.ui, msg);
                 }
-                if matches!(
-                    r.outcome.as_str(),
-                    "created" | "replaced" | "started" | "ports mapped"
-                ) {
+                if r.outcome.changed() {
                     h.applied
                         .push(format!("{} component {}", r.outcome, r.component));
                 }
@@ -158,13 +136,13 @@ async fn deploy_one(
                 .map(|p| format!("{}/{}", p.host_port, p.proto))
                 .collect();
             r.detail = Some(format!("published {} to {ip}", ports.join(", ")));
-            if r.outcome == "unchanged" {
-                r.outcome = "ports mapped".into();
+            if r.outcome == Outcome::Unchanged {
+                r.outcome = Outcome::PortsMapped;
             }
         }
         Err(e) => {
             r.ok = false;
-            r.outcome = "failed".into();
+            r.outcome = Outcome::Failed;
             r.detail = Some(format!("publishing its ports: {e}"));
         }
     }
@@ -234,21 +212,19 @@ async fn deploy_container(
     let name = h.name();
     let fail = |detail: String| ComponentResult {
         component: spec.component.clone(),
-        outcome: "failed".into(),
+        outcome: Outcome::Failed,
         detail: Some(detail),
         ok: false,
     };
     let verb = match &change {
-        ContainerChange::Create => "created",
-        ContainerChange::Replace { .. } => "replaced",
-        ContainerChange::Start => "started",
-        ContainerChange::Unchanged => "unchanged",
+        ContainerChange::Create => Outcome::Created,
+        ContainerChange::Replace { .. } => Outcome::Replaced,
+        ContainerChange::Start => Outcome::Started,
+        ContainerChange::Unchanged => Outcome::Unchanged,
     };
     if change != ContainerChange::Unchanged {
-        ctx.ui.host_step(
-            name,
-            &format!("{} {}", verb.trim_end_matches('d'), spec.name),
-        );
+        ctx.ui
+            .host_step(name, &format!("{} {}", verb.verb(), spec.name));
     }
     let Some(t) = h.transport.as_ref() else {
         return (fail("not connected".into()), None);
@@ -258,7 +234,7 @@ async fn deploy_container(
             Ok(ip) => (
                 ComponentResult {
                     component: spec.component.clone(),
-                    outcome: verb.into(),
+                    outcome: verb,
                     detail: None,
                     ok: true,
                 },
@@ -282,12 +258,12 @@ async fn deploy_by_api(
     spec: &ContainerSpec,
     health: Option<&crate::config::Health>,
     change: ContainerChange,
-    verb: &str,
+    verb: Outcome,
 ) -> ComponentResult {
     let name = h.name();
     let fail = |detail: String| ComponentResult {
         component: spec.component.clone(),
-        outcome: "failed".into(),
+        outcome: Outcome::Failed,
         detail: Some(detail),
         ok: false,
     };
@@ -325,7 +301,7 @@ async fn deploy_by_api(
     }
     ComponentResult {
         component: spec.component.clone(),
-        outcome: verb.into(),
+        outcome: verb,
         detail: None,
         ok: true,
     }

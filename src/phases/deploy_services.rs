@@ -7,9 +7,10 @@
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
-use super::deploy_components::ComponentResult;
+use super::outcome::ComponentResult;
 use super::{Host, RunContext};
 use crate::os::windows::{self, ServiceRecord, ServiceSpec, ServiceWork};
+use crate::outcome::Outcome;
 use crate::plan::PlannedComponent;
 
 /// Deploy `comp`'s services (none for a container component), at most `concurrency` at once.
@@ -26,13 +27,13 @@ pub async fn run(
                 Some(h) if h.ok() => match deploy(ctx, h, &inst.spec).await {
                     Ok(outcome) => ComponentResult {
                         component: comp.name.clone(),
-                        outcome: outcome.into(),
+                        outcome,
                         detail: None,
                         ok: true,
                     },
                     Err(e) => ComponentResult {
                         component: comp.name.clone(),
-                        outcome: "failed".into(),
+                        outcome: Outcome::Failed,
                         detail: Some(e),
                         ok: false,
                     },
@@ -47,7 +48,7 @@ pub async fn run(
 }
 
 /// Make service `spec` on host `h` match; the outcome in the words container components use.
-async fn deploy(ctx: &RunContext, h: &Host, spec: &ServiceSpec) -> Result<&'static str, String> {
+async fn deploy(ctx: &RunContext, h: &Host, spec: &ServiceSpec) -> Result<Outcome, String> {
     let name = h.name();
     let t = h.transport.as_ref().ok_or("not connected")?;
     let command = crate::os::script_command(h.node.os, &h.node.node.user)?;
@@ -74,7 +75,7 @@ async fn deploy(ctx: &RunContext, h: &Host, spec: &ServiceSpec) -> Result<&'stat
     let work = windows::service_work(spec, &facts);
     record(ctx, name, spec)?;
     if work.is_unchanged() {
-        return Ok("unchanged");
+        return Ok(Outcome::Unchanged);
     }
     ctx.ui.host_step(name, &describe(spec, &work));
     let contents = work

@@ -9,6 +9,7 @@ mod deploy_services;
 mod diff;
 mod enable_routing;
 mod gather_facts;
+mod outcome;
 mod reboot;
 mod teardown;
 
@@ -30,7 +31,7 @@ use crate::transport::Transport;
 use crate::ui::Ui;
 
 pub(crate) use deploy_components::health_check_for;
-pub use deploy_components::ComponentResult;
+pub use outcome::ComponentResult;
 
 /// What every phase may read.
 pub struct RunContext {

@@ -14,6 +14,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::settings::Settings;
 
 pub use prompt::TerminalAsker;
+pub use table::labels_text;
 
 pub struct Ui {
     quiet: bool,

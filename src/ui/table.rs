@@ -9,3 +9,15 @@ pub fn render<T: Tabled>(rows: &[T]) -> String {
     t.with(Modify::new(Columns::new(..)).with(Width::wrap(90).keep_words(true)));
     t.to_string()
 }
+
+/// `k=v, k=v`, or `-` for none.
+pub fn labels_text(labels: &std::collections::BTreeMap<String, String>) -> String {
+    if labels.is_empty() {
+        return "-".into();
+    }
+    labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

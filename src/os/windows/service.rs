@@ -210,16 +210,17 @@ impl ServiceWork {
         self.upload.is_empty() && !self.create && self.reconfigure.is_none() && !self.start
     }
 
-    /// created, replaced, started or unchanged (the words container components use).
-    pub fn outcome(&self) -> &'static str {
+    /// Created, replaced, started or unchanged, as for container components.
+    pub fn outcome(&self) -> crate::outcome::Outcome {
+        use crate::outcome::Outcome;
         if self.create {
-            "created"
+            Outcome::Created
         } else if !self.upload.is_empty() || self.reconfigure.is_some() {
-            "replaced"
+            Outcome::Replaced
         } else if self.start {
-            "started"
+            Outcome::Started
         } else {
-            "unchanged"
+            Outcome::Unchanged
         }
     }
 }
