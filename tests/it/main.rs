@@ -10,4 +10,5 @@ mod lab;
 mod lab_windows;
 mod powershell;
 mod validate;
+mod winrm_interop;
 mod winrm_replay;

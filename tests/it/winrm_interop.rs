@@ -1,0 +1,305 @@
+//! rwin's NTLM client against an NTLM acceptor that shares no code with it.
+//!
+//! rwin's client and winsim's acceptor are both the sspi crate, so a mistake they share would
+//! pass every test between them. Here the other side is tests/it/ntlm_acceptor.py: a WinRM
+//! endpoint whose handshake, signatures and sealing are pyspnego's own Python NTLM and whose
+//! MS-WSMV multipart/encrypted framing is its own. It logs each decrypted envelope's Action,
+//! so these tests see that pyspnego really read what rwin sealed, and rwin reading the
+//! ShellId and the command output shows that rwin really read what pyspnego sealed.
+//!
+//! Needs the project's Python with pyspnego (lab/install-deps.sh makes lab/.venv), or
+//! `$RWIN_PYTHON`; without it the tests fail and say so.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rwin::secret::Secret;
+use rwin::transport::winrm::{
+    HttpOptions, HttpPoster, RandomIds, ShellOptions, WinrmError, WinrsShell,
+};
+
+const PASSWORD: &str = "Interop-Pa55";
+/// Every client call gets this long before the test fails instead of hanging.
+const BOUND: Duration = Duration::from_secs(30);
+
+const CREATE: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Create";
+const DELETE: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete";
+const COMMAND: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Command";
+const RECEIVE: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Receive";
+const SIGNAL: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Signal";
+
+/// The project's own Python (lab/install-deps.sh makes lab/.venv), or `$RWIN_PYTHON`.
+fn test_python() -> PathBuf {
+    match std::env::var_os("RWIN_PYTHON") {
+        Some(p) if !p.is_empty() => p.into(),
+        _ => crate::common::repo().join("lab/.venv/bin/python"),
+    }
+}
+
+/// tests/it/ntlm_acceptor.py running on 127.0.0.1; killed on drop.
+struct Acceptor {
+    child: Child,
+    /// Closing it tells the script to exit.
+    stdin: Option<ChildStdin>,
+    port: u16,
+    log: Arc<Mutex<Vec<String>>>,
+    stderr: Arc<Mutex<String>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Acceptor {
+    /// Start the acceptor with `accounts` as its NTLM_USER_FILE (`DOMAIN:USER:PASSWORD` lines).
+    fn start(accounts: &str) -> Acceptor {
+        let dir = tempfile::tempdir().unwrap();
+        let users = dir.path().join("ntlm-users");
+        std::fs::write(&users, accounts).unwrap();
+        let python = test_python();
+        let script = crate::common::repo().join("tests/it/ntlm_acceptor.py");
+        let mut child = Command::new(&python)
+            .arg(&script)
+            .env("NTLM_USER_FILE", &users)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{} does not run ({e}): run lab/install-deps.sh, which puts pyspnego in the \
+                     project's venv (lab/.venv), or set RWIN_PYTHON",
+                    python.display()
+                )
+            });
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (first_tx, first_rx) = mpsc::channel();
+        let out = child.stdout.take().unwrap();
+        let lines = log.clone();
+        let stdout_reader = std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                let _ = first_tx.send(line.clone());
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let mut err = child.stderr.take().unwrap();
+        let text = stderr.clone();
+        let stderr_reader = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = err.read_to_string(&mut s);
+            text.lock().unwrap().push_str(&s);
+        });
+        let stdin = child.stdin.take();
+        let mut acceptor = Acceptor {
+            child,
+            stdin,
+            port: 0,
+            log,
+            stderr,
+            readers: vec![stdout_reader, stderr_reader],
+            _dir: dir,
+        };
+        match first_rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(line) => {
+                let port = line
+                    .strip_prefix("listening 127.0.0.1:")
+                    .and_then(|p| p.parse().ok());
+                acceptor.port = port.unwrap_or_else(|| {
+                    panic!("the acceptor's first line is not its address: {line:?}")
+                });
+            }
+            Err(_) => {
+                // Exited (the module is missing: code 2) or silent for 20 s.
+                let log = acceptor.finish();
+                let code = acceptor
+                    .child
+                    .try_wait()
+                    .ok()
+                    .flatten()
+                    .and_then(|s| s.code());
+                let stderr = acceptor.stderr.lock().unwrap().clone();
+                if code == Some(2) {
+                    panic!(
+                        "pyspnego is not installed for {}; run lab/install-deps.sh (this test \
+                         needs it)\n{stderr}",
+                        python.display()
+                    );
+                }
+                panic!(
+                    "the NTLM acceptor did not start (exit {code:?})\nstdout: {log:?}\nstderr:\n{stderr}"
+                );
+            }
+        }
+        acceptor
+    }
+
+    /// Stop the acceptor and return everything it logged.
+    fn finish(&mut self) -> Vec<String> {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+        self.log.lock().unwrap().clone()
+    }
+
+    /// What the acceptor logged, with its stderr, for failure messages.
+    fn report(&self, log: &[String]) -> String {
+        format!(
+            "acceptor log:\n  {}\nacceptor stderr:\n{}",
+            log.join("\n  "),
+            self.stderr.lock().unwrap()
+        )
+    }
+
+    fn options(&self, user: &str, password: &str) -> HttpOptions {
+        let mut o = HttpOptions::http_ntlm("127.0.0.1", user, Secret::new(password));
+        o.port = self.port;
+        o.connect_timeout = Duration::from_secs(5);
+        o.operation_timeout = Duration::from_secs(5);
+        o
+    }
+}
+
+impl Drop for Acceptor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn bounded<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(BOUND, fut)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: no result within {}s", BOUND.as_secs()))
+}
+
+async fn open(opts: HttpOptions) -> Result<WinrsShell, WinrmError> {
+    let poster = HttpPoster::new(opts)?;
+    let shell_opts = ShellOptions {
+        operation_timeout: Duration::from_secs(5),
+        ..ShellOptions::default()
+    };
+    WinrsShell::open(Arc::new(poster), Arc::new(RandomIds::default()), shell_opts).await
+}
+
+fn args(a: &[&str]) -> Vec<String> {
+    a.iter().map(|s| s.to_string()).collect()
+}
+
+/// The Actions the acceptor decrypted, in order.
+fn decrypted(log: &[String]) -> Vec<&str> {
+    log.iter()
+        .filter_map(|l| l.strip_prefix("decrypted "))
+        .collect()
+}
+
+/// Open a shell as `user`, run two commands in it and close it; check both sides' views.
+async fn shell_round_trip(accounts: &str, user: &str, principal: &str) {
+    let mut acceptor = Acceptor::start(accounts);
+    let outcome = bounded("open, two commands, close", async {
+        let shell = open(acceptor.options(user, PASSWORD)).await?;
+        let id = shell.shell_id().await;
+        let hi = shell
+            .run("cmd.exe", &args(&["/c", "echo", "hi"]), None)
+            .await?;
+        // Non-ASCII: OriginalContent's Length counts bytes, in both directions.
+        let utf8 = shell
+            .run("cmd.exe", &args(&["/c", "echo", "grüße ✓"]), None)
+            .await?;
+        shell.close().await?;
+        Ok::<_, WinrmError>((id, hi, utf8))
+    })
+    .await;
+    let log = acceptor.finish();
+    let report = acceptor.report(&log);
+    let (id, hi, utf8) = outcome.unwrap_or_else(|e| panic!("rwin against pyspnego: {e}\n{report}"));
+
+    // The handshake: pyspnego accepted rwin's AUTHENTICATE once, as the account we meant.
+    let auths: Vec<&String> = log.iter().filter(|l| l.starts_with("auth ")).collect();
+    assert_eq!(auths, [&format!("auth ok {principal}")], "{report}");
+    // pyspnego decrypted every envelope rwin sealed, on one context: the sequence numbers
+    // and the RC4 state ran on across all eight messages in both directions.
+    assert_eq!(
+        decrypted(&log),
+        [CREATE, COMMAND, RECEIVE, SIGNAL, COMMAND, RECEIVE, SIGNAL, DELETE],
+        "{report}"
+    );
+    assert!(!log.iter().any(|l| l.starts_with("error")), "{report}");
+    // rwin decrypted pyspnego's CreateResponse and took the ShellId the acceptor chose.
+    let created: Vec<&str> = log
+        .iter()
+        .filter_map(|l| l.strip_prefix("created shell "))
+        .collect();
+    assert_eq!(created.len(), 1, "{report}");
+    assert_eq!(id.as_deref(), Some(created[0]), "{report}");
+    // And the command output pyspnego sealed.
+    assert_eq!(
+        (hi.stdout.as_str(), hi.stderr.as_str(), hi.code),
+        ("hi\r\n", "", 0)
+    );
+    assert_eq!((utf8.stdout.as_str(), utf8.code), ("grüße ✓\r\n", 0));
+}
+
+#[tokio::test]
+async fn domain_account_runs_a_command_through_pyspnego() {
+    shell_round_trip(
+        &format!("RWIN:vagrant:{PASSWORD}\n"),
+        "RWIN\\vagrant",
+        "RWIN\\vagrant",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn local_account_runs_a_command_through_pyspnego() {
+    // A bare user name, as cluster.yml writes a local Administrator.
+    shell_round_trip(
+        &format!(":Administrator:{PASSWORD}\n"),
+        "Administrator",
+        "Administrator",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn wrong_password_is_refused_by_pyspnego_and_named() {
+    let mut acceptor = Acceptor::start(&format!("RWIN:vagrant:{PASSWORD}\n"));
+    let result = bounded(
+        "open with a wrong password",
+        open(acceptor.options("RWIN\\vagrant", "not-the-password")),
+    )
+    .await;
+    let log = acceptor.finish();
+    let report = acceptor.report(&log);
+    let err = match result {
+        Ok(_) => panic!("a wrong password opened a shell\n{report}"),
+        Err(e) => e,
+    };
+    assert!(
+        matches!(err, WinrmError::AuthRejected { .. }),
+        "{err:?}\n{report}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with("WinRM rejected user RWIN\\vagrant (auth ntlm)."),
+        "{msg}"
+    );
+    // It was pyspnego that said no, to the response it computed, and nothing was decrypted.
+    assert!(
+        log.iter()
+            .any(|l| l.starts_with("auth refused") && l.contains("Invalid NTLM response")),
+        "{report}"
+    );
+    assert!(!log.iter().any(|l| l.starts_with("auth ok")), "{report}");
+    assert!(decrypted(&log).is_empty(), "{report}");
+}
