@@ -9,6 +9,7 @@ mod common;
 mod lab;
 mod lab_windows;
 mod powershell;
+mod powershell_docs;
 mod validate;
 mod winrm_interop;
 mod winrm_replay;

@@ -181,15 +181,16 @@ fn step(s: &mut String, d: &DesiredHost, c: &Change) {
             ..
         } => {
             if matches!(c, Change::RecreateNetwork { .. }) {
-                let _ = writeln!(s, "docker network rm {NETWORK} | Out-Null");
+                let _ = writeln!(s, "docker network rm {} | Out-Null", quote(NETWORK));
                 check_exit(s, &format!("removing the old container network {NETWORK} (are containers still attached to it?)"));
             }
             let _ = writeln!(
                 s,
-                "docker network create -d {} --subnet {subnet} --gateway {gateway} -o {} --label {} {NETWORK} | Out-Null",
+                "docker network create -d {} --subnet {subnet} --gateway {gateway} -o {} --label {} {} | Out-Null",
                 driver_name(*driver),
                 quote(&format!("{INTERFACE_OPTION}={interface}")),
                 quote(&format!("{CLUSTER_LABEL}={}", d.cluster)),
+                quote(NETWORK),
             );
             check_exit(
                 s,

@@ -370,7 +370,7 @@ pub fn service_apply_script(
     if work.create {
         let _ = writeln!(
             s,
-            "sc.exe create {name} binPath= {bin_path} start= auto{depend} | Out-Null\nif ($LASTEXITCODE -ne 0) {{ throw {} }}",
+            "sc.exe create {name} binpath= {bin_path} start= auto{depend} | Out-Null\nif ($LASTEXITCODE -ne 0) {{ throw {} }}",
             quote(&format!("sc.exe create {} failed", spec.name))
         );
     } else if work.reconfigure.is_some() {
@@ -382,7 +382,7 @@ pub fn service_apply_script(
         };
         let _ = writeln!(
             s,
-            "sc.exe config {name} binPath= {bin_path} start= auto{depend} | Out-Null\nif ($LASTEXITCODE -ne 0) {{ throw {} }}",
+            "sc.exe config {name} binpath= {bin_path} start= auto{depend} | Out-Null\nif ($LASTEXITCODE -ne 0) {{ throw {} }}",
             quote(&format!("sc.exe config {} failed", spec.name))
         );
     }

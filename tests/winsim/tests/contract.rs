@@ -1,7 +1,8 @@
 //! winsim knows only documented PowerShell: every cmdlet and parameter it accepts is in
 //! tests/powershell/cmdlets.tsv, the table (with each cmdlet's Microsoft docs page) that rwin's
-//! own tests check every generated script against. So a script that winsim accepts uses
-//! nothing but cmdlets and parameters real Windows PowerShell 5.1 documents.
+//! own tests check every generated script against, and each of those parameters is one the
+//! cmdlet's docs page documents (tests/powershell/docs/<cmdlet>.txt, an extract of that page).
+//! So a script that winsim accepts uses nothing but cmdlets and parameters Microsoft documents.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,6 +24,28 @@ fn table() -> BTreeMap<String, (BTreeSet<String>, String)> {
         .collect()
 }
 
+/// The extract of `cmdlet`'s docs page: its pages, and the parameters they document
+/// (`documents:` and `common:` lines; tests/powershell/docs/README.md).
+fn extract(cmdlet: &str) -> Option<(Vec<String>, BTreeSet<String>)> {
+    let path = format!(
+        "{}/../powershell/docs/{cmdlet}.txt",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut pages = Vec::new();
+    let mut documented = BTreeSet::new();
+    for line in text.lines() {
+        match line.split_once(':') {
+            Some(("page", url)) => pages.push(url.trim().to_string()),
+            Some(("documents" | "common", words)) => {
+                documented.extend(words.split_whitespace().map(str::to_string))
+            }
+            _ => {}
+        }
+    }
+    Some((pages, documented))
+}
+
 #[test]
 fn every_cmdlet_winsim_knows_is_documented_in_the_table() {
     let table = table();
@@ -35,9 +58,28 @@ fn every_cmdlet_winsim_knows_is_documented_in_the_table() {
         if !url.starts_with("https://learn.microsoft.com/") {
             problems.push(format!("{}: docs page {url} is not Microsoft's", spec.name));
         }
+        let Some((pages, documented)) = extract(spec.name) else {
+            problems.push(format!(
+                "{}: no extract tests/powershell/docs/{}.txt",
+                spec.name, spec.name
+            ));
+            continue;
+        };
+        if !pages.contains(url) {
+            problems.push(format!(
+                "{}: docs page {url} is not in its extract",
+                spec.name
+            ));
+        }
         for (p, _) in spec.params {
             if !params.contains(&p.to_ascii_lowercase()) {
                 problems.push(format!("{} -{p} is not in cmdlets.tsv", spec.name));
+            }
+            if !documented.contains(*p) {
+                problems.push(format!(
+                    "{} -{p} is not documented by its docs page (tests/powershell/docs/{}.txt)",
+                    spec.name, spec.name
+                ));
             }
         }
     }

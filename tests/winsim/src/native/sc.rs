@@ -193,7 +193,7 @@ pub fn run(ctx: &mut Ctx, raw_args: &[String]) -> Result<NativeOut, String> {
                 None => {}
             }
             if svc.bin_path.is_empty() {
-                return Err("sc.exe create without binPath=".into());
+                return Err("sc.exe create without binpath=".into());
             }
             state.services.push(svc);
             Ok(ok("[SC] CreateService SUCCESS\r\n"))
