@@ -602,8 +602,13 @@ mod winrm_probe {
         h: &Host,
         spec: &crate::docker::spec::ContainerSpec,
     ) -> Result<String, String> {
+        // A Windows image has no `sleep`: the probe keeps running on Windows' ping instead.
+        let spec = crate::docker::spec::ContainerSpec {
+            command: cli::probe::KEEP_ALIVE.map(String::from).to_vec(),
+            ..spec.clone()
+        };
         let script = cli::ensure_script(
-            spec,
+            &spec,
             &ContainerChange::Create,
             &ctx.config.registries,
             None,

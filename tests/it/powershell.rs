@@ -1,7 +1,9 @@
 //! The PowerShell rwin generates for Windows nodes, for a reference mixed cluster (one Linux
-//! node, two Windows nodes): every script parses with tree-sitter-powershell without an
-//! error, uses only the cmdlets, parameters and native commands of tests/powershell/cmdlets.tsv
-//! (the contract winsim enforces), and is snapshotted.
+//! node, two Windows nodes): host setup, teardown, port mappings, services, containers (the
+//! docker CLI scripts of src/docker/cli.rs) and doctor's probe (src/docker/cli/probe.rs). Every
+//! script parses with tree-sitter-powershell without an error, uses only the cmdlets,
+//! parameters and native commands of tests/powershell/cmdlets.tsv (the contract winsim
+//! enforces; tests/it/powershell_docs.rs checks the table against the docs), and is snapshotted.
 
 use std::collections::BTreeMap;
 
@@ -193,6 +195,8 @@ fn scripts() -> Vec<(&'static str, String)> {
     ]
     .into_iter()
     .chain(service_scripts())
+    .chain(container_scripts())
+    .chain(probe_scripts())
     .collect()
 }
 
@@ -247,6 +251,18 @@ fn walk<'t>(node: tree_sitter::Node<'t>, out: &mut Vec<tree_sitter::Node<'t>>) {
     }
 }
 
+/// `'--flag='` (a native flag with an empty value, quoted) → `--flag`.
+fn quoted_flag(word: &str) -> Option<&str> {
+    let flag = word
+        .strip_prefix('\'')?
+        .strip_suffix('\'')?
+        .strip_suffix('=')?;
+    let name = flag.strip_prefix("--").or_else(|| flag.strip_prefix('-'))?;
+    let ok = name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphabetic() || c == '-');
+    ok.then_some(flag)
+}
+
 /// Every problem in one script: syntax errors and commands or parameters outside the table.
 fn problems(script: &str, table: &BTreeMap<String, Vec<String>>) -> Vec<String> {
     let tree = parse(script);
@@ -273,30 +289,57 @@ fn problems(script: &str, table: &BTreeMap<String, Vec<String>>) -> Vec<String> 
         let mut args = Vec::new();
         if let Some(elements) = cmd.child_by_field_name("command_elements") {
             let mut cursor = elements.walk();
-            args = elements.children(&mut cursor).collect();
+            args = elements
+                .children(&mut cursor)
+                .filter(|a| a.kind() != "command_argument_sep")
+                .collect();
         }
-        for arg in args {
-            let word = text(arg);
+        // Whose words these are: the command's, until `docker exec CONTAINER CMD` names a
+        // command to run in the container (the probe's ping): CMD's words are then CMD's.
+        let exec = name == "docker" && args.first().map(|a| text(*a)).as_deref() == Some("exec");
+        let (mut owner, mut allowed) = (name.clone(), allowed);
+        for (i, arg) in args.iter().enumerate() {
+            let word = text(*arg);
+            if exec && i == 2 && arg.kind() == "generic_token" {
+                match table.get(&word) {
+                    Some(row) => (owner, allowed) = (word, row),
+                    None => bad.push(format!(
+                        "{}: docker exec runs {word}, which is not in cmdlets.tsv",
+                        at(*arg)
+                    )),
+                }
+                continue;
+            }
             let checked = match arg.kind() {
+                "command_parameter" | "generic_token" if native => word.clone(),
                 "command_parameter" => word
                     .trim_start_matches('-')
                     .trim_end_matches(':')
                     .to_string(),
-                "generic_token" if native => word.clone(),
+                // A flag given an empty value in its `--flag=` form must be quoted (5.1 drops
+                // empty arguments), but it is still a flag: `'--entrypoint='` is --entrypoint.
+                _ if native && quoted_flag(&word).is_some() => {
+                    quoted_flag(&word).unwrap_or_default().to_string()
+                }
                 _ => continue,
             };
             let ok = if native {
-                // Native words: flags and plain words must be listed; addresses, numbers, and
-                // quoted or variable arguments are data.
-                let plain = checked
-                    .chars()
-                    .all(|c| c.is_ascii_alphabetic() || c == '-' || c == '=');
-                !plain || allowed.contains(&word)
+                // Native words: flags (`-x`, `--x`, Windows' `/x`) and plain words must be
+                // listed; addresses, numbers, and quoted or variable arguments are data.
+                let plain = !checked.trim_start_matches(['-', '/']).is_empty()
+                    && checked
+                        .trim_start_matches('/')
+                        .chars()
+                        .all(|c| c.is_ascii_alphabetic() || c == '-' || c == '=');
+                !plain || allowed.contains(&checked)
             } else {
                 allowed.contains(&checked)
             };
             if !ok {
-                bad.push(format!("{}: {name} {word} is not in cmdlets.tsv", at(arg)));
+                bad.push(format!(
+                    "{}: {owner} {word} is not in cmdlets.tsv",
+                    at(*arg)
+                ));
             }
         }
     }
@@ -316,7 +359,19 @@ fn every_script_parses_and_uses_only_the_contract() {
 #[test]
 fn the_checker_catches_what_the_contract_forbids() {
     let table = table();
-    let bad = problems("Stop-Computer -Force\nGet-NetRoute -PolicyStore ActiveStore\ndocker system prune\nif ($x { }\n", &table);
+    let bad = problems("Stop-Computer -Force\nGet-NetRoute -PolicyStore ActiveStore\ndocker system prune\ndocker exec 'c' sleep 120\ndocker exec 'c' ping -c 1 -W 2 '10.0.0.1'\ndocker run -d '--rm=' 'img'\nping /x 10.0.0.1\nif ($x { }\n", &table);
+    for expected in [
+        "docker exec runs sleep, which is not in cmdlets.tsv",
+        "ping -c is not in cmdlets.tsv",
+        "ping -W is not in cmdlets.tsv",
+        "docker '--rm=' is not in cmdlets.tsv",
+        "ping /x is not in cmdlets.tsv",
+    ] {
+        assert!(
+            bad.iter().any(|b| b.contains(expected)),
+            "{expected}: {bad:?}"
+        );
+    }
     assert!(
         bad.iter()
             .any(|b| b.contains("Stop-Computer is not in cmdlets.tsv")),
@@ -420,4 +475,169 @@ fn service_scripts() -> Vec<(&'static str, String)> {
             }),
         ),
     ]
+}
+
+/// win1's `web` container, with every setting the docker CLI scripts turn into a flag: labels,
+/// restart policy, pod network, privileged, environment, binds, ports, an entrypoint of two
+/// words and a command.
+fn web_spec() -> rwin::docker::spec::ContainerSpec {
+    use rwin::config::{NetworkMode, PortMapping};
+    use std::collections::BTreeMap;
+    rwin::docker::spec::ContainerSpec {
+        name: "rwin-web".into(),
+        component: "web".into(),
+        node: "win1".into(),
+        image: "reg.example:5000/web:ltsc2022".into(),
+        entrypoint: Some(vec![r"C:\web\run.exe".into(), "--serve".into()]),
+        command: vec!["--port".into(), "80".into()],
+        env: BTreeMap::from([
+            ("SITE_NAME".into(), "Default Web Site".into()),
+            ("NODE".into(), "win1".into()),
+        ]),
+        binds: vec![r"C:\ProgramData\rwin\web:C:\data".into()],
+        ports: vec![PortMapping {
+            host: 8080,
+            container: 80,
+            protocol: "tcp".into(),
+        }],
+        network: NetworkMode::Pod,
+        privileged: true,
+        restart: "always".into(),
+        labels: BTreeMap::from([
+            ("io.rwin.cluster".into(), "demo".into()),
+            ("io.rwin.component".into(), "web".into()),
+        ]),
+        hash: "3f2a9c0d1b7e4a55".into(),
+    }
+}
+
+fn health(check: rwin::config::HealthCheck) -> rwin::config::Health {
+    rwin::config::Health {
+        check,
+        timeout: std::time::Duration::from_secs(10),
+        interval: std::time::Duration::from_secs(2),
+    }
+}
+
+/// The container scripts of src/docker/cli.rs: a first deploy (pull behind a registry login,
+/// Hyper-V isolation, an http health check on the container's address), a replacement on the
+/// host network with the image's entrypoint cleared and a tcp check on the node's address, a
+/// start with an exec check, the removal, the inspection and the version query.
+fn container_scripts() -> Vec<(&'static str, String)> {
+    use rwin::config::{HealthCheck, NetworkMode, Registry};
+    use rwin::docker::cli::{
+        ensure_script, inspect_script, remove_script, version_script, Isolation, CONTAINER_IP,
+    };
+    use rwin::docker::ensure::ContainerChange;
+    let registry = Registry {
+        url: "reg.example:5000".into(),
+        user: Some("deploy".into()),
+        password: Some(rwin::secret::Secret::new("s3cr'et")),
+        is_default: true,
+    };
+    let web = web_spec();
+    let replaced = rwin::docker::spec::ContainerSpec {
+        entrypoint: Some(Vec::new()),
+        network: NetworkMode::Host,
+        privileged: false,
+        restart: "unless-stopped".into(),
+        ports: Vec::new(),
+        ..web.clone()
+    };
+    let ensure = |spec, change, registries: &[Registry], check, isolation| {
+        ensure_script(spec, &change, registries, Some(&health(check)), isolation)
+            .expect("an ensure script")
+            .text()
+            .to_string()
+    };
+    vec![
+        (
+            "container_ensure_create",
+            ensure(
+                &web,
+                ContainerChange::Create,
+                std::slice::from_ref(&registry),
+                HealthCheck::Http(format!("http://{CONTAINER_IP}:80/healthz")),
+                Isolation::HyperV,
+            ),
+        ),
+        (
+            "container_ensure_replace",
+            ensure(
+                &replaced,
+                ContainerChange::Replace {
+                    reason: "configuration changed".into(),
+                },
+                &[],
+                HealthCheck::Tcp("10.0.0.11:80".into()),
+                Isolation::Default,
+            ),
+        ),
+        (
+            "container_ensure_start",
+            ensure(
+                &web,
+                ContainerChange::Start,
+                &[],
+                HealthCheck::Exec(vec!["cmd".into(), "/c".into(), "exit 0".into()]),
+                Isolation::Default,
+            ),
+        ),
+        (
+            "container_remove",
+            remove_script(&["rwin-web".into(), "0123456789ab".into()]).expect("a script"),
+        ),
+        (
+            "container_inspect",
+            inspect_script("demo").expect("a script"),
+        ),
+        ("container_version", version_script()),
+    ]
+}
+
+/// doctor --probe on a host without the Docker API: the probe container (started by an ensure
+/// script running the probe's keep-alive command), its address, and the pings from it.
+fn probe_scripts() -> Vec<(&'static str, String)> {
+    use rwin::docker::cli::{ensure_script, probe, Isolation};
+    use rwin::docker::ensure::ContainerChange;
+    let spec = rwin::docker::spec::ContainerSpec {
+        name: "rwin-probe".into(),
+        component: "probe".into(),
+        entrypoint: None,
+        command: probe::KEEP_ALIVE.map(String::from).to_vec(),
+        env: Default::default(),
+        binds: Vec::new(),
+        ports: Vec::new(),
+        privileged: false,
+        restart: "no".into(),
+        labels: [("io.rwin.cluster", "demo"), ("io.rwin.component", "probe")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into(),
+        ..web_spec()
+    };
+    let start = ensure_script(
+        &spec,
+        &ContainerChange::Create,
+        &[],
+        None,
+        Isolation::Default,
+    )
+    .expect("the probe's ensure script");
+    vec![
+        ("probe_start", start.text().to_string()),
+        ("probe_address", probe::address_script("rwin-probe")),
+        (
+            "probe_ping",
+            probe::ping_script("rwin-probe", &["10.42.0.2".into(), "10.42.2.2".into()]),
+        ),
+    ]
+}
+
+/// The probe container's command is rwin's, not the user's: what it runs must be a command
+/// Windows images have, used as documented (it reaches the script quoted, as data).
+#[test]
+fn the_probe_container_runs_a_documented_windows_command() {
+    let line = rwin::docker::cli::probe::KEEP_ALIVE.join(" ");
+    let bad = problems(&line, &table());
+    assert!(bad.is_empty(), "{line}: {bad:?}");
 }

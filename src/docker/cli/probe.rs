@@ -1,8 +1,14 @@
 //! doctor's pod-to-pod probe on a host without the Docker API (Windows over WinRM): the same
-//! steps as over the API — read the probe container's address, ping from it — as scripts.
+//! steps as over the API — read the probe container's address, ping from it — as scripts, with
+//! the probe container running Windows' own ping.
 
 use super::quote;
 use crate::docker::spec::POD_NETWORK;
+
+/// What the probe container runs on a Windows host: Windows images have no `sleep`, but they
+/// have ping, and `/t` pings "until interrupted" (the windows-commands ping page); Microsoft's
+/// Hyper-V isolation page keeps a container running with `ping localhost -t` the same way.
+pub const KEEP_ALIVE: [&str; 3] = ["ping", "/t", "127.0.0.1"];
 
 /// Prints the container's address on the pod network (empty when it has none).
 pub fn address_script(container: &str) -> String {
@@ -15,13 +21,13 @@ pub fn address_script(container: &str) -> String {
     )
 }
 
-/// Pings each address once from inside `container`; prints `ok ADDR` or `fail ADDR` per line.
-/// The probe image needs a ping that takes `-c` and `-W` (busybox's, iputils').
+/// Pings each address once from inside `container` with Windows' ping (`/n 1`: one echo
+/// request; `/w 2000`: wait 2000 ms for the reply); prints `ok ADDR` or `fail ADDR` per line.
 pub fn ping_script(container: &str, addresses: &[String]) -> String {
     let mut s = String::new();
     for a in addresses {
         s.push_str(&format!(
-            "docker exec {} ping -c 1 -W 2 {} | Out-Null\nif ($LASTEXITCODE -eq 0) {{ Write-Output {} }} else {{ Write-Output {} }}\n",
+            "docker exec {} ping /n 1 /w 2000 {} | Out-Null\nif ($LASTEXITCODE -eq 0) {{ Write-Output {} }} else {{ Write-Output {} }}\n",
             quote(container),
             quote(a),
             quote(&format!("ok {a}")),
@@ -54,7 +60,7 @@ mod tests {
         );
         let s = ping_script("rwin-probe", &["10.42.0.2".into()]);
         assert!(
-            s.contains("docker exec 'rwin-probe' ping -c 1 -W 2 '10.42.0.2'"),
+            s.contains("docker exec 'rwin-probe' ping /n 1 /w 2000 '10.42.0.2'"),
             "{s}"
         );
         assert_eq!(

@@ -371,6 +371,33 @@ fn docker_images_q_is_passed_to_the_docker_cli() {
 }
 
 #[test]
+fn windows_ping_in_a_container_runs_as_the_linux_ping_that_does_the_same() {
+    let (h, _d) = host();
+    let script = "docker exec 'rwin-probe' ping /n 1 /w 2000 '10.42.0.2' | Out-Null\n\
+                  docker run -d --name 'rwin-probe' --restart 'no' 'busybox:1' 'ping' '/t' '127.0.0.1' | Out-Null\n\
+                  docker exec 'rwin-web' ping -c 1 '10.42.0.3' | Out-Null";
+    let (_, err, code) = run(&h, script);
+    assert_eq!((err.as_str(), code), ("", 0));
+    let log: Vec<String> =
+        h.fx.log
+            .lock()
+            .expect("log")
+            .iter()
+            .map(|a| a.join(" "))
+            .collect();
+    for want in [
+        "docker -H unix:///nonexistent exec rwin-probe ping -c 1 -W 2 10.42.0.2",
+        "docker -H unix:///nonexistent run -d --name rwin-probe --restart no busybox:1 ping 127.0.0.1",
+        "docker -H unix:///nonexistent exec rwin-web ping -c 1 10.42.0.3",
+    ] {
+        assert!(log.iter().any(|l| l == want), "{want}\n{log:?}");
+    }
+    let (_, err, code) = run(&h, "docker exec 'rwin-probe' ping /l 1000 '10.42.0.2'");
+    assert_eq!(code, 1);
+    assert!(err.contains("unsupported ping flag '/l'"), "{err}");
+}
+
+#[test]
 fn restart_computer_completes_pending_installs_and_applies_ip_enable_router() {
     let (h, d) = host();
     let path = d.path.join("state.json");

@@ -24,6 +24,7 @@ const PASS_THROUGH: [&str; 12] = [
 ];
 
 pub fn run(ctx: &mut Ctx, args: &[String], stdin: Option<&str>) -> Result<NativeOut, String> {
+    let args = &linux_ping(args)?;
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
     match a.as_slice() {
         ["version", "--format", f] if *f == "{{json .}}" => Ok(version(ctx)),
@@ -64,6 +65,45 @@ pub fn run(ctx: &mut Ctx, args: &[String], stdin: Option<&str>) -> Result<Native
             a.first().copied().unwrap_or("")
         )),
     }
+}
+
+/// winsim's containers are Linux containers, so a Windows ping command line rwin runs in one
+/// (doctor's probe: `docker exec NAME ping /n 1 /w 2000 ADDR`, and the probe container's
+/// `ping /t 127.0.0.1`) becomes the Linux ping that does the same: `/n N` is `-c N`, `/w MS` is
+/// `-W` in whole seconds (at least 1), `/t` is dropped (Linux ping runs until stopped). Other
+/// Windows ping flags are refused; a ping without any is passed as it is.
+fn linux_ping(args: &[String]) -> Result<Vec<String>, String> {
+    let container_command = matches!(
+        args.first().map(String::as_str),
+        Some("exec" | "run" | "create")
+    );
+    let Some(at) = args.iter().position(|a| a == "ping") else {
+        return Ok(args.to_vec());
+    };
+    if !container_command || !args[at + 1..].iter().any(|a| a.starts_with('/')) {
+        return Ok(args.to_vec());
+    }
+    let mut out = args[..=at].to_vec();
+    let mut rest = args[at + 1..].iter();
+    while let Some(a) = rest.next() {
+        let mut value = || {
+            rest.next()
+                .cloned()
+                .ok_or_else(|| format!("ping {a} without a value"))
+        };
+        match a.as_str() {
+            "/n" => out.extend(["-c".to_string(), value()?]),
+            "/w" => {
+                let ms = value()?;
+                let ms: u64 = ms.parse().map_err(|_| format!("ping /w {ms}"))?;
+                out.extend(["-W".to_string(), ms.div_ceil(1000).max(1).to_string()]);
+            }
+            "/t" => {}
+            flag if flag.starts_with('/') => return Err(format!("ping flag '{flag}'")),
+            other => out.push(other.to_string()),
+        }
+    }
+    Ok(out)
 }
 
 fn version(ctx: &Ctx) -> NativeOut {
