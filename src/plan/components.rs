@@ -89,7 +89,7 @@ pub fn plan_components(
                         .map(|(k, v)| render(v, &ctx).map(|v| (k.clone(), v)))
                         .collect::<Result<BTreeMap<_, _>, _>>()
                         .map_err(err)?;
-                    let spec = ContainerSpec::build(config, c, n, args, env);
+                    let spec = ContainerSpec::build(config, c, &n.name, args, env);
                     Ok(ComponentInstance {
                         node: n.name.clone(),
                         spec,
@@ -151,4 +151,51 @@ fn plan_service(
         instances: Vec::new(),
         services,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn etcd_component_renders_to_a_docker_create_body() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("k");
+        std::fs::write(&key, "k").unwrap();
+        let text = format!(
+            r#"cluster_name: demo
+ssh_key_path: {}
+private_registries: [{{url: "reg.example:5000", is_default: true}}]
+nodes:
+  - {{address: 192.0.2.1, hostname_override: n1, role: [etcd]}}
+  - {{address: 192.0.2.2, hostname_override: n2, role: [etcd]}}
+components:
+  - name: etcd
+    image: etcd:3.4
+    roles: [etcd]
+    network: host
+    binds: ["/var/lib/rwin/etcd:/var/lib/etcd"]
+    args: ["--name={{{{node.name}}}}", "--initial-cluster={{{{ role.etcd | format \"{{name}}=http://{{internal_address}}:2380\" | join \",\" }}}}"]
+  - name: web
+    image: reg.example:5000/web:1
+    ports: ["8080:80/tcp", "53:53/udp"]
+    env: {{NODE: "{{{{node.name}}}}"}}
+"#,
+            key.display()
+        );
+        let (config, _) = crate::config::load_str(std::path::Path::new("c.yml"), text)
+            .map_err(|r| r.render())
+            .unwrap();
+        let plan = crate::plan::build(&config, &crate::state::State::default()).unwrap();
+        let bodies: Vec<_> = plan
+            .components
+            .iter()
+            .map(|c| {
+                (
+                    &c.instances[0].spec.name,
+                    c.instances[0].spec.to_create_body(),
+                )
+            })
+            .collect();
+        // Docker's API types hold maps as HashMaps: sort them so the snapshot is stable.
+        insta::with_settings!({ sort_maps => true }, { insta::assert_json_snapshot!(bodies) });
+    }
 }
