@@ -19,6 +19,9 @@ pub struct Diagnostic {
     /// 1-based; 0 when the problem has no single place (then the file is named alone).
     pub line: usize,
     pub column: usize,
+    /// How many characters to underline; `None`: the value that starts at the column.
+    #[serde(skip)]
+    pub width: Option<usize>,
     pub help: Option<String>,
 }
 
@@ -29,6 +32,7 @@ impl Diagnostic {
             message: message.into(),
             line,
             column,
+            width: None,
             help: None,
         }
     }
@@ -38,6 +42,11 @@ impl Diagnostic {
             severity: Severity::Warning,
             ..Diagnostic::error(line, column, message)
         }
+    }
+
+    pub fn width(mut self, width: usize) -> Self {
+        self.width = Some(width);
+        self
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Self {
@@ -105,7 +114,7 @@ impl Report {
                     let num = d.line.to_string();
                     let pad = " ".repeat(num.len());
                     let col = d.column.max(1);
-                    let token_len = token_length(text, col);
+                    let token_len = d.width.unwrap_or_else(|| token_length(text, col));
                     let _ = writeln!(out, "{pad} |");
                     let _ = writeln!(out, "{num} | {text}");
                     let _ = writeln!(

@@ -4,6 +4,8 @@
 mod diag;
 pub mod edit;
 mod model;
+mod outline;
+mod parse_error;
 mod schema;
 mod template;
 mod unclosed;

@@ -8,6 +8,7 @@
 //! ```
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use super::Role;
 
@@ -59,6 +60,28 @@ pub fn render(template: &str, ctx: &TemplateContext<'_>) -> Result<String, Strin
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// The byte ranges of the `{{…}}` expressions in `template`, braces included; one that is
+/// never closed runs to the end.
+pub fn expressions(template: &str) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(start) = template[from..].find("{{").map(|i| from + i) {
+        let end = template[start + 2..]
+            .find("}}")
+            .map_or(template.len(), |i| start + 2 + i + 2);
+        out.push(start..end);
+        from = end;
+    }
+    out
+}
+
+/// The expression `render` fails on (the first that does not render on its own), to point at.
+pub fn failing_expression(template: &str, ctx: &TemplateContext<'_>) -> Option<Range<usize>> {
+    expressions(template)
+        .into_iter()
+        .find(|r| render(&template[r.clone()], ctx).is_err())
 }
 
 fn eval(expr: &str, ctx: &TemplateContext<'_>) -> Result<String, String> {
@@ -213,6 +236,24 @@ mod tests {
         );
         assert_eq!(render("{{role.etcd | count}}", &ctx).unwrap(), "3");
         assert_eq!(render("{{role.worker}}", &ctx).unwrap(), "");
+    }
+
+    #[test]
+    fn the_failing_expression_is_found() {
+        let node = facts(1);
+        let roles = BTreeMap::new();
+        let ctx = TemplateContext {
+            cluster_name: "demo",
+            node: &node,
+            roles: &roles,
+            container_ip: None,
+        };
+        assert_eq!(expressions("a{{x}}b{{ y }}"), vec![1..6, 7..14]);
+        assert_eq!(expressions("a{{x}}b{{y"), vec![1..6, 7..10]);
+        let t = "--a={{node.name}} --b={{node.ip}}";
+        assert_eq!(failing_expression(t, &ctx), Some(22..33));
+        assert_eq!(failing_expression("--a={{node.name", &ctx), Some(4..15));
+        assert_eq!(failing_expression("{{node.name}}", &ctx), None);
     }
 
     #[test]

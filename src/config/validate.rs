@@ -10,12 +10,17 @@ use ipnet::Ipv4Net;
 
 use super::diag::{Diagnostic, Report};
 use super::model::*;
+use super::outline::Outline;
 use super::schema::*;
-use super::template::{render, NodeFacts, TemplateContext};
+use super::template::{NodeFacts, TemplateContext};
 use crate::secret::Secret;
 use crate::settings::expand_tilde;
 
+mod health;
+mod place;
 mod service;
+use health::check_health;
+use place::Place;
 use service::check_service;
 
 /// Where a spanned value sits: (line, column).
@@ -25,6 +30,9 @@ fn at<T>(s: &S<T>) -> (usize, usize) {
 
 struct Checker {
     report: Report,
+    /// The file's structure, for places a `Spanned` value does not give: keys, and
+    /// expressions inside strings.
+    outline: Outline,
 }
 
 impl Checker {
@@ -76,48 +84,15 @@ pub fn load_str(path: &Path, source: String) -> Result<(Config, Report), Report>
     let raw: RawConfig = match serde_saphyr::from_str(&source) {
         Ok(raw) => raw,
         Err(err) => {
-            let (line, col) = err
-                .location()
-                .map(|l| (l.line() as usize, l.column() as usize))
-                .unwrap_or((0, 0));
-            let msg = err.without_snippet().to_string();
-            let msg =
-                plain_parse_message(msg.lines().next().unwrap_or("invalid YAML"), &source, line);
             let mut r = Report::new(path, source.clone());
-            if source
-                .lines()
-                .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
-            {
-                r.push(
-                    Diagnostic::error(1, 1, "the file is empty")
-                        .help("a cluster needs at least `nodes:` with one `- address:`"),
-                );
-            } else if let Some(open) = super::unclosed::unclosed_before(&source, line.max(1)) {
-                // The parser stops at the first token that cannot go on, often a line later;
-                // the mistake is the bracket that was never closed.
-                r.push(
-                    Diagnostic::error(
-                        open.line,
-                        open.column,
-                        format!(
-                            "this `{}` is never closed: did not find the expected `,` or `{}`",
-                            open.open,
-                            open.close()
-                        ),
-                    )
-                    .help(format!(
-                        "close it with `{}` (the parser stopped later, at line {line}, column {col}: {msg})",
-                        open.close()
-                    )),
-                );
-            } else {
-                r.push(Diagnostic::error(line, col, msg));
-            }
+            r.push(super::parse_error::diagnostic(&err, &source));
             return Err(r);
         }
     };
+    let outline = Outline::parse(&source).unwrap_or_default();
     let mut c = Checker {
         report: Report::new(path, source),
+        outline,
     };
     let config = check(&mut c, path, raw);
     if c.report.has_errors() {
@@ -128,47 +103,6 @@ pub fn load_str(path: &Path, source: String) -> Result<(Config, Report), Report>
             None => Err(c.report),
         }
     }
-}
-
-/// The parser's message in words for a person: no repeated location, no library advice, and
-/// the key it is about with what that key expects.
-fn plain_parse_message(msg: &str, source: &str, line: usize) -> String {
-    let mut msg = msg.to_string();
-    if let Some(i) = msg.find(" at line ") {
-        msg.truncate(i);
-    }
-    if let Some(i) = msg.find(", set DuplicateKeyPolicy") {
-        msg.truncate(i);
-    }
-    let expected = [
-        ("invalid u16", "expected a whole number from 0 to 65535"),
-        ("invalid u8", "expected a whole number from 0 to 255"),
-        ("invalid boolean", "expected true or false"),
-        (
-            "expected sequence start",
-            "expected a list (`[a, b]` or `- item` lines)",
-        ),
-        (
-            "expected mapping start",
-            "expected a mapping (`key: value` lines)",
-        ),
-    ];
-    let key = source
-        .lines()
-        .nth(line.saturating_sub(1))
-        .filter(|l| !l.trim_start().starts_with("- "))
-        .and_then(|l| l.trim_start().split_once(':'))
-        .map(|(k, _)| k.trim().to_string())
-        .filter(|k| !k.is_empty() && !k.contains(' ') && !k.starts_with(['{', '[', '"']));
-    for (pattern, better) in expected {
-        if msg.starts_with(pattern) {
-            return match key {
-                Some(k) => format!("`{k}`: {better}"),
-                None => better.to_string(),
-            };
-        }
-    }
-    msg
 }
 
 fn check(c: &mut Checker, path: &Path, raw: RawConfig) -> Option<Config> {
@@ -338,8 +272,13 @@ fn winrm_settings(
         (Some(e), _) => secret_from_env(c, e, &format!("node {name}: winrm.password_env")),
         (None, Some(p)) => Some(Secret::new(p.value.clone())),
         (None, None) if auth != WinrmAuth::Kerberos => {
-            let d = c.error(
-                &v.address,
+            // In the winrm: settings when there are some, which is where it goes.
+            let place = v
+                .winrm
+                .as_ref()
+                .map_or((at(&v.address), None), |w| c.key_place(w));
+            let d = c.error_place(
+                place,
                 format!(
                     "node {name} connects over WinRM ({}) but has no password",
                     auth.as_str()
@@ -487,13 +426,13 @@ fn check_network(c: &mut Checker, raw: Option<&S<RawNetwork>>) -> Option<Network
         .as_ref()
         .and_then(|s| parse_v4(c, s, "dns_address"));
     if let Some(cidr) = cluster_cidr {
-        for (s, ip) in [
-            (&n.metadata_address, metadata_address),
-            (&n.dns_address, dns_address),
+        for (field, s, ip) in [
+            ("metadata_address", &n.metadata_address, metadata_address),
+            ("dns_address", &n.dns_address, dns_address),
         ] {
             if let (Some(s), Some(ip)) = (s, ip) {
                 if cidr.contains(&ip) {
-                    c.error(s, format!("{ip} lies inside cluster_cidr {cidr}; it must be outside every node subnet"));
+                    c.error(s, format!("{field} {ip} lies inside cluster_cidr {cidr}; it must be outside every node subnet"));
                 }
             }
         }
@@ -652,10 +591,14 @@ fn check_nodes(c: &mut Checker, raw: &RawConfig, network: &Option<Network>) -> V
         };
         let mut winrm = None;
         if let (Some(w), Connection::Ssh) = (&v.winrm, connection) {
-            let d = c.warn(
-                w,
+            let ((l, col), width) = c.key_place(w);
+            c.report.push(Diagnostic::warning(
+                l,
+                col,
                 format!("node {name} has winrm settings but connects over SSH"),
-            );
+            ));
+            let d = c.report.diagnostics.last_mut().expect("just pushed");
+            d.width = width;
             set_help(d, "remove winrm:, or set connection: winrm");
         }
         if connection == Connection::Winrm {
@@ -1054,9 +997,7 @@ fn check_components(
             container_ip: None,
         };
         for s in v.args.iter().chain(v.env.values()) {
-            if let Err(e) = render(&s.value, &ctx) {
-                c.error(s, e);
-            }
+            c.check_template(s, &ctx);
         }
         let ctx = TemplateContext {
             container_ip: Some("10.42.0.2"),
@@ -1137,8 +1078,11 @@ fn check_components(
         };
         for key in v.windows_image.keys() {
             if windows_build(key).is_none() {
-                let d = c.error(
-                    &v.name,
+                let place = c
+                    .key_path(comp, &["windows_image", key])
+                    .unwrap_or((at(&v.name), None));
+                let d = c.error_place(
+                    place,
                     format!("component {name}: windows_image key `{key}` is not a Windows build"),
                 );
                 set_help(
@@ -1227,86 +1171,6 @@ fn sorted_names(names: &HashSet<&str>) -> String {
     let mut v: Vec<&str> = names.iter().copied().collect();
     v.sort_unstable();
     v.join(", ")
-}
-
-fn check_health(
-    c: &mut Checker,
-    h: &S<RawHealth>,
-    ctx: &TemplateContext<'_>,
-    mode: NetworkMode,
-) -> Option<Health> {
-    let v = &h.value;
-    let count = [v.http.is_some(), v.tcp.is_some(), v.exec.is_some()]
-        .iter()
-        .filter(|x| **x)
-        .count();
-    if count != 1 {
-        let d = c.error(h, "health needs exactly one of http, tcp or exec");
-        set_help(d, "for example health: {http: \"http://{{node.internal_address}}:2379/health\", timeout: 60s}");
-        return None;
-    }
-    for s in [&v.http, &v.tcp].into_iter().flatten() {
-        if s.value.contains("container.ip") && mode != NetworkMode::Pod {
-            c.error(
-                s,
-                "`container.ip` is only known for components on the pod network",
-            );
-        } else if let Err(e) = render(&s.value, ctx) {
-            c.error(s, e);
-        }
-    }
-    if let Some(u) = &v.http {
-        if !u.value.starts_with("http://") {
-            let d = c.error(
-                u,
-                format!("health check URL `{}` must start with http://", u.value),
-            );
-            set_help(
-                d,
-                "the check runs from the node itself, through its SSH connection",
-            );
-        }
-    }
-    let duration = |c: &mut Checker, s: &Option<S<String>>, default: u64| match s {
-        None => Some(std::time::Duration::from_secs(default)),
-        Some(s) => parse_duration(&s.value).or_else(|| {
-            let d = c.error(s, format!("`{}` is not a duration", s.value));
-            set_help(d, "write it like 60s, 2m or 500ms");
-            None
-        }),
-    };
-    let timeout = duration(c, &v.timeout, 60)?;
-    let interval = duration(c, &v.interval, 1)?;
-    if let (Some(s), true) = (&v.interval, interval.is_zero()) {
-        c.error(s, "interval must be more than 0s");
-    }
-    if let Some(t) = &v.tcp {
-        if !t
-            .value
-            .rsplit_once(':')
-            .is_some_and(|(h, p)| !h.is_empty() && (p.parse::<u16>().is_ok() || p.contains("{{")))
-        {
-            c.error(t, format!("tcp check `{}` is not HOST:PORT", t.value));
-        }
-    }
-    if v.exec.as_ref().is_some_and(Vec::is_empty) {
-        c.error(
-            h,
-            "health exec needs a command, e.g. exec: [\"/bin/check\"]",
-        );
-    }
-    let check = if let Some(u) = &v.http {
-        HealthCheck::Http(u.value.clone())
-    } else if let Some(t) = &v.tcp {
-        HealthCheck::Tcp(t.value.clone())
-    } else {
-        HealthCheck::Exec(v.exec.clone().unwrap_or_default())
-    };
-    Some(Health {
-        check,
-        timeout,
-        interval,
-    })
 }
 
 fn parse_port(s: &str) -> Option<PortMapping> {

@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::{set_help, Checker, S};
+use super::{set_help, Checker, Place, S};
 use crate::config::model::{Os, Service, ServiceFile};
 use crate::config::schema::{RawComponent, RawService};
-use crate::config::template::{render, TemplateContext};
+use crate::config::template::TemplateContext;
 use crate::settings::expand_tilde;
 
 /// Characters Windows does not allow in a file name.
@@ -28,9 +28,17 @@ pub(super) fn check_service(
     let name = v.name.value.as_str();
     let s = &svc.value;
     let mut ok = true;
+    // A key of the component (`ports:`), found from its service: entry.
+    let comp_key = |c: &Checker, field: &str| -> Option<Place> {
+        let outline = &c.outline;
+        let comp = outline.nodes[outline.node_at(super::at(svc))?].parent?;
+        let (k, _) = outline.child(comp, field)?;
+        Some((k.at, Some(k.name.chars().count())))
+    };
     if let Some(image) = &v.image {
-        let d = c.error(
-            image,
+        let place = c.key_place(image);
+        let d = c.error_place(
+            place,
             format!("component {name} has both image: and service:"),
         );
         set_help(
@@ -40,8 +48,9 @@ pub(super) fn check_service(
         ok = false;
     }
     if !v.windows_image.is_empty() {
-        let d = c.error(
-            svc,
+        let place = comp_key(c, "windows_image").unwrap_or_else(|| c.key_place(svc));
+        let d = c.error_place(
+            place,
             format!("component {name} has both windows_image: and service:"),
         );
         set_help(
@@ -65,7 +74,8 @@ pub(super) fn check_service(
         );
         ok = false;
     }
-    // Container settings mean nothing to a Windows service: say so rather than ignore them.
+    // Container settings mean nothing to a Windows service: say so (at the key) rather than
+    // ignore them.
     let container_only: [(&str, Option<(usize, usize)>); 10] = [
         ("network", v.network.as_ref().map(super::at)),
         ("ports", v.ports.first().map(super::at)),
@@ -85,8 +95,9 @@ pub(super) fn check_service(
         .into_iter()
         .filter_map(|(f, a)| Some((f, a?)))
     {
-        let d = c.report_error(
-            at,
+        let place = comp_key(c, field).unwrap_or((at, None));
+        let d = c.error_place(
+            place,
             format!("component {name} is a Windows service: `{field}:` is for containers"),
         );
         set_help(
@@ -133,8 +144,7 @@ pub(super) fn check_service(
         ..ctx.clone()
     };
     for a in &s.args {
-        if let Err(e) = render(&a.value, &plain) {
-            c.error(a, e);
+        if !c.check_template(a, &plain) {
             ok = false;
         }
     }
