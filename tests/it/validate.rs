@@ -1,14 +1,21 @@
 //! The bad-config corpus: every `tests/bad-configs/*.yml` is run through `rwin validate` and its
 //! exit code and stderr are compared with a snapshot (`tests/it/snapshots/it__validate__NAME.snap`).
 //!
-//! Besides the snapshot, every case must:
+//! Every case starts with one `# expect: LINE:COL phrase` comment line per diagnostic it must
+//! produce: where the mistake is, as a person reading the file would put it, and a few words
+//! the message (or its help) must contain. The diagnostics must be exactly those: none missing,
+//! none extra, each at its `FILE:LINE:COL`. A snapshot alone would accept a wrong place once
+//! someone accepted it; the header says what right is.
+//!
+//! Besides that and the snapshot, every case must:
 //! - not panic;
 //! - exit 2, or 0 when the file name starts with `warn-` (warnings only);
 //! - point every diagnostic at `--> tests/bad-configs/NAME.yml:LINE:COL`, quoting that very line
 //!   of the file (only the cases in `WHOLE_FILE` may name the file alone);
 //! - list its diagnostics top to bottom, and count its errors right in the closing summary.
 //!
-//! To add a case, drop a YAML file in tests/bad-configs/ (the name says what is wrong) and run
+//! To add a case, drop a YAML file in tests/bad-configs/ (the name says what is wrong) with its
+//! `# expect:` lines first (after any description comment), run
 //! `INSTA_UPDATE=always cargo test --test it validate`, then read the new snapshot.
 
 use std::path::{Path, PathBuf};
@@ -88,6 +95,131 @@ fn blocks<'a>(stderr: &'a str, rel: &str) -> Vec<Block<'a>> {
             Block { severity, text: b }
         })
         .collect()
+}
+
+/// One `# expect: LINE:COL phrase` header line: a diagnostic the case must produce.
+#[derive(Debug)]
+struct Expect {
+    line: usize,
+    col: usize,
+    phrase: String,
+}
+
+/// The `# expect:` lines of a case. They belong to the comment block the file starts with.
+fn expectations(source: &str) -> Result<Vec<Expect>, String> {
+    let mut out = Vec::new();
+    let mut in_header = true;
+    for (i, text) in source.lines().enumerate() {
+        in_header &= text.starts_with('#');
+        let Some(rest) = text.trim_start().strip_prefix("# expect:") else {
+            continue;
+        };
+        if !in_header {
+            return Err(format!(
+                "`# expect:` on line {} is not in the header comment",
+                i + 1
+            ));
+        }
+        let parsed = rest.trim().split_once(' ').and_then(|(at, phrase)| {
+            let (l, c) = at.split_once(':')?;
+            Some(Expect {
+                line: l.parse().ok()?,
+                col: c.parse().ok()?,
+                phrase: phrase.trim().to_string(),
+            })
+        });
+        match parsed {
+            Some(e) if e.line > 0 && e.col > 0 && !e.phrase.is_empty() => out.push(e),
+            _ => {
+                return Err(format!(
+                    "line {}: want `# expect: LINE:COL phrase`, got {text:?}",
+                    i + 1
+                ))
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(
+            "no `# expect: LINE:COL phrase` header: say where each diagnostic must point".into(),
+        );
+    }
+    Ok(out)
+}
+
+/// A diagnostic as the expectations see it: where it points and what it says (the message and
+/// its help, not the quoted source line).
+struct Found {
+    at: Option<(usize, usize)>,
+    head: String,
+    words: String,
+}
+
+fn found(blocks: &[Block<'_>], rel: &str) -> Vec<Found> {
+    blocks
+        .iter()
+        .map(|b| {
+            let at = b
+                .text
+                .lines()
+                .find_map(|l| l.trim_start().strip_prefix("--> "))
+                .and_then(|a| a.strip_prefix(rel)?.strip_prefix(':')?.split_once(':'))
+                .and_then(|(l, c)| Some((l.parse().ok()?, c.parse().ok()?)));
+            let words = b
+                .text
+                .lines()
+                .filter(|l| {
+                    l.starts_with("error: ")
+                        || l.starts_with("warning: ")
+                        || l.trim_start().starts_with("= help:")
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            Found {
+                at,
+                head: b.text.lines().next().unwrap_or_default().to_string(),
+                words,
+            }
+        })
+        .collect()
+}
+
+/// The diagnostics must be the expected ones: each expectation met by its own diagnostic at
+/// that line and column that contains the phrase, and no diagnostic left over.
+fn unmet(expects: &[Expect], found: &[Found]) -> Vec<String> {
+    let mut bad = Vec::new();
+    let mut used = vec![false; found.len()];
+    for e in expects {
+        let hit = found.iter().enumerate().position(|(i, f)| {
+            !used[i] && f.at == Some((e.line, e.col)) && f.words.contains(&e.phrase)
+        });
+        match hit {
+            Some(i) => used[i] = true,
+            None => {
+                let there: Vec<&str> = found
+                    .iter()
+                    .filter(|f| f.at == Some((e.line, e.col)))
+                    .map(|f| f.head.as_str())
+                    .collect();
+                bad.push(if there.is_empty() {
+                    format!(
+                        "expected a diagnostic at {}:{} ({:?}); none points there",
+                        e.line, e.col, e.phrase
+                    )
+                } else {
+                    format!(
+                        "expected {:?} at {}:{}; what points there says {there:?}",
+                        e.phrase, e.line, e.col
+                    )
+                });
+            }
+        }
+    }
+    for (f, _) in found.iter().zip(&used).filter(|(_, u)| !**u) {
+        let at =
+            f.at.map_or("no line:column".to_string(), |(l, c)| format!("{l}:{c}"));
+        bad.push(format!("unexpected diagnostic at {at}: `{}`", f.head));
+    }
+    bad
 }
 
 /// Check what every case must satisfy; return what is wrong (empty: all fine).
@@ -196,6 +328,13 @@ fn bad_configs_report_every_problem_at_its_place() {
         for problem in invariants(&name, &rel, &source, &run) {
             failures.push(format!("{rel}: {problem}"));
         }
+        let problems = match expectations(&source) {
+            Ok(expects) => unmet(&expects, &found(&blocks(&run.stderr, &rel), &rel)),
+            Err(e) => vec![e],
+        };
+        for problem in problems {
+            failures.push(format!("{rel}: {problem}"));
+        }
         runs.push((name, run));
     }
     // Shown even when a snapshot mismatch below ends the test first.
@@ -227,39 +366,24 @@ fn bad_config_corpus_has_at_least_40_cases() {
 #[test]
 fn several_errors_are_all_reported_in_one_run_in_line_order() {
     let rel = "tests/bad-configs/several-errors.yml";
+    let source = std::fs::read_to_string(repo().join(rel)).expect("readable case");
+    let expects = expectations(&source).expect("several-errors.yml has its # expect: lines");
+    // One per mistake planted in the file, each on its own line.
+    let mut lines: Vec<usize> = expects.iter().map(|e| e.line).collect();
+    lines.dedup();
+    assert!(
+        lines.len() >= 14,
+        "several-errors.yml plants only {} mistakes",
+        lines.len()
+    );
     let run = validate(rel);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    let found: Vec<&str> = run
+    let problems = unmet(&expects, &found(&blocks(&run.stderr, rel), rel));
+    assert!(problems.is_empty(), "{problems:#?}\n{}", run.stderr);
+    let order: Vec<usize> = run
         .stderr
         .lines()
         .filter_map(|l| l.trim_start().strip_prefix("--> "))
-        .collect();
-    // One per mistake planted in the file (some mistakes legitimately yield more than one).
-    for (line, what) in [
-        (2, "cluster_name"),
-        (6, "dns_address"),
-        (7, "windows_driver"),
-        (9, "registry url"),
-        (10, "password_env"),
-        (14, "subnet"),
-        (15, "duplicate address"),
-        (16, "role"),
-        (17, "os"),
-        (21, "restart"),
-        (22, "ports"),
-        (23, "after"),
-        (24, "image"),
-        (25, "binds"),
-    ] {
-        let prefix = format!("{rel}:{line}:");
-        assert!(
-            found.iter().any(|f| f.starts_with(&prefix)),
-            "no error for {what} on line {line}:\n{}",
-            run.stderr
-        );
-    }
-    let order: Vec<usize> = found
-        .iter()
         .filter_map(|f| f.strip_prefix(rel)?.split(':').nth(1)?.parse().ok())
         .collect();
     assert!(
