@@ -396,17 +396,21 @@ fn several_errors_are_all_reported_in_one_run_in_line_order() {
 fn examples_are_valid() {
     let dir = repo().join("examples");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|rd| {
-            rd.filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
-                .collect()
-        })
-        .unwrap_or_default();
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
+        .collect();
     files.sort();
-    if files.is_empty() {
-        println!("note: no examples/*.yml yet; nothing to validate");
-        return;
+    // The README points at these by name: they must exist (and are all checked below).
+    for named in [
+        "three-node-linux.yml",
+        "mixed-linux-windows.yml",
+        "aws-two-subnet.yml",
+    ] {
+        assert!(
+            files.iter().any(|f| f.ends_with(named)),
+            "examples/{named} is missing"
+        );
     }
     // A HOME with the usual key files, for examples that rely on ~/.ssh defaults.
     let home = tempfile::tempdir().expect("temp dir");
