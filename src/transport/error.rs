@@ -51,6 +51,15 @@ pub enum TransportError {
         line: usize,
     },
 
+    #[error("{node}: the host key of {addr} ({fingerprint}) is REVOKED: {known_hosts} line {line} marks it @revoked, so rwin refuses it. This may be an attack, or the host still has a key that was retired; give it a new host key")]
+    HostKeyRevoked {
+        node: String,
+        addr: String,
+        fingerprint: String,
+        known_hosts: PathBuf,
+        line: usize,
+    },
+
     #[error("{node}: cannot open {what}: {reason}")]
     Channel {
         node: String,

@@ -14,6 +14,10 @@ pub enum Verdict {
     Changed {
         line: usize,
     },
+    /// The key is on an `@revoked` line (whatever that line's host names): never accepted.
+    Revoked {
+        line: usize,
+    },
 }
 
 pub fn fingerprint(key: &PublicKey) -> String {
@@ -26,8 +30,17 @@ pub fn fingerprint(key: &PublicKey) -> String {
 
 /// Check `key` for `host:port` against the file at `path` (a missing file knows nothing).
 pub fn check(path: &Path, host: &str, port: u16, key: &PublicKey) -> Result<Verdict, String> {
+    let unreadable = |e: &dyn std::fmt::Display| format!("cannot read {}: {e}", path.display());
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Verdict::Unknown),
+        Err(e) => return Err(unreadable(&e)),
+    };
+    if let Some(line) = revoked(&text, key) {
+        return Ok(Verdict::Revoked { line });
+    }
     let recorded = russh::keys::known_hosts::known_host_keys_path(host, port, path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        .map_err(|e| unreadable(&e))?;
     if recorded.is_empty() {
         return Ok(Verdict::Unknown);
     }
@@ -35,8 +48,32 @@ pub fn check(path: &Path, host: &str, port: u16, key: &PublicKey) -> Result<Verd
         return Ok(Verdict::Known);
     }
     Ok(Verdict::Changed {
-        line: recorded[0].0,
+        line: file_line(&text, recorded[0].0),
     })
+}
+
+/// The line of an `@revoked` entry for `key`. russh's reader skips marker lines, so without
+/// this a revoked key would only be unknown, and --accept-new-host-keys would trust it. Any
+/// such line counts, whatever its host names: a revoked key is no host's key.
+fn revoked(text: &str, key: &PublicKey) -> Option<usize> {
+    text.lines().enumerate().find_map(|(i, line)| {
+        let mut fields = line.split_whitespace();
+        if fields.next() != Some("@revoked") {
+            return None;
+        }
+        let listed = russh::keys::parse_public_key_base64(fields.nth(2)?).ok()?;
+        (listed == *key).then_some(i + 1)
+    })
+}
+
+/// russh numbers entries without counting comment lines; the error names the file's own line
+/// (the operator is told to delete it).
+fn file_line(text: &str, entry: usize) -> usize {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.starts_with('#'))
+        .nth(entry.saturating_sub(1))
+        .map_or(entry, |(i, _)| i + 1)
 }
 
 /// Append `key` for `host:port` to the file (created with its directory when missing).
@@ -44,3 +81,7 @@ pub fn learn(path: &Path, host: &str, port: u16, key: &PublicKey) -> Result<(), 
     russh::keys::known_hosts::learn_known_hosts_path(host, port, key, path)
         .map_err(|e| format!("cannot record the host key in {}: {e}", path.display()))
 }
+
+#[cfg(test)]
+#[path = "known_hosts_tests.rs"]
+mod tests;

@@ -49,6 +49,7 @@ pub struct SshTarget {
 enum KeyProblem {
     Unknown(String),
     Changed(String, usize),
+    Revoked(String, usize),
     Unreadable(String),
 }
 
@@ -75,6 +76,10 @@ impl ClientHandler {
             Ok(Verdict::Known) => true,
             Ok(Verdict::Changed { line }) => {
                 self.record(KeyProblem::Changed(fp, line));
+                false
+            }
+            Ok(Verdict::Revoked { line }) => {
+                self.record(KeyProblem::Revoked(fp, line));
                 false
             }
             Err(e) => {
@@ -231,6 +236,15 @@ impl SshTransport {
                 }
                 (_, Some(KeyProblem::Changed(fingerprint, line))) => {
                     return Err(TransportError::HostKeyMismatch {
+                        node,
+                        addr,
+                        fingerprint,
+                        known_hosts: target.known_hosts.clone(),
+                        line,
+                    })
+                }
+                (_, Some(KeyProblem::Revoked(fingerprint, line))) => {
+                    return Err(TransportError::HostKeyRevoked {
                         node,
                         addr,
                         fingerprint,
