@@ -56,47 +56,63 @@ pub async fn run(
         }
     }
     ui.clear_progress();
-    let failed = rows
-        .iter()
-        .filter(|(_, c)| c.status == Status::Fail)
-        .count();
-    let warned = rows
-        .iter()
-        .filter(|(_, c)| c.status == Status::Warn)
-        .count();
-    let table: Vec<Row> = rows
-        .into_iter()
-        .map(|(node, c)| Row {
-            node,
-            check: c.name,
-            mark: match c.status {
-                Status::Pass => "✔",
-                Status::Warn => "!",
-                Status::Fail => "✘",
-            },
-            detail: c.detail,
-            fix: c.fix,
-        })
-        .collect();
+    let table = table_rows(rows);
+    let (failed, warned) = counts(&table);
     if ui.json() {
         let probe_json = probe.as_ref().map(|p| &p.matrix);
         ui.print(&serde_json::to_string_pretty(&serde_json::json!({ "ok": failed == 0, "failed": failed, "warnings": warned, "checks": table, "probe": probe_json }))?);
     } else {
-        ui.print(&crate::ui::table::render(&table));
-        if let Some(p) = &probe {
-            ui.print(&p.render());
-        }
-        ui.print(&if failed == 0 {
-            format!("all checks passed ({warned} warning(s))")
-        } else {
-            format!("{failed} check(s) failed, {warned} warning(s): `rwin up` repairs what the fix column says it does")
-        });
+        ui.print(&render_text(&table, probe.as_ref()));
     }
     Ok(if failed == 0 {
         ExitStatus::Success
     } else {
         ExitStatus::Failure
     })
+}
+
+/// The report's rows, in the order the checks ran.
+fn table_rows(rows: Vec<(String, Check)>) -> Vec<Row> {
+    rows.into_iter()
+        .map(|(node, c)| Row {
+            node,
+            check: c.name,
+            mark: match c.status {
+                Status::Pass => PASS,
+                Status::Warn => WARN,
+                Status::Fail => FAIL,
+            },
+            detail: c.detail,
+            fix: c.fix,
+        })
+        .collect()
+}
+
+const PASS: &str = "✔";
+const WARN: &str = "!";
+const FAIL: &str = "✘";
+
+/// How many rows failed, and how many warned.
+fn counts(table: &[Row]) -> (usize, usize) {
+    let n = |mark: &str| table.iter().filter(|r| r.mark == mark).count();
+    (n(FAIL), n(WARN))
+}
+
+/// The text report: the table, the probe's matrix, and the verdict.
+fn render_text(table: &[Row], probe: Option<&Probe>) -> String {
+    let (failed, warned) = counts(table);
+    let mut out = crate::ui::table::render(table);
+    out.push('\n');
+    if let Some(p) = probe {
+        out.push_str(&p.render());
+    }
+    out.push_str(&if failed == 0 {
+        format!("all checks passed ({warned} warning(s))")
+    } else {
+        format!("{failed} check(s) failed, {warned} warning(s): `rwin up` repairs what the fix column says it does")
+    });
+    out.push('\n');
+    out
 }
 
 async fn host_checks(ctx: &phases::RunContext, h: &Host) -> Vec<Check> {
@@ -640,3 +656,7 @@ mod winrm_probe {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "doctor_tests.rs"]
+mod tests;

@@ -7,6 +7,9 @@ mod remove_host;
 mod up;
 mod validate;
 
+#[cfg(test)]
+mod test_support;
+
 use std::path::Path;
 use std::sync::Arc;
 

@@ -23,13 +23,7 @@ pub async fn run(path: &Path, settings: &Settings, ui: &Arc<Ui>) -> anyhow::Resu
     phases::survey_departed(&ctx, &mut departed).await;
     for (h, rec) in departed {
         let mut h = h;
-        h.departed = Some(format!(
-            "- {} left cluster.yml: remove its {} container(s), network, {} route(s), rules and files; release subnet {}",
-            h.node.name,
-            rec.components.len(),
-            rec.routes.len(),
-            h.node.subnet
-        ));
+        h.departed = Some(departed_line(&h, &rec));
         hosts.push(h);
     }
     ui.clear_progress();
@@ -46,6 +40,17 @@ pub async fn run(path: &Path, settings: &Settings, ui: &Arc<Ui>) -> anyhow::Resu
     } else {
         ExitStatus::Failure
     })
+}
+
+/// The one change listed for a node that has left cluster.yml: it is removed whole.
+fn departed_line(h: &Host, rec: &crate::state::HostRecord) -> String {
+    format!(
+        "- {} left cluster.yml: remove its {} container(s), network, {} route(s), rules and files; release subnet {}",
+        h.node.name,
+        rec.components.len(),
+        rec.routes.len(),
+        h.node.subnet
+    )
 }
 
 /// Human-readable lines for one host's changes.
@@ -232,3 +237,7 @@ impl<'a> PlanJson<'a> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

@@ -3,13 +3,17 @@
 //! - `cli`: help, completions and exit codes without any host.
 //! - `lab`: end to end against real sshd, dockerd and a registry on network-namespace hosts.
 //! - `lab_windows`: a mixed lab, 2 Linux hosts and 2 winsim (simulated Windows) hosts.
+//! - `offline`: commands against hosts that are gone (remove-host --force on a dead host).
+//! - `ssh`: password and ssh-agent logins and host key checks against a real sshd on 127.0.0.1.
 
 mod cli;
 mod common;
 mod lab;
 mod lab_windows;
+mod offline;
 mod powershell;
 mod powershell_docs;
+mod ssh;
 mod validate;
 mod winrm_interop;
 mod winrm_replay;

@@ -1,0 +1,192 @@
+//! Commands against hosts that are gone: nothing listens at their address (127.0.0.1 on a
+//! closed port), so every connection is refused at once.
+
+use std::path::{Path, PathBuf};
+
+use super::common::rwin;
+
+/// A port on 127.0.0.1 that nothing listens on (bound once by the OS, then released).
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// cluster.yml with `nodes` (flow-style node entries), and its state file holding `gone`
+/// (subnet 10.42.1.0/24, at 127.0.0.1:`port`) and `keeper` (10.42.0.0/24, with a route to
+/// gone's subnet).
+fn cluster(dir: &Path, nodes: &[String], port: u16) -> (PathBuf, PathBuf) {
+    let cfg = dir.join("cluster.yml");
+    let mut text = "cluster_name: demo\nssh_agent_auth: true\nnodes:\n".to_string();
+    for n in nodes {
+        text.push_str(&format!("  - {n}\n"));
+    }
+    std::fs::write(&cfg, text).unwrap();
+    let state = dir.join("cluster.rwinstate");
+    let json = serde_json::json!({
+        "version": 1,
+        "cluster_name": "demo",
+        "subnets": {"gone": "10.42.1.0/24", "keeper": "10.42.0.0/24"},
+        "hosts": {
+            "gone": {
+                "address": "127.0.0.1", "port": port, "user": "root", "os": "linux",
+                "connection": "ssh", "network": "rwin", "masquerade": true,
+                "forwarding_enabled_by_rwin": true,
+                "sysctl_dropin": "/etc/sysctl.d/90-rwin.conf",
+                "boot_routes_unit": "rwin-routes.service",
+                "components": ["etcd", "agent"],
+                "routes": [{"dest": "10.42.0.0/24", "via": "10.0.0.10"}]
+            },
+            "keeper": {
+                "address": "127.0.0.1", "port": port, "user": "root", "os": "linux",
+                "connection": "ssh", "network": "rwin",
+                "routes": [{"dest": "10.42.1.0/24", "via": "10.0.0.11"}]
+            }
+        }
+    });
+    std::fs::write(&state, serde_json::to_string_pretty(&json).unwrap()).unwrap();
+    (cfg, state)
+}
+
+fn run(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = rwin()
+        .env("HOME", dir)
+        .args(["--connect-timeout", "5", "--known-hosts"])
+        .arg(dir.join("known_hosts"))
+        .args(args)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A node entry at `address` (on loopback) and the closed `port`.
+fn node(name: &str, address: &str, port: u16, internal: &str) -> String {
+    format!("{{address: {address}, port: {port}, internal_address: {internal}, hostname_override: {name}}}")
+}
+
+fn state_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn remove_host_on_a_dead_host_without_force_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = closed_port();
+    let (cfg, state) = cluster(
+        dir.path(),
+        &[node("gone", "127.0.0.1", port, "10.0.0.11")],
+        port,
+    );
+    let before = std::fs::read_to_string(&state).unwrap();
+    let (code, _, stderr) = run(
+        dir.path(),
+        &["-y", "remove-host", "gone", cfg.to_str().unwrap()],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("error: gone: cannot reach 127.0.0.1:{port}: Connection refused"))
+            && stderr.contains("gone was not changed, nor any other host. If gone is gone for good, `rwin remove-host gone --force` cleans the other hosts and the state anyway"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap(),
+        before,
+        "the state is left as it was"
+    );
+}
+
+#[test]
+fn remove_host_force_on_a_dead_host_cleans_the_state_and_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = closed_port();
+    let (cfg, state) = cluster(
+        dir.path(),
+        &[node("gone", "127.0.0.1", port, "10.0.0.11")],
+        port,
+    );
+    let (code, stdout, stderr) = run(
+        dir.path(),
+        &[
+            "-y",
+            "remove-host",
+            "gone",
+            "--force",
+            "--edit-config",
+            cfg.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("warning: gone cannot be reached; with --force the other hosts and the state are cleaned, and on gone itself nothing could be removed: container rwin-agent, container rwin-etcd, network rwin, route 10.42.0.0/24, NAT and firewall rules, /etc/sysctl.d/90-rwin.conf, rwin-routes.service, /etc/rwin and /var/lib/rwin\n"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("In the state file: gone and its subnet 10.42.1.0/24 (released)\n"),
+        "{stdout}"
+    );
+    let s = state_json(&state);
+    assert_eq!(
+        s["subnets"],
+        serde_json::json!({"keeper": "10.42.0.0/24"}),
+        "gone's subnet is released, keeper's kept"
+    );
+    assert!(s["hosts"].get("gone").is_none(), "{s:#}");
+    assert_eq!(
+        s["hosts"]["keeper"]["routes"],
+        serde_json::json!([]),
+        "no host's record keeps a route to the released subnet"
+    );
+    let config = std::fs::read_to_string(&cfg).unwrap();
+    assert!(
+        !config.contains("gone"),
+        "--edit-config took gone out:\n{config}"
+    );
+    assert!(config.starts_with("cluster_name: demo\n"), "{config}");
+}
+
+#[test]
+fn remove_host_force_says_which_other_host_kept_its_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = closed_port();
+    let (cfg, state) = cluster(
+        dir.path(),
+        &[
+            node("gone", "127.0.0.1", port, "10.0.0.11"),
+            node("keeper", "127.0.0.2", port, "10.0.0.10"),
+        ],
+        port,
+    );
+    let (code, stdout, stderr) = run(
+        dir.path(),
+        &[
+            "-y",
+            "remove-host",
+            "gone",
+            "--force",
+            cfg.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("On keeper: the route to 10.42.1.0/24\n"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("error: gone is removed, but its routes could not be taken off keeper. Once they are reachable, `rwin up` removes them"),
+        "{stderr}"
+    );
+    let s = state_json(&state);
+    assert!(
+        s["hosts"].get("gone").is_none() && s["subnets"].get("gone").is_none(),
+        "{s:#}"
+    );
+    assert_eq!(s["subnets"]["keeper"], "10.42.0.0/24");
+    assert!(
+        std::fs::read_to_string(&cfg).unwrap().contains("gone"),
+        "cluster.yml is edited only with --edit-config"
+    );
+}
