@@ -1,6 +1,7 @@
 //! rwin provisions container clusters of Linux and Windows hosts from one `cluster.yml`:
 //! config → plan → phases → transports. `run` is the single entry point used by the binary.
 
+pub mod ask;
 pub mod cli;
 pub mod commands;
 pub mod config;

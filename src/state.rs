@@ -11,6 +11,8 @@ use std::sync::Mutex;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
+pub mod windows;
+
 pub const STATE_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -68,14 +70,14 @@ pub struct WinrmRecord {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct WindowsRecord {
-    pub turned_on: crate::os::windows::TurnedOn,
+    pub turned_on: windows::TurnedOn,
     pub nat_interfaces: Vec<String>,
     pub host_routes: Vec<Ipv4Addr>,
     pub gateway: Option<Ipv4Net>,
     /// RRAS NAT port mappings made for published component ports, as the NAT dump shows them.
-    pub port_mappings: Vec<crate::os::windows::NatPortMapping>,
+    pub port_mappings: Vec<windows::NatPortMapping>,
     /// Windows services of service components, and the files uploaded for them.
-    pub services: Vec<crate::os::windows::ServiceRecord>,
+    pub services: Vec<windows::ServiceRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -43,12 +43,7 @@ impl Transport for Opened {
 async fn rows_for_a_read_host_an_unreachable_one_and_one_without_docker() {
     let dir = tempfile::tempdir().unwrap();
     let ctx = context(CONFIG, State::default(), dir.path());
-    let mut hosts: Vec<Host> = ctx
-        .plan
-        .nodes
-        .iter()
-        .map(|n| Host::new(n, &ctx.config))
-        .collect();
+    let mut hosts: Vec<Host> = ctx.plan.nodes.iter().map(Host::new).collect();
     // lin1 answered: forwarding on, one route missing, one stray, NAT rule gone, its clock 5 s
     // ahead. Its transport is gone, so no component rows follow.
     let received_at = 1_700_000_000.0;

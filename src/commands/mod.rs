@@ -76,7 +76,10 @@ pub(crate) fn prepare(
             return Ok(Err(ExitStatus::Usage));
         }
     };
-    let plan = match crate::plan::build(&config, &state) {
+    let options = crate::plan::PlanOptions {
+        allow_reboot: settings.allow_reboot,
+    };
+    let plan = match crate::plan::build_with(&config, &state, options) {
         Ok(p) => p,
         Err(e) => {
             ui.error(&format!("{}: {e}", path.display()));

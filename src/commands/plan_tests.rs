@@ -40,12 +40,7 @@ fn hosts() -> Vec<Host> {
         });
     }
     let ctx = context(CONFIG, state, dir.path());
-    let mut hosts: Vec<Host> = ctx
-        .plan
-        .nodes
-        .iter()
-        .map(|n| Host::new(n, &ctx.config))
-        .collect();
+    let mut hosts: Vec<Host> = ctx.plan.nodes.iter().map(Host::new).collect();
     for (mut h, rec) in crate::phases::departed_hosts(&ctx) {
         h.departed = Some(departed_line(&h, &rec));
         hosts.push(h);

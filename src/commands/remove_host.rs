@@ -70,8 +70,8 @@ pub async fn run(
         state: full.state.clone(),
     };
     let target_node = match full.plan.node(&name) {
-        Some(n) => n.clone(),
-        None => phases::departed_node(&ctx, &name, &record, subnet),
+        Some(n) => n.leaving(),
+        None => crate::plan::departed_node(&ctx.config, &name, &record, subnet),
     };
 
     let listing = what_will_be_removed(&name, &record, subnet, &ctx);
@@ -91,7 +91,7 @@ pub async fn run(
         }
     }
 
-    let mut target = vec![(Host::new(&target_node, &ctx.config), record.clone())];
+    let mut target = vec![(Host::new(&target_node), record.clone())];
     phases::survey_departed(&ctx, &mut target).await;
     if let Some(err) = target[0].0.error.clone() {
         if !args.force {

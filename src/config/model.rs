@@ -78,6 +78,18 @@ pub enum Os {
     Windows,
 }
 
+impl Os {
+    /// The OS as the state file records it (its `Display` form); anything else is Linux, the
+    /// default of a node that names none.
+    pub fn from_record(s: &str) -> Os {
+        if s == "windows" {
+            Os::Windows
+        } else {
+            Os::Linux
+        }
+    }
+}
+
 impl std::fmt::Display for Os {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

@@ -182,6 +182,25 @@ pub struct DesiredHost {
     pub windows: WindowsDesired,
 }
 
+/// Nothing: the plan builds each node's real one (a placeholder while it is assembled).
+impl Default for DesiredHost {
+    fn default() -> Self {
+        DesiredHost {
+            cluster: String::new(),
+            subnet: Ipv4Net::default(),
+            gateway: Ipv4Addr::UNSPECIFIED,
+            cluster_cidr: Ipv4Net::default(),
+            outbound_nat: false,
+            routes: Vec::new(),
+            node: String::new(),
+            internal_address: Ipv4Addr::UNSPECIFIED,
+            node_addresses: Vec::new(),
+            plain_bridge: false,
+            windows: WindowsDesired::default(),
+        }
+    }
+}
+
 /// The parts of a node's desired state that only Windows hosts have.
 #[derive(Debug, Clone)]
 pub struct WindowsDesired {

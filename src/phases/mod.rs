@@ -127,36 +127,9 @@ pub struct Host {
 }
 
 impl Host {
-    pub fn new(node: &PlannedNode, ctx_config: &Config) -> Host {
-        let desired = DesiredHost {
-            cluster: ctx_config.cluster_name.clone(),
-            subnet: node.subnet,
-            gateway: node.gateway,
-            cluster_cidr: ctx_config.network.cluster_cidr,
-            outbound_nat: ctx_config.network.outbound_nat,
-            routes: node
-                .routes
-                .iter()
-                .map(|r| (r.dest, r.via, r.node.clone()))
-                .collect(),
-            node: node.name.clone(),
-            internal_address: node.internal_address,
-            node_addresses: ctx_config
-                .nodes
-                .iter()
-                .map(|n| n.internal_address)
-                .collect(),
-            plain_bridge: ctx_config.network.container_engine
-                == crate::config::ContainerEngine::None,
-            windows: crate::os::WindowsDesired {
-                route_interface: node.node.route_interface.clone(),
-                driver: ctx_config.network.windows_driver,
-                metadata_address: ctx_config.network.metadata_address,
-                dns_address: ctx_config.network.dns_address,
-                allow_reboot: false,
-                published: Vec::new(),
-            },
-        };
+    /// A host to work on, with the desired state the plan built for it.
+    pub fn new(node: &PlannedNode) -> Host {
+        let desired = node.desired.clone();
         Host {
             node: node.clone(),
             desired,
@@ -212,19 +185,7 @@ where
 
 /// Connect to every host, read its facts and work out its changes. Changes nothing.
 pub async fn survey(ctx: &RunContext) -> Vec<Host> {
-    let mut hosts: Vec<Host> = ctx
-        .plan
-        .nodes
-        .iter()
-        .map(|n| {
-            let mut h = Host::new(n, &ctx.config);
-            h.desired.windows.allow_reboot = ctx.settings.allow_reboot;
-            if n.os == crate::config::Os::Windows {
-                h.desired.windows.published = published_on(ctx, &n.name);
-            }
-            h
-        })
-        .collect();
+    let mut hosts: Vec<Host> = ctx.plan.nodes.iter().map(Host::new).collect();
     for_each_host(&mut hosts, ctx.settings.concurrency, |h| async move {
         connect::run(ctx, h).await;
         if h.ok() {
@@ -241,23 +202,6 @@ pub async fn survey(ctx: &RunContext) -> Vec<Host> {
     hosts
 }
 
-/// The ports the pod-network components on `node` publish (host-network ones need no mapping).
-fn published_on(ctx: &RunContext, node: &str) -> Vec<crate::os::windows::Published> {
-    ctx.plan
-        .instances_on(node)
-        .filter(|s| s.network == crate::config::NetworkMode::Pod)
-        .flat_map(|s| {
-            s.ports.iter().map(|p| crate::os::windows::Published {
-                component: s.component.clone(),
-                container: s.name.clone(),
-                proto: p.protocol.to_ascii_lowercase(),
-                host_port: p.host,
-                container_port: p.container,
-            })
-        })
-        .collect()
-}
-
 /// Hosts that are in the state file but no longer in cluster.yml: rwin still knows how to
 /// reach them (address, port and user are recorded) and what it made there.
 pub fn departed_hosts(ctx: &RunContext) -> Vec<(Host, HostRecord)> {
@@ -268,94 +212,16 @@ pub fn departed_hosts(ctx: &RunContext) -> Vec<(Host, HostRecord)> {
         .filter(|(name, _)| ctx.plan.node(name).is_none())
         .map(|(name, rec)| {
             (
-                Host::new(
-                    &departed_node(ctx, name, rec, state.subnets.get(name).copied()),
+                Host::new(&crate::plan::departed_node(
                     &ctx.config,
-                ),
+                    name,
+                    rec,
+                    state.subnets.get(name).copied(),
+                )),
                 rec.clone(),
             )
         })
         .collect()
-}
-
-/// A plan entry for a node known only from the state file.
-pub fn departed_node(
-    ctx: &RunContext,
-    name: &str,
-    rec: &HostRecord,
-    subnet: Option<ipnet::Ipv4Net>,
-) -> PlannedNode {
-    let subnet = subnet.unwrap_or_else(|| {
-        ipnet::Ipv4Net::new(std::net::Ipv4Addr::UNSPECIFIED, 32).unwrap_or_default()
-    });
-    let os = if rec.os == "windows" {
-        crate::config::Os::Windows
-    } else {
-        crate::config::Os::Linux
-    };
-    let node = crate::config::Node {
-        name: name.to_string(),
-        line: 0,
-        address: rec.address.clone(),
-        port: if rec.port == 0 { 22 } else { rec.port },
-        internal_address: std::net::Ipv4Addr::UNSPECIFIED,
-        user: if rec.user.is_empty() {
-            "root".into()
-        } else {
-            rec.user.clone()
-        },
-        os,
-        connection: match rec.connection.as_deref() {
-            Some("winrm") => crate::config::Connection::Winrm,
-            _ => crate::config::Connection::Ssh,
-        },
-        docker_socket: rec
-            .docker_socket
-            .clone()
-            .unwrap_or_else(|| "/var/run/docker.sock".into()),
-        key_path: rec
-            .ssh_key_path
-            .clone()
-            .or_else(|| ctx.config.default_key_path.clone()),
-        agent_auth: ctx.config.default_agent_auth,
-        password: None,
-        subnet: Some(subnet),
-        roles: Vec::new(),
-        labels: Default::default(),
-        route_interface: None,
-        public_address: None,
-        // The password is never in the state; the variable it came from is.
-        winrm: rec.winrm.as_ref().map(|w| crate::config::Winrm {
-            port: w.port,
-            https: w.https,
-            auth: match w.auth.as_str() {
-                "basic" => crate::config::WinrmAuth::Basic,
-                "kerberos" => crate::config::WinrmAuth::Kerberos,
-                _ => crate::config::WinrmAuth::Ntlm,
-            },
-            user: w.user.clone(),
-            password: w
-                .password_env
-                .as_ref()
-                .and_then(|v| std::env::var(v).ok())
-                .map(crate::secret::Secret::new),
-            password_env: w.password_env.clone(),
-            ca_cert: None,
-            insecure_skip_verify: false,
-        }),
-    };
-    PlannedNode {
-        name: name.to_string(),
-        address: rec.address.clone(),
-        internal_address: node.internal_address,
-        os,
-        roles: Vec::new(),
-        subnet,
-        gateway: crate::plan::gateway_of(subnet),
-        subnet_source: crate::plan::SubnetSource::State,
-        routes: Vec::new(),
-        node,
-    }
 }
 
 /// Connect to hosts that are being removed and read what is there. Changes nothing.

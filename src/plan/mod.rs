@@ -3,6 +3,7 @@
 //! Comparing the plan with what is on the hosts (phases) gives the changes `up` makes.
 
 mod components;
+mod departed;
 mod subnets;
 
 use std::collections::BTreeMap;
@@ -11,11 +12,13 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use serde::Serialize;
 
-use crate::config::{Config, Node, NodeFacts, Role};
+use crate::config::{Config, NetworkMode, Node, NodeFacts, Role};
 use crate::docker::spec::ContainerSpec;
+use crate::os::{DesiredHost, WindowsDesired};
 use crate::state::State;
 
 pub use components::{ComponentInstance, PlannedComponent, ServiceInstance};
+pub use departed::departed_node;
 pub use subnets::SubnetSource;
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +56,17 @@ pub struct PlannedNode {
     pub routes: Vec<Route>,
     #[serde(skip)]
     pub node: Node,
+    /// The host's whole desired network state (subnet, routes, NAT, published ports, reboot
+    /// policy), built once here; the phases compare hosts with it and never patch it.
+    #[serde(skip)]
+    pub desired: DesiredHost,
+}
+
+/// Choices of this run that the desired state depends on (not in cluster.yml).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlanOptions {
+    /// `--allow-reboot`: rwin may restart a host whose changes need it.
+    pub allow_reboot: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -64,6 +78,14 @@ pub struct Route {
 }
 
 impl PlannedNode {
+    /// This node as the plan of its removal: teardown reports a reboot that removing
+    /// something needs and never restarts the host, whatever `--allow-reboot` says.
+    pub fn leaving(&self) -> PlannedNode {
+        let mut n = self.clone();
+        n.desired.windows.allow_reboot = false;
+        n
+    }
+
     pub fn facts(&self) -> NodeFacts {
         NodeFacts {
             name: self.name.clone(),
@@ -107,6 +129,11 @@ impl Plan {
 
 /// Build the plan. Pure: same config and state, same plan.
 pub fn build(config: &Config, state: &State) -> Result<Plan, PlanError> {
+    build_with(config, state, PlanOptions::default())
+}
+
+/// Build the plan for a run with `opts`.
+pub fn build_with(config: &Config, state: &State, opts: PlanOptions) -> Result<Plan, PlanError> {
     let allocations = subnets::allocate(config, state).map_err(PlanError::Subnets)?;
     let mut nodes: Vec<PlannedNode> = config
         .nodes
@@ -123,6 +150,7 @@ pub fn build(config: &Config, state: &State) -> Result<Plan, PlanError> {
             subnet_source: source,
             routes: Vec::new(),
             node: node.clone(),
+            desired: DesiredHost::default(),
         })
         .collect();
     let table: Vec<(String, Ipv4Net, Ipv4Addr)> = nodes
@@ -148,11 +176,68 @@ pub fn build(config: &Config, state: &State) -> Result<Plan, PlanError> {
         }
     }
     let components = components::plan_components(config, &nodes, &role_members)?;
+    for n in &mut nodes {
+        let published = published_on(&components, &n.name);
+        n.desired = desired_host(config, n, opts.allow_reboot, published);
+    }
     Ok(Plan {
         cluster_name: config.cluster_name.clone(),
         nodes,
         components,
     })
+}
+
+/// The desired network state of `node` in `config`'s cluster.
+pub(crate) fn desired_host(
+    config: &Config,
+    node: &PlannedNode,
+    allow_reboot: bool,
+    published: Vec<crate::os::windows::Published>,
+) -> DesiredHost {
+    DesiredHost {
+        cluster: config.cluster_name.clone(),
+        subnet: node.subnet,
+        gateway: node.gateway,
+        cluster_cidr: config.network.cluster_cidr,
+        outbound_nat: config.network.outbound_nat,
+        routes: node
+            .routes
+            .iter()
+            .map(|r| (r.dest, r.via, r.node.clone()))
+            .collect(),
+        node: node.name.clone(),
+        internal_address: node.internal_address,
+        node_addresses: config.nodes.iter().map(|n| n.internal_address).collect(),
+        plain_bridge: config.network.container_engine == crate::config::ContainerEngine::None,
+        windows: WindowsDesired {
+            route_interface: node.node.route_interface.clone(),
+            driver: config.network.windows_driver,
+            metadata_address: config.network.metadata_address,
+            dns_address: config.network.dns_address,
+            allow_reboot,
+            published,
+        },
+    }
+}
+
+/// The ports the pod-network components on `node` publish (host-network ones need no mapping):
+/// on Windows each becomes an RRAS NAT port mapping; on Linux Docker publishes them itself.
+fn published_on(components: &[PlannedComponent], node: &str) -> Vec<crate::os::windows::Published> {
+    components
+        .iter()
+        .flat_map(|c| c.instances.iter().filter(move |i| i.node == node))
+        .map(|i| &i.spec)
+        .filter(|s| s.network == NetworkMode::Pod)
+        .flat_map(|s| {
+            s.ports.iter().map(|p| crate::os::windows::Published {
+                component: s.component.clone(),
+                container: s.name.clone(),
+                proto: p.protocol.to_ascii_lowercase(),
+                host_port: p.host,
+                container_port: p.container,
+            })
+        })
+        .collect()
 }
 
 /// The first usable address of a subnet: the gateway containers route through.

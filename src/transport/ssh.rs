@@ -17,13 +17,7 @@ use super::known_hosts::{self, Verdict};
 use super::{BoxStream, ExecOutput, Transport, TransportError};
 use crate::secret::Secret;
 
-/// Asks the operator (trust this host key? the key's passphrase?). Provided by the ui layer,
-/// and only when there is a terminal to ask on.
-pub trait Asker: Send + Sync {
-    fn confirm(&self, question: String) -> bool;
-    fn secret(&self, prompt: String) -> Option<String>;
-}
-pub type Confirm = Arc<dyn Asker>;
+pub use crate::ask::{Asker, Confirm};
 
 /// Everything needed to open one host's SSH connection.
 #[derive(Clone)]

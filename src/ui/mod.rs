@@ -51,10 +51,9 @@ impl Ui {
     }
 
     /// A prompt, only where there is a terminal and `--yes` was not given.
-    pub fn asker(self: &Arc<Self>) -> Option<Arc<dyn crate::transport::ssh::Asker>> {
-        self.interactive.then(|| {
-            Arc::new(TerminalAsker { ui: self.clone() }) as Arc<dyn crate::transport::ssh::Asker>
-        })
+    pub fn asker(self: &Arc<Self>) -> Option<Arc<dyn crate::ask::Asker>> {
+        self.interactive
+            .then(|| Arc::new(TerminalAsker { ui: self.clone() }) as Arc<dyn crate::ask::Asker>)
     }
 
     fn paint(&self, code: &str, text: &str) -> String {

@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 
 use super::Ui;
-use crate::transport::ssh::Asker;
+use crate::ask::Asker;
 
 /// One question at a time, even when many hosts connect at once.
 static PROMPT_LOCK: Mutex<()> = Mutex::new(());

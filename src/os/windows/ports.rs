@@ -10,7 +10,7 @@ use std::fmt;
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::{quote, WindowsFacts};
 use crate::docker::cli::{container_address_template, DONE};
@@ -28,16 +28,7 @@ pub struct Published {
     pub container_port: u16,
 }
 
-/// One `add portmapping` line of `netsh routing ip nat dump`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NatPortMapping {
-    pub interface: String,
-    pub proto: String,
-    pub public_ip: String,
-    pub public_port: u16,
-    pub private_ip: String,
-    pub private_port: u16,
-}
+pub use crate::state::windows::NatPortMapping;
 
 impl NatPortMapping {
     /// Whether both map the same public port (netsh keeps one mapping per interface, protocol

@@ -401,15 +401,7 @@ pub fn service_apply_script(
     Ok(s)
 }
 
-/// A service rwin made, as teardown needs it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(default)]
-pub struct ServiceRecord {
-    pub name: String,
-    pub depends_on: Vec<String>,
-    /// Paths of the files uploaded for it.
-    pub files: Vec<String>,
-}
+pub use crate::state::windows::ServiceRecord;
 
 /// Services in the order to remove them: every service before those it depends on.
 pub fn removal_order(services: &[ServiceRecord]) -> Vec<&ServiceRecord> {

@@ -7,23 +7,11 @@ use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
-use serde::{Deserialize, Serialize};
 
 use super::change::Change;
 use super::{firewall_rule_name, quote, CLUSTER_LABEL, TCPIP_KEY};
 
-/// What rwin switched on that was off before, so teardown switches only that back off.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct TurnedOn {
-    pub features: Vec<String>,
-    pub routing: bool,
-    /// The RemoteAccess service's start type before rwin made it Automatic.
-    pub remote_access_start_type: Option<String>,
-    pub remote_access_started: bool,
-    pub ip_enable_router: bool,
-    pub nat: bool,
-}
+pub use crate::state::windows::TurnedOn;
 
 impl TurnedOn {
     /// What applying `changes` turns on (merge it into what earlier runs recorded).
