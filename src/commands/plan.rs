@@ -100,22 +100,11 @@ pub fn change_lines(h: &Host) -> Vec<String> {
     lines
 }
 
-/// Whether a Windows host needs a reboot: Windows says one is pending, or a planned change
-/// takes full effect only after one (IPEnableRouter, installing the Routing features).
+/// Whether the host needs a reboot (its OS says when: `HostOs::reboot_needed`).
 pub fn reboot_needed(h: &Host) -> bool {
-    use crate::os::{windows::Change, HostChange};
-    let pending = h
-        .facts
-        .as_ref()
-        .and_then(|f| f.os.windows())
-        .is_some_and(|w| w.reboot_pending);
-    pending
-        || h.changes.host.iter().any(|c| {
-            matches!(
-                c,
-                HostChange::Windows(Change::SetIpEnableRouter | Change::InstallFeatures { .. })
-            )
-        })
+    h.node
+        .host_os
+        .reboot_needed(h.facts.as_ref().map(|f| &f.os), &h.changes.host)
 }
 
 /// The plan's word on a needed reboot, which is not a change of its own.

@@ -187,27 +187,10 @@ fn what_will_be_removed(
     for r in &rec.routes {
         let _ = writeln!(s, "  - route {} via {}", r.dest, r.via);
     }
-    if let Some(w) = &rec.windows {
-        windows_items(&mut s, w, &ctx.plan.cluster_name);
-    }
-    if rec.masquerade {
-        s.push_str("  - outbound NAT and firewall rules\n");
-    }
-    if let Some(u) = &rec.boot_routes_unit {
-        let _ = writeln!(s, "  - boot unit {u} and /etc/rwin/routes.sh");
-    }
-    if let Some(d) = &rec.sysctl_dropin {
-        let _ = writeln!(s, "  - {d}");
-    }
-    if rec.os != "windows" {
-        s.push_str(
-            "  - /etc/rwin and /var/lib/rwin, including component data kept there (e.g. etcd's)\n",
-        );
-        if rec.forwarding_enabled_by_rwin {
-            s.push_str("  - IPv4 forwarding (rwin turned it on; it goes back off)\n");
-        } else {
-            s.push_str("  (IPv4 forwarding stays on: it was on before rwin)\n");
-        }
+    for line in crate::os::host_os(crate::config::Os::from_record(&rec.os))
+        .removal_items(rec, &ctx.plan.cluster_name)
+    {
+        let _ = writeln!(s, "{line}");
     }
     if let Some(subnet) = subnet {
         for n in ctx.plan.nodes.iter().filter(|n| n.name != name) {
@@ -219,64 +202,6 @@ fn what_will_be_removed(
         );
     }
     s
-}
-
-/// A Windows node's own items, and which router settings go back (only those rwin turned on).
-fn windows_items(s: &mut String, w: &crate::state::WindowsRecord, cluster: &str) {
-    for svc in crate::os::windows::removal_order(&w.services) {
-        let _ = writeln!(
-            s,
-            "  - Windows service {} and its {} uploaded files",
-            svc.name,
-            svc.files.len()
-        );
-    }
-    if !w.services.is_empty() {
-        let _ = writeln!(
-            s,
-            "  - {} and {}, including service logs and state kept there",
-            crate::os::windows::PROGRAM_DIR,
-            crate::os::windows::DATA_DIR
-        );
-    }
-    if let Some(gw) = w.gateway {
-        let _ = writeln!(
-            s,
-            "  - gateway address {gw} on the container network's adapter"
-        );
-    }
-    for a in &w.host_routes {
-        let _ = writeln!(s, "  - route {a}/32 on the container network's adapter");
-    }
-    let _ = writeln!(s, "  - firewall rule rwin-{cluster}");
-    for m in &w.port_mappings {
-        let _ = writeln!(s, "  - port mapping {m}");
-    }
-    for i in &w.nat_interfaces {
-        let _ = writeln!(s, "  - RRAS NAT on {i}");
-    }
-    let t = &w.turned_on;
-    if t.nat {
-        s.push_str("  - RRAS NAT itself (rwin installed it)\n");
-    }
-    if t.routing {
-        s.push_str("  - the routing-only RRAS configuration (rwin made it)\n");
-    }
-    if t.remote_access_started {
-        s.push_str("  - the running RemoteAccess service (rwin started it)\n");
-    }
-    if t.ip_enable_router {
-        s.push_str(
-            "  - IPEnableRouter=1 (rwin set it; back to 0 takes full effect after a reboot)\n",
-        );
-    }
-    if !t.features.is_empty() {
-        let _ = writeln!(
-            s,
-            "  - Windows features {} (rwin installed them; removing them needs a reboot)",
-            t.features.join(", ")
-        );
-    }
 }
 
 fn listing_for_dead_host(rec: &HostRecord) -> String {

@@ -1,8 +1,15 @@
 //! What to run on a host, per operating system. Pure functions that build scripts and parse
 //! their answers; `linux` builds POSIX shell. OS differences live here and nowhere else.
 
+mod host_os;
 pub mod linux;
+mod linux_host;
 pub mod windows;
+
+pub use host_os::{host_os, HostOs};
+pub use linux_host::Linux;
+/// What the engine-independent phases carry of a Windows port mapping (opaque to them).
+pub use windows::PortMappingChange;
 
 use std::net::Ipv4Addr;
 
@@ -55,6 +62,22 @@ pub enum HostChange {
     },
     /// A change to a Windows host (RRAS, IPEnableRouter, firewall, the container network…).
     Windows(windows::Change),
+}
+
+impl HostChange {
+    /// Whether this change deletes the route to `subnet` (whatever the OS).
+    pub fn deletes_route_to(&self, subnet: Ipv4Net) -> bool {
+        match self {
+            HostChange::DeleteRoute { dest, .. } => *dest == subnet,
+            HostChange::Windows(windows::Change::DeleteRoute { dest, .. }) => *dest == subnet,
+            _ => false,
+        }
+    }
+
+    /// Whether this change rewrites what re-applies the routes at boot.
+    pub fn rewrites_boot_routes(&self) -> bool {
+        matches!(self, HostChange::WriteBootRoutes { .. })
+    }
 }
 
 impl std::fmt::Display for HostChange {

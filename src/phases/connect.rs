@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use super::{Host, RunContext};
-use crate::config::{Connection, Node, Os, WinrmAuth};
-use crate::docker::Endpoint;
+use crate::config::{Connection, Node, WinrmAuth};
+use crate::plan::PlannedNode;
 use crate::secret::Secret;
 use crate::transport::ssh::{SshTarget, SshTransport};
 use crate::transport::winrm::{Auth, HttpOptions, WinrmTarget, WinrmTransport};
@@ -12,7 +12,7 @@ use crate::transport::Transport;
 
 pub async fn run(ctx: &RunContext, h: &mut Host) {
     ctx.ui.host_step(&h.node.name, "connecting");
-    match open(ctx, &h.node.node).await {
+    match open(ctx, &h.node).await {
         Ok((transport, docker)) => {
             ctx.ui.host_step(&h.node.name, "connected");
             h.transport = Some(transport);
@@ -22,11 +22,12 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
     }
 }
 
-/// A new connection to `node`, and its Docker client where the transport has streams.
+/// A new connection to `planned`, and its Docker client where the transport has streams.
 pub async fn open(
     ctx: &RunContext,
-    node: &Node,
+    planned: &PlannedNode,
 ) -> Result<(Arc<dyn Transport>, Option<bollard::Docker>), String> {
+    let node = &planned.node;
     let transport: Arc<dyn Transport> = match node.connection {
         Connection::Ssh => SshTransport::connect(ssh_target(ctx, node))
             .await
@@ -37,11 +38,10 @@ pub async fn open(
     };
     // WinRM has no streams: such hosts run Docker through the docker CLI in their scripts.
     let no_engine = ctx.config.network.container_engine == crate::config::ContainerEngine::None;
-    let endpoint = match (node.os, node.connection) {
-        (_, Connection::Winrm) => None,
+    let endpoint = match node.connection {
+        Connection::Winrm => None,
         _ if no_engine => None,
-        (Os::Linux, _) => Some(Endpoint::Socket(node.docker_socket.clone())),
-        (Os::Windows, _) => Some(Endpoint::DialStdio),
+        Connection::Ssh => Some(planned.host_os.docker_endpoint(&node.docker_socket)),
     };
     let docker = match endpoint {
         Some(endpoint) => Some(

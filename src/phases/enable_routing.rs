@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use super::{Host, NetworkChange, RunContext};
 use crate::docker::ensure;
 use crate::docker::spec::POD_NETWORK;
-use crate::os::{linux, HostChange};
 use crate::state::RouteRecord;
 
 pub async fn run(ctx: &RunContext, h: &mut Host) {
@@ -30,24 +29,14 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
             &name,
             &format!("configuring routing ({} changes)", changes.len()),
         );
-        let script = crate::os::apply_script(h.node.os, &h.desired, &changes);
+        let os = h.node.host_os;
+        let script = os.apply_script(&h.desired, &changes);
         ctx.ui.debug(&format!("{name}: running\n{script}"));
-        let command = match crate::os::script_command(h.node.os, &h.node.node.user) {
-            Ok(c) => c,
-            Err(e) => return h.fail(&ctx.ui, format!("{name}: {e}")),
-        };
+        let command = os.script_command(&h.node.node.user);
         let reboot_needed;
         match t.exec(&command, Some(script.as_bytes())).await {
-            Ok(o) if o.success() => {
-                // Windows: the script's last line says whether a reboot is needed for all of
-                // it to take effect. rwin reboots only with --allow-reboot.
-                let result = o
-                    .stdout
-                    .lines()
-                    .rev()
-                    .find_map(|l| serde_json::from_str::<serde_json::Value>(l.trim()).ok());
-                reboot_needed = result.is_some_and(|r| r["reboot_needed"] == true);
-            }
+            // rwin reboots only with --allow-reboot.
+            Ok(o) if o.success() => reboot_needed = os.reboot_needed_after(&o.stdout),
             Ok(o) => {
                 return h.fail(
                     &ctx.ui,
@@ -60,71 +49,16 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
             }
             Err(e) => return h.fail(&ctx.ui, e.to_string()),
         }
-        let was_forwarding = h
-            .facts
-            .as_ref()
-            .and_then(|f| f.os.linux())
-            .is_some_and(|f| f.forwarding);
         let desired_routes: Vec<RouteRecord> = h
             .desired
             .routes
             .iter()
             .map(|(d, v, _)| RouteRecord { dest: *d, via: *v })
             .collect();
-        let windows_made = windows_record(h, &changes);
+        let before = h.facts.as_ref().map(|f| &f.os);
         let record = ctx.state.update_deferred(|s| {
             let rec = s.host_mut(&name);
-            if let Some(made) = &windows_made {
-                // Like forwarding on Linux: only what the first run switched on is rwin's
-                // doing; a later repair of something an admin had on does not make it so.
-                let first = rec.windows.is_none();
-                let w = rec.windows.get_or_insert_with(Default::default);
-                if first {
-                    w.turned_on = made.turned_on.clone();
-                }
-                for i in &made.nat_interfaces {
-                    if !w.nat_interfaces.contains(i) {
-                        w.nat_interfaces.push(i.clone());
-                    }
-                }
-                for r in &made.host_routes {
-                    if !w.host_routes.contains(r) {
-                        w.host_routes.push(*r);
-                    }
-                }
-                if made.gateway.is_some() {
-                    w.gateway = made.gateway;
-                }
-                for c in &changes {
-                    if let HostChange::Windows(crate::os::windows::Change::DeletePortMapping {
-                        mapping,
-                    }) = c
-                    {
-                        w.port_mappings.retain(|m| m != mapping);
-                    }
-                }
-            }
-            for c in &changes {
-                match c {
-                    // Only the first time: a later repair of forwarding someone switched off does
-                    // not make rwin the one who turned it on.
-                    HostChange::EnableForwarding
-                        if !was_forwarding && rec.sysctl_dropin.is_none() =>
-                    {
-                        rec.forwarding_enabled_by_rwin = true
-                    }
-                    HostChange::WriteForwardingDropin { path } => {
-                        rec.sysctl_dropin = Some(path.clone())
-                    }
-                    HostChange::WriteBootRoutes { .. } => {
-                        rec.boot_routes_unit = Some(linux::BOOT_UNIT.into())
-                    }
-                    HostChange::AddOutboundNat { .. } | HostChange::AllowForwarding { .. } => {
-                        rec.masquerade = true
-                    }
-                    _ => {}
-                }
-            }
+            os.record(rec, before, &changes);
             rec.routes = desired_routes.into_iter().collect();
         });
         if let Err(e) = record {
@@ -167,7 +101,7 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
             Ok(s) => s,
             Err(e) => return h.fail(&ctx.ui, format!("{name}: {e}")),
         };
-        let command = crate::os::windows::script_command();
+        let command = h.node.host_os.script_command(&h.node.node.user);
         match t.exec(&command, Some(script.as_bytes())).await {
             Ok(o) if crate::docker::cli::succeeded(&o.stdout) => {}
             Ok(o) => {
@@ -206,7 +140,8 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
                 return h.fail(&ctx.ui, format!("{name}: {e}. Containers not made by rwin may still use it: `docker network inspect {POD_NETWORK}` on the host shows them"));
             }
         }
-        let options: HashMap<String, String> = linux::network_options().into_iter().collect();
+        let options: HashMap<String, String> =
+            h.node.host_os.network_options().into_iter().collect();
         if let Err(e) = ensure::create_network(
             &docker,
             POD_NETWORK,
@@ -240,35 +175,4 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
             "- container {orphan} (its component is no longer in cluster.yml)"
         ));
     }
-}
-
-/// What a Windows host's `changes` make that teardown must know about.
-fn windows_record(h: &Host, changes: &[HostChange]) -> Option<crate::state::WindowsRecord> {
-    use crate::os::windows::{Change, TurnedOn};
-    if h.node.os != crate::config::Os::Windows {
-        return None;
-    }
-    let windows: Vec<Change> = changes
-        .iter()
-        .filter_map(|c| match c {
-            HostChange::Windows(w) => Some(w.clone()),
-            _ => None,
-        })
-        .collect();
-    let mut rec = crate::state::WindowsRecord {
-        turned_on: TurnedOn::from_changes(&windows),
-        ..Default::default()
-    };
-    for c in &windows {
-        match c {
-            Change::AddNatInterface { interface, .. } => rec.nat_interfaces.push(interface.clone()),
-            Change::AddHostRoute { address, .. } => rec.host_routes.push(*address),
-            Change::AddGatewayAddress {
-                gateway,
-                prefix_len,
-            } => rec.gateway = ipnet::Ipv4Net::new(*gateway, *prefix_len).ok(),
-            _ => {}
-        }
-    }
-    Some(rec)
 }

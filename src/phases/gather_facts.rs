@@ -10,7 +10,6 @@ use super::{Host, HostFacts, RunContext};
 use crate::docker::cli;
 use crate::docker::ensure::{self, Existing, NetworkFacts};
 use crate::docker::spec::POD_NETWORK;
-use crate::os;
 use crate::transport::Transport;
 
 /// Between the two answers of the engine script.
@@ -67,12 +66,9 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
     let Some(t) = h.transport.clone() else {
         return;
     };
-    let os = h.node.os;
-    let command = match os::script_command(os, &h.node.node.user) {
-        Ok(c) => c,
-        Err(e) => return h.fail(&ctx.ui, format!("{name}: {e}")),
-    };
-    let script = os::facts_script(os, &h.desired);
+    let os = h.node.host_os;
+    let command = os.script_command(&h.node.node.user);
+    let script = os.facts_script(&h.desired);
     // The host script and the engine's answers are independent: run them side by side, each
     // on its own channel of the one connection.
     let no_engine = ctx.config.network.container_engine == crate::config::ContainerEngine::None;
@@ -129,7 +125,7 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
         }
         Err(e) => return h.fail(&ctx.ui, e.to_string()),
     };
-    let facts = match os::parse_facts(os, &out.stdout) {
+    let facts = match os.parse_facts(&out.stdout) {
         Ok(f) => f,
         Err(e) => return h.fail(&ctx.ui, format!("{name}: reading facts: {e}")),
     };
@@ -165,10 +161,7 @@ async fn engine_facts_api(
 ) -> Result<EngineFacts, String> {
     let name = &h.node.name;
     let node = &h.node.node;
-    let socket = match h.node.os {
-        crate::config::Os::Linux => node.docker_socket.clone(),
-        crate::config::Os::Windows => format!("`{}`", crate::docker::DIAL_STDIO),
-    };
+    let socket = h.node.host_os.docker_endpoint_text(&node.docker_socket);
     let specs: Vec<_> = ctx.plan.instances_on(name).collect();
     let version = docker.version().await.map_err(|e| {
         let text = e.to_string();
@@ -183,12 +176,13 @@ async fn engine_facts_api(
     })?;
     let inspects =
         futures_util::future::join_all(specs.iter().map(|s| ensure::inspect(docker, &s.name)));
-    // On Windows the container network belongs to the host script (HNS options, the gateway
-    // on the host adapter), so only Linux reads it here.
+    // Where the host script makes the container network (Windows: HNS options, the gateway
+    // on the host adapter), the engine's view of it is not read here.
     let network = async {
-        match h.node.os {
-            crate::config::Os::Linux => ensure::inspect_network(docker, POD_NETWORK).await,
-            crate::config::Os::Windows => Ok(None),
+        if h.node.host_os.engine_makes_network(&h.desired) {
+            ensure::inspect_network(docker, POD_NETWORK).await
+        } else {
+            Ok(None)
         }
     };
     let (network, inspected, listed) = tokio::join!(

@@ -292,11 +292,7 @@ pub async fn remove_routes_to(ctx: &RunContext, hosts: &mut [Host], subnet: ipne
             .changes
             .host
             .iter()
-            .filter(|c| {
-                matches!(c, HostChange::DeleteRoute { dest, .. } if *dest == subnet)
-                    || matches!(c, HostChange::WriteBootRoutes { .. })
-                    || matches!(c, HostChange::Windows(crate::os::windows::Change::DeleteRoute { dest, .. }) if *dest == subnet)
-            })
+            .filter(|c| c.deletes_route_to(subnet) || c.rewrites_boot_routes())
             .cloned()
             .collect();
         h.changes = HostChanges {

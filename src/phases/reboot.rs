@@ -5,7 +5,6 @@
 use std::time::{Duration, Instant};
 
 use super::{connect, Host, RunContext};
-use crate::os;
 
 /// Windows stops its services (WinRM, sshd) within seconds of `Restart-Computer -Force`:
 /// asking sooner could reach the host before it has gone down.
@@ -21,9 +20,12 @@ const RETRY: Duration = Duration::from_secs(5);
 pub async fn run(ctx: &RunContext, h: &mut Host) -> Result<(), String> {
     let name = h.node.name.clone();
     let t = h.transport.clone().ok_or("not connected")?;
-    let command = os::script_command(h.node.os, &h.node.node.user)?;
+    let os = h.node.host_os;
+    let command = os.script_command(&h.node.node.user);
+    let script = os
+        .reboot_script()
+        .ok_or_else(|| format!("rwin does not restart {} hosts", os.os()))?;
     ctx.ui.host_step(&name, "rebooting (--allow-reboot)");
-    let script = os::windows::reboot_script();
     ctx.ui.debug(&format!("{name}: running\n{script}"));
     match t.exec(&command, Some(script.as_bytes())).await {
         Ok(o) if crate::docker::cli::succeeded(&o.stdout) => {}
@@ -43,7 +45,7 @@ pub async fn run(ctx: &RunContext, h: &mut Host) -> Result<(), String> {
     h.transport = None;
     h.docker = None;
     tokio::time::sleep(SHUTDOWN_GRACE).await;
-    let facts = os::facts_script(h.node.os, &h.desired);
+    let facts = os.facts_script(&h.desired);
     let started = Instant::now();
     let mut first_answer: Option<Instant> = None;
     let mut last = String::from("no answer yet");
@@ -56,13 +58,14 @@ pub async fn run(ctx: &RunContext, h: &mut Host) -> Result<(), String> {
         }
         ctx.ui
             .host_step(&name, "waiting for the host to answer after its reboot");
-        match connect::open(ctx, &h.node.node).await {
+        match connect::open(ctx, &h.node).await {
             Ok((t, docker)) => match t.exec(&command, Some(facts.as_bytes())).await {
-                Ok(o) if o.success() => match os::windows::parse_facts(&o.stdout) {
+                Ok(o) if o.success() => match os.parse_facts(&o.stdout) {
                     Ok(f) => {
                         let since = *first_answer.get_or_insert_with(Instant::now);
-                        if !f.reboot_pending || since.elapsed() > PENDING_WAIT {
-                            if f.reboot_pending {
+                        let pending = os.reboot_needed(Some(&f), &[]);
+                        if !pending || since.elapsed() > PENDING_WAIT {
+                            if pending {
                                 ctx.ui.warn(&format!("{name}: Windows still reports a pending reboot after rwin restarted it"));
                             }
                             h.transport = Some(t);

@@ -6,81 +6,30 @@
 use super::{Host, RunContext};
 use crate::docker::ensure;
 use crate::docker::spec::POD_NETWORK;
-use crate::os::linux::{self, Teardown};
 use crate::state::HostRecord;
 
 pub async fn run(ctx: &RunContext, h: &mut Host, record: &HostRecord) {
-    if h.node.os == crate::config::Os::Windows {
-        return run_windows(ctx, h, record).await;
-    }
     let name = h.node.name.clone();
+    let os = h.node.host_os;
     let Some(t) = h.transport.clone() else {
         return;
     };
-    if let Some(docker) = h.docker.clone() {
-        remove_containers(ctx, h, &docker).await;
-        if !h.ok() {
-            return;
+    // Through the Docker API where the OS leaves the containers to the engine (Linux); the
+    // Windows script removes them itself, with the docker CLI.
+    if os.engine_removes_containers() {
+        if let Some(docker) = h.docker.clone() {
+            remove_containers(ctx, h, &docker).await;
+            if !h.ok() {
+                return;
+            }
         }
     }
-    let teardown = Teardown {
-        cluster: ctx.plan.cluster_name.clone(),
-        subnet: Some(h.node.subnet).filter(|s| s.prefix_len() < 32),
-        cluster_cidr: ctx.config.network.cluster_cidr,
-        restore_forwarding_off: record.forwarding_enabled_by_rwin,
-        plain_bridge: h.desired.plain_bridge,
-        routes: h
-            .facts
-            .as_ref()
-            .and_then(|f| f.os.linux())
-            .map(|f| Teardown::routes_from(f, ctx.config.network.cluster_cidr))
-            // Facts unread (--force on a host that did not answer fully): what rwin recorded.
-            .unwrap_or_else(|| record.routes.iter().map(|r| (r.dest, r.via)).collect()),
-    };
-    ctx.ui.host_step(&name, "removing routes, rules and files");
-    let command = match crate::os::script_command(h.node.os, &h.node.node.user) {
-        Ok(c) => c,
-        Err(e) => return h.fail(&ctx.ui, format!("{name}: {e}")),
-    };
-    let out = match t
-        .exec(&command, Some(linux::teardown_script(&teardown).as_bytes()))
-        .await
-    {
-        Ok(o) => o,
-        Err(e) => return h.fail(&ctx.ui, e.to_string()),
-    };
-    report(ctx, h, &out);
-}
-
-/// A Windows host: one script removes the containers, the network, routes, addresses, the
-/// firewall rule and NAT, then puts back what rwin turned on in the router.
-async fn run_windows(ctx: &RunContext, h: &mut Host, record: &HostRecord) {
-    use crate::os::windows;
-    let name = h.node.name.clone();
-    let Some(t) = h.transport.clone() else {
-        return;
-    };
-    let made = record.windows.clone().unwrap_or_default();
-    let teardown = windows::Teardown {
-        cluster: ctx.plan.cluster_name.clone(),
-        gateway: made.gateway,
-        routes: record.routes.iter().map(|r| (r.dest, r.via)).collect(),
-        host_routes: made.host_routes,
-        nat_interfaces: made.nat_interfaces,
-        port_mappings: made.port_mappings,
-        turned_on: made.turned_on,
-        services: made.services,
-    };
-    ctx.ui.host_step(
-        &name,
-        "removing rwin's services, containers, network, routes, firewall rule and NAT",
-    );
-    let script = windows::teardown_script(&teardown);
+    ctx.ui.host_step(&name, os.teardown_step());
+    let facts = h.facts.as_ref().map(|f| &f.os);
+    let script = os.teardown_script(&h.desired, facts, record);
     ctx.ui.debug(&format!("{name}: running\n{script}"));
-    let out = match t
-        .exec(&windows::script_command(), Some(script.as_bytes()))
-        .await
-    {
+    let command = os.script_command(&h.node.node.user);
+    let out = match t.exec(&command, Some(script.as_bytes())).await {
         Ok(o) => o,
         Err(e) => return h.fail(&ctx.ui, e.to_string()),
     };

@@ -83,6 +83,7 @@ pub fn departed_node(
         subnet_source: SubnetSource::State,
         routes: Vec::new(),
         node,
+        host_os: crate::os::host_os(os),
         desired: Default::default(),
     };
     planned.desired = desired_host(config, &planned, false, Vec::new());

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::config::{Config, NetworkMode, Node, NodeFacts, Role};
 use crate::docker::spec::ContainerSpec;
-use crate::os::{DesiredHost, WindowsDesired};
+use crate::os::{host_os, DesiredHost, HostOs, WindowsDesired};
 use crate::state::State;
 
 pub use components::{ComponentInstance, PlannedComponent, ServiceInstance};
@@ -56,6 +56,9 @@ pub struct PlannedNode {
     pub routes: Vec<Route>,
     #[serde(skip)]
     pub node: Node,
+    /// How this node's operating system does what rwin needs: chosen here, once.
+    #[serde(skip)]
+    pub host_os: &'static dyn HostOs,
     /// The host's whole desired network state (subnet, routes, NAT, published ports, reboot
     /// policy), built once here; the phases compare hosts with it and never patch it.
     #[serde(skip)]
@@ -150,6 +153,7 @@ pub fn build_with(config: &Config, state: &State, opts: PlanOptions) -> Result<P
             subnet_source: source,
             routes: Vec::new(),
             node: node.clone(),
+            host_os: host_os(node.os),
             desired: DesiredHost::default(),
         })
         .collect();

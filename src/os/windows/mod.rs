@@ -8,6 +8,7 @@ mod change;
 mod checks;
 mod diff;
 mod facts;
+mod host_os;
 mod image;
 mod ports;
 mod reboot;
@@ -25,6 +26,7 @@ pub use facts::{
     facts_script, parse_facts, Adapter, Address, Feature, FirewallRule, IpInterface, NetworkView,
     Route, Service, WindowsFacts,
 };
+pub use host_os::Windows;
 pub use image::select_image;
 pub use ports::{
     mapped, mapping_script, parse_mapped_address, port_mapping_change, NatPortMapping,
