@@ -27,14 +27,48 @@ pub(super) fn check_service(
 ) -> Option<Service> {
     let name = v.name.value.as_str();
     let s = &svc.value;
-    let mut ok = true;
-    // A key of the component (`ports:`), found from its service: entry.
-    let comp_key = |c: &Checker, field: &str| -> Option<Place> {
-        let outline = &c.outline;
-        let comp = outline.nodes[outline.node_at(super::at(svc))?].parent?;
-        let (k, _) = outline.child(comp, field)?;
-        Some((k.at, Some(k.name.chars().count())))
+    let mut ok = check_not_a_container(c, v, svc, os);
+    ok &= check_container_keys(c, v, svc);
+    let (binary, files, files_ok) = read_service_files(c, config_path, name, s);
+    ok &= files_ok;
+    let plain = TemplateContext {
+        container_ip: None,
+        ..ctx.clone()
     };
+    for a in &s.args {
+        if !c.check_template(a, &plain) {
+            ok = false;
+        }
+    }
+    let (depends_on, depends_ok) = check_depends_on(c, name, s, service_names);
+    ok &= depends_ok;
+    Some(Service {
+        binary: binary?,
+        files,
+        args: s.args.iter().map(|a| a.value.clone()).collect(),
+        depends_on,
+    })
+    .filter(|_| ok)
+}
+
+/// A key of the component (`ports:`), found from its service: entry.
+fn comp_key(c: &Checker, svc: &S<RawService>, field: &str) -> Option<Place> {
+    let outline = &c.outline;
+    let comp = outline.nodes[outline.node_at(super::at(svc))?].parent?;
+    let (k, _) = outline.child(comp, field)?;
+    Some((k.at, Some(k.name.chars().count())))
+}
+
+/// A service component has no image: or windows_image:, and runs on Windows only. False when
+/// it does not.
+fn check_not_a_container(
+    c: &mut Checker,
+    v: &RawComponent,
+    svc: &S<RawService>,
+    os: &[Os],
+) -> bool {
+    let name = v.name.value.as_str();
+    let mut ok = true;
     if let Some(image) = &v.image {
         let place = c.key_place(image);
         let d = c.error_place(
@@ -48,7 +82,7 @@ pub(super) fn check_service(
         ok = false;
     }
     if !v.windows_image.is_empty() {
-        let place = comp_key(c, "windows_image").unwrap_or_else(|| c.key_place(svc));
+        let place = comp_key(c, svc, "windows_image").unwrap_or_else(|| c.key_place(svc));
         let d = c.error_place(
             place,
             format!("component {name} has both windows_image: and service:"),
@@ -74,8 +108,14 @@ pub(super) fn check_service(
         );
         ok = false;
     }
-    // Container settings mean nothing to a Windows service: say so (at the key) rather than
-    // ignore them.
+    ok
+}
+
+/// Container settings mean nothing to a Windows service: say so (at the key) rather than
+/// ignore them. False when there are any.
+fn check_container_keys(c: &mut Checker, v: &RawComponent, svc: &S<RawService>) -> bool {
+    let name = v.name.value.as_str();
+    let mut ok = true;
     let container_only: [(&str, Option<(usize, usize)>); 10] = [
         ("network", v.network.as_ref().map(super::at)),
         ("ports", v.ports.first().map(super::at)),
@@ -95,7 +135,7 @@ pub(super) fn check_service(
         .into_iter()
         .filter_map(|(f, a)| Some((f, a?)))
     {
-        let place = comp_key(c, field).unwrap_or((at, None));
+        let place = comp_key(c, svc, field).unwrap_or((at, None));
         let d = c.error_place(
             place,
             format!("component {name} is a Windows service: `{field}:` is for containers"),
@@ -110,6 +150,17 @@ pub(super) fn check_service(
         );
         ok = false;
     }
+    ok
+}
+
+/// The binary and the other files, read and hashed, no two with the same name. The bool is
+/// false when one of `files:` could not be used (a bad binary leaves it `None`).
+fn read_service_files(
+    c: &mut Checker,
+    config_path: &Path,
+    name: &str,
+    s: &RawService,
+) -> (Option<ServiceFile>, Vec<ServiceFile>, bool) {
     let base = config_path.parent().unwrap_or(Path::new("."));
     let mut names: Vec<(String, (usize, usize))> = Vec::new();
     let mut read = |c: &mut Checker, f: &S<String>| -> Option<ServiceFile> {
@@ -133,21 +184,24 @@ pub(super) fn check_service(
     };
     let binary = read(c, &s.binary);
     let mut files = Vec::new();
+    let mut ok = true;
     for f in &s.files {
         match read(c, f) {
             Some(file) => files.push(file),
             None => ok = false,
         }
     }
-    let plain = TemplateContext {
-        container_ip: None,
-        ..ctx.clone()
-    };
-    for a in &s.args {
-        if !c.check_template(a, &plain) {
-            ok = false;
-        }
-    }
+    (binary, files, ok)
+}
+
+/// depends_on: other service components, each once. False when one is not.
+fn check_depends_on(
+    c: &mut Checker,
+    name: &str,
+    s: &RawService,
+    service_names: &HashSet<&str>,
+) -> (Vec<String>, bool) {
+    let mut ok = true;
     let mut depends_on = Vec::new();
     for d in &s.depends_on {
         let dep = d.value.as_str();
@@ -178,13 +232,7 @@ pub(super) fn check_service(
             depends_on.push(dep.to_string());
         }
     }
-    Some(Service {
-        binary: binary?,
-        files,
-        args: s.args.iter().map(|a| a.value.clone()).collect(),
-        depends_on,
-    })
-    .filter(|_| ok)
+    (depends_on, ok)
 }
 
 /// Read and hash one file named in `service:`.
