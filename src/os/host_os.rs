@@ -93,7 +93,7 @@ pub trait HostOs: Send + Sync + fmt::Debug {
 /// The implementation for `os`.
 pub fn host_os(os: Os) -> &'static dyn HostOs {
     match os {
-        Os::Linux => &super::linux_host::Linux,
+        Os::Linux => &super::linux::Linux,
         Os::Windows => &super::windows::Windows,
     }
 }

@@ -3,11 +3,10 @@
 
 mod host_os;
 pub mod linux;
-mod linux_host;
 pub mod windows;
 
 pub use host_os::{host_os, HostOs};
-pub use linux_host::Linux;
+pub use linux::Linux;
 /// What the engine-independent phases carry of a Windows port mapping (opaque to them).
 pub use windows::PortMappingChange;
 

@@ -11,6 +11,7 @@ mod boot;
 mod checks;
 mod diff;
 mod facts;
+mod host_os;
 mod teardown;
 
 #[cfg(test)]
@@ -25,6 +26,7 @@ pub use boot::{boot_script, sha256_hex};
 pub use checks::checks;
 pub use diff::{blockers, diff, network_drift};
 pub use facts::{facts_script, parse_facts, LinuxFacts};
+pub use host_os::Linux;
 pub use teardown::{teardown_script, Teardown};
 
 /// `ip route … proto 157`: marks routes made by rwin (any number 5–252 not in rt_protos works).

@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use super::linux::{self, Teardown};
-use super::{Check, DesiredHost, HostChange, HostOs, OsFacts};
+use super::Teardown;
 use crate::config::Os;
 use crate::docker::Endpoint;
+use crate::os::linux;
+use crate::os::{Check, DesiredHost, HostChange, HostOs, OsFacts};
 use crate::state::HostRecord;
 
 #[derive(Debug)]
