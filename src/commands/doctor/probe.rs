@@ -1,0 +1,278 @@
+//! `doctor --probe`: a small container on every ready node's pod network, each pinging every
+//! other, as a matrix. Through the Docker API where there is one; on WinRM hosts through the
+//! docker CLI in scripts (`docker::cli::probe`).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use bollard::Docker;
+
+use crate::config::{ContainerEngine, HealthCheck, NetworkMode};
+use crate::docker::ensure;
+use crate::docker::health::wait_healthy;
+use crate::docker::spec::{ContainerSpec, POD_NETWORK};
+use crate::os::Check;
+use crate::phases::{self, Host};
+
+/// from → to → reached
+pub(super) type Matrix = BTreeMap<String, BTreeMap<String, bool>>;
+
+pub(super) struct Probe {
+    pub(super) checks: Vec<(String, Check)>,
+    /// from → to → reached
+    pub(super) matrix: Matrix,
+}
+
+const PROBE: &str = "rwin-probe";
+
+/// Start a small container on every reachable node's pod network and ping each from each.
+pub(super) async fn run(ctx: &phases::RunContext, hosts: &[Host], image: Option<&str>) -> Probe {
+    let mut checks = Vec::new();
+    let mut matrix = BTreeMap::new();
+    let image = image.map(str::to_string).or_else(|| {
+        ctx.plan
+            .components
+            .iter()
+            .flat_map(|c| c.instances.iter())
+            .find(|i| i.spec.network == NetworkMode::Pod)
+            .map(|i| i.spec.image.clone())
+    });
+    if ctx.config.network.container_engine == ContainerEngine::None {
+        checks.push((
+            "cluster".to_string(),
+            Check::warn(
+                "probe",
+                "network.container_engine is none: there is no engine to run a probe container",
+                "probe from the hosts themselves (ping another node's gateway address)",
+            ),
+        ));
+        return Probe { checks, matrix };
+    }
+    let Some(image) = image else {
+        checks.push((
+            "cluster".to_string(),
+            Check::fail(
+                "probe",
+                "no image to probe with",
+                "pass --probe-image IMAGE (it needs sleep and ping)",
+            ),
+        ));
+        return Probe { checks, matrix };
+    };
+    let ready: Vec<&Host> = hosts
+        .iter()
+        .filter(|h| h.ok() && h.changes.network.is_none())
+        .collect();
+    let mut ips = Vec::new();
+    for h in &ready {
+        match start(ctx, h, &image).await {
+            Ok(ip) => ips.push((h.node.name.clone(), ip)),
+            Err(check) => checks.push((h.node.name.clone(), check)),
+        }
+    }
+    for (from, _) in &ips {
+        let Some(h) = ready.iter().find(|h| &h.node.name == from) else {
+            continue;
+        };
+        let (row, check) = ping_from(h, from, &ips).await;
+        checks.push((from.clone(), check));
+        matrix.insert(from.clone(), row);
+    }
+    for h in &ready {
+        match h.docker.as_ref() {
+            Some(docker) => {
+                let _ = ensure::remove(docker, PROBE).await;
+            }
+            None => winrm::remove(h).await,
+        }
+    }
+    Probe { checks, matrix }
+}
+
+/// Start the probe container on `h`: its address on the pod network, or the failed check.
+async fn start(ctx: &phases::RunContext, h: &Host, image: &str) -> Result<String, Check> {
+    // A Windows host runs its own build's image of the pod component.
+    let host_image = ctx
+        .plan
+        .instances_on(&h.node.name)
+        .map(|s| h.spec(s))
+        .find(|s| s.network == NetworkMode::Pod && h.specs.contains_key(&s.component))
+        .map(|s| s.image.clone())
+        .unwrap_or_else(|| image.to_string());
+    let spec = probe_spec(ctx, h, &host_image);
+    let Some(docker) = h.docker.as_ref() else {
+        return winrm::start(ctx, h, &spec).await.map_err(|e| {
+            Check::fail("probe", e, "check --probe-image; then doctor --probe again")
+        });
+    };
+    let started = ensure::apply(
+        docker,
+        &spec,
+        &ensure::ContainerChange::Create,
+        &ctx.config.registries,
+    )
+    .await;
+    match started {
+        Ok(()) => match ensure::container_ip(docker, PROBE, POD_NETWORK).await {
+            Some(ip) => Ok(ip),
+            None => Err(Check::fail(
+                "probe",
+                "the probe container got no address",
+                "rwin up; then doctor --probe again",
+            )),
+        },
+        Err(e) => Err(Check::fail("probe", e, "check --probe-image")),
+    }
+}
+
+/// Ping every other probe from `from`'s: its row of the matrix and its check.
+async fn ping_from(
+    h: &Host,
+    from: &str,
+    ips: &[(String, String)],
+) -> (BTreeMap<String, bool>, Check) {
+    let mut row = BTreeMap::new();
+    let mut unreachable = Vec::new();
+    let others: Vec<&(String, String)> = ips.iter().filter(|(to, _)| to.as_str() != from).collect();
+    let by_script = match h.docker.as_ref() {
+        Some(_) => None,
+        None => Some(winrm::pings(h, &others).await),
+    };
+    for (to, ip) in others {
+        let ok = if let Some(answers) = &by_script {
+            answers.iter().any(|(a, ok)| a == ip && *ok)
+        } else {
+            let Some(docker) = h.docker.as_ref() else {
+                continue;
+            };
+            docker_ping(h, docker, ip).await
+        };
+        if !ok {
+            unreachable.push(format!("{to} ({ip})"));
+        }
+        row.insert(to.clone(), ok);
+    }
+    let check = if unreachable.is_empty() {
+        Check::pass(
+            "probe",
+            format!("a pod here reaches pods on all {} other nodes", row.len()),
+        )
+    } else {
+        Check::fail(
+            "probe",
+            format!("a pod here cannot reach {}", unreachable.join(", ")),
+            "check the routes, forwarding and firewall rows of both nodes",
+        )
+    };
+    (row, check)
+}
+
+/// One ping from the probe on `h` to `ip`, through the Docker API.
+async fn docker_ping(h: &Host, docker: &Docker, ip: &str) -> bool {
+    let ping = HealthCheck::Exec(vec![
+        "ping".into(),
+        "-c".into(),
+        "1".into(),
+        "-W".into(),
+        "2".into(),
+        ip.to_string(),
+    ]);
+    match h.transport.as_ref() {
+        Some(t) => wait_healthy(
+            t.as_ref(),
+            docker,
+            PROBE,
+            &ping,
+            Duration::from_secs(3),
+            Duration::from_millis(500),
+        )
+        .await
+        .is_ok(),
+        None => false,
+    }
+}
+
+fn probe_spec(ctx: &phases::RunContext, h: &Host, image: &str) -> ContainerSpec {
+    let mut spec = ContainerSpec {
+        name: PROBE.into(),
+        component: "probe".into(),
+        node: h.node.name.clone(),
+        image: image.to_string(),
+        entrypoint: None,
+        command: vec!["sleep".into(), "120".into()],
+        env: Default::default(),
+        binds: Vec::new(),
+        ports: Vec::new(),
+        network: NetworkMode::Pod,
+        privileged: false,
+        restart: "no".into(),
+        labels: Default::default(),
+        hash: String::new(),
+    };
+    // Labelled as rwin's, so a probe left behind by an interrupted doctor is found and removed.
+    spec.labels.insert(
+        crate::docker::LABEL_CLUSTER.into(),
+        ctx.plan.cluster_name.clone(),
+    );
+    spec.labels
+        .insert(crate::docker::LABEL_COMPONENT.into(), "probe".into());
+    spec
+}
+
+/// The probe on hosts without the Docker API: the docker CLI in scripts.
+mod winrm {
+    use super::{Host, PROBE};
+    use crate::docker::cli;
+    use crate::docker::ensure::ContainerChange;
+    use crate::docker::spec::ContainerSpec;
+    use crate::phases::RunContext;
+
+    async fn run(h: &Host, script: &str) -> Result<String, String> {
+        let t = h.transport.as_ref().ok_or("not connected")?;
+        let command = crate::os::script_command(h.node.os, &h.node.node.user)?;
+        let out = t
+            .exec(&command, Some(script.as_bytes()))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(out.stdout)
+    }
+
+    pub async fn start(ctx: &RunContext, h: &Host, spec: &ContainerSpec) -> Result<String, String> {
+        // A Windows image has no `sleep`: the probe keeps running on Windows' ping instead.
+        let spec = ContainerSpec {
+            command: cli::probe::KEEP_ALIVE.map(String::from).to_vec(),
+            ..spec.clone()
+        };
+        let script = cli::ensure_script(
+            &spec,
+            &ContainerChange::Create,
+            &ctx.config.registries,
+            None,
+            cli::Isolation::Default,
+        )?;
+        let out = run(h, script.text()).await?;
+        if !cli::succeeded(&out) {
+            return Err("the probe container did not start".into());
+        }
+        let ip = run(h, &cli::probe::address_script(PROBE)).await?;
+        let ip = ip.trim().to_string();
+        if ip.is_empty() {
+            return Err("the probe container got no address".into());
+        }
+        Ok(ip)
+    }
+
+    pub async fn pings(h: &Host, to: &[&(String, String)]) -> Vec<(String, bool)> {
+        let addresses: Vec<String> = to.iter().map(|(_, ip)| ip.clone()).collect();
+        match run(h, &cli::probe::ping_script(PROBE, &addresses)).await {
+            Ok(out) => cli::probe::parse_pings(&out),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    pub async fn remove(h: &Host) {
+        if let Ok(script) = cli::remove_script(&[PROBE.to_string()]) {
+            let _ = run(h, &script).await;
+        }
+    }
+}
