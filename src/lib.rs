@@ -11,6 +11,7 @@ pub mod os;
 pub mod outcome;
 pub mod phases;
 pub mod plan;
+pub mod powershell;
 pub mod secret;
 pub mod settings;
 pub mod state;

@@ -10,12 +10,13 @@ mod powershell;
 pub mod probe;
 
 pub use parse::{parse_inspect, parse_version};
-pub use powershell::{quote, Script};
+pub use powershell::Script;
 
 use super::ensure::ContainerChange;
 use super::spec::{registry_of, ContainerSpec, POD_NETWORK};
 use super::LABEL_CLUSTER;
 use crate::config::{Health, NetworkMode, Registry};
+use crate::powershell::quote;
 use powershell::{arg, Ps};
 
 /// Render health-check templates with this as `container.ip`: the script reads the address

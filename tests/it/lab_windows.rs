@@ -606,10 +606,17 @@ fn mixed_lab_end_to_end() {
 
 fn inject(lab: &Lab, host: &str, script: &str) {
     let state = lab.run_dir.join(format!("hosts/{host}/winsim-state.json"));
-    let bootstrap = "$ProgressPreference = 'SilentlyContinue'; $s = $input | Out-String; & ([ScriptBlock]::Create($s))";
-    let encoded = rwin::transport::winrm::encode_powershell(bootstrap);
     let mut child = Command::new(repo().join("lab/lab.sh"))
-        .args(["exec", host, &winsim_bin().display().to_string(), "run", "--state", &state.display().to_string(), "--", &format!("powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand {encoded}")])
+        .args([
+            "exec",
+            host,
+            &winsim_bin().display().to_string(),
+            "run",
+            "--state",
+            &state.display().to_string(),
+            "--",
+            &rwin::powershell::script_command(),
+        ])
         .env("RWLAB_RUN", &lab.run_dir)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

@@ -4,10 +4,11 @@
 
 use std::time::Duration;
 
-use super::powershell::{arg, quote, Ps};
+use super::powershell::{arg, Ps};
 use super::CONTAINER_IP;
 use crate::config::{Health, HealthCheck};
 use crate::docker::spec::POD_NETWORK;
+use crate::powershell::quote;
 
 pub(super) fn wait(ps: &mut Ps, name: &str, h: &Health) -> Result<(), String> {
     let ip = super::container_address_template();

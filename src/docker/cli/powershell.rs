@@ -1,8 +1,10 @@
 //! Writing PowerShell that Windows PowerShell 5.1 and winsim read the same way: single-quoted
-//! strings, native arguments docker.exe receives unchanged, and an exit-code check after every
-//! docker call.
+//! strings (`crate::powershell::quote`), native arguments docker.exe receives unchanged, and an
+//! exit-code check after every docker call.
 
 use std::fmt;
+
+use crate::powershell::quote;
 
 /// A PowerShell script. `text` may hold a registry password; log `redacted` (Debug prints it).
 #[derive(Clone, PartialEq, Eq)]
@@ -63,21 +65,6 @@ impl Ps {
         self.depth = self.depth.saturating_sub(1);
         self.line("}");
     }
-}
-
-/// A PowerShell single-quoted string. PowerShell also ends such strings at the typographic
-/// single quotes U+2018..U+201B, so those are doubled like `'`.
-pub fn quote(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('\'');
-    for c in value.chars() {
-        if matches!(c, '\'' | '\u{2018}'..='\u{201B}') {
-            out.push(c);
-        }
-        out.push(c);
-    }
-    out.push('\'');
-    out
 }
 
 /// `value` quoted as one argument of a native command, if Windows PowerShell 5.1 passes it to

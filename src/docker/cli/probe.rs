@@ -2,8 +2,8 @@
 //! steps as over the API — read the probe container's address, ping from it — as scripts, with
 //! the probe container running Windows' own ping.
 
-use super::quote;
 use crate::docker::spec::POD_NETWORK;
+use crate::powershell::quote;
 
 /// What the probe container runs on a Windows host: Windows images have no `sleep`, but they
 /// have ping, and `/t` pings "until interrupted" (the windows-commands ping page); Microsoft's

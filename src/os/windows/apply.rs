@@ -6,8 +6,9 @@
 use std::fmt::Write as _;
 
 use super::change::{driver_name, Change};
-use super::{firewall_rule_name, quote, CLUSTER_LABEL, INTERFACE_OPTION, NETWORK, TCPIP_KEY};
+use super::{firewall_rule_name, CLUSTER_LABEL, INTERFACE_OPTION, NETWORK, TCPIP_KEY};
 use crate::os::DesiredHost;
+use crate::powershell::quote;
 
 /// One script that makes all `changes`, stopping at the first failure. Prints one JSON line:
 /// `{"reboot_needed":…,"container_if_index":…,"container_adapter":…}`.

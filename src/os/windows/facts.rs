@@ -7,8 +7,9 @@ use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use super::{firewall_rule_name, quote, CLUSTER_LABEL, TCPIP_KEY, VERSION_KEY};
+use super::{firewall_rule_name, CLUSTER_LABEL, TCPIP_KEY, VERSION_KEY};
 use crate::os::DesiredHost;
+use crate::powershell::quote;
 
 const REBOOT_KEYS: [&str; 2] = [
     r"HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending",

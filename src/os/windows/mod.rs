@@ -40,11 +40,8 @@ pub use service::{
 };
 pub use teardown::{teardown_script, Teardown, TurnedOn};
 
-/// The fixed command every script runs under; the script itself goes on stdin (Ansible's
-/// Windows bootstrap does the same). It works under cmd.exe or PowerShell as the default shell,
-/// and keeps the command line far below cmd.exe's 8191 characters whatever the script's size.
-pub const BOOTSTRAP: &str =
-    "$ProgressPreference = 'SilentlyContinue'; $s = $input | Out-String; & ([ScriptBlock]::Create($s))";
+/// The command every script runs under (the script goes on stdin).
+pub use crate::powershell::script_command;
 
 /// The container network rwin creates on every Windows node.
 pub const NETWORK: &str = "rwin";
@@ -59,20 +56,7 @@ pub const VERSION_KEY: &str = r"HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersi
 /// The features that give Windows its router (ServerManager docs; seed 002).
 pub const FEATURES: [&str; 2] = ["RemoteAccess", "Routing"];
 
-/// `powershell.exe … -EncodedCommand <BOOTSTRAP as UTF-16LE base64>`.
-pub fn script_command() -> String {
-    format!(
-        "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand {}",
-        crate::transport::winrm::encode_powershell(BOOTSTRAP)
-    )
-}
-
 /// The name of the firewall rule that admits the cluster's traffic.
 pub fn firewall_rule_name(cluster: &str) -> String {
     format!("rwin-{cluster}")
-}
-
-/// A PowerShell single-quoted string literal: no interpolation, `'` doubled.
-pub(crate) fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }

@@ -12,9 +12,10 @@ use std::net::Ipv4Addr;
 
 use serde::Serialize;
 
-use super::{quote, WindowsFacts};
+use super::WindowsFacts;
 use crate::docker::cli::{container_address_template, DONE};
 use crate::os::{Check, DesiredHost};
+use crate::powershell::quote;
 
 /// A component port a Windows node publishes: `HOST:CONTAINER/PROTO` from cluster.yml.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

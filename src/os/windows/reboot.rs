@@ -7,6 +7,6 @@ use crate::docker::cli::DONE;
 pub fn reboot_script() -> String {
     format!(
         "# rwin: restart the host (--allow-reboot): a change needs a reboot to take full effect.\nRestart-Computer -Force\nWrite-Output {}\n",
-        super::quote(DONE)
+        crate::powershell::quote(DONE)
     )
 }

@@ -10,8 +10,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::quote;
 use crate::config::{Service, ServiceFile};
+use crate::powershell::quote;
 
 /// Where service components' programs go (one directory per component).
 pub const PROGRAM_DIR: &str = r"C:\Program Files\rwin";

@@ -9,7 +9,8 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 
 use super::change::Change;
-use super::{firewall_rule_name, quote, CLUSTER_LABEL, TCPIP_KEY};
+use super::{firewall_rule_name, CLUSTER_LABEL, TCPIP_KEY};
+use crate::powershell::quote;
 
 pub use crate::state::windows::TurnedOn;
 

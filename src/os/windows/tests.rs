@@ -287,3 +287,40 @@ fn image_selection() {
         .unwrap_err()
         .contains("cannot run an image newer than the host"));
 }
+
+/// A route interface named with a typographic apostrophe (U+2019, as Windows' own adapter
+/// names such as "Bob’s NIC" can be): PowerShell ends a single-quoted string at ’ as at `'`,
+/// so every literal holding the name must double it. Left single, `'Bob’s NIC'` would end at
+/// `Bob’` and run `s NIC'` as code.
+#[test]
+fn a_route_interface_with_a_typographic_quote_is_quoted_whole() {
+    let name = "Bob\u{2019}s NIC";
+    let mut d = desired();
+    d.windows.route_interface = Some(name.into());
+    let mut f = facts(FRESH);
+    f.adapters[0].name = name.into();
+    f.interfaces[0].alias = name.into();
+    let changes = diff(&d, &f);
+    assert!(
+        changes.iter().any(
+            |c| matches!(c, Change::CreateNetwork { interface, .. } if interface.as_str() == name)
+        ),
+        "{changes:?}"
+    );
+    let script = apply_script(&d, &changes);
+    assert!(
+        script.contains("$_.Name -eq 'Bob\u{2019}\u{2019}s NIC'"),
+        "{script}"
+    );
+    assert!(
+        script.contains("'com.docker.network.windowsshim.interface=Bob\u{2019}\u{2019}s NIC'"),
+        "{script}"
+    );
+    // No ’ is left single outside comments (which end only at the end of their line).
+    for line in script.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        assert!(
+            !line.replace("\u{2019}\u{2019}", "").contains('\u{2019}'),
+            "{line}"
+        );
+    }
+}

@@ -24,7 +24,7 @@ pub use error::{SoapFault, WinrmError};
 pub use http::{Auth, HttpOptions, HttpPoster, Insecure};
 pub use ids::{IdSource, RandomIds, SequentialIds};
 pub use ntlm::{seal_with, unseal_with, NtlmClient};
-pub use powershell::{clixml_to_text, encode_powershell, powershell_encoded};
+pub use powershell::clixml_to_text;
 pub use response::{parse_fault, ReceiveOutput};
 pub use shell::{Poster, ShellOptions, WinrsShell};
 pub use transport::{WinrmTarget, WinrmTransport};

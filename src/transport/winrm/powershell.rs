@@ -1,38 +1,11 @@
-//! Sending PowerShell and reading its errors. Scripts go as `-EncodedCommand` (UTF-16LE,
-//! base64) so neither cmd.exe nor PowerShell re-parses them; errors come back on stderr as
-//! CLIXML (`#< CLIXML` then an `<Objs>` document), which is turned back into readable text.
-
-use base64::Engine as _;
+//! Reading PowerShell's errors. (The command line that runs scripts, and its `-EncodedCommand`
+//! encoding, are `crate::powershell`'s.) Errors come back on stderr as CLIXML (`#< CLIXML` then
+//! an `<Objs>` document), which is turned back into readable text.
 
 use super::xml;
 
 const CLIXML_MARKER: &str = "#< CLIXML";
 const NS_PS: &str = "http://schemas.microsoft.com/powershell/2004/04";
-
-/// `powershell.exe -NoProfile -NonInteractive -EncodedCommand <base64 of UTF-16LE>`, as the
-/// command and arguments of a WinRS Command.
-///
-/// Through cmd.exe (the WinRS default) the whole line must stay under 8191 characters, so a
-/// script of about 3000 characters is the most this carries; larger ones belong on stdin or in
-/// an uploaded file.
-pub fn powershell_encoded(script: &str) -> (String, Vec<String>) {
-    let encoded = encode_powershell(script);
-    (
-        "powershell.exe".to_string(),
-        vec![
-            "-NoProfile".to_string(),
-            "-NonInteractive".to_string(),
-            "-EncodedCommand".to_string(),
-            encoded,
-        ],
-    )
-}
-
-/// `script` as `-EncodedCommand` wants it: base64 of its UTF-16LE bytes.
-pub fn encode_powershell(script: &str) -> String {
-    let utf16: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
-    base64::engine::general_purpose::STANDARD.encode(utf16)
-}
 
 /// Turn PowerShell's CLIXML error stream into the text a console would have shown. Text that
 /// is not CLIXML passes through unchanged, and so does CLIXML that cannot be read, so nothing
@@ -116,26 +89,6 @@ fn unescape_ps(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn encoded_command_is_utf16le_base64() {
-        let (cmd, args) = powershell_encoded("Write-Host 'hé'");
-        assert_eq!(cmd, "powershell.exe");
-        assert_eq!(
-            args[..3],
-            ["-NoProfile", "-NonInteractive", "-EncodedCommand"]
-        );
-        let raw = base64::engine::general_purpose::STANDARD
-            .decode(&args[3])
-            .unwrap();
-        let units: Vec<u16> = raw
-            .chunks(2)
-            .map(|p| u16::from_le_bytes([p[0], p[1]]))
-            .collect();
-        assert_eq!(String::from_utf16(&units).unwrap(), "Write-Host 'hé'");
-        // "Wr" in UTF-16LE is 57 00 72 00: base64 "VwBy".
-        assert!(args[3].starts_with("VwBy"));
-    }
 
     /// `Write-Error boom` with a progress record before it, in the shape PowerShell writes.
     const WRITE_ERROR: &str = "#< CLIXML\r\n<Objs Version=\"1.1.0.1\" xmlns=\"http://schemas.microsoft.com/powershell/2004/04\"><Obj S=\"progress\" RefId=\"0\"><TN RefId=\"0\"><T>System.Management.Automation.PSCustomObject</T><T>System.Object</T></TN><MS><I64 N=\"SourceId\">1</I64><PR N=\"Record\"><AV>Preparing modules for first use.</AV><AI>0</AI><Nil /><PI>-1</PI><PC>-1</PC><T>Completed</T><SR>-1</SR><SD> </SD></PR></MS></Obj><S S=\"Error\">Write-Error boom : boom_x000D__x000A_</S><S S=\"Error\">    + CategoryInfo          : NotSpecified: (:) [Write-Error], WriteErrorException_x000D__x000A_</S><S S=\"Error\">    + FullyQualifiedErrorId : Microsoft.PowerShell.Commands.WriteErrorException_x000D__x000A_ _x000D__x000A_</S></Objs>";
