@@ -103,3 +103,44 @@ pub fn describe(err: &bollard::errors::Error) -> String {
         other => other.to_string(),
     }
 }
+
+/// How rwin works a host's container engine, chosen by what the host's connection can do.
+#[derive(Clone)]
+pub enum Engine {
+    /// The Docker API over the connection's byte streams (SSH, to Linux or Windows).
+    Api(Docker),
+    /// The docker CLI inside rwin's scripts, run with this command line (WinRM has no byte
+    /// streams).
+    Cli { command: String },
+}
+
+impl Engine {
+    /// The engine for a connection: the API where `transport` carries streams (reaching the
+    /// engine at `endpoint`), else the CLI in scripts run with `script_command`.
+    pub fn for_transport(
+        transport: Arc<dyn Transport>,
+        endpoint: Endpoint,
+        script_command: String,
+    ) -> Result<Engine, bollard::errors::Error> {
+        if transport.has_streams() {
+            connect(transport, endpoint).map(Engine::Api)
+        } else {
+            Ok(Engine::Cli {
+                command: script_command,
+            })
+        }
+    }
+
+    /// The Docker API client, where the engine is worked through the API.
+    pub fn api(&self) -> Option<&Docker> {
+        match self {
+            Engine::Api(d) => Some(d),
+            Engine::Cli { .. } => None,
+        }
+    }
+
+    /// Whether the engine is worked through the docker CLI in scripts.
+    pub fn is_cli(&self) -> bool {
+        matches!(self, Engine::Cli { .. })
+    }
+}

@@ -65,6 +65,11 @@ pub trait HostOs: Send + Sync + fmt::Debug {
 
     /// `doctor`'s checks of the host's own configuration.
     fn checks(&self, d: &DesiredHost, f: &OsFacts) -> Vec<Check>;
+    /// Whether those checks cover the container engine and its network (Windows), so
+    /// `doctor` does not add its generic rows for them.
+    fn checks_cover_engine(&self) -> bool;
+    /// The host's clock (seconds since the epoch) when its facts were read, if they carry it.
+    fn clock(&self, f: &OsFacts) -> Option<f64>;
 
     /// The containers of `instances` as they must run on this host, where that differs from
     /// the plan's (Windows: the image for the host's build), and what stops that.

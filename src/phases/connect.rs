@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::{Host, RunContext};
 use crate::config::{Connection, Node, WinrmAuth};
+use crate::docker::Engine;
 use crate::plan::PlannedNode;
 use crate::secret::Secret;
 use crate::transport::ssh::{SshTarget, SshTransport};
@@ -13,20 +14,21 @@ use crate::transport::Transport;
 pub async fn run(ctx: &RunContext, h: &mut Host) {
     ctx.ui.host_step(&h.node.name, "connecting");
     match open(ctx, &h.node).await {
-        Ok((transport, docker)) => {
+        Ok((transport, engine)) => {
             ctx.ui.host_step(&h.node.name, "connected");
             h.transport = Some(transport);
-            h.docker = docker;
+            h.engine = engine;
         }
         Err(e) => h.fail(&ctx.ui, e),
     }
 }
 
-/// A new connection to `planned`, and its Docker client where the transport has streams.
+/// A new connection to `planned`, and how its container engine is worked over it (none
+/// without a container engine).
 pub async fn open(
     ctx: &RunContext,
     planned: &PlannedNode,
-) -> Result<(Arc<dyn Transport>, Option<bollard::Docker>), String> {
+) -> Result<(Arc<dyn Transport>, Option<Engine>), String> {
     let node = &planned.node;
     let transport: Arc<dyn Transport> = match node.connection {
         Connection::Ssh => SshTransport::connect(ssh_target(ctx, node))
@@ -36,21 +38,17 @@ pub async fn open(
             .await
             .map_err(|e| e.to_string())?,
     };
-    // WinRM has no streams: such hosts run Docker through the docker CLI in their scripts.
-    let no_engine = ctx.config.network.container_engine == crate::config::ContainerEngine::None;
-    let endpoint = match node.connection {
-        Connection::Winrm => None,
-        _ if no_engine => None,
-        Connection::Ssh => Some(planned.host_os.docker_endpoint(&node.docker_socket)),
-    };
-    let docker = match endpoint {
-        Some(endpoint) => Some(
-            crate::docker::connect(transport.clone(), endpoint)
-                .map_err(|e| format!("{}: Docker client: {e}", node.name))?,
-        ),
-        None => None,
-    };
-    Ok((transport, docker))
+    if ctx.config.network.container_engine == crate::config::ContainerEngine::None {
+        return Ok((transport, None));
+    }
+    let os = planned.host_os;
+    let engine = Engine::for_transport(
+        transport.clone(),
+        os.docker_endpoint(&node.docker_socket),
+        os.script_command(&node.user),
+    )
+    .map_err(|e| format!("{}: Docker client: {e}", node.name))?;
+    Ok((transport, Some(engine)))
 }
 
 fn ssh_target(ctx: &RunContext, node: &Node) -> SshTarget {

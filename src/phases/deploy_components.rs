@@ -114,8 +114,9 @@ async fn deploy_one(
         .port_mappings
         .iter()
         .find(|c| c.component == spec.component);
-    // Over WinRM the mapping rides in the container's own script: no extra round trip.
-    let folded = mapping.filter(|_| h.docker.is_none() && change != ContainerChange::Unchanged);
+    // With the CLI engine the mapping rides in the container's own script: no extra round trip.
+    let by_script = h.engine.as_ref().is_some_and(crate::docker::Engine::is_cli);
+    let folded = mapping.filter(|_| by_script && change != ContainerChange::Unchanged);
     let (mut r, mapped_ip) = deploy_container(ctx, h, spec, health, change, folded).await;
     if !r.ok {
         return r;
@@ -229,7 +230,7 @@ async fn deploy_container(
     let Some(t) = h.transport.as_ref() else {
         return (fail("not connected".into()), None);
     };
-    let Some(docker) = h.docker.as_ref() else {
+    let Some(docker) = h.docker_api() else {
         return match deploy_by_script(ctx, h, t.as_ref(), spec, health, &change, mapping).await {
             Ok(ip) => (
                 ComponentResult {
@@ -389,7 +390,7 @@ pub(crate) async fn health_check_for(
     check: &crate::config::HealthCheck,
 ) -> Result<crate::config::HealthCheck, String> {
     use crate::config::HealthCheck;
-    let container_ip = match (spec.network, h.docker.as_ref()) {
+    let container_ip = match (spec.network, h.docker_api()) {
         (NetworkMode::Pod, Some(docker)) => {
             ensure::container_ip(docker, &spec.name, POD_NETWORK).await
         }

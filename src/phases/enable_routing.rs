@@ -90,37 +90,40 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
         return;
     };
 
-    // Without the Docker API (Windows over WinRM) the network is in the host script above, and
+    // With the CLI engine (Windows over WinRM) the network is in the host script above, and
     // orphans go by the docker CLI.
-    let Some(docker) = h.docker.clone() else {
-        let orphans = h.changes.remove_orphans.clone();
-        if orphans.is_empty() {
+    let docker = match h.engine.clone() {
+        Some(crate::docker::Engine::Api(docker)) => docker,
+        None => return,
+        Some(crate::docker::Engine::Cli { command }) => {
+            let orphans = h.changes.remove_orphans.clone();
+            if orphans.is_empty() {
+                return;
+            }
+            let script = match crate::docker::cli::remove_script(&orphans) {
+                Ok(s) => s,
+                Err(e) => return h.fail(&ctx.ui, format!("{name}: {e}")),
+            };
+            match t.exec(&command, Some(script.as_bytes())).await {
+                Ok(o) if crate::docker::cli::succeeded(&o.stdout) => {}
+                Ok(o) => {
+                    return h.fail(
+                        &ctx.ui,
+                        format!(
+                            "{name}: removing orphaned containers failed: {}",
+                            o.stderr.trim()
+                        ),
+                    )
+                }
+                Err(e) => return h.fail(&ctx.ui, e.to_string()),
+            }
+            for orphan in orphans {
+                h.applied.push(format!(
+                    "- container {orphan} (its component is no longer in cluster.yml)"
+                ));
+            }
             return;
         }
-        let script = match crate::docker::cli::remove_script(&orphans) {
-            Ok(s) => s,
-            Err(e) => return h.fail(&ctx.ui, format!("{name}: {e}")),
-        };
-        let command = h.node.host_os.script_command(&h.node.node.user);
-        match t.exec(&command, Some(script.as_bytes())).await {
-            Ok(o) if crate::docker::cli::succeeded(&o.stdout) => {}
-            Ok(o) => {
-                return h.fail(
-                    &ctx.ui,
-                    format!(
-                        "{name}: removing orphaned containers failed: {}",
-                        o.stderr.trim()
-                    ),
-                )
-            }
-            Err(e) => return h.fail(&ctx.ui, e.to_string()),
-        }
-        for orphan in orphans {
-            h.applied.push(format!(
-                "- container {orphan} (its component is no longer in cluster.yml)"
-            ));
-        }
-        return;
     };
     if let Some(change) = h.changes.network.clone() {
         ctx.ui.host_step(&name, "creating the container network");

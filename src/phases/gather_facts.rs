@@ -10,6 +10,7 @@ use super::{Host, HostFacts, RunContext};
 use crate::docker::cli;
 use crate::docker::ensure::{self, Existing, NetworkFacts};
 use crate::docker::spec::POD_NETWORK;
+use crate::docker::Engine;
 use crate::transport::Transport;
 
 /// Between the two answers of the engine script.
@@ -71,18 +72,17 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
     let script = os.facts_script(&h.desired);
     // The host script and the engine's answers are independent: run them side by side, each
     // on its own channel of the one connection.
-    let no_engine = ctx.config.network.container_engine == crate::config::ContainerEngine::None;
     let engine = async {
-        match &h.docker {
-            _ if no_engine => Ok(EngineFacts {
+        match &h.engine {
+            None => Ok(EngineFacts {
                 services_out: String::new(),
                 version: String::new(),
                 network: None,
                 containers: BTreeMap::new(),
                 orphans: Vec::new(),
             }),
-            Some(docker) => engine_facts_api(ctx, h, docker).await,
-            None => engine_facts_cli(ctx, h, t.as_ref(), &command).await,
+            Some(Engine::Api(docker)) => engine_facts_api(ctx, h, docker).await,
+            Some(Engine::Cli { command }) => engine_facts_cli(ctx, h, t.as_ref(), command).await,
         }
     };
     let host_script = async {
@@ -101,7 +101,8 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
         .map(|s| &s.spec)
         .collect();
     let services = async {
-        if service_specs.is_empty() || h.docker.is_none() {
+        // Over the CLI engine the services script rides along with the engine's script.
+        if service_specs.is_empty() || h.docker_api().is_none() {
             return Ok(String::new());
         }
         let script = services_script(&service_specs);
@@ -134,7 +135,7 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
         Err(e) => return h.fail(&ctx.ui, e),
     };
     let services_out = match services_out {
-        Ok(o) if h.docker.is_some() => o,
+        Ok(o) if h.docker_api().is_some() => o,
         Ok(_) => engine.services_out.clone(),
         Err(e) => return h.fail(&ctx.ui, format!("{name}: reading services: {e}")),
     };

@@ -17,7 +17,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bollard::Docker;
 use futures_util::StreamExt;
 use serde::Serialize;
 
@@ -108,7 +107,8 @@ pub struct Host {
     pub node: PlannedNode,
     pub desired: DesiredHost,
     pub transport: Option<Arc<dyn Transport>>,
-    pub docker: Option<Docker>,
+    /// How its container engine is worked (none without one).
+    pub engine: Option<crate::docker::Engine>,
     pub facts: Option<HostFacts>,
     pub changes: HostChanges,
     /// Specs that differ on this host from the plan's (a Windows image chosen by the host's
@@ -134,7 +134,7 @@ impl Host {
             node: node.clone(),
             desired,
             transport: None,
-            docker: None,
+            engine: None,
             facts: None,
             changes: HostChanges::default(),
             specs: BTreeMap::new(),
@@ -157,6 +157,11 @@ impl Host {
         spec: &'a crate::docker::spec::ContainerSpec,
     ) -> &'a crate::docker::spec::ContainerSpec {
         self.specs.get(&spec.component).unwrap_or(spec)
+    }
+
+    /// The Docker API client, where the engine is worked through the API.
+    pub fn docker_api(&self) -> Option<&bollard::Docker> {
+        self.engine.as_ref().and_then(crate::docker::Engine::api)
     }
 
     pub fn ok(&self) -> bool {
@@ -250,7 +255,7 @@ pub async fn teardown(ctx: &RunContext, hosts: &mut [(Host, HostRecord)], force:
                 ctx.ui.warn(&format!(
                     "{cause}; --force: removing what can be removed without it"
                 ));
-                h.docker = None;
+                h.engine = None;
                 teardown::run(ctx, h, rec).await;
                 if let Some(e) = h.error.take() {
                     h.error = Some(format!("{e} (after: {cause})"));

@@ -16,7 +16,7 @@ const WAIT: Duration = Duration::from_secs(600);
 const PENDING_WAIT: Duration = Duration::from_secs(60);
 const RETRY: Duration = Duration::from_secs(5);
 
-/// Restart the host and reconnect: `h.transport` (and `h.docker`) are the new connection.
+/// Restart the host and reconnect: `h.transport` (and `h.engine`) are the new connection.
 pub async fn run(ctx: &RunContext, h: &mut Host) -> Result<(), String> {
     let name = h.node.name.clone();
     let t = h.transport.clone().ok_or("not connected")?;
@@ -43,7 +43,7 @@ pub async fn run(ctx: &RunContext, h: &mut Host) -> Result<(), String> {
     }
     t.close().await;
     h.transport = None;
-    h.docker = None;
+    h.engine = None;
     tokio::time::sleep(SHUTDOWN_GRACE).await;
     let facts = os.facts_script(&h.desired);
     let started = Instant::now();
@@ -59,7 +59,7 @@ pub async fn run(ctx: &RunContext, h: &mut Host) -> Result<(), String> {
         ctx.ui
             .host_step(&name, "waiting for the host to answer after its reboot");
         match connect::open(ctx, &h.node).await {
-            Ok((t, docker)) => match t.exec(&command, Some(facts.as_bytes())).await {
+            Ok((t, engine)) => match t.exec(&command, Some(facts.as_bytes())).await {
                 Ok(o) if o.success() => match os.parse_facts(&o.stdout) {
                     Ok(f) => {
                         let since = *first_answer.get_or_insert_with(Instant::now);
@@ -69,7 +69,7 @@ pub async fn run(ctx: &RunContext, h: &mut Host) -> Result<(), String> {
                                 ctx.ui.warn(&format!("{name}: Windows still reports a pending reboot after rwin restarted it"));
                             }
                             h.transport = Some(t);
-                            h.docker = docker;
+                            h.engine = engine;
                             return Ok(());
                         }
                         last = "Windows still reports a pending reboot".into();

@@ -17,7 +17,7 @@ pub async fn run(ctx: &RunContext, h: &mut Host, record: &HostRecord) {
     // Through the Docker API where the OS leaves the containers to the engine (Linux); the
     // Windows script removes them itself, with the docker CLI.
     if os.engine_removes_containers() {
-        if let Some(docker) = h.docker.clone() {
+        if let Some(docker) = h.docker_api().cloned() {
             remove_containers(ctx, h, &docker).await;
             if !h.ok() {
                 return;

@@ -45,6 +45,12 @@ pub trait Transport: Send + Sync {
         stdin: Option<&'a [u8]>,
     ) -> BoxFuture<'a, Result<ExecOutput, TransportError>>;
 
+    /// Whether this connection carries byte streams (`open_unix`, `open_command`): the Docker
+    /// API can go over it. WinRM has none; its hosts run the docker CLI in scripts.
+    fn has_streams(&self) -> bool {
+        false
+    }
+
     /// A stream to a Unix socket on the host.
     fn open_unix<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<BoxStream, TransportError>> {
         let _ = path;

@@ -494,6 +494,10 @@ impl Transport for SshTransport {
         })
     }
 
+    fn has_streams(&self) -> bool {
+        true
+    }
+
     fn open_unix<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<BoxStream, TransportError>> {
         Box::pin(async move {
             self.round_trips.fetch_add(1, Ordering::Relaxed);

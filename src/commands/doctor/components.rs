@@ -91,7 +91,7 @@ async fn health(
         .iter()
         .find(|c| c.name == spec.component)
         .and_then(|c| c.health.clone());
-    match (health, h.docker.as_ref()) {
+    match (health, h.docker_api()) {
         (None, _) => Ok("running, no health check".to_string()),
         // WinRM carries no streams to probe with; `up` runs the check in its script.
         (Some(_), None) => Ok("running (health not probed over WinRM)".to_string()),

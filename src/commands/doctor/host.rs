@@ -3,7 +3,7 @@
 //! at boot: `os::checks`), the clock, then the host's components, services and orphans.
 
 use super::components;
-use crate::config::{Connection, Os};
+use crate::config::Connection;
 use crate::docker::spec::POD_NETWORK;
 use crate::os::Check;
 use crate::phases::{self, Host, HostFacts, NetworkChange};
@@ -14,16 +14,16 @@ pub(super) async fn checks(ctx: &phases::RunContext, h: &Host) -> Vec<Check> {
         return no_facts(h, connected);
     };
     let mut v = vec![connected];
-    // Windows checks the engine (and its minimum version) among its own.
-    if h.node.os == Os::Linux && !h.desired.plain_bridge {
+    let os = h.node.host_os;
+    if !os.checks_cover_engine() && !h.desired.plain_bridge {
         v.push(Check::pass(
             "container engine",
             format!("Docker {}", facts.docker_version),
         ));
     }
     v.extend(container_network(h));
-    v.extend(crate::os::checks(&h.desired, &facts.os));
-    v.extend(clock(facts));
+    v.extend(os.checks(&h.desired, &facts.os));
+    v.extend(clock(h, facts));
     let Some(t) = h.transport.as_ref() else {
         return v;
     };
@@ -89,10 +89,10 @@ fn no_facts(h: &Host, connected: Check) -> Vec<Check> {
     )]
 }
 
-/// The container network, on Linux (on Windows it is among the host's own checks, os::windows).
+/// The container network, unless the OS's own checks cover it (Windows).
 fn container_network(h: &Host) -> Option<Check> {
     match &h.changes.network {
-        _ if h.node.os == Os::Windows => None,
+        _ if h.node.host_os.checks_cover_engine() => None,
         None => Some(Check::pass(
             "container network",
             format!(
@@ -117,8 +117,8 @@ fn container_network(h: &Host) -> Option<Check> {
 }
 
 /// The host's clock against this machine's, where the facts carry it (Linux).
-fn clock(facts: &HostFacts) -> Option<Check> {
-    let clock = facts.os.linux().and_then(|l| l.clock)?;
+fn clock(h: &Host, facts: &HostFacts) -> Option<Check> {
+    let clock = h.node.host_os.clock(&facts.os)?;
     // The script ran within one round trip before its answer arrived.
     let skew = clock - facts.received_at;
     let detail = format!("{skew:+.2}s from this machine");

@@ -79,7 +79,7 @@ pub(super) async fn run(ctx: &phases::RunContext, hosts: &[Host], image: Option<
         matrix.insert(from.clone(), row);
     }
     for h in &ready {
-        match h.docker.as_ref() {
+        match h.docker_api() {
             Some(docker) => {
                 let _ = ensure::remove(docker, PROBE).await;
             }
@@ -100,7 +100,7 @@ async fn start(ctx: &phases::RunContext, h: &Host, image: &str) -> Result<String
         .map(|s| s.image.clone())
         .unwrap_or_else(|| image.to_string());
     let spec = probe_spec(ctx, h, &host_image);
-    let Some(docker) = h.docker.as_ref() else {
+    let Some(docker) = h.docker_api() else {
         return winrm::start(ctx, h, &spec).await.map_err(|e| {
             Check::fail("probe", e, "check --probe-image; then doctor --probe again")
         });
@@ -134,7 +134,7 @@ async fn ping_from(
     let mut row = BTreeMap::new();
     let mut unreachable = Vec::new();
     let others: Vec<&(String, String)> = ips.iter().filter(|(to, _)| to.as_str() != from).collect();
-    let by_script = match h.docker.as_ref() {
+    let by_script = match h.docker_api() {
         Some(_) => None,
         None => Some(winrm::pings(h, &others).await),
     };
@@ -142,7 +142,7 @@ async fn ping_from(
         let ok = if let Some(answers) = &by_script {
             answers.iter().any(|(a, ok)| a == ip && *ok)
         } else {
-            let Some(docker) = h.docker.as_ref() else {
+            let Some(docker) = h.docker_api() else {
                 continue;
             };
             docker_ping(h, docker, ip).await

@@ -150,4 +150,12 @@ impl HostOs for Linux {
     fn checks(&self, d: &DesiredHost, f: &OsFacts) -> Vec<Check> {
         facts(f).map(|f| linux::checks(d, f)).unwrap_or_default()
     }
+
+    fn checks_cover_engine(&self) -> bool {
+        false
+    }
+
+    fn clock(&self, f: &OsFacts) -> Option<f64> {
+        facts(f).and_then(|l| l.clock)
+    }
 }

@@ -193,6 +193,16 @@ impl HostOs for Windows {
         f.windows().map(|f| super::checks(d, f)).unwrap_or_default()
     }
 
+    /// The engine (and its minimum version) and the container network are among Windows' own
+    /// checks.
+    fn checks_cover_engine(&self) -> bool {
+        true
+    }
+
+    fn clock(&self, _f: &OsFacts) -> Option<f64> {
+        None
+    }
+
     /// Each component's image for the host's build (`windows_image`); published ports are
     /// RRAS NAT mappings here (`port_mappings`): `-p` on a transparent network publishes nothing.
     fn host_specs(
