@@ -82,6 +82,23 @@ pub trait HostOs: Send + Sync + fmt::Debug {
         (BTreeMap::new(), Vec::new())
     }
 
+    /// After the container of a component that publishes ports starts: the script that
+    /// publishes them (Windows: RRAS NAT port mappings to the container's address), the
+    /// container's address as its answer gives it, and the record of what it made.
+    fn publish_script(&self, _c: &PortMappingChange) -> String {
+        String::new()
+    }
+    fn published_address(&self, _stdout: &str) -> Option<std::net::Ipv4Addr> {
+        None
+    }
+    fn record_published(
+        &self,
+        _rec: &mut HostRecord,
+        _c: &PortMappingChange,
+        _ip: std::net::Ipv4Addr,
+    ) {
+    }
+
     /// What publishing ports needs besides the container (Windows: RRAS NAT port mappings to
     /// the container's address), per component that publishes any.
     fn port_mappings(

@@ -15,8 +15,6 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use serde::Serialize;
 
-use crate::config::Os;
-
 /// One change to a host's own configuration (the container runtime's objects are separate).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "change")]
@@ -251,14 +249,6 @@ impl Default for WindowsDesired {
     }
 }
 
-/// The shell used to run a script read from standard input, for this OS and user.
-pub fn script_command(os: Os, user: &str) -> Result<String, String> {
-    match os {
-        Os::Linux => Ok(linux::script_command(user)),
-        Os::Windows => Ok(windows::script_command()),
-    }
-}
-
 /// What the host script found, per OS.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "lowercase", tag = "os")]
@@ -280,65 +270,5 @@ impl OsFacts {
             OsFacts::Windows(f) => Some(f),
             OsFacts::Linux(_) => None,
         }
-    }
-}
-
-/// The read-only script that reports the host's configuration.
-pub fn facts_script(os: Os, d: &DesiredHost) -> String {
-    match os {
-        Os::Linux => linux::facts_script(d),
-        Os::Windows => windows::facts_script(d),
-    }
-}
-
-/// Read the facts script's answer.
-pub fn parse_facts(os: Os, stdout: &str) -> Result<OsFacts, String> {
-    match os {
-        Os::Linux => Ok(OsFacts::Linux(linux::parse_facts(stdout))),
-        Os::Windows => windows::parse_facts(stdout).map(|f| OsFacts::Windows(Box::new(f))),
-    }
-}
-
-/// Every change the host's own configuration needs, in the order they are applied.
-pub fn diff(d: &DesiredHost, f: &OsFacts) -> Vec<HostChange> {
-    match f {
-        OsFacts::Linux(f) => linux::diff(d, f),
-        OsFacts::Windows(f) => windows::diff(d, f)
-            .into_iter()
-            .map(HostChange::Windows)
-            .collect(),
-    }
-}
-
-/// What stops rwin from changing this host at all, in words that say how to fix it.
-pub fn blockers(d: &DesiredHost, f: &OsFacts) -> Vec<String> {
-    match f {
-        OsFacts::Linux(f) => linux::blockers(d, f),
-        OsFacts::Windows(f) => windows::blockers(d, f),
-    }
-}
-
-/// The one script that makes `changes`.
-pub fn apply_script(os: Os, d: &DesiredHost, changes: &[HostChange]) -> String {
-    match os {
-        Os::Linux => linux::apply_script(d, changes),
-        Os::Windows => {
-            let changes: Vec<windows::Change> = changes
-                .iter()
-                .filter_map(|c| match c {
-                    HostChange::Windows(w) => Some(w.clone()),
-                    _ => None,
-                })
-                .collect();
-            windows::apply_script(d, &changes)
-        }
-    }
-}
-
-/// `doctor`'s checks of the host's own configuration.
-pub fn checks(d: &DesiredHost, f: &OsFacts) -> Vec<Check> {
-    match f {
-        OsFacts::Linux(f) => linux::checks(d, f),
-        OsFacts::Windows(f) => windows::checks(d, f),
     }
 }

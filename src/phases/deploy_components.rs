@@ -155,20 +155,21 @@ async fn deploy_one(
 async fn map_ports(
     ctx: &RunContext,
     h: &Host,
-    c: &crate::os::windows::PortMappingChange,
+    c: &crate::os::PortMappingChange,
 ) -> Result<std::net::Ipv4Addr, String> {
     let name = h.name();
     let t = h.transport.as_ref().ok_or("not connected")?;
     ctx.ui
         .host_step(name, &format!("mapping the ports of {}", c.container));
-    let script = crate::os::windows::mapping_script(c);
+    let os = h.node.host_os;
+    let script = os.publish_script(c);
     ctx.ui.debug(&format!("{name}: running\n{script}"));
-    let command = crate::os::script_command(h.node.os, &h.node.node.user)?;
+    let command = os.script_command(&h.node.node.user);
     let out = t
         .exec(&command, Some(script.as_bytes()))
         .await
         .map_err(|e| e.to_string())?;
-    let ip = crate::os::windows::parse_mapped_address(&out.stdout).ok_or_else(|| {
+    let ip = os.published_address(&out.stdout).ok_or_else(|| {
         let why = out.stderr.trim();
         if why.is_empty() {
             format!("the script stopped (exit {}) without saying why", out.code)
@@ -183,21 +184,11 @@ async fn map_ports(
 fn record_mappings(
     ctx: &RunContext,
     h: &Host,
-    c: &crate::os::windows::PortMappingChange,
+    c: &crate::os::PortMappingChange,
     ip: std::net::Ipv4Addr,
 ) -> Result<std::net::Ipv4Addr, String> {
-    let name = h.name();
-    let made = crate::os::windows::mapped(c, &ip.to_string());
     ctx.state
-        .update(|s| {
-            let w = s
-                .host_mut(name)
-                .windows
-                .get_or_insert_with(Default::default);
-            w.port_mappings
-                .retain(|m| !made.iter().any(|n| n.same_port(m)));
-            w.port_mappings.extend(made.iter().cloned());
-        })
+        .update(|s| h.node.host_os.record_published(s.host_mut(h.name()), c, ip))
         .map_err(|e| e.to_string())?;
     Ok(ip)
 }
@@ -208,7 +199,7 @@ async fn deploy_container(
     spec: &ContainerSpec,
     health: Option<&crate::config::Health>,
     change: ContainerChange,
-    mapping: Option<&crate::os::windows::PortMappingChange>,
+    mapping: Option<&crate::os::PortMappingChange>,
 ) -> (ComponentResult, Option<std::net::Ipv4Addr>) {
     let name = h.name();
     let fail = |detail: String| ComponentResult {
@@ -318,7 +309,7 @@ async fn deploy_by_script(
     spec: &ContainerSpec,
     health: Option<&crate::config::Health>,
     change: &ContainerChange,
-    mapping: Option<&crate::os::windows::PortMappingChange>,
+    mapping: Option<&crate::os::PortMappingChange>,
 ) -> Result<Option<std::net::Ipv4Addr>, String> {
     if *change == ContainerChange::Unchanged {
         return Ok(None);
@@ -349,15 +340,14 @@ async fn deploy_by_script(
         health.as_ref(),
         isolation,
     )?;
-    let then = mapping
-        .map(crate::os::windows::mapping_script)
-        .unwrap_or_default();
+    let os = h.node.host_os;
+    let then = mapping.map(|m| os.publish_script(m)).unwrap_or_default();
     ctx.ui.debug(&format!(
         "{}: running\n{}{then}",
         h.name(),
         script.redacted()
     ));
-    let command = crate::os::script_command(h.node.os, &h.node.node.user)?;
+    let command = os.script_command(&h.node.node.user);
     let text = format!("{}{then}", script.text());
     let out = t
         .exec(&command, Some(text.as_bytes()))
@@ -378,7 +368,7 @@ async fn deploy_by_script(
                 .insert(spec.component.clone())
         })
         .map_err(|e| e.to_string())?;
-    Ok(mapping.and_then(|_| crate::os::windows::parse_mapped_address(&out.stdout)))
+    Ok(mapping.and_then(|_| os.published_address(&out.stdout)))
 }
 
 /// The health check of `spec` on host `h`, with its templates rendered: node facts, role

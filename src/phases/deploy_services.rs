@@ -51,7 +51,7 @@ pub async fn run(
 async fn deploy(ctx: &RunContext, h: &Host, spec: &ServiceSpec) -> Result<Outcome, String> {
     let name = h.name();
     let t = h.transport.as_ref().ok_or("not connected")?;
-    let command = crate::os::script_command(h.node.os, &h.node.node.user)?;
+    let command = h.node.host_os.script_command(&h.node.node.user);
     // Read with the host's facts; read here only if that answer lacked it.
     let facts = match h.facts.as_ref().and_then(|f| f.services.get(&spec.name)) {
         Some(f) => f.clone(),

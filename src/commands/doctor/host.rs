@@ -1,6 +1,6 @@
 //! One host's checks, in the order they are shown: the connection, the container engine and
 //! network, the operating system's own checks (forwarding, routes, NAT, firewall, persistence
-//! at boot: `os::checks`), the clock, then the host's components, services and orphans.
+//! at boot: `HostOs::checks`), the clock, then the host's components, services and orphans.
 
 use super::components;
 use crate::config::Connection;

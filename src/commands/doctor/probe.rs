@@ -229,7 +229,7 @@ mod winrm {
 
     async fn run(h: &Host, script: &str) -> Result<String, String> {
         let t = h.transport.as_ref().ok_or("not connected")?;
-        let command = crate::os::script_command(h.node.os, &h.node.node.user)?;
+        let command = h.node.host_os.script_command(&h.node.node.user);
         let out = t
             .exec(&command, Some(script.as_bytes()))
             .await

@@ -243,6 +243,27 @@ impl HostOs for Windows {
         (specs, blockers)
     }
 
+    fn publish_script(&self, c: &PortMappingChange) -> String {
+        super::mapping_script(c)
+    }
+
+    fn published_address(&self, stdout: &str) -> Option<std::net::Ipv4Addr> {
+        super::parse_mapped_address(stdout)
+    }
+
+    fn record_published(
+        &self,
+        rec: &mut HostRecord,
+        c: &PortMappingChange,
+        ip: std::net::Ipv4Addr,
+    ) {
+        let made = super::mapped(c, &ip.to_string());
+        let w = rec.windows.get_or_insert_with(Default::default);
+        w.port_mappings
+            .retain(|m| !made.iter().any(|n| n.same_port(m)));
+        w.port_mappings.extend(made);
+    }
+
     fn port_mappings(
         &self,
         d: &DesiredHost,
