@@ -15,7 +15,7 @@ fn main() -> std::process::ExitCode {
             return rwin::ExitStatus::Failure.into();
         }
     };
-    let status = runtime.block_on(rwin::run(cli));
+    let status = runtime.block_on(rwin::commands::run(cli));
     // Pending SSH sessions and Docker streams are dropped, not awaited: the outcome is known.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     status.into()

@@ -94,3 +94,25 @@ pub(crate) fn prepare(
         state: Arc::new(StateStore::new(state_path, state)),
     }))
 }
+
+/// Run one invocation of rwin and report how it ended.
+pub async fn run(cli: crate::cli::Cli) -> ExitStatus {
+    let settings = Settings::from_cli(&cli);
+    let ui = Arc::new(Ui::new(&settings));
+    let work = dispatch(cli.command, &settings, &ui);
+    tokio::select! {
+        outcome = work => match outcome {
+            Ok(status) => status,
+            Err(err) => {
+                ui.clear_progress();
+                ui.error(&format!("{err:#}"));
+                ExitStatus::Failure
+            }
+        },
+        _ = tokio::signal::ctrl_c() => {
+            ui.clear_progress();
+            ui.error("interrupted: stopped before finishing. The state file holds everything done so far; run the same command again to converge.");
+            ExitStatus::Interrupted
+        }
+    }
+}

@@ -101,7 +101,7 @@ pub fn change_lines(h: &Host) -> Vec<String> {
 }
 
 /// Whether the host needs a reboot (its OS says when: `HostOs::reboot_needed`).
-pub fn reboot_needed(h: &Host) -> bool {
+fn host_needs_reboot(h: &Host) -> bool {
     h.node
         .host_os
         .reboot_needed(h.facts.as_ref().map(|f| &f.os), &h.changes.host)
@@ -109,7 +109,7 @@ pub fn reboot_needed(h: &Host) -> bool {
 
 /// The plan's word on a needed reboot, which is not a change of its own.
 fn reboot_note(h: &Host) -> Option<String> {
-    if h.departed.is_some() || !reboot_needed(h) {
+    if h.departed.is_some() || !host_needs_reboot(h) {
         return None;
     }
     Some(if h.desired.windows.allow_reboot {
@@ -215,7 +215,7 @@ impl<'a> PlanJson<'a> {
                 error: h.error.as_deref(),
                 changes: &h.changes,
                 summary: change_lines(h),
-                reboot_needed: h.departed.is_none() && reboot_needed(h),
+                reboot_needed: h.departed.is_none() && host_needs_reboot(h),
                 notes: reboot_note(h).into_iter().collect(),
             })
             .collect();
