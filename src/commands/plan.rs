@@ -212,7 +212,7 @@ impl<'a> PlanJson<'a> {
                 public_address: h.node.node.public_address.as_deref(),
                 labels: &h.node.node.labels,
                 reachable: h.ok(),
-                error: h.error.as_deref(),
+                error: h.error.as_ref().map(|e| e.message.as_str()),
                 changes: &h.changes,
                 summary: change_lines(h),
                 reboot_needed: h.departed.is_none() && host_needs_reboot(h),

@@ -5,7 +5,7 @@ use super::{departed_line, render_text};
 use crate::commands::test_support::context;
 use crate::docker::ensure::ContainerChange;
 use crate::os::{windows, HostChange};
-use crate::phases::{Host, NetworkChange};
+use crate::phases::{Host, HostError, NetworkChange};
 use crate::state::{RouteRecord, State};
 
 const CONFIG: &str = "\
@@ -90,7 +90,10 @@ fn every_kind_of_change_is_listed_under_its_host_and_counted() {
     win1.changes.network = Some(NetworkChange::Recreate {
         was: "10.42.7.0/24 gateway 10.42.7.1".into(),
     });
-    hosts[3].error = Some("lin3: cannot reach 192.0.2.13:22: connection refused".into());
+    hosts[3].error = Some(HostError::connect(
+        "lin3: cannot reach 192.0.2.13:22: connection refused",
+        true,
+    ));
     // What a departing host's survey found is not listed: it is removed whole.
     hosts[4].changes.host = vec![HostChange::EnableForwarding];
     insta::assert_snapshot!(render_text(&hosts));
@@ -117,7 +120,10 @@ fn a_converged_cluster_says_so() {
 fn a_host_that_could_not_be_read_is_never_reported_as_unchanged() {
     let mut hosts = hosts();
     hosts.truncate(2);
-    hosts[1].error = Some("lin2: SSH authentication failed for user root (ssh-agent)".into());
+    hosts[1].error = Some(HostError::connect(
+        "lin2: SSH authentication failed for user root (ssh-agent)",
+        false,
+    ));
     let text = render_text(&hosts);
     assert!(!text.contains("every host already matches"), "{text}");
     assert!(

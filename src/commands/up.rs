@@ -49,7 +49,7 @@ pub async fn run(path: &Path, settings: &Settings, ui: &Arc<Ui>) -> anyhow::Resu
             .filter_map(|h| {
                 h.error.as_ref().map(|e| ErrorRow {
                     node: h.node.name.clone(),
-                    error: e.clone(),
+                    error: e.message.clone(),
                 })
             })
             .collect();
@@ -161,7 +161,7 @@ impl From<&Host> for SummaryJson {
             public_address: h.node.node.public_address.clone(),
             labels: h.node.node.labels.clone(),
             ok: h.ok(),
-            error: h.error.clone(),
+            error: h.error.as_ref().map(|e| e.message.clone()),
             applied: h.applied.clone(),
             components: h.components.clone(),
             seconds: h.elapsed.as_secs_f64(),

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{Host, RunContext};
+use super::{ErrorKind, Host, HostError, RunContext};
 use crate::config::{Connection, Node, WinrmAuth};
 use crate::docker::Engine;
 use crate::plan::PlannedNode;
@@ -19,7 +19,7 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
             h.transport = Some(transport);
             h.engine = engine;
         }
-        Err(e) => h.fail(&ctx.ui, e),
+        Err(e) => h.fail_with(&ctx.ui, e),
     }
 }
 
@@ -28,15 +28,17 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
 pub async fn open(
     ctx: &RunContext,
     planned: &PlannedNode,
-) -> Result<(Arc<dyn Transport>, Option<Engine>), String> {
+) -> Result<(Arc<dyn Transport>, Option<Engine>), HostError> {
     let node = &planned.node;
     let transport: Arc<dyn Transport> = match node.connection {
         Connection::Ssh => SshTransport::connect(ssh_target(ctx, node))
             .await
-            .map_err(|e| e.to_string())?,
-        Connection::Winrm => WinrmTransport::connect(winrm_target(ctx, node)?)
-            .await
-            .map_err(|e| e.to_string())?,
+            .map_err(|e| HostError::connect(e.to_string(), e.is_retryable()))?,
+        Connection::Winrm => WinrmTransport::connect(
+            winrm_target(ctx, node).map_err(|e| HostError::connect(e, false))?,
+        )
+        .await
+        .map_err(|e| HostError::connect(e.to_string(), e.is_retryable()))?,
     };
     if ctx.config.network.container_engine == crate::config::ContainerEngine::None {
         return Ok((transport, None));
@@ -47,7 +49,12 @@ pub async fn open(
         os.docker_endpoint(&node.docker_socket),
         os.script_command(&node.user),
     )
-    .map_err(|e| format!("{}: Docker client: {e}", node.name))?;
+    .map_err(|e| {
+        HostError::new(
+            ErrorKind::Engine,
+            format!("{}: Docker client: {e}", node.name),
+        )
+    })?;
     Ok((transport, Some(engine)))
 }
 

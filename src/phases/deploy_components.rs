@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use futures_util::StreamExt;
 
-use super::{Host, RunContext};
+use super::{ErrorKind, Host, RunContext};
 use crate::config::NetworkMode;
 use crate::docker::cli;
 use crate::docker::ensure::{self, ContainerChange};
@@ -80,7 +80,7 @@ pub async fn run(ctx: &RunContext, hosts: &mut [Host]) {
                         r.component,
                         r.detail.clone().unwrap_or_default()
                     );
-                    h.fail(&ctx.ui, msg);
+                    h.fail(&ctx.ui, ErrorKind::Component, msg);
                 }
                 if r.outcome.changed() {
                     h.applied

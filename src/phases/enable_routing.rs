@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::{Host, NetworkChange, RunContext};
+use super::{ErrorKind, Host, NetworkChange, RunContext};
 use crate::docker::ensure;
 use crate::docker::spec::POD_NETWORK;
 use crate::state::RouteRecord;
@@ -12,7 +12,7 @@ use crate::state::RouteRecord;
 pub async fn run(ctx: &RunContext, h: &mut Host) {
     let name = h.node.name.clone();
     if let Some(b) = h.changes.blockers.first().cloned() {
-        return h.fail(&ctx.ui, format!("{name}: {b}"));
+        return h.fail(&ctx.ui, ErrorKind::Blocked, format!("{name}: {b}"));
     }
     // Windows with --allow-reboot: after a reboot the facts are read again and what is still
     // to do is applied once more (never a second reboot).
@@ -40,6 +40,7 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
             Ok(o) => {
                 return h.fail(
                     &ctx.ui,
+                    ErrorKind::Apply,
                     format!(
                         "{name}: configuring routing failed (exit {}): {}",
                         o.code,
@@ -47,7 +48,7 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
                     ),
                 )
             }
-            Err(e) => return h.fail(&ctx.ui, e.to_string()),
+            Err(e) => return h.fail(&ctx.ui, ErrorKind::Apply, e.to_string()),
         }
         let desired_routes: Vec<RouteRecord> = h
             .desired
@@ -62,7 +63,7 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
             rec.routes = desired_routes.into_iter().collect();
         });
         if let Err(e) = record {
-            return h.fail(&ctx.ui, e.to_string());
+            return h.fail(&ctx.ui, ErrorKind::State, e.to_string());
         }
         h.applied.extend(changes.iter().map(|c| c.to_string()));
         if !reboot_needed {
@@ -75,7 +76,11 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
             break;
         }
         if let Err(e) = super::reboot::run(ctx, h).await {
-            return h.fail(&ctx.ui, format!("{name}: rebooting: {e}"));
+            return h.fail(
+                &ctx.ui,
+                ErrorKind::Reboot,
+                format!("{name}: rebooting: {e}"),
+            );
         }
         rebooted = true;
         h.applied
@@ -102,20 +107,21 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
             }
             let script = match crate::docker::cli::remove_script(&orphans) {
                 Ok(s) => s,
-                Err(e) => return h.fail(&ctx.ui, format!("{name}: {e}")),
+                Err(e) => return h.fail(&ctx.ui, ErrorKind::Engine, format!("{name}: {e}")),
             };
             match t.exec(&command, Some(script.as_bytes())).await {
                 Ok(o) if crate::docker::cli::succeeded(&o.stdout) => {}
                 Ok(o) => {
                     return h.fail(
                         &ctx.ui,
+                        ErrorKind::Engine,
                         format!(
                             "{name}: removing orphaned containers failed: {}",
                             o.stderr.trim()
                         ),
                     )
                 }
-                Err(e) => return h.fail(&ctx.ui, e.to_string()),
+                Err(e) => return h.fail(&ctx.ui, ErrorKind::Engine, e.to_string()),
             }
             for orphan in orphans {
                 h.applied.push(format!(
@@ -136,11 +142,11 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
                 .filter(|s| s.network == crate::config::NetworkMode::Pod)
             {
                 if let Err(e) = ensure::remove(&docker, &spec.name).await {
-                    return h.fail(&ctx.ui, format!("{name}: {e}"));
+                    return h.fail(&ctx.ui, ErrorKind::Engine, format!("{name}: {e}"));
                 }
             }
             if let Err(e) = ensure::remove_network(&docker, POD_NETWORK).await {
-                return h.fail(&ctx.ui, format!("{name}: {e}. Containers not made by rwin may still use it: `docker network inspect {POD_NETWORK}` on the host shows them"));
+                return h.fail(&ctx.ui, ErrorKind::Engine, format!("{name}: {e}. Containers not made by rwin may still use it: `docker network inspect {POD_NETWORK}` on the host shows them"));
             }
         }
         let options: HashMap<String, String> =
@@ -156,13 +162,13 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
         )
         .await
         {
-            return h.fail(&ctx.ui, format!("{name}: {e}"));
+            return h.fail(&ctx.ui, ErrorKind::Engine, format!("{name}: {e}"));
         }
         if let Err(e) = ctx
             .state
             .update(|s| s.host_mut(&name).network = Some(POD_NETWORK.into()))
         {
-            return h.fail(&ctx.ui, e.to_string());
+            return h.fail(&ctx.ui, ErrorKind::State, e.to_string());
         }
         h.applied.push(format!(
             "+ container network {POD_NETWORK} ({} gateway {})",
@@ -172,7 +178,7 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
 
     for orphan in h.changes.remove_orphans.clone() {
         if let Err(e) = ensure::remove(&docker, &orphan).await {
-            return h.fail(&ctx.ui, format!("{name}: {e}"));
+            return h.fail(&ctx.ui, ErrorKind::Engine, format!("{name}: {e}"));
         }
         h.applied.push(format!(
             "- container {orphan} (its component is no longer in cluster.yml)"

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use bollard::Docker;
 
-use super::{Host, HostFacts, RunContext};
+use super::{ErrorKind, Host, HostFacts, RunContext};
 use crate::docker::cli;
 use crate::docker::ensure::{self, Existing, NetworkFacts};
 use crate::docker::spec::POD_NETWORK;
@@ -117,6 +117,7 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
         Ok(o) => {
             return h.fail(
                 &ctx.ui,
+                ErrorKind::Facts,
                 format!(
                     "{name}: reading facts failed (exit {}): {}",
                     o.code,
@@ -124,24 +125,42 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
                 ),
             )
         }
-        Err(e) => return h.fail(&ctx.ui, e.to_string()),
+        Err(e) => return h.fail(&ctx.ui, ErrorKind::Facts, e.to_string()),
     };
     let facts = match os.parse_facts(&out.stdout) {
         Ok(f) => f,
-        Err(e) => return h.fail(&ctx.ui, format!("{name}: reading facts: {e}")),
+        Err(e) => {
+            return h.fail(
+                &ctx.ui,
+                ErrorKind::Facts,
+                format!("{name}: reading facts: {e}"),
+            )
+        }
     };
     let engine = match engine {
         Ok(f) => f,
-        Err(e) => return h.fail(&ctx.ui, e),
+        Err(e) => return h.fail(&ctx.ui, ErrorKind::Engine, e),
     };
     let services_out = match services_out {
         Ok(o) if h.docker_api().is_some() => o,
         Ok(_) => engine.services_out.clone(),
-        Err(e) => return h.fail(&ctx.ui, format!("{name}: reading services: {e}")),
+        Err(e) => {
+            return h.fail(
+                &ctx.ui,
+                ErrorKind::Facts,
+                format!("{name}: reading services: {e}"),
+            )
+        }
     };
     let services = match parse_services(&service_specs, &services_out) {
         Ok(s) => s,
-        Err(e) => return h.fail(&ctx.ui, format!("{name}: reading services: {e}")),
+        Err(e) => {
+            return h.fail(
+                &ctx.ui,
+                ErrorKind::Facts,
+                format!("{name}: reading services: {e}"),
+            )
+        }
     };
     h.facts = Some(HostFacts {
         os: facts,

@@ -8,6 +8,7 @@ mod deploy_components;
 mod deploy_services;
 mod diff;
 mod enable_routing;
+mod error;
 mod gather_facts;
 mod outcome;
 mod reboot;
@@ -30,6 +31,7 @@ use crate::transport::Transport;
 use crate::ui::Ui;
 
 pub(crate) use deploy_components::health_check_for;
+pub use error::{ErrorKind, HostError};
 pub use outcome::ComponentResult;
 
 /// What every phase may read.
@@ -115,7 +117,7 @@ pub struct Host {
     /// build), by component.
     pub specs: BTreeMap<String, crate::docker::spec::ContainerSpec>,
     /// The first error that stopped work on this host.
-    pub error: Option<String>,
+    pub error: Option<HostError>,
     /// Changes actually made, in words.
     pub applied: Vec<String>,
     pub components: Vec<ComponentResult>,
@@ -168,9 +170,14 @@ impl Host {
         self.error.is_none()
     }
 
-    fn fail(&mut self, ui: &Ui, err: String) {
+    /// Stop work on this host: the first error is kept, with its kind.
+    fn fail(&mut self, ui: &Ui, kind: ErrorKind, message: impl Into<String>) {
+        self.fail_with(ui, HostError::new(kind, message));
+    }
+
+    fn fail_with(&mut self, ui: &Ui, err: HostError) {
         self.elapsed = self.started.elapsed();
-        ui.host_done(&self.node.name, false, &err);
+        ui.host_done(&self.node.name, false, &err.message);
         if self.error.is_none() {
             self.error = Some(err);
         }
@@ -251,20 +258,24 @@ pub async fn teardown(ctx: &RunContext, hosts: &mut [(Host, HostRecord)], force:
             } else if force && h.transport.is_some() {
                 // Reachable but not all readable (e.g. Docker down): --force removes what the
                 // host script can, and the result names what stayed.
-                let cause = h.error.take().unwrap_or_default();
+                let Some(cause) = h.error.take() else {
+                    return;
+                };
                 ctx.ui.warn(&format!(
                     "{cause}; --force: removing what can be removed without it"
                 ));
                 h.engine = None;
                 teardown::run(ctx, h, rec).await;
-                if let Some(e) = h.error.take() {
-                    h.error = Some(format!("{e} (after: {cause})"));
-                } else {
-                    h.error = Some(format!(
-                        "{}: rwin's containers and network were left: {cause}",
-                        h.node.name
-                    ));
-                }
+                h.error = Some(match h.error.take() {
+                    Some(e) => e.after(&cause),
+                    None => HostError::new(
+                        ErrorKind::Teardown,
+                        format!(
+                            "{}: rwin's containers and network were left: {cause}",
+                            h.node.name
+                        ),
+                    ),
+                });
             }
             if h.ok() || force {
                 let name = h.node.name.clone();
@@ -275,7 +286,7 @@ pub async fn teardown(ctx: &RunContext, hosts: &mut [(Host, HostRecord)], force:
                         other.routes.retain(|r| r.dest != h.node.subnet);
                     }
                 }) {
-                    h.fail(&ctx.ui, e.to_string());
+                    h.fail(&ctx.ui, ErrorKind::State, e.to_string());
                 }
             }
             if h.ok() {
@@ -361,7 +372,11 @@ pub async fn apply(ctx: &RunContext, hosts: &mut [Host]) {
     });
     if let Err(e) = recorded {
         for h in hosts.iter_mut() {
-            h.fail(&ctx.ui, format!("{}: not changed: {e}", h.node.name));
+            h.fail(
+                &ctx.ui,
+                ErrorKind::State,
+                format!("{}: not changed: {e}", h.node.name),
+            );
         }
         return;
     }
@@ -372,7 +387,7 @@ pub async fn apply(ctx: &RunContext, hosts: &mut [Host]) {
     // Each host's record of what routing changed was kept in memory: one write for all.
     if let Err(e) = ctx.state.flush() {
         for h in hosts.iter_mut().filter(|h| h.ok()) {
-            h.fail(&ctx.ui, format!("{}: {e}", h.node.name));
+            h.fail(&ctx.ui, ErrorKind::State, format!("{}: {e}", h.node.name));
         }
         return;
     }

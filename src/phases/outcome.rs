@@ -19,7 +19,15 @@ impl ComponentResult {
         ComponentResult {
             component: component.to_string(),
             outcome: Outcome::Skipped,
-            detail: host.map(|h| format!("host failed: {}", h.error.clone().unwrap_or_default())),
+            detail: host.map(|h| {
+                format!(
+                    "host failed: {}",
+                    h.error
+                        .as_ref()
+                        .map(|e| e.message.as_str())
+                        .unwrap_or_default()
+                )
+            }),
             ok: false,
         }
     }

@@ -75,12 +75,12 @@ pub async fn run(ctx: &RunContext, h: &mut Host) -> Result<(), String> {
                         last = "Windows still reports a pending reboot".into();
                         t.close().await;
                     }
-                    Err(e) => last = e,
+                    Err(e) => last = e.to_string(),
                 },
                 Ok(o) => last = format!("exit {}: {}", o.code, o.stderr.trim()),
                 Err(e) => last = e.to_string(),
             },
-            Err(e) => last = e,
+            Err(e) => last = e.to_string(),
         }
         tokio::time::sleep(RETRY).await;
     }

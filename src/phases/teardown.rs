@@ -3,7 +3,7 @@
 //! forwarding drop-in and rwin's directories — and switch forwarding back off only if rwin
 //! switched it on. What could not be removed is named, never silently left (rke#319).
 
-use super::{Host, RunContext};
+use super::{ErrorKind, Host, RunContext};
 use crate::docker::ensure;
 use crate::docker::spec::POD_NETWORK;
 use crate::state::HostRecord;
@@ -31,7 +31,7 @@ pub async fn run(ctx: &RunContext, h: &mut Host, record: &HostRecord) {
     let command = os.script_command(&h.node.node.user);
     let out = match t.exec(&command, Some(script.as_bytes())).await {
         Ok(o) => o,
-        Err(e) => return h.fail(&ctx.ui, e.to_string()),
+        Err(e) => return h.fail(&ctx.ui, ErrorKind::Teardown, e.to_string()),
     };
     report(ctx, h, &out);
 }
@@ -55,6 +55,7 @@ fn report(ctx: &RunContext, h: &mut Host, out: &crate::transport::ExecOutput) {
     if !left.is_empty() {
         h.fail(
             &ctx.ui,
+            ErrorKind::Teardown,
             format!(
                 "{name}: could not remove {}: {}",
                 left.join(", "),
@@ -71,17 +72,23 @@ async fn remove_containers(ctx: &RunContext, h: &mut Host, docker: &bollard::Doc
         .host_step(&name, "removing rwin's containers and network");
     let containers = match ensure::list_cluster_containers(docker, &ctx.plan.cluster_name).await {
         Ok(c) => c,
-        Err(e) => return h.fail(&ctx.ui, format!("{name}: listing containers: {e}")),
+        Err(e) => {
+            return h.fail(
+                &ctx.ui,
+                ErrorKind::Teardown,
+                format!("{name}: listing containers: {e}"),
+            )
+        }
     };
     for (container, _) in containers {
         if let Err(e) = ensure::remove(docker, &container).await {
-            return h.fail(&ctx.ui, format!("{name}: {e}"));
+            return h.fail(&ctx.ui, ErrorKind::Teardown, format!("{name}: {e}"));
         }
         h.applied.push(format!("- container {container}"));
     }
     if h.facts.as_ref().is_some_and(|f| f.network.is_some()) {
         if let Err(e) = ensure::remove_network(docker, POD_NETWORK).await {
-            return h.fail(&ctx.ui, format!("{name}: {e}"));
+            return h.fail(&ctx.ui, ErrorKind::Teardown, format!("{name}: {e}"));
         }
         h.applied.push(format!("- container network {POD_NETWORK}"));
     }

@@ -6,7 +6,7 @@ use super::components;
 use crate::config::Connection;
 use crate::docker::spec::POD_NETWORK;
 use crate::os::Check;
-use crate::phases::{self, Host, HostFacts, NetworkChange};
+use crate::phases::{self, ErrorKind, Host, HostFacts, NetworkChange};
 
 pub(super) async fn checks(ctx: &phases::RunContext, h: &Host) -> Vec<Check> {
     let connected = connection(h);
@@ -65,14 +65,18 @@ fn connection(h: &Host) -> Check {
 
 /// The rows of a host whose facts are missing: the connection failed, or the facts did.
 fn no_facts(h: &Host, connected: Check) -> Vec<Check> {
-    let err = h.error.clone().unwrap_or_else(|| "not checked".into());
+    let kind = h.error.as_ref().map(|e| e.kind);
+    let err = h
+        .error
+        .as_ref()
+        .map_or_else(|| "not checked".to_string(), |e| e.message.clone());
     let err = err
         .strip_prefix(&format!("{}: ", h.node.name))
         .unwrap_or(&err)
         .to_string();
     // Connected but the facts failed: the connection row passes, the failure is named.
     if h.transport.is_some() {
-        let check = if err.contains("Docker") || err.contains("sshd refused") {
+        let check = if kind == Some(ErrorKind::Engine) {
             "container engine"
         } else {
             "host facts"

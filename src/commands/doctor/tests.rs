@@ -11,7 +11,7 @@ use super::probe::Probe;
 use super::report::{render_matrix, render_text, table_rows};
 use crate::commands::test_support::context;
 use crate::os::{linux, OsFacts};
-use crate::phases::{Host, HostFacts};
+use crate::phases::{ErrorKind, Host, HostError, HostFacts};
 use crate::state::State;
 use crate::transport::{ExecOutput, Transport, TransportError};
 
@@ -61,10 +61,12 @@ async fn rows_for_a_read_host_an_unreachable_one_and_one_without_docker() {
         orphans: Vec::new(),
         received_at,
     });
-    hosts[1].error = Some("lin2: cannot reach 192.0.2.12:2222: Connection refused (os error 111). Is the host up and sshd listening on that port?".into());
+    hosts[1].error = Some(HostError::connect("lin2: cannot reach 192.0.2.12:2222: Connection refused (os error 111). Is the host up and sshd listening on that port?", true));
     hosts[2].transport = Some(Arc::new(Opened));
-    hosts[2].error =
-        Some("lin3: Docker: cannot connect to /var/run/docker.sock (is dockerd running?)".into());
+    hosts[2].error = Some(HostError::new(
+        ErrorKind::Engine,
+        "lin3: Docker: cannot connect to /var/run/docker.sock (is dockerd running?)",
+    ));
     let mut rows = Vec::new();
     for h in &hosts {
         for c in host_checks(&ctx, h).await {
@@ -120,4 +122,33 @@ fn the_probe_matrix_reads_row_reaches_column() {
             lin2        ✔        -        ✔
             win1        ✘        ✘        -
     ");
+}
+
+/// A connected host whose facts failed is named by the kind of its error, not by the words in
+/// it: an engine failure that never says "Docker" is the engine's row, and a facts failure that
+/// does is the facts row.
+#[tokio::test]
+async fn a_failed_host_is_classified_by_its_error_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = context(CONFIG, State::default(), dir.path());
+    let mut hosts: Vec<Host> = ctx.plan.nodes.iter().map(Host::new).collect();
+    for (h, kind, message) in [
+        (
+            0,
+            ErrorKind::Engine,
+            "lin1: listing containers failed (exit 1): no such pipe",
+        ),
+        (
+            1,
+            ErrorKind::Facts,
+            "lin2: reading facts failed (exit 1): Docker mentioned here",
+        ),
+    ] {
+        hosts[h].transport = Some(Arc::new(Opened));
+        hosts[h].error = Some(HostError::new(kind, message));
+    }
+    let engine = host_checks(&ctx, &hosts[0]).await;
+    let facts = host_checks(&ctx, &hosts[1]).await;
+    assert_eq!(engine[1].name, "container engine", "{engine:?}");
+    assert_eq!(facts[1].name, "host facts", "{facts:?}");
 }
