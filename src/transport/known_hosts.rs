@@ -1,9 +1,35 @@
 //! Host key verification against an OpenSSH known_hosts file. A host with any recorded key that
 //! doesn't match is refused, whatever the key type: RKE never checked host keys (rke#3670).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use russh::keys::{HashAlg, PublicKey};
+
+/// Why the known_hosts file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum KnownHostsError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// russh could not read the file's entries for the host (a damaged entry, for one).
+    #[error("cannot read {}: {source}", path.display())]
+    Entries {
+        path: PathBuf,
+        #[source]
+        source: russh::keys::Error,
+    },
+
+    #[error("cannot record the host key in {}: {source}", path.display())]
+    Record {
+        path: PathBuf,
+        #[source]
+        source: russh::keys::Error,
+    },
+}
 
 /// What known_hosts says about a presented key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,18 +55,32 @@ pub fn fingerprint(key: &PublicKey) -> String {
 }
 
 /// Check `key` for `host:port` against the file at `path` (a missing file knows nothing).
-pub fn check(path: &Path, host: &str, port: u16, key: &PublicKey) -> Result<Verdict, String> {
-    let unreadable = |e: &dyn std::fmt::Display| format!("cannot read {}: {e}", path.display());
+pub fn check(
+    path: &Path,
+    host: &str,
+    port: u16,
+    key: &PublicKey,
+) -> Result<Verdict, KnownHostsError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Verdict::Unknown),
-        Err(e) => return Err(unreadable(&e)),
+        Err(source) => {
+            return Err(KnownHostsError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
     };
     if let Some(line) = revoked(&text, key) {
         return Ok(Verdict::Revoked { line });
     }
-    let recorded = russh::keys::known_hosts::known_host_keys_path(host, port, path)
-        .map_err(|e| unreadable(&e))?;
+    let recorded =
+        russh::keys::known_hosts::known_host_keys_path(host, port, path).map_err(|source| {
+            KnownHostsError::Entries {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
     if recorded.is_empty() {
         return Ok(Verdict::Unknown);
     }
@@ -77,9 +117,13 @@ fn file_line(text: &str, entry: usize) -> usize {
 }
 
 /// Append `key` for `host:port` to the file (created with its directory when missing).
-pub fn learn(path: &Path, host: &str, port: u16, key: &PublicKey) -> Result<(), String> {
-    russh::keys::known_hosts::learn_known_hosts_path(host, port, key, path)
-        .map_err(|e| format!("cannot record the host key in {}: {e}", path.display()))
+pub fn learn(path: &Path, host: &str, port: u16, key: &PublicKey) -> Result<(), KnownHostsError> {
+    russh::keys::known_hosts::learn_known_hosts_path(host, port, key, path).map_err(|source| {
+        KnownHostsError::Record {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
 }
 
 #[cfg(test)]

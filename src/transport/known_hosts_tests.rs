@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use russh::keys::{parse_public_key_base64, PublicKey};
 
-use super::{check, learn, Verdict};
+use super::{check, learn, KnownHostsError, Verdict};
 
 const KEY_A: &str = "AAAAC3NzaC1lZDI1NTE5AAAAICUl9yvsrVG+YozPokYDXY6fZCkzuHFlhNuJRW9UTZQ5";
 const KEY_B: &str = "AAAAC3NzaC1lZDI1NTE5AAAAILcH1P1vtgpdnb6NieABjoktF4/0M5ivg6SnjurhN6br";
@@ -159,14 +159,17 @@ fn a_missing_file_knows_nothing_and_an_unreadable_one_is_an_error() {
         Verdict::Unknown
     );
     let e = check(dir.path(), "node1.example", 22, &key(KEY_A)).unwrap_err();
+    assert!(matches!(e, KnownHostsError::Read { .. }), "{e}");
     assert!(
-        e.starts_with(&format!("cannot read {}", dir.path().display())),
+        e.to_string()
+            .starts_with(&format!("cannot read {}", dir.path().display())),
         "{e}"
     );
     // A damaged entry for this very host is not "unknown": that would let a new key in.
     let path = file(&dir, "node1.example ssh-ed25519 AAAAnot-a-key\n");
     let e = check(&path, "node1.example", 22, &key(KEY_A)).unwrap_err();
-    assert!(e.starts_with("cannot read"), "{e}");
+    assert!(matches!(e, KnownHostsError::Entries { .. }), "{e}");
+    assert!(e.to_string().starts_with("cannot read"), "{e}");
     assert_eq!(verdict(&path, "node2.example", 22, KEY_A), Verdict::Unknown);
 }
 

@@ -77,7 +77,7 @@ impl ClientHandler {
                 false
             }
             Err(e) => {
-                self.record(KeyProblem::Unreadable(e));
+                self.record(KeyProblem::Unreadable(e.to_string()));
                 false
             }
             Ok(Verdict::Unknown) => {
@@ -104,7 +104,7 @@ impl ClientHandler {
                 match known_hosts::learn(&self.known_hosts, &self.host, self.port, key) {
                     Ok(()) => true,
                     Err(e) => {
-                        self.record(KeyProblem::Unreadable(e));
+                        self.record(KeyProblem::Unreadable(e.to_string()));
                         false
                     }
                 }

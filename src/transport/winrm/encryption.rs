@@ -2,7 +2,7 @@
 //! NTLM-sealed SOAP envelope ([MS-WSMV] 2.2.9.1, the framing pywinrm and Windows use).
 //! A host with AllowUnencrypted=false (the default) accepts nothing else on port 5985.
 
-use super::ntlm::NtlmClient;
+use super::ntlm::{NtlmClient, NtlmError};
 
 /// The protocol named in the Content-Type and in each part's header.
 pub const PROTOCOL: &str = "application/HTTP-SPNEGO-session-encrypted";
@@ -13,6 +13,44 @@ pub const CONTENT_TYPE: &str = "multipart/encrypted;protocol=\"application/HTTP-
 const BOUNDARY: &[u8] = b"--Encrypted Boundary\r\n";
 const END: &[u8] = b"--Encrypted Boundary--";
 const OCTET_STREAM: &[u8] = b"\tContent-Type: application/octet-stream\r\n";
+
+/// What is wrong with an encrypted body, or with sealing or unsealing it.
+#[derive(Debug, thiserror::Error)]
+pub enum EncryptionError {
+    #[error("the encrypted body does not start a part with --Encrypted Boundary")]
+    NoBoundary,
+
+    #[error("an encrypted part has no data section")]
+    NoDataSection,
+
+    #[error("an encrypted part's header has no Length=")]
+    NoLength,
+
+    #[error("an encrypted part's Length is not a number: {header:?}")]
+    BadLength { header: String },
+
+    #[error("an encrypted part's data is not application/octet-stream")]
+    NotOctetStream,
+
+    /// The body is shorter than its lengths say.
+    #[error("the encrypted body ends inside the {what} ({have} of {need} bytes)")]
+    Truncated {
+        what: &'static str,
+        have: usize,
+        need: usize,
+    },
+
+    #[error("sealed data is not followed by a boundary ({left} bytes left)")]
+    NoBoundaryAfterData { left: usize },
+
+    /// A successful answer to a sealed request came back in clear.
+    #[error("the host answered HTTP {status} without encryption (Content-Type {content_type:?})")]
+    NotEncrypted { status: u16, content_type: String },
+
+    /// Sealing or unsealing itself failed (a signature that does not match, for one).
+    #[error(transparent)]
+    Ntlm(#[from] NtlmError),
+}
 
 /// One sealed part of an encrypted body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,19 +89,19 @@ pub fn frame(part: &SealedPart, original_len: usize) -> Vec<u8> {
 
 /// The sealed parts of an encrypted body. NTLM sealing keeps the length, so each part's
 /// `Length=` tells exactly where its sealed bytes end (they may contain any byte, boundary too).
-pub fn unframe(body: &[u8]) -> Result<Vec<SealedPart>, String> {
+pub fn unframe(body: &[u8]) -> Result<Vec<SealedPart>, EncryptionError> {
     let mut rest = body;
     let mut parts = Vec::new();
     loop {
         rest = rest
             .strip_prefix(BOUNDARY)
-            .ok_or("the encrypted body does not start a part with --Encrypted Boundary")?;
-        let header_end = find(rest, BOUNDARY).ok_or("an encrypted part has no data section")?;
+            .ok_or(EncryptionError::NoBoundary)?;
+        let header_end = find(rest, BOUNDARY).ok_or(EncryptionError::NoDataSection)?;
         let header = String::from_utf8_lossy(&rest[..header_end]);
         let length = original_length(&header)?;
         rest = rest[header_end + BOUNDARY.len()..]
             .strip_prefix(OCTET_STREAM)
-            .ok_or("an encrypted part's data is not application/octet-stream")?;
+            .ok_or(EncryptionError::NotOctetStream)?;
         let (len_bytes, after) = split(rest, 4, "signature length")?;
         let sig_len = u32::from_le_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]);
         let (signature, after) = split(after, sig_len as usize, "signature")?;
@@ -76,23 +114,20 @@ pub fn unframe(body: &[u8]) -> Result<Vec<SealedPart>, String> {
             return Ok(parts);
         }
         if !after.starts_with(BOUNDARY) {
-            return Err(format!(
-                "sealed data is not followed by a boundary ({} bytes left)",
-                after.len()
-            ));
+            return Err(EncryptionError::NoBoundaryAfterData { left: after.len() });
         }
         rest = after;
     }
 }
 
 /// Seal `plain` and frame it as a request body.
-pub fn encrypt(ctx: &mut NtlmClient, plain: &[u8]) -> Result<Vec<u8>, String> {
+pub fn encrypt(ctx: &mut NtlmClient, plain: &[u8]) -> Result<Vec<u8>, EncryptionError> {
     let (signature, sealed) = ctx.seal(plain)?;
     Ok(frame(&SealedPart { signature, sealed }, plain.len()))
 }
 
 /// Unframe and unseal an encrypted answer.
-pub fn decrypt(ctx: &mut NtlmClient, body: &[u8]) -> Result<Vec<u8>, String> {
+pub fn decrypt(ctx: &mut NtlmClient, body: &[u8]) -> Result<Vec<u8>, EncryptionError> {
     let mut plain = Vec::new();
     for part in unframe(body)? {
         plain.extend(ctx.unseal(&part.signature, &part.sealed)?);
@@ -100,26 +135,29 @@ pub fn decrypt(ctx: &mut NtlmClient, body: &[u8]) -> Result<Vec<u8>, String> {
     Ok(plain)
 }
 
-fn original_length(header: &str) -> Result<usize, String> {
+fn original_length(header: &str) -> Result<usize, EncryptionError> {
     let lower = header.to_ascii_lowercase();
-    let at = lower
-        .find("length=")
-        .ok_or("an encrypted part's header has no Length=")?;
+    let at = lower.find("length=").ok_or(EncryptionError::NoLength)?;
     let digits: String = header[at + "length=".len()..]
         .chars()
         .take_while(char::is_ascii_digit)
         .collect();
-    digits
-        .parse()
-        .map_err(|_| format!("an encrypted part's Length is not a number: {header:?}"))
+    digits.parse().map_err(|_| EncryptionError::BadLength {
+        header: header.to_string(),
+    })
 }
 
-fn split<'a>(bytes: &'a [u8], n: usize, what: &str) -> Result<(&'a [u8], &'a [u8]), String> {
+fn split<'a>(
+    bytes: &'a [u8],
+    n: usize,
+    what: &'static str,
+) -> Result<(&'a [u8], &'a [u8]), EncryptionError> {
     if bytes.len() < n {
-        return Err(format!(
-            "the encrypted body ends inside the {what} ({} of {n} bytes)",
-            bytes.len()
-        ));
+        return Err(EncryptionError::Truncated {
+            what,
+            have: bytes.len(),
+            need: n,
+        });
     }
     Ok(bytes.split_at(n))
 }

@@ -14,7 +14,7 @@ use sspi::{
 
 use super::*;
 use crate::secret::Secret;
-use crate::transport::winrm::ntlm::{seal_with, unseal_with};
+use crate::transport::winrm::ntlm::{seal_with, unseal_with, NtlmError};
 
 /// Run the handshake between a client with `client_password` and an acceptor that knows
 /// `Administrator`'s password is `right`. Returns both ends, or the acceptor's refusal.
@@ -95,7 +95,11 @@ fn a_tampered_answer_is_refused() {
     sealed[3] ^= 0x40;
     let body = frame(&SealedPart { signature, sealed }, 13);
     let err = decrypt(&mut client, &body).unwrap_err();
-    assert!(err.contains("unsealing"), "{err}");
+    assert!(
+        matches!(err, EncryptionError::Ntlm(NtlmError::Unseal(_))),
+        "{err}"
+    );
+    assert!(err.to_string().contains("unsealing"), "{err}");
 }
 
 #[test]
@@ -133,9 +137,23 @@ fn broken_bodies_say_what_is_wrong() {
     };
     let body = frame(&part, 10);
     let err = unframe(&body[..body.len() - 30]).unwrap_err();
-    assert!(err.contains("ends inside the sealed data"), "{err}");
+    assert!(
+        matches!(
+            err,
+            EncryptionError::Truncated {
+                what: "sealed data",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("ends inside the sealed data"),
+        "{err}"
+    );
     let err = unframe(b"<s:Envelope/>").unwrap_err();
-    assert!(err.contains("--Encrypted Boundary"), "{err}");
+    assert!(matches!(err, EncryptionError::NoBoundary), "{err}");
+    assert!(err.to_string().contains("--Encrypted Boundary"), "{err}");
     let wrong_len = String::from_utf8_lossy(&body).replace("Length=10", "Length=x");
     assert!(unframe(wrong_len.as_bytes()).is_err());
 }

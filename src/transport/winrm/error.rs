@@ -4,6 +4,11 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use super::encryption::EncryptionError;
+use super::http::TlsSetupError;
+use super::ntlm::NtlmError;
+use super::xml::XmlError;
+
 /// A SOAP fault as Windows sends it: SOAP code and subcode, and the `WSManFault` detail with
 /// its numeric code and message.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -71,6 +76,14 @@ pub enum WinrmError {
         reason: String,
     },
 
+    /// The answer is not XML this client reads (reads as [`WinrmError::Protocol`]).
+    #[error("WinRM answer to {action} is not what the protocol says: {source}")]
+    Xml {
+        action: &'static str,
+        #[source]
+        source: XmlError,
+    },
+
     #[error("WinRM rejected user {user} (auth {auth}). {hint}")]
     AuthRejected {
         user: String,
@@ -92,6 +105,14 @@ pub enum WinrmError {
     #[error("TLS with {endpoint} failed: {reason}")]
     Tls { endpoint: String, reason: String },
 
+    /// The TLS client could not be set up for the endpoint (a CA, the host's name).
+    #[error("TLS with {endpoint} failed: {source}")]
+    TlsSetup {
+        endpoint: String,
+        #[source]
+        source: TlsSetupError,
+    },
+
     #[error("no answer from WinRM at {endpoint} within {secs}s")]
     Timeout { endpoint: String, secs: u64 },
 
@@ -111,8 +132,21 @@ pub enum WinrmError {
     #[error("WinRM auth {0} is not supported by this build of rwin (it has no Kerberos client); use auth: ntlm, which works over HTTP with message encryption and over HTTPS")]
     AuthUnsupported(&'static str),
 
-    #[error("NTLM with {endpoint} failed: {reason}")]
-    Ntlm { endpoint: String, reason: String },
+    /// The NTLM handshake or context failed.
+    #[error("NTLM with {endpoint} failed: {source}")]
+    Ntlm {
+        endpoint: String,
+        #[source]
+        source: NtlmError,
+    },
+
+    /// An NTLM-sealed body could not be made or read (reads as [`WinrmError::Ntlm`]).
+    #[error("NTLM with {endpoint} failed: {source}")]
+    Encryption {
+        endpoint: String,
+        #[source]
+        source: EncryptionError,
+    },
 
     #[error("cannot use WinRM CA certificate {}: {reason}", path.display())]
     CaCert { path: PathBuf, reason: String },

@@ -19,8 +19,10 @@ use reqwest::StatusCode;
 use tokio_rustls::rustls::pki_types::pem::PemObject as _;
 use tokio_rustls::rustls::pki_types::CertificateDer;
 
+use super::encryption::EncryptionError;
 use super::error::WinrmError;
 use super::http_diagnose::{chain, excerpt, io_kinds, looks_like_tls, tls_reason};
+use super::ntlm::NtlmError;
 use super::shell::Poster;
 use crate::secret::Secret;
 
@@ -345,10 +347,17 @@ impl HttpPoster {
         }
     }
 
-    fn ntlm_error(&self, reason: String) -> WinrmError {
+    fn ntlm_error(&self, source: NtlmError) -> WinrmError {
         WinrmError::Ntlm {
             endpoint: self.endpoint.clone(),
-            reason,
+            source,
+        }
+    }
+
+    fn encryption_error(&self, source: EncryptionError) -> WinrmError {
+        WinrmError::Encryption {
+            endpoint: self.endpoint.clone(),
+            source,
         }
     }
 
@@ -446,11 +455,14 @@ fn basic_client(
 
 #[path = "http_conn.rs"]
 mod conn;
+pub use conn::TlsSetupError;
 #[path = "http_ntlm.rs"]
 mod ntlm_flow;
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
 
     fn opts() -> HttpOptions {
@@ -478,6 +490,109 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("kerberos is not supported"), "{text}");
         assert!(text.contains("auth: ntlm"), "{text}");
+    }
+
+    /// A port on this host where nothing listens.
+    fn closed_port() -> u16 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    }
+
+    fn local_ntlm(port: u16) -> HttpOptions {
+        let mut o = HttpOptions::http_ntlm("127.0.0.1", "Administrator", Secret::new("pw"));
+        o.port = port;
+        o
+    }
+
+    async fn open_shell(o: HttpOptions) -> WinrmError {
+        let poster = Arc::new(HttpPoster::new(o).unwrap());
+        crate::transport::winrm::WinrsShell::open(
+            poster,
+            Arc::new(crate::transport::winrm::SequentialIds::default()),
+            Default::default(),
+        )
+        .await
+        .err()
+        .unwrap()
+    }
+
+    /// The retry policy asks `is_retryable` of the error the shell returns: a refused TCP
+    /// connection on the NTLM connection (`http_conn`) must still be one when it gets there.
+    #[tokio::test]
+    async fn a_refused_connection_is_retryable_up_to_the_shell() {
+        let port = closed_port();
+        let poster = HttpPoster::new(local_ntlm(port)).unwrap();
+        let err = poster.post(String::new()).await.unwrap_err();
+        assert!(matches!(err, WinrmError::Unreachable { .. }), "{err}");
+        assert!(err.is_retryable(), "{err}");
+        let err = open_shell(local_ntlm(port)).await;
+        assert!(matches!(err, WinrmError::Unreachable { .. }), "{err}");
+        assert!(err.is_retryable(), "{err}");
+    }
+
+    /// A host that takes the TCP connection and never finishes the TLS handshake: the connect
+    /// timeout, retryable.
+    #[tokio::test]
+    async fn a_stalled_tls_handshake_is_a_retryable_timeout() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let silent = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((sock, _)) = listener.accept().await {
+                held.push(sock);
+            }
+        });
+        let mut o = local_ntlm(port);
+        o.https = true;
+        o.insecure_skip_verify = true;
+        o.connect_timeout = Duration::from_millis(200);
+        let err = open_shell(o).await;
+        silent.abort();
+        assert!(matches!(err, WinrmError::Timeout { .. }), "{err}");
+        assert!(err.is_retryable(), "{err}");
+    }
+
+    /// A host that answers NEGOTIATE with 200: an NTLM error whose kind is kept as the source
+    /// of the WinrmError, with the text it always had; not retryable.
+    #[tokio::test]
+    async fn an_ntlm_failure_keeps_its_kind_in_the_winrm_error() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = sock.read(&mut buf).await.unwrap();
+                assert!(n > 0, "the client closed before sending its request");
+                request.extend_from_slice(&buf[..n]);
+            }
+            sock.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                .await
+                .unwrap();
+            // Keep the connection until the client is done with it.
+            let _ = sock.read(&mut buf).await;
+        });
+        let err = open_shell(local_ntlm(port)).await;
+        server.abort();
+        assert!(
+            matches!(
+                err,
+                WinrmError::Ntlm {
+                    source: NtlmError::NoChallenge { status: 200 },
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(!err.is_retryable(), "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!("NTLM with http://127.0.0.1:{port}/wsman failed: the host answered the NTLM negotiation with HTTP 200 instead of a challenge")
+        );
+        let source = std::error::Error::source(&err).expect("the NTLM error is the source");
+        assert!(source.downcast_ref::<NtlmError>().is_some());
     }
 
     #[test]

@@ -23,7 +23,7 @@ use tokio_rustls::rustls::client::danger::{
     HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
 };
 use tokio_rustls::rustls::crypto::CryptoProvider;
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use tokio_rustls::rustls::pki_types::{CertificateDer, InvalidDnsNameError, ServerName, UnixTime};
 use tokio_rustls::rustls::{DigitallySignedStruct, SignatureScheme};
 
 use super::super::error::WinrmError;
@@ -38,6 +38,28 @@ pub(super) enum Verify {
     Only(Vec<CertificateDer<'static>>),
     /// Any (`insecure_skip_verify`).
     Nothing,
+}
+
+/// Why the TLS client for an endpoint could not be set up (before any connection).
+#[derive(Debug, thiserror::Error)]
+pub enum TlsSetupError {
+    /// rustls refused the crypto provider's protocol versions.
+    #[error(transparent)]
+    Versions(rustls::Error),
+
+    #[error("unusable CA certificate: {0}")]
+    CaCertificate(#[source] rustls::Error),
+
+    /// The system's certificate verifier could not start.
+    #[error(transparent)]
+    SystemVerifier(rustls::Error),
+
+    #[error("{host:?} is not a name or address TLS can check ({source})")]
+    ServerName {
+        host: String,
+        #[source]
+        source: InvalidDnsNameError,
+    },
 }
 
 /// How to open connections to one endpoint, and how their failures read.
@@ -105,13 +127,16 @@ impl Dialer {
         let tls = match tls {
             None => None,
             Some(verify) => {
-                let connector = tls_connector(verify).map_err(|reason| WinrmError::Tls {
+                let setup = |source| WinrmError::TlsSetup {
                     endpoint: endpoint.clone(),
-                    reason,
-                })?;
-                let name = ServerName::try_from(host.to_string()).map_err(|e| WinrmError::Tls {
-                    endpoint: endpoint.clone(),
-                    reason: format!("{host:?} is not a name or address TLS can check ({e})"),
+                    source,
+                };
+                let connector = tls_connector(verify).map_err(setup)?;
+                let name = ServerName::try_from(host.to_string()).map_err(|source| {
+                    setup(TlsSetupError::ServerName {
+                        host: host.to_string(),
+                        source,
+                    })
                 })?;
                 Some((connector, name))
             }
@@ -306,13 +331,13 @@ fn closed_early(e: &hyper::Error) -> bool {
 
 /// The rustls client configuration for `verify`, with reqwest's crypto provider (the process
 /// default, else aws-lc-rs) and TLS versions; HTTP/1.1 only.
-fn tls_connector(verify: Verify) -> Result<tokio_rustls::TlsConnector, String> {
+fn tls_connector(verify: Verify) -> Result<tokio_rustls::TlsConnector, TlsSetupError> {
     let provider = CryptoProvider::get_default()
         .cloned()
         .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
     let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_protocol_versions(rustls::ALL_VERSIONS)
-        .map_err(|e| e.to_string())?;
+        .map_err(TlsSetupError::Versions)?;
     let mut config = match verify {
         Verify::Nothing => builder
             .dangerous()
@@ -321,15 +346,13 @@ fn tls_connector(verify: Verify) -> Result<tokio_rustls::TlsConnector, String> {
         Verify::Only(cas) => {
             let mut roots = rustls::RootCertStore::empty();
             for ca in cas {
-                roots
-                    .add(ca)
-                    .map_err(|e| format!("unusable CA certificate: {e}"))?;
+                roots.add(ca).map_err(TlsSetupError::CaCertificate)?;
             }
             builder.with_root_certificates(roots).with_no_client_auth()
         }
         Verify::System => {
-            let verifier =
-                rustls_platform_verifier::Verifier::new(provider).map_err(|e| e.to_string())?;
+            let verifier = rustls_platform_verifier::Verifier::new(provider)
+                .map_err(TlsSetupError::SystemVerifier)?;
             builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(verifier))

@@ -8,10 +8,10 @@ use base64::Engine as _;
 use hyper::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::StatusCode;
 
-use super::super::encryption;
+use super::super::encryption::{self, EncryptionError};
 use super::super::error::WinrmError;
 use super::super::http_diagnose::excerpt;
-use super::super::ntlm::NtlmClient;
+use super::super::ntlm::{NtlmClient, NtlmError};
 use super::conn::{Connection, Dialer, SendFailure};
 use super::{HttpPoster, Reply, SOAP_CONTENT_TYPE};
 use crate::secret::Secret;
@@ -45,7 +45,7 @@ impl HttpPoster {
             };
             let (content_type, body) = if seal {
                 let body = encryption::encrypt(&mut s.ctx, envelope.as_bytes())
-                    .map_err(|r| self.ntlm_error(r))?;
+                    .map_err(|e| self.encryption_error(e))?;
                 (encryption::CONTENT_TYPE, body)
             } else {
                 (SOAP_CONTENT_TYPE, envelope.clone().into_bytes())
@@ -68,13 +68,13 @@ impl HttpPoster {
                 continue;
             }
             let body = if seal && encryption::is_encrypted(&reply.content_type) {
-                encryption::decrypt(&mut s.ctx, &reply.body).map_err(|r| self.ntlm_error(r))?
+                encryption::decrypt(&mut s.ctx, &reply.body)
+                    .map_err(|e| self.encryption_error(e))?
             } else if seal && reply.status.is_success() {
-                return Err(self.ntlm_error(format!(
-                    "the host answered HTTP {} without encryption (Content-Type {:?})",
-                    reply.status.as_u16(),
-                    reply.content_type
-                )));
+                return Err(self.encryption_error(EncryptionError::NotEncrypted {
+                    status: reply.status.as_u16(),
+                    content_type: reply.content_type,
+                }));
             } else {
                 reply.body
             };
@@ -92,8 +92,8 @@ impl HttpPoster {
     ) -> Result<Session, WinrmError> {
         let mut conn = dialer.connect().await?;
         let mut ctx =
-            NtlmClient::new(&self.user, password, &self.host).map_err(|r| self.ntlm_error(r))?;
-        let negotiate = ctx.negotiate().map_err(|r| self.ntlm_error(r))?;
+            NtlmClient::new(&self.user, password, &self.host).map_err(|e| self.ntlm_error(e))?;
+        let negotiate = ctx.negotiate().map_err(|e| self.ntlm_error(e))?;
         let reply = auth_exchange(&mut conn, dialer, &negotiate).await?;
         let challenge = match reply.token {
             Some(token) if reply.status == StatusCode::UNAUTHORIZED => token,
@@ -101,15 +101,14 @@ impl HttpPoster {
                 return Err(self.rejected("ntlm", &reply.offered));
             }
             _ => {
-                return Err(self.ntlm_error(format!(
-                    "the host answered the NTLM negotiation with HTTP {} instead of a challenge",
-                    reply.status.as_u16()
-                )));
+                return Err(self.ntlm_error(NtlmError::NoChallenge {
+                    status: reply.status.as_u16(),
+                }));
             }
         };
         let authenticate = ctx
             .authenticate(&challenge)
-            .map_err(|r| self.ntlm_error(r))?;
+            .map_err(|e| self.ntlm_error(e))?;
         let reply = auth_exchange(&mut conn, dialer, &authenticate).await?;
         if reply.status == StatusCode::UNAUTHORIZED {
             return Err(self.rejected("ntlm", &reply.offered));

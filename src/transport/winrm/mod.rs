@@ -18,13 +18,14 @@ mod transport;
 mod uris;
 mod xml;
 
-pub use encryption::{decrypt, encrypt, frame, is_encrypted, unframe, SealedPart};
+pub use encryption::{decrypt, encrypt, frame, is_encrypted, unframe, EncryptionError, SealedPart};
 pub use envelope::{Requests, ShellSpec, Signal, DEFAULT_MAX_ENVELOPE_SIZE};
 pub use error::{SoapFault, WinrmError};
-pub use http::{Auth, HttpOptions, HttpPoster, Insecure};
+pub use http::{Auth, HttpOptions, HttpPoster, Insecure, TlsSetupError};
 pub use ids::{IdSource, RandomIds, SequentialIds};
-pub use ntlm::{seal_with, unseal_with, NtlmClient};
+pub use ntlm::{seal_with, unseal_with, NtlmClient, NtlmError};
 pub use powershell::clixml_to_text;
 pub use response::{parse_fault, ReceiveOutput};
 pub use shell::{Poster, ShellOptions, WinrsShell};
 pub use transport::{WinrmTarget, WinrmTransport};
+pub use xml::XmlError;

@@ -10,6 +10,48 @@ use sspi::{
 
 use crate::secret::Secret;
 
+/// What went wrong in an NTLM context: the handshake or sealing. The sspi error, when there is
+/// one, is the source; the text says which step failed, as the host's operator needs it.
+#[derive(Debug, thiserror::Error)]
+pub enum NtlmError {
+    /// sspi's reason is boxed: its type is not public.
+    #[error("user name {user:?} is not usable: {source}")]
+    BadUser {
+        user: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    #[error("preparing NTLM credentials: {0}")]
+    Credentials(#[source] sspi::Error),
+
+    #[error("starting NTLM: {0}")]
+    Start(#[source] sspi::Error),
+
+    #[error("the host's NTLM challenge is not usable: {0}")]
+    Challenge(#[source] sspi::Error),
+
+    #[error("completing NTLM authentication: {0}")]
+    Complete(#[source] sspi::Error),
+
+    #[error("sspi produced no NTLM token")]
+    NoToken,
+
+    /// The host answered NEGOTIATE with something other than a 401 carrying a CHALLENGE.
+    #[error("the host answered the NTLM negotiation with HTTP {status} instead of a challenge")]
+    NoChallenge { status: u16 },
+
+    #[error("NTLM context used before authentication finished")]
+    NotEstablished,
+
+    #[error("NTLM sealing failed: {0}")]
+    Seal(#[source] sspi::Error),
+
+    /// Also what a tampered or out-of-sequence answer gives: its signature does not match.
+    #[error("NTLM unsealing failed: {0}")]
+    Unseal(#[source] sspi::Error),
+}
+
 /// The length of an NTLM message signature (version, checksum, sequence number).
 pub const SIGNATURE_LEN: usize = 16;
 
@@ -33,9 +75,11 @@ impl std::fmt::Debug for NtlmClient {
 
 impl NtlmClient {
     /// A context for `user` (`user`, `DOMAIN\user` or `user@domain`) towards `host`.
-    pub fn new(user: &str, password: &Secret, host: &str) -> Result<NtlmClient, String> {
-        let username =
-            Username::parse(user).map_err(|e| format!("user name {user:?} is not usable: {e}"))?;
+    pub fn new(user: &str, password: &Secret, host: &str) -> Result<NtlmClient, NtlmError> {
+        let username = Username::parse(user).map_err(|e| NtlmError::BadUser {
+            user: user.to_string(),
+            source: Box::new(e),
+        })?;
         let identity = AuthIdentity {
             username,
             password: password.expose().to_string().into(),
@@ -46,7 +90,7 @@ impl NtlmClient {
             .with_credential_use(CredentialUse::Outbound)
             .with_auth_data(&identity)
             .execute(&mut ntlm)
-            .map_err(|e| format!("preparing NTLM credentials: {e}"))?;
+            .map_err(NtlmError::Credentials)?;
         Ok(NtlmClient {
             ntlm,
             credentials: acquired.credentials_handle,
@@ -56,14 +100,14 @@ impl NtlmClient {
     }
 
     /// The first message (NEGOTIATE), to send before the host has said anything.
-    pub fn negotiate(&mut self) -> Result<Vec<u8>, String> {
+    pub fn negotiate(&mut self) -> Result<Vec<u8>, NtlmError> {
         let (token, _) = self.step(None)?;
         Ok(token)
     }
 
     /// The last message (AUTHENTICATE), the answer to the host's CHALLENGE. The context can
     /// seal and unseal afterwards.
-    pub fn authenticate(&mut self, challenge: &[u8]) -> Result<Vec<u8>, String> {
+    pub fn authenticate(&mut self, challenge: &[u8]) -> Result<Vec<u8>, NtlmError> {
         let (token, status) = self.step(Some(challenge))?;
         if matches!(
             status,
@@ -71,13 +115,13 @@ impl NtlmClient {
         ) {
             self.ntlm
                 .complete_auth_token(&mut [])
-                .map_err(|e| format!("completing NTLM authentication: {e}"))?;
+                .map_err(NtlmError::Complete)?;
         }
         self.established = true;
         Ok(token)
     }
 
-    fn step(&mut self, input: Option<&[u8]>) -> Result<(Vec<u8>, SecurityStatus), String> {
+    fn step(&mut self, input: Option<&[u8]>) -> Result<(Vec<u8>, SecurityStatus), NtlmError> {
         let mut output = vec![SecurityBuffer::new(Vec::new(), BufferType::Token)];
         let mut input_buffers = input
             .map(|token| vec![SecurityBuffer::new(token.to_vec(), BufferType::Token)])
@@ -103,31 +147,31 @@ impl NtlmClient {
             .and_then(|mut g| g.resolve_to_result())
             .map_err(|e| {
                 if input.is_some() {
-                    format!("the host's NTLM challenge is not usable: {e}")
+                    NtlmError::Challenge(e)
                 } else {
-                    format!("starting NTLM: {e}")
+                    NtlmError::Start(e)
                 }
             })?;
         let token = output
             .pop()
             .map(|b| b.buffer)
             .filter(|t| !t.is_empty())
-            .ok_or("sspi produced no NTLM token")?;
+            .ok_or(NtlmError::NoToken)?;
         Ok((token, result.status))
     }
 
     /// Seal `plain` for the host: the 16-byte signature and the encrypted bytes (same length).
-    pub fn seal(&mut self, plain: &[u8]) -> Result<(Vec<u8>, Vec<u8>), String> {
+    pub fn seal(&mut self, plain: &[u8]) -> Result<(Vec<u8>, Vec<u8>), NtlmError> {
         if !self.established {
-            return Err("NTLM context used before authentication finished".into());
+            return Err(NtlmError::NotEstablished);
         }
         seal_with(&mut self.ntlm, plain)
     }
 
     /// Check and decrypt what the host sealed with `signature`.
-    pub fn unseal(&mut self, signature: &[u8], sealed: &[u8]) -> Result<Vec<u8>, String> {
+    pub fn unseal(&mut self, signature: &[u8], sealed: &[u8]) -> Result<Vec<u8>, NtlmError> {
         if !self.established {
-            return Err("NTLM context used before authentication finished".into());
+            return Err(NtlmError::NotEstablished);
         }
         unseal_with(&mut self.ntlm, signature, sealed)
     }
@@ -135,7 +179,7 @@ impl NtlmClient {
 
 /// EncryptMessage with a token and a data buffer, as WinRM's NTLM sealing uses it. Works for
 /// either side of an established context.
-pub fn seal_with<S: Sspi>(ctx: &mut S, plain: &[u8]) -> Result<(Vec<u8>, Vec<u8>), String> {
+pub fn seal_with<S: Sspi>(ctx: &mut S, plain: &[u8]) -> Result<(Vec<u8>, Vec<u8>), NtlmError> {
     let mut signature = vec![0u8; SIGNATURE_LEN];
     let mut data = plain.to_vec();
     let mut buffers = [
@@ -143,7 +187,7 @@ pub fn seal_with<S: Sspi>(ctx: &mut S, plain: &[u8]) -> Result<(Vec<u8>, Vec<u8>
         SecurityBufferRef::data_buf(&mut data),
     ];
     ctx.encrypt_message(EncryptionFlags::empty(), &mut buffers)
-        .map_err(|e| format!("NTLM sealing failed: {e}"))?;
+        .map_err(NtlmError::Seal)?;
     let signature = buffers[0].data().to_vec();
     let sealed = buffers[1].data().to_vec();
     Ok((signature, sealed))
@@ -154,7 +198,7 @@ pub fn unseal_with<S: Sspi>(
     ctx: &mut S,
     signature: &[u8],
     sealed: &[u8],
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, NtlmError> {
     let mut signature = signature.to_vec();
     let mut data = sealed.to_vec();
     let mut buffers = [
@@ -162,6 +206,6 @@ pub fn unseal_with<S: Sspi>(
         SecurityBufferRef::data_buf(&mut data),
     ];
     ctx.decrypt_message(&mut buffers)
-        .map_err(|e| format!("NTLM unsealing failed: {e}"))?;
+        .map_err(NtlmError::Unseal)?;
     Ok(buffers[1].data().to_vec())
 }

@@ -26,7 +26,7 @@ fn protocol(action: &'static str, reason: impl Into<String>) -> WinrmError {
 
 /// The `s:Body` of an answer to `action`, or the SOAP fault it carries as an error.
 pub fn body(action: &'static str, answer: &str) -> Result<Element, WinrmError> {
-    let root = xml::parse(answer).map_err(|e| protocol(action, e))?;
+    let root = xml::parse(answer).map_err(|source| WinrmError::Xml { action, source })?;
     if !root.is(NS_SOAP, "Envelope") {
         return Err(protocol(
             action,

@@ -280,3 +280,31 @@ async fn max_envelope_size_is_read_or_left_at_the_default() {
     let shell = open(&p, opts).await;
     assert_eq!(shell.max_envelope_size(), DEFAULT_MAX_ENVELOPE_SIZE);
 }
+
+#[tokio::test]
+async fn an_answer_that_is_not_xml_is_a_protocol_error_with_its_xml_kind() {
+    let p = Scripted::new(vec![format!("{ENV}<rsp:Shell>")]);
+    let err = WinrsShell::open(
+        p,
+        Arc::new(SequentialIds::default()),
+        ShellOptions::default(),
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(
+        matches!(
+            err,
+            WinrmError::Xml {
+                action: "Create",
+                source: xml::XmlError::Unclosed
+            }
+        ),
+        "{err}"
+    );
+    assert!(!err.is_retryable(), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "WinRM answer to Create is not what the protocol says: document ends inside an element"
+    );
+}

@@ -3,13 +3,71 @@
 //! which prefix a server chose. WinRM answers are at most MaxEnvelopeSize (≤ 500 KiB), so a
 //! tree is cheap; nesting is capped so a hostile answer cannot exhaust the stack.
 
+use quick_xml::encoding::EncodingError;
 use quick_xml::escape::resolve_predefined_entity;
+use quick_xml::events::attributes::AttrError;
 use quick_xml::events::Event;
 use quick_xml::name::{QName, ResolveResult};
 use quick_xml::{NsReader, XmlVersion};
 
 /// Deeper than any SOAP answer; a cap keeps dropping the tree from recursing without bound.
 const MAX_DEPTH: usize = 64;
+
+/// Why a text is not one well-formed XML document this parser accepts.
+#[derive(Debug, thiserror::Error)]
+pub enum XmlError {
+    #[error("malformed XML near byte {pos}: {source}")]
+    Malformed {
+        pos: u64,
+        #[source]
+        source: quick_xml::Error,
+    },
+
+    #[error("undeclared prefix {prefix}:")]
+    UndeclaredPrefix { prefix: String },
+
+    #[error("more than one root element")]
+    MoreThanOneRoot,
+
+    #[error("elements nested deeper than {}", MAX_DEPTH)]
+    TooDeep,
+
+    #[error("bad attribute: {0}")]
+    BadAttribute(#[source] AttrError),
+
+    #[error("bad attribute value: {0}")]
+    BadAttributeValue(#[source] quick_xml::Error),
+
+    #[error("bad text: {0}")]
+    BadText(#[source] EncodingError),
+
+    #[error("bad CDATA: {0}")]
+    BadCData(#[source] EncodingError),
+
+    #[error("bad reference: {0}")]
+    BadReference(#[source] EncodingError),
+
+    #[error("bad character reference &{name};")]
+    BadCharRef { name: String },
+
+    #[error("unknown entity &{name};")]
+    UnknownEntity { name: String },
+
+    #[error("unexpected empty element event")]
+    UnexpectedEmpty,
+
+    #[error("closing tag without an opening one")]
+    UnmatchedClose,
+
+    #[error("document ends inside an element")]
+    Unclosed,
+
+    #[error("no root element")]
+    NoRoot,
+
+    #[error("text outside the root element")]
+    TextOutsideRoot,
+}
 
 /// One element: namespace URI (empty when unbound), local name, attributes, text, children.
 #[derive(Debug, Clone, Default)]
@@ -86,7 +144,7 @@ impl Element {
 }
 
 /// Parse a whole document into its root element.
-pub fn parse(xml: &str) -> Result<Element, String> {
+pub fn parse(xml: &str) -> Result<Element, XmlError> {
     let mut reader = NsReader::from_str(xml);
     reader.config_mut().expand_empty_elements = true;
     let mut stack: Vec<Element> = Vec::new();
@@ -95,15 +153,15 @@ pub fn parse(xml: &str) -> Result<Element, String> {
         let pos = reader.buffer_position();
         let (resolved, event) = reader
             .read_resolved_event()
-            .map_err(|e| format!("malformed XML near byte {pos}: {e}"))?;
-        let ns = namespace(resolved).map_err(|p| format!("undeclared prefix {p}:"))?;
+            .map_err(|source| XmlError::Malformed { pos, source })?;
+        let ns = namespace(resolved)?;
         match event {
             Event::Start(start) => {
                 if root.is_some() {
-                    return Err("more than one root element".into());
+                    return Err(XmlError::MoreThanOneRoot);
                 }
                 if stack.len() >= MAX_DEPTH {
-                    return Err(format!("elements nested deeper than {MAX_DEPTH}"));
+                    return Err(XmlError::TooDeep);
                 }
                 let mut el = Element {
                     ns,
@@ -111,16 +169,16 @@ pub fn parse(xml: &str) -> Result<Element, String> {
                     ..Element::default()
                 };
                 for attr in start.attributes() {
-                    let attr = attr.map_err(|e| format!("bad attribute: {e}"))?;
+                    let attr = attr.map_err(XmlError::BadAttribute)?;
                     let key = attr.key.as_ref();
                     if key == b"xmlns" || key.starts_with(b"xmlns:") {
                         continue;
                     }
                     let (res, local) = reader.resolver().resolve_attribute(attr.key);
-                    let ns = namespace(res).map_err(|p| format!("undeclared prefix {p}:"))?;
+                    let ns = namespace(res)?;
                     let value = attr
                         .normalized_value(XmlVersion::Implicit1_0)
-                        .map_err(|e| format!("bad attribute value: {e}"))?
+                        .map_err(XmlError::BadAttributeValue)?
                         .into_owned();
                     el.attrs.push(Attr {
                         ns,
@@ -132,7 +190,7 @@ pub fn parse(xml: &str) -> Result<Element, String> {
             }
             Event::End(_) => {
                 let Some(mut el) = stack.pop() else {
-                    return Err("closing tag without an opening one".into());
+                    return Err(XmlError::UnmatchedClose);
                 };
                 el.qname = resolve_qname_text(&reader, &el.text);
                 match stack.last_mut() {
@@ -141,55 +199,57 @@ pub fn parse(xml: &str) -> Result<Element, String> {
                 }
             }
             Event::Text(t) => {
-                let text = t.xml10_content().map_err(|e| format!("bad text: {e}"))?;
+                let text = t.xml10_content().map_err(XmlError::BadText)?;
                 push_text(&mut stack, &text)?;
             }
             Event::CData(c) => {
-                let text = c.decode().map_err(|e| format!("bad CDATA: {e}"))?;
+                let text = c.decode().map_err(XmlError::BadCData)?;
                 push_text(&mut stack, &text)?;
             }
             Event::GeneralRef(r) => {
-                let name = r.decode().map_err(|e| format!("bad reference: {e}"))?;
+                let name = r.decode().map_err(XmlError::BadReference)?;
                 let ch = if r.is_char_ref() {
                     match r.resolve_char_ref() {
                         Ok(Some(c)) => c.to_string(),
-                        _ => return Err(format!("bad character reference &{name};")),
+                        _ => return Err(XmlError::BadCharRef { name: name.into() }),
                     }
                 } else {
                     match resolve_predefined_entity(&name) {
                         Some(s) => s.to_string(),
-                        None => return Err(format!("unknown entity &{name};")),
+                        None => return Err(XmlError::UnknownEntity { name: name.into() }),
                     }
                 };
                 push_text(&mut stack, &ch)?;
             }
-            Event::Empty(_) => return Err("unexpected empty element event".into()),
+            Event::Empty(_) => return Err(XmlError::UnexpectedEmpty),
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::DocType(_) => {}
             Event::Eof => break,
         }
     }
     if !stack.is_empty() {
-        return Err("document ends inside an element".into());
+        return Err(XmlError::Unclosed);
     }
-    root.ok_or_else(|| "no root element".to_string())
+    root.ok_or(XmlError::NoRoot)
 }
 
-fn namespace(res: ResolveResult<'_>) -> Result<String, String> {
+fn namespace(res: ResolveResult<'_>) -> Result<String, XmlError> {
     match res {
         ResolveResult::Bound(ns) => Ok(String::from_utf8_lossy(ns.as_ref()).into_owned()),
         ResolveResult::Unbound => Ok(String::new()),
-        ResolveResult::Unknown(prefix) => Err(String::from_utf8_lossy(&prefix).into_owned()),
+        ResolveResult::Unknown(prefix) => Err(XmlError::UndeclaredPrefix {
+            prefix: String::from_utf8_lossy(&prefix).into_owned(),
+        }),
     }
 }
 
-fn push_text(stack: &mut [Element], text: &str) -> Result<(), String> {
+fn push_text(stack: &mut [Element], text: &str) -> Result<(), XmlError> {
     match stack.last_mut() {
         Some(el) => {
             el.text.push_str(text);
             Ok(())
         }
         None if text.trim().is_empty() => Ok(()),
-        None => Err("text outside the root element".into()),
+        None => Err(XmlError::TextOutsideRoot),
     }
 }
 
@@ -253,6 +313,8 @@ mod tests {
         assert!(parse("<p:a/>").is_err());
         assert!(parse("<a/><b/>").is_err());
         let deep = "<a>".repeat(1000) + &"</a>".repeat(1000);
-        assert!(parse(&deep).unwrap_err().contains("deeper"));
+        let err = parse(&deep).unwrap_err();
+        assert!(matches!(err, XmlError::TooDeep), "{err}");
+        assert!(err.to_string().contains("deeper"));
     }
 }
