@@ -13,5 +13,5 @@ mod validate;
 
 pub use diag::{Diagnostic, Report, Severity};
 pub use model::*;
-pub use template::{render, NodeFacts, TemplateContext};
+pub use template::{render, NodeFacts, TemplateContext, TemplateError};
 pub use validate::{load, load_str};

@@ -9,7 +9,7 @@ mod parse;
 mod powershell;
 pub mod probe;
 
-pub use parse::{parse_inspect, parse_version};
+pub use parse::{parse_inspect, parse_version, OutputError};
 pub use powershell::Script;
 
 use super::ensure::ContainerChange;

@@ -353,7 +353,8 @@ fn inspect_output_maps_components_to_what_is_there() {
     insta::assert_json_snapshot!(parse_inspect(json).unwrap());
     assert!(parse_inspect(" \r\n").unwrap().is_empty());
     let e = parse_inspect("Error: No such container: x").unwrap_err();
-    assert!(e.contains("not its JSON"), "{e}");
+    assert!(matches!(e, OutputError::Inspect(_)), "{e}");
+    assert!(e.to_string().contains("not its JSON"), "{e}");
     let script = inspect_script("demo").unwrap();
     assert!(script.contains("docker ps -aq --filter 'label=io.rwin.cluster=demo'"));
     commands(&script);
@@ -364,6 +365,8 @@ fn version_output_gives_the_server_version() {
     let json = r#"{"Client":{"Platform":{"Name":""},"Version":"24.0.7","ApiVersion":"1.43","Os":"windows","Arch":"amd64"},"Server":{"Platform":{"Name":"Docker Engine - Community"},"Components":[{"Name":"Engine","Version":"24.0.7","Details":{"Os":"windows"}}],"Version":"24.0.7","ApiVersion":"1.43","MinAPIVersion":"1.24","Os":"windows","Arch":"amd64","KernelVersion":"10.0 20348 (20348.1.amd64fre.fe_release.210507-1500)"}}"#;
     assert_eq!(parse_version(json).unwrap(), "24.0.7");
     let down = r#"{"Client":{"Version":"24.0.7"},"Server":null}"#;
-    assert!(parse_version(down).unwrap_err().contains("not running"));
+    let e = parse_version(down).unwrap_err();
+    assert!(matches!(e, OutputError::NoServer), "{e}");
+    assert!(e.to_string().contains("not running"));
     commands(&version_script());
 }

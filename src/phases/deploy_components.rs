@@ -396,9 +396,10 @@ pub(crate) async fn health_check_for(
         roles: &roles,
         container_ip: container_ip.as_deref(),
     };
-    match check {
+    let rendered = match check {
         HealthCheck::Http(u) => crate::config::render(u, &tctx).map(HealthCheck::Http),
         HealthCheck::Tcp(u) => crate::config::render(u, &tctx).map(HealthCheck::Tcp),
         other => Ok(other.clone()),
-    }
+    };
+    rendered.map_err(|e| e.to_string())
 }

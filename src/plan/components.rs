@@ -72,7 +72,7 @@ pub fn plan_components(
                         roles,
                         container_ip: None,
                     };
-                    let err = |reason: String| PlanError::Template {
+                    let err = |reason| PlanError::Template {
                         node: n.name.clone(),
                         component: c.name.clone(),
                         reason,

@@ -19,17 +19,18 @@ use crate::state::State;
 
 pub use components::{ComponentInstance, PlannedComponent, ServiceInstance};
 pub use departed::departed_node;
-pub use subnets::SubnetSource;
+pub use subnets::{SubnetError, SubnetSource};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("{0}")]
-    Subnets(String),
+    #[error(transparent)]
+    Subnets(subnets::SubnetError),
     #[error("{node}: component {component}: {reason}")]
     Template {
         node: String,
         component: String,
-        reason: String,
+        #[source]
+        reason: crate::config::TemplateError,
     },
 }
 

@@ -21,8 +21,31 @@ pub enum SubnetSource {
     New,
 }
 
+/// Why nodes cannot get their subnets.
+#[derive(Debug, thiserror::Error)]
+pub enum SubnetError {
+    /// `node_prefix` is shorter than the cluster CIDR's, or longer than 32.
+    #[error("cannot split {cidr} into /{prefix}: {source}")]
+    Split {
+        cidr: Ipv4Net,
+        prefix: u8,
+        #[source]
+        source: ipnet::PrefixLenError,
+    },
+
+    #[error("no free /{prefix} left in cluster_cidr {cidr} for node {node}: use a larger cluster_cidr, or remove-host nodes you no longer use")]
+    Exhausted {
+        cidr: Ipv4Net,
+        prefix: u8,
+        node: String,
+    },
+}
+
 /// One subnet per node, in `config.nodes` order.
-pub fn allocate(config: &Config, state: &State) -> Result<Vec<(Ipv4Net, SubnetSource)>, String> {
+pub fn allocate(
+    config: &Config,
+    state: &State,
+) -> Result<Vec<(Ipv4Net, SubnetSource)>, SubnetError> {
     let cidr = config.network.cluster_cidr;
     let prefix = config.network.node_prefix;
     let mut taken: BTreeSet<Ipv4Net> = BTreeSet::new();
@@ -56,12 +79,18 @@ pub fn allocate(config: &Config, state: &State) -> Result<Vec<(Ipv4Net, SubnetSo
     }
     let mut free = cidr
         .subnets(prefix)
-        .map_err(|e| format!("cannot split {cidr} into /{prefix}: {e}"))?
+        .map_err(|source| SubnetError::Split {
+            cidr,
+            prefix,
+            source,
+        })?
         .filter(|s| !overlaps(&taken, s));
     for (i, n) in config.nodes.iter().enumerate() {
         if out[i].is_none() {
-            let s = free.next().ok_or_else(|| {
-                format!("no free /{prefix} left in cluster_cidr {cidr} for node {}: use a larger cluster_cidr, or remove-host nodes you no longer use", n.name)
+            let s = free.next().ok_or_else(|| SubnetError::Exhausted {
+                cidr,
+                prefix,
+                node: n.name.clone(),
             })?;
             out[i] = Some((s, SubnetSource::New));
         }
@@ -122,6 +151,33 @@ mod tests {
         assert_eq!(
             after["new"], "10.42.3.0/24",
             "a new node gets the first free subnet"
+        );
+    }
+
+    #[test]
+    fn a_full_cidr_or_an_impossible_prefix_is_an_error() {
+        let mut c = config(&["a", "b"]);
+        c.network.cluster_cidr = "10.42.0.0/24".parse().unwrap();
+        c.network.node_prefix = 24;
+        let err = allocate(&c, &State::default()).unwrap_err();
+        assert!(
+            matches!(&err, SubnetError::Exhausted { node, .. } if node == "b"),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "no free /24 left in cluster_cidr 10.42.0.0/24 for node b: use a larger cluster_cidr, or remove-host nodes you no longer use"
+        );
+        c.network.node_prefix = 16;
+        let err = allocate(&c, &State::default()).unwrap_err();
+        assert!(
+            matches!(err, SubnetError::Split { prefix: 16, .. }),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("cannot split 10.42.0.0/24 into /16: "),
+            "{err}"
         );
     }
 

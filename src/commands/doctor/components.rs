@@ -107,7 +107,8 @@ async fn health(
                     Duration::from_millis(500),
                 )
                 .await
-                .map(|_| "running and healthy".to_string()),
+                .map(|_| "running and healthy".to_string())
+                .map_err(|e| e.to_string()),
                 Err(e) => Err(e),
             }
         }

@@ -54,7 +54,7 @@ impl Checker {
         match render(&s.value, ctx) {
             Ok(_) => true,
             Err(e) => {
-                self.template_error(s, failing_expression(&s.value, ctx), e);
+                self.template_error(s, failing_expression(&s.value, ctx), e.to_string());
                 false
             }
         }

@@ -4,13 +4,35 @@
 
 use std::time::Duration;
 
-use super::powershell::{arg, Ps};
+use super::powershell::{arg, ArgError, Ps};
 use super::CONTAINER_IP;
 use crate::config::{Health, HealthCheck};
 use crate::docker::spec::POD_NETWORK;
 use crate::powershell::quote;
 
-pub(super) fn wait(ps: &mut Ps, name: &str, h: &Health) -> Result<(), String> {
+/// Why a health check cannot be written as PowerShell.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HealthScriptError {
+    #[error("health check tcp `{target}` is not host:port")]
+    NotHostPort { target: String },
+
+    #[error("health check exec has no command")]
+    NoCommand,
+
+    /// A name or value docker.exe would not receive unchanged.
+    #[error(transparent)]
+    Arg(#[from] ArgError),
+}
+
+/// The script builders in `cli.rs` still return `Result<_, String>`: `?` turns the error into
+/// its text there. Remove once they return typed errors.
+impl From<HealthScriptError> for String {
+    fn from(e: HealthScriptError) -> String {
+        e.to_string()
+    }
+}
+
+pub(super) fn wait(ps: &mut Ps, name: &str, h: &Health) -> Result<(), HealthScriptError> {
     let ip = super::container_address_template();
     let unreadable = format!("{name}: reading the container's address failed");
     let needs_ip = match &h.check {
@@ -30,7 +52,7 @@ pub(super) fn wait(ps: &mut Ps, name: &str, h: &Health) -> Result<(), String> {
         ps.line(&format!("if (!$ip) {{ throw {} }}", quote(&none)));
     }
     // A PowerShell expression for `v`, which may hold the container's address.
-    let value = |ps: &mut Ps, v: &str| -> Result<String, String> {
+    let value = |ps: &mut Ps, v: &str| -> Result<String, HealthScriptError> {
         if v == CONTAINER_IP {
             return Ok("$ip".into());
         }
@@ -54,7 +76,7 @@ pub(super) fn wait(ps: &mut Ps, name: &str, h: &Health) -> Result<(), String> {
     };
     let (probe, check): (Vec<String>, String) = match &h.check {
         HealthCheck::Tcp(t) => {
-            let bad = || format!("health check tcp `{t}` is not host:port");
+            let bad = || HealthScriptError::NotHostPort { target: t.clone() };
             let (host, port) = t.rsplit_once(':').ok_or_else(bad)?;
             let port: u16 = port.parse().map_err(|_| bad())?;
             let host = value(ps, host)?;
@@ -75,7 +97,7 @@ pub(super) fn wait(ps: &mut Ps, name: &str, h: &Health) -> Result<(), String> {
         HealthCheck::Exec(cmd) => {
             let mut call = format!("docker exec {}", arg("name", name)?);
             if cmd.is_empty() {
-                return Err("health check exec has no command".into());
+                return Err(HealthScriptError::NoCommand);
             }
             for w in cmd {
                 call += &format!(" {}", arg("health check argument", w)?);

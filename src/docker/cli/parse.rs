@@ -7,6 +7,20 @@ use serde::Deserialize;
 use crate::docker::ensure::Existing;
 use crate::docker::{LABEL_COMPONENT, LABEL_HASH};
 
+/// What the Docker CLI printed is not what rwin asked for.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("docker container inspect printed something that is not its JSON: {0}")]
+    Inspect(#[source] serde_json::Error),
+
+    #[error("docker version printed something that is not its JSON: {0}")]
+    Version(#[source] serde_json::Error),
+
+    /// `docker version` answered for the client only.
+    #[error("Docker is not running on this host (docker version found no server): start the docker service")]
+    NoServer,
+}
+
 /// The fields of `docker container inspect` (the API's ContainerInspectResponse) rwin reads.
 /// Only these, so an engine that adds or changes others cannot break the parse.
 #[derive(Deserialize)]
@@ -46,13 +60,11 @@ struct InspectedState {
 /// `docker container inspect` output → component (label `io.rwin.component`) → what is there.
 /// Containers without that label are left out; of two with one component, the first counts.
 /// Empty output (no containers to inspect) is an empty map.
-pub fn parse_inspect(json: &str) -> Result<BTreeMap<String, Existing>, String> {
+pub fn parse_inspect(json: &str) -> Result<BTreeMap<String, Existing>, OutputError> {
     if json.trim().is_empty() {
         return Ok(BTreeMap::new());
     }
-    let list: Vec<Inspected> = serde_json::from_str(json).map_err(|e| {
-        format!("docker container inspect printed something that is not its JSON: {e}")
-    })?;
+    let list: Vec<Inspected> = serde_json::from_str(json).map_err(OutputError::Inspect)?;
     let mut out = BTreeMap::new();
     for c in list {
         let labels = c.config.and_then(|c| c.labels).unwrap_or_default();
@@ -75,7 +87,7 @@ pub fn parse_inspect(json: &str) -> Result<BTreeMap<String, Existing>, String> {
 }
 
 /// `docker version --format '{{json .}}'` output → the server's version.
-pub fn parse_version(json: &str) -> Result<String, String> {
+pub fn parse_version(json: &str) -> Result<String, OutputError> {
     #[derive(Deserialize)]
     #[serde(rename_all = "PascalCase")]
     struct Version {
@@ -86,9 +98,6 @@ pub fn parse_version(json: &str) -> Result<String, String> {
     struct Server {
         version: String,
     }
-    let v: Version = serde_json::from_str(json.trim())
-        .map_err(|e| format!("docker version printed something that is not its JSON: {e}"))?;
-    v.server.map(|s| s.version).ok_or_else(|| {
-        "Docker is not running on this host (docker version found no server): start the docker service".into()
-    })
+    let v: Version = serde_json::from_str(json.trim()).map_err(OutputError::Version)?;
+    v.server.map(|s| s.version).ok_or(OutputError::NoServer)
 }

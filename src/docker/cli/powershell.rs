@@ -67,23 +67,59 @@ impl Ps {
     }
 }
 
+/// Why Windows PowerShell 5.1 would not pass a value to docker.exe unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ArgProblem {
+    #[error("it is empty, and Windows PowerShell 5.1 drops empty arguments")]
+    Empty,
+    #[error(
+        "it holds a double quote, which Windows PowerShell 5.1 passes to native commands unescaped"
+    )]
+    DoubleQuote,
+    #[error("it holds a NUL character")]
+    Nul,
+    #[error("it has whitespace and ends in a backslash, which Windows PowerShell 5.1 turns into an escaped quote")]
+    TrailingBackslash,
+}
+
+/// A value (`what`: "image", "bind", …) that cannot be one argument of docker.exe.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArgError {
+    #[error("{what} `{value}` cannot be given to docker on Windows: {problem}")]
+    Unpassable {
+        what: &'static str,
+        value: String,
+        problem: ArgProblem,
+    },
+}
+
+/// The script builders in `cli.rs` still return `Result<_, String>`: `?` turns the error into
+/// its text there. Remove once they return typed errors.
+impl From<ArgError> for String {
+    fn from(e: ArgError) -> String {
+        e.to_string()
+    }
+}
+
 /// `value` quoted as one argument of a native command, if Windows PowerShell 5.1 passes it to
 /// docker.exe unchanged. 5.1 wraps an argument with whitespace in double quotes and escapes
 /// nothing inside (PowerShell/PowerShell#1995, fixed only in 7.3), so values it would change
 /// are refused rather than produced.
-pub(super) fn arg(what: &str, value: &str) -> Result<String, String> {
+pub(super) fn arg(what: &'static str, value: &str) -> Result<String, ArgError> {
     let problem = if value.is_empty() {
-        "it is empty, and Windows PowerShell 5.1 drops empty arguments"
+        ArgProblem::Empty
     } else if value.contains('"') {
-        "it holds a double quote, which Windows PowerShell 5.1 passes to native commands unescaped"
+        ArgProblem::DoubleQuote
     } else if value.contains('\0') {
-        "it holds a NUL character"
+        ArgProblem::Nul
     } else if value.chars().any(char::is_whitespace) && value.ends_with('\\') {
-        "it has whitespace and ends in a backslash, which Windows PowerShell 5.1 turns into an escaped quote"
+        ArgProblem::TrailingBackslash
     } else {
         return Ok(quote(value));
     };
-    Err(format!(
-        "{what} `{value}` cannot be given to docker on Windows: {problem}"
-    ))
+    Err(ArgError::Unpassable {
+        what,
+        value: value.to_string(),
+        problem,
+    })
 }
