@@ -73,8 +73,13 @@ pub enum TransportError {
     #[error("{node}: connection lost: {reason}. Re-run once the host is reachable; rwin picks up where it stopped")]
     Disconnected { node: String, reason: String },
 
-    #[error("{node}: {message}")]
-    Winrm { node: String, message: String },
+    /// A WinRM failure, kept whole: its kind decides whether trying again can help.
+    #[error("{node}: {source}")]
+    Winrm {
+        node: String,
+        #[source]
+        source: Box<super::winrm::WinrmError>,
+    },
 
     #[error("{node}: {what} are not supported by this transport")]
     Unsupported { node: String, what: &'static str },
@@ -89,6 +94,41 @@ impl TransportError {
                 | TransportError::ConnectTimeout { .. }
                 | TransportError::Disconnected { .. }
                 | TransportError::CommandTimeout { .. }
-        )
+        ) || matches!(self, TransportError::Winrm { source, .. } if source.is_retryable())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TransportError;
+    use crate::transport::winrm::WinrmError;
+
+    /// A WinRM failure keeps its kind through the transport: a host that cannot be reached
+    /// now may be reached later, a refused password will not be accepted later.
+    #[test]
+    fn winrm_failures_keep_whether_a_retry_can_help() {
+        let wrap = |e: WinrmError| TransportError::Winrm {
+            node: "win1".into(),
+            source: Box::new(e),
+        };
+        let unreachable = wrap(WinrmError::Unreachable {
+            endpoint: "http://192.0.2.21:5985/wsman".into(),
+            port: 5985,
+            reason: "connection refused".into(),
+            setup: "winrm quickconfig",
+        });
+        assert!(unreachable.is_retryable(), "{unreachable}");
+        let refused = wrap(WinrmError::AuthRejected {
+            user: "Administrator".into(),
+            auth: "ntlm",
+            hint: String::new(),
+        });
+        assert!(!refused.is_retryable(), "{refused}");
+        assert!(
+            unreachable
+                .to_string()
+                .starts_with("win1: cannot reach WinRM at "),
+            "{unreachable}"
+        );
     }
 }

@@ -33,7 +33,7 @@ impl WinrmTransport {
         let node = target.node.clone();
         let err = |e: WinrmError| TransportError::Winrm {
             node: node.clone(),
-            message: e.to_string(),
+            source: Box::new(e),
         };
         let operation_timeout = target.http.operation_timeout;
         let poster = HttpPoster::new(target.http).map_err(err)?;
@@ -87,7 +87,7 @@ impl Transport for WinrmTransport {
                 Ok(Err(e)) => {
                     return Err(TransportError::Winrm {
                         node: self.node.clone(),
-                        message: e.to_string(),
+                        source: Box::new(e),
                     })
                 }
                 Err(_) => {
