@@ -14,16 +14,15 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
     if let Some(b) = h.changes.blockers.first().cloned() {
         return h.fail(&ctx.ui, ErrorKind::Blocked, format!("{name}: {b}"));
     }
-    // Windows with --allow-reboot: after a reboot the facts are read again and what is still
-    // to do is applied once more (never a second reboot).
-    let mut rebooted = false;
-    loop {
+    // One pass: a change that needs a reboot is recorded in `h.reboot_wanted`; the runner's
+    // Reboot phase restarts the host (--allow-reboot) and brings it back through here once.
+    'apply: {
         let Some(t) = h.transport.clone() else {
             return;
         };
         let changes = h.changes.host.clone();
         if changes.is_empty() {
-            break;
+            break 'apply;
         }
         ctx.ui.host_step(
             &name,
@@ -66,30 +65,15 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
             return h.fail(&ctx.ui, ErrorKind::State, e.to_string());
         }
         h.applied.extend(changes.iter().map(|c| c.to_string()));
-        if !reboot_needed {
-            break;
+        if reboot_needed {
+            if h.desired.windows.allow_reboot && !h.rebooted {
+                h.reboot_wanted = true;
+            } else {
+                ctx.ui.warn(&format!(
+                    "{name}: a reboot is needed for every change to take full effect: run with --allow-reboot, or reboot it yourself"
+                ));
+            }
         }
-        if !h.desired.windows.allow_reboot || rebooted {
-            ctx.ui.warn(&format!(
-                "{name}: a reboot is needed for every change to take full effect: run with --allow-reboot, or reboot it yourself"
-            ));
-            break;
-        }
-        if let Err(e) = super::reboot::run(ctx, h).await {
-            return h.fail(
-                &ctx.ui,
-                ErrorKind::Reboot,
-                format!("{name}: rebooting: {e}"),
-            );
-        }
-        rebooted = true;
-        h.applied
-            .push("~ rebooted (--allow-reboot), facts read again".into());
-        super::gather_facts::run(ctx, h).await;
-        if !h.ok() {
-            return;
-        }
-        super::diff::run(ctx, h);
     }
     let Some(t) = h.transport.clone() else {
         return;

@@ -12,6 +12,7 @@ mod error;
 mod gather_facts;
 mod outcome;
 mod reboot;
+mod runner;
 mod teardown;
 
 use std::collections::BTreeMap;
@@ -33,6 +34,7 @@ use crate::ui::Ui;
 pub(crate) use deploy_components::health_check_for;
 pub use error::{ErrorKind, HostError};
 pub use outcome::ComponentResult;
+pub use runner::{Phase, APPLY, SURVEY};
 
 /// What every phase may read.
 pub struct RunContext {
@@ -121,6 +123,10 @@ pub struct Host {
     /// Changes actually made, in words.
     pub applied: Vec<String>,
     pub components: Vec<ComponentResult>,
+    /// Its applied changes need a reboot, and the run allows one (`--allow-reboot`).
+    pub reboot_wanted: bool,
+    /// rwin restarted it in this run (never twice).
+    pub rebooted: bool,
     /// Set for a node that left cluster.yml: what `up` will remove there.
     pub departed: Option<String>,
     /// Wall time this host took, from the first connection attempt to its last step.
@@ -143,6 +149,8 @@ impl Host {
             error: None,
             applied: Vec::new(),
             components: Vec::new(),
+            reboot_wanted: false,
+            rebooted: false,
             departed: None,
             elapsed: Duration::ZERO,
             started: Instant::now(),
@@ -198,16 +206,7 @@ where
 /// Connect to every host, read its facts and work out its changes. Changes nothing.
 pub async fn survey(ctx: &RunContext) -> Vec<Host> {
     let mut hosts: Vec<Host> = ctx.plan.nodes.iter().map(Host::new).collect();
-    for_each_host(&mut hosts, ctx.settings.concurrency, |h| async move {
-        connect::run(ctx, h).await;
-        if h.ok() {
-            gather_facts::run(ctx, h).await;
-        }
-        if h.ok() {
-            diff::run(ctx, h);
-        }
-    })
-    .await;
+    runner::walk(ctx, &mut hosts, SURVEY).await;
     for h in hosts.iter_mut().filter(|h| h.ok()) {
         h.elapsed = h.started.elapsed();
     }
@@ -316,13 +315,7 @@ pub async fn remove_routes_to(ctx: &RunContext, hosts: &mut [Host], subnet: ipne
             ..Default::default()
         };
     }
-    for_each_host(hosts, ctx.settings.concurrency, |h| {
-        enable_routing::run(ctx, h)
-    })
-    .await;
-    if let Err(e) = ctx.state.flush() {
-        ctx.ui.error(&e.to_string());
-    }
+    runner::walk(ctx, hosts, &[Phase::EnableRouting]).await;
     for h in hosts.iter_mut().filter(|h| h.ok()) {
         let n = h.applied.len();
         ctx.ui.host_done(
@@ -380,18 +373,7 @@ pub async fn apply(ctx: &RunContext, hosts: &mut [Host]) {
         }
         return;
     }
-    for_each_host(hosts, ctx.settings.concurrency, |h| {
-        enable_routing::run(ctx, h)
-    })
-    .await;
-    // Each host's record of what routing changed was kept in memory: one write for all.
-    if let Err(e) = ctx.state.flush() {
-        for h in hosts.iter_mut().filter(|h| h.ok()) {
-            h.fail(&ctx.ui, ErrorKind::State, format!("{}: {e}", h.node.name));
-        }
-        return;
-    }
-    deploy_components::run(ctx, hosts).await;
+    runner::walk(ctx, hosts, APPLY).await;
     for h in hosts.iter_mut() {
         if h.ok() {
             h.elapsed = h.started.elapsed();

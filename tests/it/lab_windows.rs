@@ -29,6 +29,10 @@ struct Up {
 }
 
 fn up(dir: &Path, registry_password: &str, winrm_password: &str) -> Up {
+    up_with(dir, registry_password, winrm_password, &[])
+}
+
+fn up_with(dir: &Path, registry_password: &str, winrm_password: &str, extra: &[&str]) -> Up {
     let out = rwin()
         .args([
             "--known-hosts",
@@ -39,6 +43,7 @@ fn up(dir: &Path, registry_password: &str, winrm_password: &str) -> Up {
             "up",
             &dir.join("cluster.yml").display().to_string(),
         ])
+        .args(extra)
         .env("REGISTRY_PASSWORD", registry_password)
         .env("WINRM_PASSWORD", winrm_password)
         .timeout(std::time::Duration::from_secs(300))
@@ -492,6 +497,43 @@ fn mixed_lab_end_to_end() {
 
     step(
         10,
+        "--allow-reboot: a change that needs a reboot restarts the host once, and the run carries on",
+    );
+    // IPEnableRouter back to 0: setting it again takes full effect only after a reboot.
+    inject(
+        &lab,
+        "win2",
+        "Set-ItemProperty -Path 'HKLM:\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters' -Name 'IPEnableRouter' -Value 0 -Type DWord",
+    );
+    let r = up_with(d, &registry_password, &winrm_password, &["--allow-reboot"]);
+    assert_eq!(r.code, 0, "up with --allow-reboot converges: {}", r.stderr);
+    let applied = host(&r.json, "win2")["applied"].to_string();
+    assert_eq!(
+        applied
+            .matches("rebooted (--allow-reboot), facts read again")
+            .count(),
+        1,
+        "win2 was restarted exactly once: {applied}"
+    );
+    assert!(
+        applied.contains("IPEnableRouter=1"),
+        "and IPEnableRouter set again: {applied}"
+    );
+    let st = windows_state(&lab, "win2");
+    assert_eq!(
+        st["registry"]["SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters"]["IPEnableRouter"],
+        1
+    );
+    let doc = doctor(d, &registry_password, &winrm_password, &[]);
+    assert_eq!(
+        doc.code,
+        0,
+        "all green after the reboot: {:?}",
+        failed_of(&doc)
+    );
+
+    step(
+        11,
         "remove-host win2: its Windows state is back to what it was, and nobody routes to it",
     );
     let out = rwin()
