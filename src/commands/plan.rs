@@ -1,6 +1,7 @@
 //! `rwin plan` (and `up --dry-run`): connect, read every host, and print each change `up` would
 //! make. Nothing on any host changes: only the read-only phases run.
 
+use anyhow::Context as _;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
@@ -28,10 +29,10 @@ pub async fn run(path: &Path, settings: &Settings, ui: &Arc<Ui>) -> anyhow::Resu
     }
     ui.clear_progress();
     if ui.json() {
-        ui.print(&serde_json::to_string_pretty(&PlanJson::new(
-            &ctx.plan.cluster_name,
-            &hosts,
-        ))?);
+        ui.print(
+            &serde_json::to_string_pretty(&PlanJson::new(&ctx.plan.cluster_name, &hosts))
+                .context("rendering the plan as JSON")?,
+        );
     } else {
         ui.print(&render_text(&hosts));
     }

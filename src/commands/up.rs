@@ -1,5 +1,6 @@
 //! `rwin up`: survey every host, make the changes, deploy components, print the summary.
 
+use anyhow::Context as _;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -38,9 +39,12 @@ pub async fn run(path: &Path, settings: &Settings, ui: &Arc<Ui>) -> anyhow::Resu
     let ok = hosts.iter().all(Host::ok);
     if ui.json() {
         let rows: Vec<SummaryJson> = hosts.iter().map(SummaryJson::from).collect();
-        ui.print(&serde_json::to_string_pretty(
-            &serde_json::json!({ "cluster": ctx.plan.cluster_name, "ok": ok, "hosts": rows }),
-        )?);
+        ui.print(
+            &serde_json::to_string_pretty(
+                &serde_json::json!({ "cluster": ctx.plan.cluster_name, "ok": ok, "hosts": rows }),
+            )
+            .context("rendering the summary as JSON")?,
+        );
     } else {
         let rows: Vec<SummaryRow> = hosts.iter().map(SummaryRow::from).collect();
         ui.print(&crate::ui::table::render(&rows));

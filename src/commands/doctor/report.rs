@@ -1,6 +1,7 @@
 //! Printing doctor's outcome: the table of checks with the probe matrix under it, or one JSON
 //! document.
 
+use anyhow::Context as _;
 use serde::Serialize;
 use tabled::Tabled;
 
@@ -55,7 +56,7 @@ pub(super) fn print(
     let (failed, warned) = counts(&table);
     if ui.json() {
         let probe_json = probe.map(|p| &p.matrix);
-        ui.print(&serde_json::to_string_pretty(&serde_json::json!({ "ok": failed == 0, "failed": failed, "warnings": warned, "checks": table, "probe": probe_json }))?);
+        ui.print(&serde_json::to_string_pretty(&serde_json::json!({ "ok": failed == 0, "failed": failed, "warnings": warned, "checks": table, "probe": probe_json })).context("rendering doctor's report as JSON")?);
     } else {
         ui.print(&render_text(&table, probe));
     }
