@@ -187,9 +187,7 @@ fn record_mappings(
     c: &crate::os::PortMappingChange,
     ip: std::net::Ipv4Addr,
 ) -> Result<std::net::Ipv4Addr, String> {
-    ctx.state
-        .update(|s| h.node.host_os.record_published(s.host_mut(h.name()), c, ip))
-        .map_err(|e| e.to_string())?;
+    super::record(ctx, h, super::Made::Published(c, ip)).map_err(|e| e.to_string())?;
     Ok(ip)
 }
 
@@ -262,10 +260,7 @@ async fn deploy_by_api(
     if let Err(e) = ensure::apply(docker, spec, &change, &ctx.config.registries).await {
         return fail(e);
     }
-    if let Err(e) = ctx
-        .state
-        .update(|s| s.host_mut(name).components.insert(spec.component.clone()))
-    {
+    if let Err(e) = super::record(ctx, h, super::Made::Component(&spec.component)) {
         return fail(e.to_string());
     }
     if let Some(health) = health {
@@ -361,13 +356,7 @@ async fn deploy_by_script(
             why.to_string()
         });
     }
-    ctx.state
-        .update(|s| {
-            s.host_mut(h.name())
-                .components
-                .insert(spec.component.clone())
-        })
-        .map_err(|e| e.to_string())?;
+    super::record(ctx, h, super::Made::Component(&spec.component)).map_err(|e| e.to_string())?;
     Ok(mapping.and_then(|_| os.published_address(&out.stdout)))
 }
 

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use super::{ErrorKind, Host, NetworkChange, RunContext};
 use crate::docker::ensure;
 use crate::docker::spec::POD_NETWORK;
-use crate::state::RouteRecord;
 
 pub async fn run(ctx: &RunContext, h: &mut Host) {
     let name = h.node.name.clone();
@@ -49,18 +48,15 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
             }
             Err(e) => return h.fail(&ctx.ui, ErrorKind::Apply, e.to_string()),
         }
-        let desired_routes: Vec<RouteRecord> = h
-            .desired
-            .routes
-            .iter()
-            .map(|(d, v, _)| RouteRecord { dest: *d, via: *v })
-            .collect();
         let before = h.facts.as_ref().map(|f| &f.os);
-        let record = ctx.state.update_deferred(|s| {
-            let rec = s.host_mut(&name);
-            os.record(rec, before, &changes);
-            rec.routes = desired_routes.into_iter().collect();
-        });
+        let record = super::record(
+            ctx,
+            h,
+            super::Made::Routing {
+                before,
+                changes: &changes,
+            },
+        );
         if let Err(e) = record {
             return h.fail(&ctx.ui, ErrorKind::State, e.to_string());
         }
@@ -148,10 +144,7 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
         {
             return h.fail(&ctx.ui, ErrorKind::Engine, format!("{name}: {e}"));
         }
-        if let Err(e) = ctx
-            .state
-            .update(|s| s.host_mut(&name).network = Some(POD_NETWORK.into()))
-        {
+        if let Err(e) = super::record(ctx, h, super::Made::Network(POD_NETWORK)) {
             return h.fail(&ctx.ui, ErrorKind::State, e.to_string());
         }
         h.applied.push(format!(

@@ -34,7 +34,7 @@ use crate::ui::Ui;
 pub(crate) use deploy_components::health_check_for;
 pub use error::{ErrorKind, HostError};
 pub use outcome::ComponentResult;
-pub use runner::{Phase, APPLY, SURVEY};
+pub use runner::{record, Made, Phase, APPLY, SURVEY};
 
 /// What every phase may read.
 pub struct RunContext {
@@ -278,13 +278,7 @@ pub async fn teardown(ctx: &RunContext, hosts: &mut [(Host, HostRecord)], force:
             }
             if h.ok() || force {
                 let name = h.node.name.clone();
-                if let Err(e) = ctx.state.update(|s| {
-                    s.subnets.remove(&name);
-                    s.hosts.remove(&name);
-                    for other in s.hosts.values_mut() {
-                        other.routes.retain(|r| r.dest != h.node.subnet);
-                    }
-                }) {
+                if let Err(e) = runner::release(ctx, &name, h.node.subnet) {
                     h.fail(&ctx.ui, ErrorKind::State, e.to_string());
                 }
             }
@@ -335,34 +329,7 @@ pub async fn remove_routes_to(ctx: &RunContext, hosts: &mut [Host], subnet: ipne
 pub async fn apply(ctx: &RunContext, hosts: &mut [Host]) {
     // Allocations are recorded before any host changes: a state file that cannot be written
     // stops the run here, so no host ever carries a subnet the state does not know.
-    let recorded = ctx.state.update(|s| {
-        for n in &ctx.plan.nodes {
-            s.subnets.insert(n.name.clone(), n.subnet);
-            let rec = s.host_mut(&n.name);
-            rec.address = n.address.clone();
-            rec.port = n.node.port;
-            rec.user = n.node.user.clone();
-            rec.ssh_key_path = n.node.key_path.clone();
-            rec.docker_socket = Some(n.node.docker_socket.clone());
-            rec.os = n.os.to_string();
-            rec.labels = n.node.labels.clone();
-            rec.public_address = n.node.public_address.clone();
-            rec.connection = Some(
-                match n.node.connection {
-                    crate::config::Connection::Ssh => "ssh",
-                    crate::config::Connection::Winrm => "winrm",
-                }
-                .into(),
-            );
-            rec.winrm = n.node.winrm.as_ref().map(|w| crate::state::WinrmRecord {
-                port: w.port,
-                https: w.https,
-                auth: w.auth.as_str().into(),
-                user: w.user.clone(),
-                password_env: w.password_env.clone(),
-            });
-        }
-    });
+    let recorded = runner::record_plan(ctx);
     if let Err(e) = recorded {
         for h in hosts.iter_mut() {
             h.fail(

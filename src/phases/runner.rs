@@ -1,9 +1,14 @@
 //! The phases of a run as values, in the order the runner walks them, and the runner. A phase
 //! never runs another phase: what happens after a reboot (read the facts again, work out the
-//! changes again, apply what is still to do) is a list here, walked by the runner.
+//! changes again, apply what is still to do) is a list here, walked by the runner. Phases
+//! report what they made ([`Made`]); the runner is what writes it to the state file.
+
+use std::net::Ipv4Addr;
 
 use super::{connect, deploy_components, diff, enable_routing, gather_facts, reboot};
 use super::{ErrorKind, Host, RunContext};
+use crate::os::{HostChange, OsFacts, PortMappingChange};
+use crate::state::{RouteRecord, StateError};
 
 /// One step of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +86,101 @@ async fn restart(ctx: &RunContext, h: &mut Host) {
         }
         Box::pin(phase.run_on(ctx, h)).await;
     }
+}
+
+/// What a phase made on a host, as the state file must know it.
+pub enum Made<'a> {
+    /// The host's own configuration changed (`before`: its facts as first read).
+    Routing {
+        before: Option<&'a OsFacts>,
+        changes: &'a [HostChange],
+    },
+    /// The engine's pod network was created.
+    Network(&'a str),
+    /// A component's container or service now exists.
+    Component(&'a str),
+    /// A component's ports were published to its container at this address.
+    Published(&'a PortMappingChange, Ipv4Addr),
+}
+
+/// Record what a phase made on `h`. Routing records are kept in memory and written once at
+/// the end of each run of per-host phases (one write for all hosts); everything else is
+/// written at once, so an interrupt leaves a state file that matches what was done.
+pub fn record(ctx: &RunContext, h: &Host, made: Made) -> Result<(), StateError> {
+    let name = h.node.name.as_str();
+    match made {
+        Made::Routing { before, changes } => {
+            let routes: Vec<RouteRecord> = h
+                .desired
+                .routes
+                .iter()
+                .map(|(dest, via, _)| RouteRecord {
+                    dest: *dest,
+                    via: *via,
+                })
+                .collect();
+            ctx.state.update_deferred(|s| {
+                let rec = s.host_mut(name);
+                h.node.host_os.record(rec, before, changes);
+                rec.routes = routes.into_iter().collect();
+            })
+        }
+        Made::Network(network) => ctx
+            .state
+            .update(|s| s.host_mut(name).network = Some(network.to_string())),
+        Made::Component(component) => ctx.state.update(|s| {
+            s.host_mut(name).components.insert(component.to_string());
+        }),
+        Made::Published(c, ip) => ctx
+            .state
+            .update(|s| h.node.host_os.record_published(s.host_mut(name), c, ip)),
+    }
+}
+
+/// Record the plan's allocations and how to reach each node, before any host changes: a state
+/// file that cannot be written stops the run there, so no host carries a subnet the state
+/// does not know.
+pub fn record_plan(ctx: &RunContext) -> Result<(), StateError> {
+    ctx.state.update(|s| {
+        for n in &ctx.plan.nodes {
+            s.subnets.insert(n.name.clone(), n.subnet);
+            let rec = s.host_mut(&n.name);
+            rec.address = n.address.clone();
+            rec.port = n.node.port;
+            rec.user = n.node.user.clone();
+            rec.ssh_key_path = n.node.key_path.clone();
+            rec.docker_socket = Some(n.node.docker_socket.clone());
+            rec.os = n.os.to_string();
+            rec.labels = n.node.labels.clone();
+            rec.public_address = n.node.public_address.clone();
+            rec.connection = Some(
+                match n.node.connection {
+                    crate::config::Connection::Ssh => "ssh",
+                    crate::config::Connection::Winrm => "winrm",
+                }
+                .into(),
+            );
+            rec.winrm = n.node.winrm.as_ref().map(|w| crate::state::WinrmRecord {
+                port: w.port,
+                https: w.https,
+                auth: w.auth.as_str().into(),
+                user: w.user.clone(),
+                password_env: w.password_env.clone(),
+            });
+        }
+    })
+}
+
+/// A node is gone: release its subnet, forget its record, and drop the routes to its subnet
+/// from every other node's record.
+pub fn release(ctx: &RunContext, name: &str, subnet: ipnet::Ipv4Net) -> Result<(), StateError> {
+    ctx.state.update(|s| {
+        s.subnets.remove(name);
+        s.hosts.remove(name);
+        for other in s.hosts.values_mut() {
+            other.routes.retain(|r| r.dest != subnet);
+        }
+    })
 }
 
 /// Walk `phases` over `hosts`, at most `--concurrency` hosts at once; a host that failed
