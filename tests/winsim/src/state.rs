@@ -130,6 +130,13 @@ pub struct WinState {
     pub firewall_rules: Vec<FirewallRule>,
     pub networks: Vec<ContainerNetwork>,
     pub files: BTreeMap<String, FileEntry>,
+    /// PowerShell modules this host does not have (a test's setup: a fresh host has them
+    /// all). Their cmdlets are then unknown commands: CommandNotFoundException, a
+    /// statement-terminating error (about_Error_Handling). On Windows Server a role's
+    /// PowerShell module is one of its management tools, which Install-WindowsFeature adds
+    /// only with -IncludeManagementTools (Install-WindowsFeature docs).
+    #[serde(default)]
+    pub missing_modules: Vec<String>,
 }
 
 pub const CURRENT_VERSION: &str = r"SOFTWARE\Microsoft\Windows NT\CurrentVersion";
@@ -271,6 +278,7 @@ impl WinState {
                 )
             })
             .collect(),
+            missing_modules: Vec::new(),
         }
     }
 
@@ -289,6 +297,13 @@ impl WinState {
             .map_err(|e| anyhow::anyhow!("writing {}: {e}", tmp.display()))?;
         std::fs::rename(&tmp, path)
             .map_err(|e| anyhow::anyhow!("renaming to {}: {e}", path.display()))
+    }
+
+    /// True when the host has no PowerShell module of this name.
+    pub fn lacks_module(&self, module: &str) -> bool {
+        self.missing_modules
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case(module))
     }
 
     pub fn adapter(&self, if_index: u32) -> Option<&Adapter> {

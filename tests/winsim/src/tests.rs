@@ -489,3 +489,117 @@ if ($LASTEXITCODE -ne 0) { throw 'add' }
     let s = WinState::load(&d.path.join("state.json")).expect("state");
     assert_eq!(s.port_mappings.len(), 2);
 }
+
+/// A host whose RemoteAccess role has no PowerShell module (installed without
+/// -IncludeManagementTools): its cmdlets are unknown commands there.
+fn host_without(module: &str) -> (Host, tempdir::Dir) {
+    let (h, d) = host();
+    let mut st = WinState::load(&h.state_path).expect("state");
+    st.missing_modules.push(module.into());
+    st.save(&h.state_path).expect("save");
+    (h, d)
+}
+
+/// about_Error_Handling: CommandNotFoundException and ParameterBindingException are
+/// statement-terminating. The statement stops, the script goes on at the next one, and
+/// `-ErrorAction` changes neither; `$ErrorActionPreference` does ('Stop' ends the script with
+/// exit code 1, 'SilentlyContinue' hides the error). A script that ran to its end exits 0
+/// whatever it wrote to the error stream.
+#[test]
+fn statement_terminating_errors_end_the_statement_and_the_script_goes_on() {
+    let (h, _d) = host_without("RemoteAccess");
+    let (out, err, code) = run(
+        &h,
+        "Install-RemoteAccess -VpnType RoutingOnly -ErrorAction Stop\n'after'",
+    );
+    assert_eq!((out.as_str(), code), ("after\r\n", 0), "{err}");
+    assert!(
+        err.starts_with("Install-RemoteAccess : The term 'Install-RemoteAccess' is not recognized as the name of a cmdlet"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "At line:1 char:1\r\n+ Install-RemoteAccess -VpnType RoutingOnly -ErrorAction Stop\r\n"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("FullyQualifiedErrorId : CommandNotFoundException"),
+        "{err}"
+    );
+    // -ErrorAction SilentlyContinue does not hide it either.
+    let (out, err, code) = run(
+        &h,
+        "$ra = Get-RemoteAccess -ErrorAction SilentlyContinue\n'after'",
+    );
+    assert_eq!((out.as_str(), code), ("after\r\n", 0));
+    assert!(err.contains("CommandNotFoundException"), "{err}");
+    // A failed assignment leaves the variable as it was.
+    let (out, _, code) = run(&h, "$ra = 'old'\n$ra = Get-RemoteAccess\n$ra");
+    assert_eq!((out.as_str(), code), ("old\r\n", 0));
+    // Inside a block only that block's statement stops.
+    let (out, _, code) = run(
+        &h,
+        "if ($true) { Get-RemoteAccess; 'in the block' }\n'after'",
+    );
+    assert_eq!((out.as_str(), code), ("in the block\r\nafter\r\n", 0));
+    // $ErrorActionPreference = 'Stop' makes it script-terminating.
+    let (out, err, code) = run(
+        &h,
+        "$ErrorActionPreference = 'Stop'\n'before'\nGet-RemoteAccess\n'not reached'",
+    );
+    assert_eq!((out.as_str(), code), ("before\r\n", 1));
+    assert!(err.contains("CommandNotFoundException"), "{err}");
+    // 'SilentlyContinue' hides it.
+    let (out, err, code) = run(
+        &h,
+        "$ErrorActionPreference = 'SilentlyContinue'\nGet-RemoteAccess\n'after'",
+    );
+    assert_eq!((out.as_str(), err.as_str(), code), ("after\r\n", "", 0));
+    // The other modules are there.
+    let (out, err, code) = run(&h, "@(Get-WindowsFeature -Name 'RemoteAccess').Count");
+    assert_eq!((out.as_str(), err.as_str(), code), ("1\r\n", "", 0));
+}
+
+#[test]
+fn parameter_binding_errors_are_statement_terminating() {
+    let (h, _d) = host();
+    // A parameter without its argument, and a value that does not convert.
+    for script in [
+        "Get-Service -Name\n'after'",
+        "Start-Sleep -Seconds 'soon' -ErrorAction Stop\n'after'",
+        "Set-NetIPInterface -InterfaceIndex 6 -AddressFamily IPv4 -Forwarding Sometimes -ErrorAction Stop\n'after'",
+    ] {
+        let (out, err, code) = run(&h, script);
+        assert_eq!((out.as_str(), code), ("after\r\n", 0), "{script}: {err}");
+        assert!(
+            err.contains("Missing an argument for parameter") || err.contains("Cannot bind parameter"),
+            "{script}: {err}"
+        );
+        let stop = format!("$ErrorActionPreference = 'Stop'\n{script}");
+        let (out, _, code) = run(&h, &stop);
+        assert_eq!((out.as_str(), code), ("", 1), "{stop}");
+    }
+}
+
+/// Non-terminating errors follow `-ErrorAction`, else `$ErrorActionPreference`.
+#[test]
+fn non_terminating_errors_follow_the_preference_when_no_error_action_is_given() {
+    let (h, _d) = host();
+    let (out, err, code) = run(
+        &h,
+        "$ErrorActionPreference = 'SilentlyContinue'\nGet-Service -Name nosuch\n'after'",
+    );
+    assert_eq!((out.as_str(), err.as_str(), code), ("after\r\n", "", 0));
+    // -ErrorAction wins over the preference.
+    let (out, err, code) = run(
+        &h,
+        "$ErrorActionPreference = 'Stop'\nGet-Service -Name nosuch -ErrorAction Continue\n'after'",
+    );
+    assert_eq!((out.as_str(), code), ("after\r\n", 0));
+    assert!(err.contains("Cannot find any service"), "{err}");
+    // Bad JSON is one too (ConvertFromJsonCommand calls WriteError).
+    let (out, err, code) = run(&h, "'{' | ConvertFrom-Json\n'after'");
+    assert_eq!((out.as_str(), code), ("after\r\n", 0));
+    assert!(err.starts_with("ConvertFrom-Json : "), "{err}");
+}

@@ -21,6 +21,10 @@ pub enum Fail {
     /// what the errors do (SilentlyContinue drops them, Continue writes them to stderr, Stop
     /// turns the first into a terminating error).
     Partial(Vec<Value>, Vec<String>),
+    /// A parameter binding error (ParameterBindingException, e.g. a value outside a
+    /// parameter's accepted set): statement-terminating, and `-ErrorAction` cannot change it
+    /// (about_Error_Handling).
+    Binding(String),
     Flow(Flow),
 }
 
@@ -255,6 +259,33 @@ const SPECS: &[Spec] = &[
         positional: &["Path"],
     },
 ];
+
+/// The module a host cmdlet comes from (its docs page's "Module Name"), for the modules a
+/// host may lack (`WinState::missing_modules`): calling a cmdlet of a missing module is a
+/// CommandNotFoundException.
+pub fn module_of(cmdlet: &str) -> Option<&'static str> {
+    Some(match cmdlet {
+        "Install-RemoteAccess" | "Get-RemoteAccess" | "Uninstall-RemoteAccess" => "RemoteAccess",
+        "Get-WindowsFeature" | "Install-WindowsFeature" | "Uninstall-WindowsFeature" => {
+            "ServerManager"
+        }
+        "Get-NetAdapter" => "NetAdapter",
+        "Get-NetIPAddress"
+        | "New-NetIPAddress"
+        | "Remove-NetIPAddress"
+        | "Get-NetIPInterface"
+        | "Set-NetIPInterface"
+        | "Get-NetRoute"
+        | "New-NetRoute"
+        | "Remove-NetRoute"
+        | "Test-NetConnection" => "NetTCPIP",
+        "Get-NetFirewallRule"
+        | "Get-NetFirewallAddressFilter"
+        | "New-NetFirewallRule"
+        | "Remove-NetFirewallRule" => "NetSecurity",
+        _ => return None,
+    })
+}
 
 /// The declared cmdlet, by case-insensitive name.
 pub fn spec(name: &str) -> Option<&'static Spec> {

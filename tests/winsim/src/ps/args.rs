@@ -53,9 +53,14 @@ impl Bound {
     pub fn switch(&self, name: &str) -> bool {
         self.get(name).is_some_and(Value::truthy)
     }
+    /// A parameter's value as an integer. A value that does not convert is a parameter
+    /// binding error (ParameterBindingException: statement-terminating, about_Error_Handling).
     pub fn int(&self, name: &str) -> Result<Option<i64>, Flow> {
         self.get(name)
-            .map(|v| v.to_int().map_err(Flow::Error))
+            .map(|v| {
+                v.to_int()
+                    .map_err(|e| Flow::Statement(format!("Cannot bind parameter '{name}'. {e}")))
+            })
             .transpose()
     }
 }
@@ -154,9 +159,10 @@ impl Interp<'_, '_> {
                         (Kind::Switch, None) => Value::Bool(true),
                         (Kind::Value, None) => match iter.next() {
                             Some(Arg::Value(v)) => v,
+                            // A ParameterBindingException: statement-terminating.
                             _ => {
-                                return Err(Flow::Error(format!(
-                                    "{} : Missing an argument for parameter '{canon}'.",
+                                return Err(Flow::Statement(format!(
+                                    "{} : Missing an argument for parameter '{canon}'. Specify a parameter of the required type and try again.",
                                     spec.name
                                 )))
                             }

@@ -94,7 +94,7 @@ impl Interp<'_, '_> {
             .iter()
             .find(|s| s.name.eq_ignore_ascii_case(&name))
         {
-            return self.pipeline_cmdlet(spec, args, input.unwrap_or_default(), n);
+            return self.pipeline_cmdlet(spec, args, input.unwrap_or_default(), n, src);
         }
         if native::is_native(&name) {
             return self.native(&name, args, input, n);
@@ -106,6 +106,11 @@ impl Interp<'_, '_> {
                 self.line_base,
             ));
         };
+        if let Some(module) = cmdlets::module_of(spec.name) {
+            if self.ctx.state.lacks_module(module) {
+                return Err(Flow::Statement(self.not_recognized(&name, n, src)));
+            }
+        }
         let bound = self.bind(spec, args, n)?;
         let action = bound.text("ErrorAction");
         if let Some(a) = &action {
@@ -125,12 +130,38 @@ impl Interp<'_, '_> {
             Err(Fail::Partial(out, errors)) => {
                 self.cmdlet_errors(spec, action, out, errors, n, src)
             }
+            Err(Fail::Binding(msg)) => {
+                Err(Flow::Statement(self.error_text(spec.name, &msg, n, src)))
+            }
         }
     }
 
-    /// A cmdlet's errors under its ErrorAction: SilentlyContinue keeps only the output, Stop
-    /// (or `$ErrorActionPreference = 'Stop'`) makes the first error terminating, Continue writes
-    /// each error to stderr and keeps the output.
+    /// `NAME : MESSAGE`, then where it happened, as Windows PowerShell 5.1 prints an error.
+    pub fn error_text(&self, name: &str, msg: &str, n: Node, src: &str) -> String {
+        let pos = n.start_position();
+        format!(
+            "{name} : {msg}\r\nAt line:{} char:{}\r\n+ {}",
+            pos.row + 1 + self.line_base,
+            pos.column + 1,
+            text(n, src)
+        )
+    }
+
+    /// The CommandNotFoundException Windows PowerShell 5.1 reports for a command this host
+    /// does not have (a statement-terminating error: about_Error_Handling).
+    fn not_recognized(&self, name: &str, n: Node, src: &str) -> String {
+        let msg = format!("The term '{name}' is not recognized as the name of a cmdlet, function, script file, or operable program. Check the spelling of the name, or if a path was included, verify that the path is correct and try again.");
+        format!(
+            "{}\r\n    + CategoryInfo          : ObjectNotFound: ({name}:String) [], CommandNotFoundException\r\n    + FullyQualifiedErrorId : CommandNotFoundException",
+            self.error_text(name, &msg, n, src)
+        )
+    }
+
+    /// A cmdlet's non-terminating errors under its `-ErrorAction`, or `$ErrorActionPreference`
+    /// when it has none (about_Error_Handling, "The -ErrorAction common parameter"):
+    /// SilentlyContinue keeps only the output, Stop makes the first error script-terminating
+    /// (non-advanced scripts: "How escalation works"), Continue writes each error to stderr and
+    /// keeps the output.
     fn cmdlet_errors(
         &mut self,
         spec: &Spec,
@@ -140,20 +171,14 @@ impl Interp<'_, '_> {
         n: Node,
         src: &str,
     ) -> Result<Vec<Value>, Flow> {
-        let action = action.unwrap_or_default().to_ascii_lowercase();
-        let pos = n.start_position();
-        let full = |msg: &str| {
-            format!(
-                "{} : {msg}\r\nAt line:{} char:{}\r\n+ {}",
-                spec.name,
-                pos.row + 1 + self.line_base,
-                pos.column + 1,
-                text(n, src)
-            )
-        };
-        if action == "silentlycontinue" {
+        let action = action
+            .or_else(|| self.get_var("ErrorActionPreference").map(|v| v.to_text()))
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let full = |msg: &str| self.error_text(spec.name, msg, n, src);
+        if action == "silentlycontinue" || action == "ignore" {
             Ok(out)
-        } else if action == "stop" || (action.is_empty() && self.stop_on_error()) {
+        } else if action == "stop" {
             Err(Flow::Error(full(errors.first().map_or("", String::as_str))))
         } else {
             let text: String = errors.iter().map(|e| full(e) + "\r\n").collect();
@@ -168,6 +193,7 @@ impl Interp<'_, '_> {
         args: Vec<Arg>,
         input: Vec<Value>,
         n: Node,
+        src: &str,
     ) -> Result<Vec<Value>, Flow> {
         let b = self.bind(spec, args, n)?;
         let block = |name: &str| match b.get(name) {
@@ -216,8 +242,21 @@ impl Interp<'_, '_> {
                 if textin.is_empty() {
                     return Ok(Vec::new());
                 }
-                let v = from_json(&textin.join("\n"))
-                    .map_err(|e| Flow::Error(format!("ConvertFrom-Json : {e}")))?;
+                // Bad JSON is a non-terminating error: ConvertFromJsonCommand.EndProcessing
+                // calls WriteError (PowerShell/PowerShell, ConvertFromJsonCommand.cs).
+                let v = match from_json(&textin.join("\n")) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        return self.cmdlet_errors(
+                            spec,
+                            b.text("ErrorAction"),
+                            Vec::new(),
+                            vec![e],
+                            n,
+                            src,
+                        )
+                    }
+                };
                 // Windows PowerShell 5.1 writes a JSON array as one object, not its elements.
                 Ok(vec![v])
             }

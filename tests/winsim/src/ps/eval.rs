@@ -52,8 +52,15 @@ impl<'c, 'h> Interp<'c, 'h> {
         }
     }
 
-    /// powershell.exe's exit code after a script that ran to its end: `$LASTEXITCODE` is not
-    /// it (only `exit` sets the code, and the contract has no `exit`), so 0.
+    /// powershell.exe's exit code after a script that ran to its end, whatever non-terminating
+    /// or statement-terminating errors it wrote on the way: 0. With `-Command`/`-EncodedCommand`
+    /// the console host exits 1 only when `$global:?` is false after the command
+    /// (`ConsoleHost.DoRunspaceLoop` in PowerShell's Microsoft.PowerShell.ConsoleHost), and the
+    /// command is the bootstrap's `& ([ScriptBlock]::Create($s))`: `$?` after calling a script
+    /// block or function stays true when errors were only written inside it
+    /// (about_Automatic_Variables, `$?`: Write-Error "won't set `$?` to False for a function
+    /// calling it"). `$LASTEXITCODE` is not it either. So only a script-terminating error
+    /// (`finish`) makes the exit code 1.
     pub fn exit_code(&self) -> i32 {
         0
     }
@@ -78,12 +85,6 @@ impl<'c, 'h> Interp<'c, 'h> {
             self.scopes.len() - 1
         };
         self.scopes[scope].insert(key, v);
-    }
-
-    /// True when failures should stop the script (`$ErrorActionPreference = 'Stop'`).
-    pub fn stop_on_error(&self) -> bool {
-        self.get_var("ErrorActionPreference")
-            .is_some_and(|v| v.to_text().eq_ignore_ascii_case("stop"))
     }
 
     /// Parses and runs `src` in the current scope, returning its pipeline output.
@@ -156,7 +157,34 @@ impl<'c, 'h> Interp<'c, 'h> {
         Ok(())
     }
 
+    /// One statement. A statement-terminating error inside it ends it here, and what happens
+    /// next is `$ErrorActionPreference`'s to say (about_Error_Handling, "Statement-terminating
+    /// errors" and "The $ErrorActionPreference asymmetry"): 'Stop' makes it script-terminating
+    /// (PowerShell/PowerShell#4292: the preference variable, unlike `-ErrorAction`, escalates
+    /// statement-terminating errors too), 'SilentlyContinue' and 'Ignore' drop it, anything
+    /// else writes it to the error stream and the script goes on at the next statement.
     fn statement(&mut self, n: Node, src: &str, out: &mut Vec<Value>) -> Result<(), Flow> {
+        match self.statement_body(n, src, out) {
+            Err(Flow::Statement(msg)) => {
+                let pref = self
+                    .get_var("ErrorActionPreference")
+                    .map(|v| v.to_text().to_ascii_lowercase())
+                    .unwrap_or_default();
+                match pref.as_str() {
+                    "stop" => Err(Flow::Error(msg)),
+                    "silentlycontinue" | "ignore" => Ok(()),
+                    _ => {
+                        self.stderr.push_str(&msg);
+                        self.stderr.push_str("\r\n");
+                        Ok(())
+                    }
+                }
+            }
+            r => r,
+        }
+    }
+
+    fn statement_body(&mut self, n: Node, src: &str, out: &mut Vec<Value>) -> Result<(), Flow> {
         match n.kind() {
             "empty_statement" => Ok(()),
             "pipeline" => {

@@ -144,7 +144,7 @@ impl Interp<'_, '_> {
         let v = self.expr(operand, src)?;
         match op.as_str() {
             "!" | "-not" => Ok(Value::Bool(!v.truthy())),
-            "-" => v.to_int().map(|i| Value::Int(-i)).map_err(Flow::Error),
+            "-" => v.to_int().map(|i| Value::Int(-i)).map_err(Flow::Statement),
             other => Err(unsupported(
                 format!("unary operator '{other}'"),
                 n,
@@ -174,7 +174,8 @@ impl Interp<'_, '_> {
             "[string]" => Ok(Value::Str(self.expr(*operand, src)?.to_text())),
             "[int]" => {
                 let v = self.expr(*operand, src)?;
-                v.to_int().map(Value::Int).map_err(Flow::Error)
+                // A failed conversion is a RuntimeException: statement-terminating.
+                v.to_int().map(Value::Int).map_err(Flow::Statement)
             }
             other => Err(unsupported(format!("type {other}"), *ty, self.line_base)),
         }
@@ -212,8 +213,9 @@ impl Interp<'_, '_> {
                 base64::engine::general_purpose::STANDARD
                     .decode(one.to_text().trim())
                     .map(|bytes| Value::Array(bytes.into_iter().map(|b| Value::Int(i64::from(b))).collect()))
+                    // A .NET method's exception is statement-terminating (about_Error_Handling).
                     .map_err(|e| {
-                        Flow::Error(format!(
+                        Flow::Statement(format!(
                             "Exception calling \"FromBase64String\" with \"1\" argument(s): \"The input is not a valid Base-64 string ({e}).\""
                         ))
                     })

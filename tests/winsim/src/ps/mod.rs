@@ -19,9 +19,17 @@ use value::Value;
 /// Why evaluation stopped early.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Flow {
-    /// A terminating error (`throw`, or a cmdlet failing under ErrorAction Stop): the text
-    /// PowerShell prints on stderr.
+    /// A script-terminating error (`throw`, or an error escalated by `-ErrorAction Stop` or
+    /// `$ErrorActionPreference = 'Stop'`): the text PowerShell prints on stderr. It unwinds the
+    /// whole script, which exits 1.
     Error(String),
+    /// A statement-terminating error (about_Error_Handling: engine errors such as
+    /// `CommandNotFoundException` and `ParameterBindingException`, .NET exceptions): it stops
+    /// the statement it happened in and the script goes on at the next statement.
+    /// `-ErrorAction` does not change that; `$ErrorActionPreference` does ('Stop' makes it
+    /// script-terminating, 'SilentlyContinue' and 'Ignore' hide it). Resolved in
+    /// `Interp::statement`, so it never leaves a script.
+    Statement(String),
     /// Outside the contract: `winsim: unsupported … at line L`.
     Unsupported(String),
 }
@@ -96,7 +104,7 @@ fn finish(interp: Interp, result: Result<Vec<Value>, Flow>) -> (String, String, 
     let mut stderr = interp.stderr.clone();
     let (stdout, code) = match result {
         Ok(items) => (render_output(&items), interp.exit_code()),
-        Err(Flow::Error(msg)) => {
+        Err(Flow::Error(msg)) | Err(Flow::Statement(msg)) => {
             stderr.push_str(&msg);
             stderr.push_str("\r\n");
             (render_output(&interp.partial), 1)

@@ -1,0 +1,112 @@
+//! rwin against the Windows behaviours of issue 12, section 3 ("winsim refuses what Windows
+//! refuses"), each specified in tests/winsim/BEHAVIOURS.md from its source: rwin's own
+//! scripts and transport, run through winsim (effects dry), must come out the way they would
+//! on a real Windows Server.
+
+use rwin::os::windows::{apply_script, diff, facts_script, parse_facts, script_command};
+use rwin::os::{DesiredHost, WindowsDesired};
+use winsim::effects::Effects;
+use winsim::host::Host;
+use winsim::runner::Output;
+use winsim::state::{Service, WinState};
+
+/// A scratch directory removed at the end of the test.
+struct Scratch(std::path::PathBuf);
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A fresh winsim host (dry effects: its Ethernet holds 10.0.0.11/24), changed by `setup`.
+fn host(tag: &str, setup: impl FnOnce(&mut WinState)) -> (Host, Scratch) {
+    let dir = std::env::temp_dir().join(format!("winsim-strict-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let path = dir.join("state.json");
+    drop(Host::open(path.clone(), Effects::new(true, "unix:///nonexistent")).expect("host"));
+    let mut st = WinState::load(&path).expect("state");
+    setup(&mut st);
+    st.save(&path).expect("save");
+    let host = Host::open(path, Effects::new(true, "unix:///nonexistent")).expect("host");
+    (host, Scratch(dir))
+}
+
+/// Node win1 of a two-node cluster: this host, 10.0.0.11, with a route to lin1's subnet.
+fn desired() -> DesiredHost {
+    DesiredHost {
+        cluster: "demo".into(),
+        subnet: "10.42.1.0/24".parse().expect("a subnet"),
+        gateway: "10.42.1.1".parse().expect("an address"),
+        cluster_cidr: "10.42.0.0/16".parse().expect("a range"),
+        outbound_nat: false,
+        routes: vec![(
+            "10.42.0.0/24".parse().expect("a subnet"),
+            "10.0.0.10".parse().expect("an address"),
+            "lin1".into(),
+        )],
+        node: "win1".into(),
+        internal_address: "10.0.0.11".parse().expect("an address"),
+        node_addresses: vec![
+            "10.0.0.10".parse().expect("an address"),
+            "10.0.0.11".parse().expect("an address"),
+        ],
+        plain_bridge: false,
+        windows: WindowsDesired::default(),
+    }
+}
+
+/// Runs a script the way rwin does (its command line, the script on stdin).
+fn run(host: &Host, script: &str) -> Output {
+    host.run_sync(&script_command(), script.as_bytes())
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Behaviour: a cmdlet of a module the host lacks is a CommandNotFoundException, which is
+/// statement-terminating: the script goes on, and powershell.exe exits 0 at its end
+/// (about_Error_Handling; BEHAVIOURS.md). Here the RemoteAccess role is installed without its
+/// PowerShell module, so Get-RemoteAccess and Install-RemoteAccess do not exist. rwin must
+/// report a failure (the facts or the apply script exits non-zero), never success with
+/// routing left unconfigured.
+#[test]
+fn a_missing_cmdlet_makes_rwin_fail_not_succeed() {
+    let (h, _dir) = host("no-ra-module", |st| {
+        st.features
+            .insert("RemoteAccess".into(), "Installed".into());
+        st.features.insert("Routing".into(), "Installed".into());
+        st.services.push(Service {
+            name: "RemoteAccess".into(),
+            status: "Stopped".into(),
+            start_type: "Manual".into(),
+            bin_path: r"C:\Windows\System32\svchost.exe -k netsvcs".into(),
+            depend: Vec::new(),
+            failure_actions: None,
+            delete_pending: false,
+        });
+        st.missing_modules.push("RemoteAccess".into());
+    });
+    let d = desired();
+    let facts = run(&h, &facts_script(&d));
+    if facts.code != 0 {
+        // rwin stops at reading the facts, and says why.
+        assert!(
+            text(&facts.stderr).contains("'Get-RemoteAccess' is not recognized"),
+            "{}",
+            text(&facts.stderr)
+        );
+        return;
+    }
+    let f = parse_facts(&text(&facts.stdout)).expect("the facts parse");
+    let changes = diff(&d, &f);
+    let apply = run(&h, &apply_script(&d, &changes));
+    assert_ne!(
+        apply.code,
+        0,
+        "rwin's apply script exited 0, so rwin reports success, but Install-RemoteAccess does not exist on this host and routing is not configured.\nfacts stderr:\n{}\napply stdout:\n{}\napply stderr:\n{}",
+        text(&facts.stderr),
+        text(&apply.stdout),
+        text(&apply.stderr)
+    );
+}
