@@ -385,6 +385,37 @@ fn the_checker_catches_what_the_contract_forbids() {
     assert!(bad.iter().any(|b| b.contains("syntax error")), "{bad:?}");
 }
 
+/// Windows PowerShell goes on after a statement-terminating error (a cmdlet the host does not
+/// have, a parameter that does not bind) whatever `-ErrorAction` says, and powershell.exe then
+/// exits 0 (about_Error_Handling; tests/winsim/BEHAVIOURS.md). So every script stops at the
+/// first error with `$ErrorActionPreference = 'Stop'` before its first command. Not the
+/// teardown, which runs every step and reports each as removed= or left= (its phase reads
+/// those lines), nor the reboot and service-facts scripts, whose generators are another
+/// change's (src/os/windows/{reboot,service}.rs).
+#[test]
+fn every_script_stops_at_the_first_error() {
+    let exempt = [
+        "teardown_win1",
+        "teardown_services",
+        "reboot",
+        "service_facts_agent",
+    ];
+    for (name, script) in scripts() {
+        if exempt.contains(&name) {
+            continue;
+        }
+        let first = script
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#'));
+        assert_eq!(
+            first,
+            Some("$ErrorActionPreference = 'Stop'"),
+            "{name} does not start with $ErrorActionPreference = 'Stop':\n{script}"
+        );
+    }
+}
+
 #[test]
 fn scripts_snapshot() {
     for (name, script) in scripts() {

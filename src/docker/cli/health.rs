@@ -87,9 +87,13 @@ pub(super) fn wait(ps: &mut Ps, name: &str, h: &Health) -> Result<(), HealthScri
             let uri = value(ps, u)?;
             let per_try = h.timeout.as_secs().clamp(1, 10);
             let probe = vec![
-                // A failed request is a statement-terminating error: $response keeps its value.
+                // A failed request is a statement-terminating error, expected until the last
+                // try: under 'Continue' it is shown and the script goes on ($response keeps its
+                // value); under the script's 'Stop' it would end the script.
                 "$response = $null".into(),
+                "$ErrorActionPreference = 'Continue'".into(),
                 format!("$response = Invoke-WebRequest -Uri {uri} -UseBasicParsing -TimeoutSec {per_try}"),
+                "$ErrorActionPreference = 'Stop'".into(),
                 "if ($response.StatusCode -ge 200 -and $response.StatusCode -lt 300) { $healthy = $true }".into(),
             ];
             (probe, format!("http {u} did not answer 2xx"))

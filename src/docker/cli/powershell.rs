@@ -32,11 +32,22 @@ impl fmt::Debug for Script {
 }
 
 /// A script being written. Statements are indented by block depth; a statement's own text is
-/// never re-indented, so a multi-line string value stays exactly as given.
-#[derive(Default)]
+/// never re-indented, so a multi-line string value stays exactly as given. Every script starts
+/// with `$ErrorActionPreference = 'Stop'`: an error it does not expect ends it with exit code
+/// 1, including Windows PowerShell's statement-terminating errors that `-ErrorAction` cannot
+/// reach (about_Error_Handling); a step that may fail says so where it runs.
 pub(super) struct Ps {
     pub text: String,
     depth: usize,
+}
+
+impl Default for Ps {
+    fn default() -> Self {
+        Ps {
+            text: "$ErrorActionPreference = 'Stop'\n".into(),
+            depth: 0,
+        }
+    }
 }
 
 impl Ps {

@@ -10,21 +10,24 @@ use crate::powershell::quote;
 /// Hyper-V isolation page keeps a container running with `ping localhost -t` the same way.
 pub const KEEP_ALIVE: [&str; 3] = ["ping", "/t", "127.0.0.1"];
 
-/// Prints the container's address on the pod network (empty when it has none).
+/// Prints the container's address on the pod network (empty when it has none). Stops at the
+/// first error, and when docker fails (exit code 1).
 pub fn address_script(container: &str) -> String {
     format!(
-        "docker container inspect -f {} {}\n",
+        "$ErrorActionPreference = 'Stop'\ndocker container inspect -f {} {}\nif ($LASTEXITCODE -ne 0) {{ throw {} }}\n",
         quote(&format!(
             "{{{{.NetworkSettings.Networks.{POD_NETWORK}.IPAddress}}}}"
         )),
-        quote(container)
+        quote(container),
+        quote(&format!("reading the address of {container} failed (docker container inspect; its message is above)"))
     )
 }
 
 /// Pings each address once from inside `container` with Windows' ping (`/n 1`: one echo
 /// request; `/w 2000`: wait 2000 ms for the reply); prints `ok ADDR` or `fail ADDR` per line.
+/// A failed ping is an answer, not an error (its exit code is read); anything else stops it.
 pub fn ping_script(container: &str, addresses: &[String]) -> String {
-    let mut s = String::new();
+    let mut s = String::from("$ErrorActionPreference = 'Stop'\n");
     for a in addresses {
         s.push_str(&format!(
             "docker exec {} ping /n 1 /w 2000 {} | Out-Null\nif ($LASTEXITCODE -eq 0) {{ Write-Output {} }} else {{ Write-Output {} }}\n",
@@ -56,7 +59,7 @@ mod tests {
     fn scripts_quote_and_answers_parse() {
         assert_eq!(
             address_script("rwin-probe"),
-            "docker container inspect -f '{{.NetworkSettings.Networks.rwin.IPAddress}}' 'rwin-probe'\n"
+            "$ErrorActionPreference = 'Stop'\ndocker container inspect -f '{{.NetworkSettings.Networks.rwin.IPAddress}}' 'rwin-probe'\nif ($LASTEXITCODE -ne 0) { throw 'reading the address of rwin-probe failed (docker container inspect; its message is above)' }\n"
         );
         let s = ping_script("rwin-probe", &["10.42.0.2".into()]);
         assert!(

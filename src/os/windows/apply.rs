@@ -1,6 +1,10 @@
-//! The apply script: straight-line PowerShell that makes a list of changes. Every cmdlet runs
-//! with `-ErrorAction Stop`; every native command's exit code is checked and a failure throws a
-//! sentence naming the step. The container adapter exists only once the network does, so it
+//! The apply script: straight-line PowerShell that makes a list of changes. It runs under
+//! `$ErrorActionPreference = 'Stop'`, so any error ends it with exit code 1, including those
+//! `-ErrorAction` cannot reach (Windows PowerShell's statement-terminating errors: a cmdlet the
+//! host does not have, a parameter that does not bind; about_Error_Handling). Every cmdlet
+//! also runs with `-ErrorAction Stop`, except probes that may find nothing, which say
+//! `-ErrorAction SilentlyContinue`; every native command's exit code is checked and a failure
+//! throws a sentence naming the step. The container adapter exists only once the network does, so it
 //! is looked up when the script runs, by the bound NIC's MAC and the highest ifIndex.
 
 use std::fmt::Write as _;
@@ -14,7 +18,7 @@ use crate::powershell::quote;
 /// `{"reboot_needed":…,"container_if_index":…,"container_adapter":…}`.
 pub fn apply_script(d: &DesiredHost, changes: &[Change]) -> String {
     let mut s = format!(
-        "# rwin apply for node {} of cluster {}: straight-line, stops at the first failure.\n$reboot = $false\n$cai = $null\n$can = $null\n",
+        "# rwin apply for node {} of cluster {}: straight-line, stops at the first failure.\n$ErrorActionPreference = 'Stop'\n$reboot = $false\n$cai = $null\n$can = $null\n",
         d.node, d.cluster
     );
     let mut have_ri = false;

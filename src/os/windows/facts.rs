@@ -132,12 +132,19 @@ pub struct NetworkView {
 }
 
 /// One script that prints one JSON object; read-only, and quiet about what is absent (no
-/// firewall rule, no network, no Docker, no RRAS).
+/// firewall rule, no network, no Docker, no RRAS). It stops at the first error it does not
+/// expect (`$ErrorActionPreference = 'Stop'`): every probe that may find nothing says so with
+/// its own `-ErrorAction SilentlyContinue`, and every native command's exit code is checked or
+/// said to be tolerated. Without that, a failure Windows PowerShell reports as a
+/// statement-terminating error (a cmdlet this host does not have, a parameter that does not
+/// bind) would let the script go on and exit 0 with facts that look like an unconfigured host
+/// (about_Error_Handling; tests/winsim/BEHAVIOURS.md).
 pub fn facts_script(d: &DesiredHost) -> String {
     let rule = quote(&firewall_rule_name(&d.cluster));
     let label = quote(&format!("label={CLUSTER_LABEL}={}", d.cluster));
     format!(
-        r#"# rwin facts for node {node} of cluster {cluster}: read-only, prints one JSON object.
+        r#"# rwin facts for node {node} of cluster {cluster}: read-only, prints one JSON object, stops at the first unexpected error.
+$ErrorActionPreference = 'Stop'
 $cv = Get-ItemProperty -Path {version_key} -ErrorAction SilentlyContinue
 $tcp = Get-ItemProperty -Path {tcpip_key} -ErrorAction SilentlyContinue
 $features = @(Get-WindowsFeature -Name 'RemoteAccess', 'Routing' -ErrorAction SilentlyContinue | ForEach-Object {{ [ordered]@{{ name = [string]$_.Name; install_state = [string]$_.InstallState }} }})
@@ -151,6 +158,8 @@ foreach ($f in $features) {{
 }}
 if ($routing -eq 'Installed') {{
   # Parsed in Rust from `add interface name="…" mode=…` lines [unverified against a real host].
+  # Its exit code is not checked: without RRAS NAT installed netsh fails, and a dump without
+  # the NAT lines reads as no NAT.
   $natDump = netsh routing ip nat dump | Out-String
 }}
 $services = @(Get-Service -Name 'RemoteAccess', 'docker', 'rwin-*' -ErrorAction SilentlyContinue | ForEach-Object {{ [ordered]@{{ name = [string]$_.Name; status = [string]$_.Status; start_type = [string]$_.StartType }} }})
@@ -170,9 +179,17 @@ $dockerVersion = $null
 $networks = $null
 $docker = Get-Service -Name 'docker' -ErrorAction SilentlyContinue
 if ($null -ne $docker) {{
+  # Its exit code is not checked: with the engine stopped docker version exits 1 but still
+  # prints the client's version, and the blockers say the engine does not answer.
   $dockerVersion = docker version --format '{{{{json .}}}}' | Out-String
-  $ids = docker network ls -q --filter {label}
-  if ($null -ne $ids) {{ $networks = docker network inspect $ids | Out-String }}
+  if ($LASTEXITCODE -eq 0) {{
+    $ids = docker network ls -q --filter {label}
+    if ($LASTEXITCODE -ne 0) {{ throw 'rwin: listing the container networks failed (docker network ls; its message is above)' }}
+    if ($null -ne $ids) {{
+      $networks = docker network inspect $ids | Out-String
+      if ($LASTEXITCODE -ne 0) {{ throw 'rwin: reading the container networks failed (docker network inspect; its message is above)' }}
+    }}
+  }}
 }}
 [ordered]@{{
   build = [string]$cv.CurrentBuildNumber

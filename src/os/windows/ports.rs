@@ -221,14 +221,14 @@ pub(crate) fn delete_call(m: &NatPortMapping) -> String {
 
 /// The script that maps `c`'s ports to its running container: reads the container's address,
 /// deletes the stale mappings, adds the new ones, prints the address and `rwin: done`
-/// (docker::cli::DONE).
+/// (docker::cli::DONE). It stops at the first error (`$ErrorActionPreference = 'Stop'`).
 pub fn mapping_script(c: &PortMappingChange) -> String {
     let mut s = format!(
         "# rwin: RRAS NAT port mappings of component {} (container {}) on {}",
         c.component, c.container, c.interface
     )
     .replace(char::is_control, " ");
-    s.push('\n');
+    s.push_str("\n$ErrorActionPreference = 'Stop'\n");
     let name = quote(&c.container);
     let _ = writeln!(
         s,

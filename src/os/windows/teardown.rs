@@ -57,6 +57,11 @@ pub struct Teardown {
 /// One script that removes service components' Windows services and files, the cluster's
 /// containers and network, rwin's routes, addresses,
 /// firewall rule and NAT interfaces, and then what rwin turned on in the router.
+///
+/// Unlike every other script it does not stop at the first error: every step runs and is
+/// read back, and a step that failed prints `left=`, which is what the teardown phase reports
+/// (it reads these lines, not the exit code). Under `$ErrorActionPreference = 'Stop'` a
+/// failing step would end the script before the later steps and their `left=` lines.
 pub fn teardown_script(t: &Teardown) -> String {
     let label = quote(&format!("label={CLUSTER_LABEL}={}", t.cluster));
     let mut s = format!(
