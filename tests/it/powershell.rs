@@ -359,7 +359,7 @@ fn every_script_parses_and_uses_only_the_contract() {
 #[test]
 fn the_checker_catches_what_the_contract_forbids() {
     let table = table();
-    let bad = problems("Stop-Computer -Force\nGet-NetRoute -PolicyStore ActiveStore\ndocker system prune\ndocker exec 'c' sleep 120\ndocker exec 'c' ping -c 1 -W 2 '10.0.0.1'\ndocker run -d '--rm=' 'img'\nping /x 10.0.0.1\nif ($x { }\n", &table);
+    let bad = problems("Stop-Computer -Force\nGet-NetRoute -InterfaceAlias 'Ethernet'\ndocker system prune\ndocker exec 'c' sleep 120\ndocker exec 'c' ping -c 1 -W 2 '10.0.0.1'\ndocker run -d '--rm=' 'img'\nping /x 10.0.0.1\nif ($x { }\n", &table);
     for expected in [
         "docker exec runs sleep, which is not in cmdlets.tsv",
         "ping -c is not in cmdlets.tsv",
@@ -378,7 +378,8 @@ fn the_checker_catches_what_the_contract_forbids() {
         "{bad:?}"
     );
     assert!(
-        bad.iter().any(|b| b.contains("Get-NetRoute -PolicyStore")),
+        bad.iter()
+            .any(|b| b.contains("Get-NetRoute -InterfaceAlias")),
         "{bad:?}"
     );
     assert!(bad.iter().any(|b| b.contains("docker system")), "{bad:?}");

@@ -46,12 +46,22 @@ pub struct IpAddress {
     pub prefix_length: u8,
 }
 
+/// A route. Every route here is in the ActiveStore (the routing table in use); `persistent`
+/// ones are also in the PersistentStore, which Windows copies to the ActiveStore at boot, and
+/// a Get-NetRoute without -PolicyStore lists such a route once per store (BEHAVIOURS.md).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Route {
     pub prefix: String,
     pub next_hop: String,
     pub if_index: u32,
     pub metric: u32,
+    /// Also in the PersistentStore: New-NetRoute's default ("By default, a route is saved in
+    /// both stores", New-NetRoute docs) and a static default gateway's route (KB 2966111 shows
+    /// it under route print's "Persistent Routes"). Not the on-link route of an address's
+    /// subnet, which Windows derives from the address [inferred: route print lists those under
+    /// "Active Routes" only].
+    #[serde(default)]
+    pub persistent: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -230,6 +240,7 @@ impl WinState {
                 next_hop: "0.0.0.0".into(),
                 if_index: 6,
                 metric: 256,
+                persistent: false,
             })
             .collect();
         if let Some(gw) = &net.gateway {
@@ -240,6 +251,7 @@ impl WinState {
                     next_hop: gw.clone(),
                     if_index: 6,
                     metric: 0,
+                    persistent: true,
                 },
             );
         }

@@ -603,3 +603,37 @@ fn non_terminating_errors_follow_the_preference_when_no_error_action_is_given() 
     assert_eq!((out.as_str(), code), ("after\r\n", 0));
     assert!(err.starts_with("ConvertFrom-Json : "), "{err}");
 }
+
+/// New-NetRoute without -PolicyStore saves the route in both stores ("By default, a route is
+/// saved in both stores", New-NetRoute docs); each MSFT_NetRoute instance is in one store
+/// (its Store property, MSFT_NetRoute class docs) and Get-NetRoute's -PolicyStore picks the
+/// instances of one store, so without it such a route is listed twice. The on-link route of
+/// an address's subnet is in the ActiveStore only; Remove-NetRoute without -PolicyStore
+/// removes the route from both.
+#[test]
+fn routes_live_in_the_active_and_the_persistent_store() {
+    let (h, _d) = host();
+    let script = "$ErrorActionPreference = 'Stop'
+New-NetRoute -DestinationPrefix '10.42.0.0/24' -InterfaceIndex 6 -NextHop '10.0.0.10' | Out-Null
+@(Get-NetRoute -AddressFamily IPv4 -DestinationPrefix '10.42.0.0/24').Count
+@(Get-NetRoute -AddressFamily IPv4 -DestinationPrefix '10.42.0.0/24' -PolicyStore ActiveStore).Count
+@(Get-NetRoute -AddressFamily IPv4 -DestinationPrefix '10.42.0.0/24' -PolicyStore PersistentStore).Count
+Get-NetRoute -AddressFamily IPv4 -DestinationPrefix '10.42.0.0/24' | ForEach-Object { [string]$_.Store }
+@(Get-NetRoute -AddressFamily IPv4 -DestinationPrefix '10.0.0.0/24').Count
+@(Get-NetRoute -AddressFamily IPv4 -DestinationPrefix '10.0.0.0/24' -PolicyStore PersistentStore -ErrorAction SilentlyContinue).Count
+Remove-NetRoute -DestinationPrefix '10.42.0.0/24' -Confirm:$false
+@(Get-NetRoute -AddressFamily IPv4 -DestinationPrefix '10.42.0.0/24' -ErrorAction SilentlyContinue).Count
+";
+    let (out, err, code) = run(&h, script);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    assert_eq!(
+        out,
+        "2\r\n1\r\n1\r\nActiveStore\r\nPersistentStore\r\n1\r\n0\r\n0\r\n"
+    );
+    let (_, err, code) = run(&h, "Get-NetRoute -PolicyStore GPO");
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("winsim: unsupported -PolicyStore GPO"),
+        "{err}"
+    );
+}

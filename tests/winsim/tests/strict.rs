@@ -110,3 +110,38 @@ fn a_missing_cmdlet_makes_rwin_fail_not_succeed() {
         text(&apply.stderr)
     );
 }
+
+/// Behaviour: New-NetRoute without -PolicyStore saves the route in both stores, and a
+/// Get-NetRoute without -PolicyStore lists every route instance of every store, so such a
+/// route twice (New-NetRoute, Get-NetRoute and MSFT_NetRoute docs; BEHAVIOURS.md). rwin's
+/// second run on a host it has just converged must plan no change.
+#[test]
+fn a_converged_host_shows_no_change_on_the_second_run() {
+    let (h, _dir) = host("converge", |_| {});
+    let d = desired();
+    let plan = |h: &Host| {
+        let facts = run(h, &facts_script(&d));
+        assert_eq!(facts.code, 0, "facts: {}", text(&facts.stderr));
+        let f = parse_facts(&text(&facts.stdout)).expect("the facts parse");
+        (diff(&d, &f), f)
+    };
+    let (first, _) = plan(&h);
+    assert!(
+        first.iter().any(|c| c.to_string().contains("10.42.0.0/24")),
+        "a fresh host needs the route to lin1: {first:#?}"
+    );
+    let apply = run(&h, &apply_script(&d, &first));
+    assert_eq!(apply.code, 0, "apply: {}", text(&apply.stderr));
+    let (second, f) = plan(&h);
+    let listed: Vec<String> = f
+        .routes
+        .iter()
+        .filter(|r| r.dest == "10.42.0.0/24")
+        .map(|r| format!("{} via {} on {}", r.dest, r.next_hop, r.if_index))
+        .collect();
+    assert!(
+        second.is_empty(),
+        "the second run plans changes on a converged host: {:#?}\nthe facts list the route to lin1 as: {listed:#?}",
+        second.iter().map(ToString::to_string).collect::<Vec<_>>()
+    );
+}

@@ -169,6 +169,7 @@ const SPECS: &[Spec] = &[
             ("AddressFamily", V),
             ("DestinationPrefix", V),
             ("InterfaceIndex", V),
+            ("PolicyStore", V),
         ],
         positional: &["DestinationPrefix"],
     },

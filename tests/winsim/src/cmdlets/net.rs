@@ -99,6 +99,8 @@ fn prefix_within(prefix: &str, net: &str) -> bool {
     }
 }
 
+/// One MSFT_NetRoute instance: `store` is "ActiveStore" or "PersistentStore", shown as the
+/// Store enum (MSFT_NetRoute class docs: Persistent 0, Active 1).
 fn route_obj(state: &WinState, r: &Route, store: &str) -> Value {
     let alias = state
         .adapter(r.if_index)
@@ -111,7 +113,14 @@ fn route_obj(state: &WinState, r: &Route, store: &str) -> Value {
         .with("InterfaceAlias", alias)
         .with("RouteMetric", r.metric)
         .with("AddressFamily", IPV4)
-        .with("Store", store)
+        .with(
+            "Store",
+            if store == "PersistentStore" {
+                Value::Enum("PersistentStore", 0)
+            } else {
+                Value::Enum("ActiveStore", 1)
+            },
+        )
         .into()
 }
 
@@ -178,7 +187,7 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound) -> Result<Option<Vec<Value>>, 
             state.addresses.push(IpAddress { if_index: idx, ip: ip.clone(), prefix_length: len });
             let connected = network_of(&ip, len);
             if !state.routes.iter().any(|r| r.prefix == connected && r.if_index == idx) {
-                state.routes.push(Route { prefix: connected, next_hop: "0.0.0.0".into(), if_index: idx, metric: 256 });
+                state.routes.push(Route { prefix: connected, next_hop: "0.0.0.0".into(), if_index: idx, metric: 256, persistent: false });
             }
             vec![Obj::new("Microsoft.Management.Infrastructure.CimInstance#ROOT/StandardCimv2/MSFT_NetIPAddress")
                 .with("IPAddress", ip.as_str())
@@ -240,12 +249,31 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound) -> Result<Option<Vec<Value>>, 
             family(b, name)?;
             let prefix = b.text("DestinationPrefix");
             let idx = index(b, "InterfaceIndex")?;
-            let out: Vec<Value> = state
-                .routes
-                .iter()
-                .filter(|r| prefix.as_ref().is_none_or(|p| *p == r.prefix) && idx.is_none_or(|i| i == r.if_index))
-                .map(|r| route_obj(state, r, "ActiveStore"))
-                .collect();
+            // Each MSFT_NetRoute instance is in one store (its Store property: Persistent 0,
+            // Active 1; MSFT_NetRoute class docs), -PolicyStore selects the instances of one
+            // store (Get-NetRoute docs), and without it every instance is listed: a route
+            // saved in both stores comes back twice, its ActiveStore instance and its
+            // PersistentStore one. (No page prints that outright; winsim lists the active
+            // instances first.)
+            let stores: &[&str] = match b.text("PolicyStore") {
+                None => &["ActiveStore", "PersistentStore"],
+                Some(p) if p.eq_ignore_ascii_case("ActiveStore") => &["ActiveStore"],
+                Some(p) if p.eq_ignore_ascii_case("PersistentStore") => &["PersistentStore"],
+                Some(p) => return Err(Fail::Flow(crate::ps::Flow::Unsupported(format!("winsim: unsupported -PolicyStore {p} of Get-NetRoute (only ActiveStore, PersistentStore)")))),
+            };
+            let wanted = |r: &&Route| prefix.as_ref().is_none_or(|p| *p == r.prefix) && idx.is_none_or(|i| i == r.if_index);
+            let mut out: Vec<Value> = Vec::new();
+            for store in stores {
+                let persistent_only = *store == "PersistentStore";
+                out.extend(
+                    state
+                        .routes
+                        .iter()
+                        .filter(wanted)
+                        .filter(|r| !persistent_only || r.persistent)
+                        .map(|r| route_obj(state, r, store)),
+                );
+            }
             if out.is_empty() && (prefix.is_some() || idx.is_some()) {
                 return Err(Fail::NotFound("No matching MSFT_NetRoute objects found by CIM query for instances of the ROOT/StandardCimv2/MSFT_NetRoute class on the  CIM server".into()));
             }
@@ -270,7 +298,9 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound) -> Result<Option<Vec<Value>>, 
             } else {
                 effect(fx.run(&["ip", "route", "replace", &prefix, "via", &next_hop, "metric", &m]))?;
             }
-            let r = Route { prefix, next_hop, if_index: idx, metric };
+            // Without -PolicyStore (the contract has none for New-NetRoute) the route is saved
+            // in both stores (New-NetRoute docs, -PolicyStore).
+            let r = Route { prefix, next_hop, if_index: idx, metric, persistent: true };
             state.routes.push(r.clone());
             // New-NetRoute answers with the route in both stores, as Windows does.
             vec![route_obj(state, &r, "ActiveStore"), route_obj(state, &r, "PersistentStore")]
