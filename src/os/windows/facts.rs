@@ -168,7 +168,8 @@ $rebootUpdate = Test-Path -Path '{reboot1}'
 $adapters = @(Get-NetAdapter -ErrorAction SilentlyContinue | ForEach-Object {{ [ordered]@{{ name = [string]$_.Name; if_index = [int]$_.ifIndex; mac = [string]$_.MacAddress; description = [string]$_.InterfaceDescription; status = [string]$_.Status }} }})
 $addresses = @(Get-NetIPAddress -AddressFamily IPv4 -ErrorAction SilentlyContinue | ForEach-Object {{ [ordered]@{{ if_index = [int]$_.InterfaceIndex; ip = [string]$_.IPAddress; prefix_length = [int]$_.PrefixLength }} }})
 $interfaces = @(Get-NetIPInterface -AddressFamily IPv4 -ErrorAction SilentlyContinue | ForEach-Object {{ [ordered]@{{ if_index = [int]$_.InterfaceIndex; alias = [string]$_.InterfaceAlias; forwarding = [string]$_.Forwarding }} }})
-$routes = @(Get-NetRoute -AddressFamily IPv4 -ErrorAction SilentlyContinue | ForEach-Object {{ [ordered]@{{ dest = [string]$_.DestinationPrefix; next_hop = [string]$_.NextHop; if_index = [int]$_.InterfaceIndex; metric = [int]$_.RouteMetric }} }})
+# The routing table in use: without -PolicyStore a route saved in both stores (New-NetRoute's default) is listed twice.
+$routes = @(Get-NetRoute -AddressFamily IPv4 -PolicyStore ActiveStore -ErrorAction SilentlyContinue | ForEach-Object {{ [ordered]@{{ dest = [string]$_.DestinationPrefix; next_hop = [string]$_.NextHop; if_index = [int]$_.InterfaceIndex; metric = [int]$_.RouteMetric }} }})
 $rule = $null
 $fw = Get-NetFirewallRule -Name {rule} -ErrorAction SilentlyContinue
 if ($null -ne $fw) {{
@@ -233,12 +234,27 @@ pub fn parse_facts(stdout: &str) -> Result<WindowsFacts, String> {
                 start_of(stdout)
             )
         })?;
-    serde_json::from_str(line).map_err(|e| {
+    let mut facts: WindowsFacts = serde_json::from_str(line).map_err(|e| {
         format!(
             "the Windows facts script's answer is not the expected JSON ({e}); it starts with: {}",
             start_of(line)
         )
-    })
+    })?;
+    facts.routes = distinct(std::mem::take(&mut facts.routes));
+    Ok(facts)
+}
+
+/// Each route once: the facts read the ActiveStore only, but a route listed once per policy
+/// store (ActiveStore and PersistentStore, as a Get-NetRoute without -PolicyStore lists one
+/// New-NetRoute made) is still one route, not two to replace.
+fn distinct(routes: Vec<Route>) -> Vec<Route> {
+    let mut out: Vec<Route> = Vec::with_capacity(routes.len());
+    for r in routes {
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    out
 }
 
 fn start_of(s: &str) -> String {

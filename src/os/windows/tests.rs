@@ -116,6 +116,30 @@ fn converged_host_needs_no_change_and_passes_doctor() {
     assert!(bad.is_empty(), "{bad:?}");
 }
 
+/// A route New-NetRoute made is in the ActiveStore and the PersistentStore, and a
+/// Get-NetRoute without -PolicyStore lists it once per store (tests/winsim/BEHAVIOURS.md). The
+/// facts read the ActiveStore only, and a route listed twice anyway is still one route: a
+/// converged host needs no change.
+#[test]
+fn a_route_listed_once_per_store_is_one_route() {
+    assert!(
+        facts_script(&desired())
+            .contains("Get-NetRoute -AddressFamily IPv4 -PolicyStore ActiveStore"),
+        "the facts read the routing table in use"
+    );
+    let twice = CONVERGED.replace(
+        r#"{"dest":"10.42.0.0/24","next_hop":"10.0.0.10","if_index":6,"metric":0},"#,
+        r#"{"dest":"10.42.0.0/24","next_hop":"10.0.0.10","if_index":6,"metric":0},{"dest":"10.42.0.0/24","next_hop":"10.0.0.10","if_index":6,"metric":0},"#,
+    );
+    assert_ne!(twice, CONVERGED);
+    let f = facts(&twice);
+    assert_eq!(
+        f.routes.iter().filter(|r| r.dest == "10.42.0.0/24").count(),
+        1
+    );
+    assert_eq!(diff(&desired(), &f), vec![]);
+}
+
 #[test]
 fn fresh_host_gets_every_change_in_apply_order() {
     let (d, f) = (desired(), facts(FRESH));
