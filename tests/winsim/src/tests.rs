@@ -637,3 +637,32 @@ Remove-NetRoute -DestinationPrefix '10.42.0.0/24' -Confirm:$false
         "{err}"
     );
 }
+
+/// powershell.exe by its bare name (cmd.exe and OpenSSH's shell find it on PATH) or by its
+/// full path (what WinRS needs without cmd.exe); any other program is not in the contract.
+#[test]
+fn powershell_runs_by_name_or_by_full_path() {
+    let (h, _d) = host();
+    let encoded = encode(BOOTSTRAP);
+    for exe in [
+        "powershell.exe",
+        r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe",
+        r"C:\Windows\system32\WindowsPowerShell\v1.0\powershell.exe",
+    ] {
+        let line = format!(
+            "{exe} -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand {encoded}"
+        );
+        let out = h.run_sync(&line, b"Write-Output 'hi'\n");
+        assert_eq!(
+            (String::from_utf8_lossy(&out.stdout).as_ref(), out.code),
+            ("hi\r\n", 0),
+            "{exe}"
+        );
+    }
+    let out = h.run_sync(
+        &format!(r"C:\Windows\System32\cmd.exe /c powershell.exe -EncodedCommand {encoded}"),
+        b"",
+    );
+    assert_eq!(out.code, 1);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("winsim: unsupported command line"));
+}

@@ -145,3 +145,58 @@ fn a_converged_host_shows_no_change_on_the_second_run() {
         second.iter().map(ToString::to_string).collect::<Vec<_>>()
     );
 }
+
+/// Behaviour: with WINRS_SKIP_CMD_SHELL (what rwin's WinRM transport sends, so that no
+/// cmd.exe limits the line) WinRS starts the program itself and does not search PATH: a bare
+/// `powershell.exe` fails with 0x80070002, the full path runs (pypsrp's recording
+/// test_winrs_no_cmd_shell.yml; BEHAVIOURS.md). rwin's command must run over WinRM.
+#[tokio::test(flavor = "multi_thread")]
+async fn rwin_starts_powershell_over_winrm() {
+    use rwin::secret::Secret;
+    use rwin::transport::winrm::{HttpOptions, WinrmTarget, WinrmTransport};
+    use rwin::transport::Transport;
+    use std::sync::Arc;
+    use winsim::host::SharedHost;
+    use winsim::winrm::{Users, WinrmServer};
+
+    let (h, _dir) = host("winrm", |_| {});
+    let server = WinrmServer::new(
+        Arc::new(SharedHost(Arc::new(h))),
+        Users::new([("Administrator", "Winsim-Passw0rd!")]),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let port = listener.local_addr().expect("an address").port();
+    tokio::spawn(server.serve_http(listener));
+    let mut http = HttpOptions::http_ntlm(
+        "127.0.0.1",
+        "Administrator",
+        Secret::new("Winsim-Passw0rd!"),
+    );
+    http.port = port;
+    http.operation_timeout = std::time::Duration::from_secs(5);
+    let t = WinrmTransport::connect(WinrmTarget {
+        node: "win1".into(),
+        http,
+        command_timeout: std::time::Duration::from_secs(30),
+    })
+    .await
+    .expect("the shell opens");
+    let out = t
+        .exec(&script_command(), Some(b"Write-Output 'from stdin'\n"))
+        .await;
+    t.close().await;
+    let out = out.unwrap_or_else(|e| {
+        panic!(
+            "rwin's command line {:?} does not start over WinRM: {e}",
+            script_command()
+        )
+    });
+    assert_eq!(
+        (out.stdout.as_str(), out.code),
+        ("from stdin\r\n", 0),
+        "{}",
+        out.stderr
+    );
+}

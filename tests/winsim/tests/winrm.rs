@@ -40,7 +40,11 @@ fn gate(name: &str) -> Arc<tokio::sync::Notify> {
 impl CommandRunner for TestRunner {
     fn run<'a>(&'a self, line: &'a str, stdin: &'a [u8]) -> BoxFuture<'a, Output> {
         Box::pin(async move {
-            let words: Vec<&str> = line.split_whitespace().collect();
+            // A program given by its full path (`C:\…\echo`) is the same program.
+            let mut words: Vec<&str> = line.split_whitespace().collect();
+            if let Some(first) = words.first_mut() {
+                *first = first.rsplit('\\').next().unwrap_or(first);
+            }
             let text = |s: String| s.into_bytes();
             match words.as_slice() {
                 ["echo", rest @ ..] => Output {
@@ -218,6 +222,48 @@ async fn open(opts: HttpOptions) -> Result<WinrsShell, WinrmError> {
         ..ShellOptions::default()
     };
     WinrsShell::open(Arc::new(poster), Arc::new(RandomIds::default()), shell_opts).await
+}
+
+/// WINRS_SKIP_CMD_SHELL=TRUE starts the program without cmd.exe, and a real host then does not
+/// look a bare name up on PATH: pypsrp's recording test_winrs_no_cmd_shell.yml (a Windows host
+/// answering `powershell.exe` with s:Receiver / w:InternalError, WSManFault code 2147942402,
+/// "The system cannot find the file specified.", and running
+/// `C:\Windows\system32\WindowsPowerShell\v1.0\powershell.exe`). Without the option (through
+/// cmd.exe) the bare name runs, as in its test_winrs_send.yml.
+#[tokio::test]
+async fn without_cmd_exe_a_program_needs_its_full_path() {
+    let s = start().await;
+    let poster = HttpPoster::new(rwin_options(&s, false, PASSWORD)).expect("a poster");
+    let shell = WinrsShell::open(
+        Arc::new(poster),
+        Arc::new(RandomIds::default()),
+        ShellOptions {
+            operation_timeout: Duration::from_secs(1),
+            skip_cmd_shell: true,
+            ..ShellOptions::default()
+        },
+    )
+    .await
+    .expect("shell opens");
+    match shell.run("echo", &["hi".into()], None).await {
+        Err(WinrmError::Fault { fault, .. }) => {
+            assert_eq!(fault.wsman_code, Some(2_147_942_402), "{fault:?}");
+            assert!(
+                fault
+                    .reason
+                    .as_deref()
+                    .is_some_and(|r| r.contains("cannot find the file")),
+                "{fault:?}"
+            );
+        }
+        other => panic!("a bare name ran without cmd.exe: {other:?}"),
+    }
+    let out = shell
+        .run(r"C:\Windows\System32\echo", &["hi".into()], None)
+        .await
+        .expect("the full path runs");
+    assert_eq!((out.stdout.as_str(), out.code), ("hi\r\n", 0));
+    shell.close().await.unwrap();
 }
 
 async fn rwin_runs_commands(opts: HttpOptions, name: &str) {

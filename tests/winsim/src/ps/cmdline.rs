@@ -4,6 +4,9 @@
 
 use base64::Engine;
 
+/// Where Windows PowerShell 5.1 is on Windows Server (`%SystemRoot%` being `C:\Windows`).
+pub const POWERSHELL_PATH: &str = r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe";
+
 const SWITCHES: [&str; 4] = [
     "-NoProfile",
     "-NonInteractive",
@@ -17,7 +20,12 @@ pub fn decode(command_line: &str) -> Result<String, String> {
     let Some((exe, rest)) = words.split_first() else {
         return Err("winsim: unsupported command line: empty".into());
     };
-    if !exe.eq_ignore_ascii_case("powershell.exe") && !exe.eq_ignore_ascii_case("powershell") {
+    // The bare name (through cmd.exe, OpenSSH's default shell and WinRS's unless
+    // WINRS_SKIP_CMD_SHELL, PATH finds it) or Windows PowerShell's full path.
+    if !exe.eq_ignore_ascii_case("powershell.exe")
+        && !exe.eq_ignore_ascii_case("powershell")
+        && !exe.eq_ignore_ascii_case(POWERSHELL_PATH)
+    {
         return Err(format!(
             "winsim: unsupported command line: {exe} (only powershell.exe -EncodedCommand and docker system dial-stdio)"
         ));

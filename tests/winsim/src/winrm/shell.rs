@@ -38,6 +38,12 @@ struct Command {
     sent: (usize, usize),
 }
 
+/// `C:\…`: a path CreateProcess can start without searching for it.
+fn is_absolute_windows_path(program: &str) -> bool {
+    let b = program.as_bytes();
+    b.len() > 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && b[2] == b'\\'
+}
+
 /// Every open shell on the simulated host.
 pub struct Shells {
     runner: Arc<dyn CommandRunner>,
@@ -149,10 +155,29 @@ impl Shells {
                 "The Command request has no rsp:CommandLine.",
             ));
         };
-        let mut words = vec![line
+        let program = line
             .child(NS_SHELL, "Command")
             .map(|c| c.text.trim().to_string())
-            .unwrap_or_default()];
+            .unwrap_or_default();
+        // WINRS_SKIP_CMD_SHELL=TRUE starts the program itself instead of `cmd.exe /c` (MS-WSMV
+        // 3.1.4.11), and then a bare name is not looked up on PATH: a real host answers
+        // `powershell.exe` with this fault and runs
+        // `C:\Windows\system32\WindowsPowerShell\v1.0\powershell.exe` (pypsrp's recording
+        // tests/responses/test_winrs_no_cmd_shell.yml). Through cmd.exe (FALSE, the default)
+        // the bare name is found on PATH (its test_winrs_send.yml runs `powershell.exe -`).
+        let skip_cmd_shell = h
+            .option("WINRS_SKIP_CMD_SHELL")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if skip_cmd_shell && !is_absolute_windows_path(&program) {
+            return failed(soap::fault(
+                &h.message_id,
+                true,
+                "w:InternalError",
+                Some(soap::CODE_FILE_NOT_FOUND),
+                "The system cannot find the file specified. ",
+            ));
+        }
+        let mut words = vec![program];
         words.extend(
             line.children_named(NS_SHELL, "Arguments")
                 .map(|a| a.text.clone()),

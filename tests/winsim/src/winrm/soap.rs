@@ -13,6 +13,8 @@ const ENVELOPE_OPEN: &str = r#"<s:Envelope xml:lang="en-US" xmlns:s="http://www.
 pub const CODE_TIMED_OUT: u32 = 2_150_858_793;
 /// The shell (or command) named in the request does not exist.
 pub const CODE_SHELL_NOT_FOUND: u32 = 2_150_858_843;
+/// 0x80070002, ERROR_FILE_NOT_FOUND as an HRESULT: the command to start does not exist.
+pub const CODE_FILE_NOT_FOUND: u32 = 2_147_942_402;
 
 /// What the handlers need from a request's header.
 #[derive(Debug, Default)]
@@ -22,6 +24,8 @@ pub struct Header {
     pub shell_id: Option<String>,
     pub operation_timeout: Option<Duration>,
     pub max_envelope_size: Option<usize>,
+    /// The `<wsman:Option Name=…>` values of the OptionSet (WINRS_SKIP_CMD_SHELL, …).
+    pub options: Vec<(String, String)>,
 }
 
 impl Header {
@@ -42,7 +46,23 @@ impl Header {
                     .find(|s| s.attr("Name") == Some("ShellId"))
             })
             .map(|s| s.text.trim().to_string());
+        h.options = header
+            .child(NS_WSMAN, "OptionSet")
+            .map(|set| {
+                set.children_named(NS_WSMAN, "Option")
+                    .filter_map(|o| Some((o.attr("Name")?.to_string(), o.text.trim().to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
         h
+    }
+
+    /// An option's value, by case-insensitive name.
+    pub fn option(&self, name: &str) -> Option<&str> {
+        self.options
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
