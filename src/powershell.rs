@@ -55,19 +55,29 @@ pub fn encode_command(script: &str) -> String {
 pub const BOOTSTRAP: &str =
     "$ProgressPreference = 'SilentlyContinue'; $s = $input | Out-String; & ([ScriptBlock]::Create($s))";
 
+/// Windows PowerShell 5.1 by its full path, as WinRS must be given it: rwin's WinRM transport
+/// starts commands without cmd.exe (WINRS_SKIP_CMD_SHELL), and a host then does not look a
+/// bare `powershell.exe` up on PATH but answers 0x80070002, "The system cannot find the file
+/// specified" (pypsrp's recording of a real host, tests/responses/test_winrs_no_cmd_shell.yml,
+/// which runs this path; tests/winsim/BEHAVIOURS.md). Through cmd.exe or PowerShell (OpenSSH's
+/// default shells) the path works as well. It assumes Windows in `C:\Windows`, as a Windows
+/// Server install puts it.
+pub const POWERSHELL_EXE: &str = r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe";
+
 /// The command that runs a script sent on stdin, over WinRM and OpenSSH alike:
-/// `powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand
-/// <BOOTSTRAP encoded>`. Its words hold no quotes or spaces: OpenSSH hands the line to the
-/// account's default shell (cmd.exe or PowerShell; it is far below cmd.exe's 8191
-/// characters), and WinRM splits it at whitespace and starts `powershell.exe` directly.
+/// `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe -NoProfile -NonInteractive
+/// -ExecutionPolicy Bypass -EncodedCommand <BOOTSTRAP encoded>`. Its words hold no quotes or
+/// spaces: OpenSSH hands the line to the account's default shell (cmd.exe or PowerShell; it is
+/// far below cmd.exe's 8191 characters), and WinRM splits it at whitespace and starts
+/// [`POWERSHELL_EXE`] directly.
 pub fn script_command() -> String {
     format!(
-        "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand {}",
+        "{POWERSHELL_EXE} -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand {}",
         encode_command(BOOTSTRAP)
     )
 }
 
-/// `powershell.exe -NoProfile -NonInteractive -EncodedCommand <script encoded>`, as the
+/// [`POWERSHELL_EXE`] `-NoProfile -NonInteractive -EncodedCommand <script encoded>`, as the
 /// command and arguments of a WinRS Command, for running a short script without stdin.
 ///
 /// Through cmd.exe (the WinRS default) the whole line must stay under 8191 characters, so a
@@ -75,7 +85,7 @@ pub fn script_command() -> String {
 /// (`script_command`) or in an uploaded file.
 pub fn encoded_command(script: &str) -> (String, Vec<String>) {
     (
-        "powershell.exe".to_string(),
+        POWERSHELL_EXE.to_string(),
         vec![
             "-NoProfile".to_string(),
             "-NonInteractive".to_string(),
@@ -243,7 +253,10 @@ mod tests {
     #[test]
     fn encoded_command_is_utf16le_base64() {
         let (cmd, args) = encoded_command("Write-Host 'hé'");
-        assert_eq!(cmd, "powershell.exe");
+        assert_eq!(
+            cmd,
+            r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe"
+        );
         assert_eq!(
             args[..3],
             ["-NoProfile", "-NonInteractive", "-EncodedCommand"]
@@ -263,7 +276,7 @@ mod tests {
         assert_eq!(
             words[..6],
             [
-                "powershell.exe",
+                r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe",
                 "-NoProfile",
                 "-NonInteractive",
                 "-ExecutionPolicy",
