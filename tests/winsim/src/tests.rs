@@ -666,3 +666,22 @@ fn powershell_runs_by_name_or_by_full_path() {
     assert_eq!(out.code, 1);
     assert!(String::from_utf8_lossy(&out.stderr).contains("winsim: unsupported command line"));
 }
+
+/// Invoke-WebRequest reports a failed request with ThrowTerminatingError
+/// (WebCmdletWebResponseException, PowerShell's WebRequestPSCmdlet.cs): statement-terminating,
+/// so `-ErrorAction SilentlyContinue` does not hide it and the variable keeps its value.
+#[test]
+fn a_failed_web_request_is_statement_terminating() {
+    let (h, _d) = host();
+    let (out, err, code) = run(
+        &h,
+        "$r = 'none'\n$r = Invoke-WebRequest -Uri 'http://127.0.0.1:1/' -UseBasicParsing -TimeoutSec 2 -ErrorAction SilentlyContinue\n$r",
+    );
+    assert_eq!((out.as_str(), code), ("none\r\n", 0));
+    assert!(err.starts_with("Invoke-WebRequest : "), "{err}");
+    let (out, _, code) = run(
+        &h,
+        "$ErrorActionPreference = 'Stop'\nInvoke-WebRequest -Uri 'http://127.0.0.1:1/' -UseBasicParsing -TimeoutSec 2\n'not reached'",
+    );
+    assert_eq!((out.as_str(), code), ("", 1));
+}

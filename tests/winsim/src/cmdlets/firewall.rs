@@ -139,9 +139,12 @@ pub fn run(
         "Invoke-WebRequest" => {
             let uri = need(b, "Uri", name)?;
             let timeout = Duration::from_secs(b.int("TimeoutSec")?.unwrap_or(10).clamp(1, 120) as u64);
-            let (status, body) = http_get(&uri, timeout).map_err(Fail::Failed)?;
+            // A request that fails, or answers an error status, is a ThrowTerminatingError
+            // (WebCmdletWebResponseException in PowerShell's WebRequestPSCmdlet.cs): a
+            // statement-terminating error, which -ErrorAction does not reach.
+            let (status, body) = http_get(&uri, timeout).map_err(Fail::Terminating)?;
             if status >= 400 {
-                return Err(Fail::Failed(format!("The remote server returned an error: ({status}).")));
+                return Err(Fail::Terminating(format!("The remote server returned an error: ({status}).")));
             }
             vec![Obj::new("Microsoft.PowerShell.Commands.BasicHtmlWebResponseObject")
                 .with("StatusCode", i64::from(status))

@@ -21,10 +21,10 @@ pub enum Fail {
     /// what the errors do (SilentlyContinue drops them, Continue writes them to stderr, Stop
     /// turns the first into a terminating error).
     Partial(Vec<Value>, Vec<String>),
-    /// A parameter binding error (ParameterBindingException, e.g. a value outside a
-    /// parameter's accepted set): statement-terminating, and `-ErrorAction` cannot change it
-    /// (about_Error_Handling).
-    Binding(String),
+    /// A statement-terminating error: a parameter binding error (ParameterBindingException,
+    /// e.g. a value outside a parameter's accepted set) or a cmdlet's ThrowTerminatingError.
+    /// `-ErrorAction` cannot change it, `$ErrorActionPreference` can (about_Error_Handling).
+    Terminating(String),
     Flow(Flow),
 }
 

@@ -23,7 +23,7 @@ fn family(b: &Bound, cmdlet: &str) -> Result<(), Fail> {
 fn index(b: &Bound, name: &str) -> Result<Option<u32>, Fail> {
     match b.int(name)? {
         Some(n) => u32::try_from(n).map(Some).map_err(|_| {
-            Fail::Binding(format!(
+            Fail::Terminating(format!(
                 "Cannot bind parameter '{name}'. Cannot convert value \"{n}\" to type \"System.UInt32\"."
             ))
         }),
@@ -237,7 +237,7 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound) -> Result<Option<Vec<Value>>, 
             let on = match f.to_ascii_lowercase().as_str() {
                 "enabled" => true,
                 "disabled" => false,
-                _ => return Err(Fail::Binding(format!("Cannot bind parameter 'Forwarding'. Cannot convert value \"{f}\": specify one of the following enumerator names and try again: Disabled, Enabled"))),
+                _ => return Err(Fail::Terminating(format!("Cannot bind parameter 'Forwarding'. Cannot convert value \"{f}\": specify one of the following enumerator names and try again: Disabled, Enabled"))),
             };
             if let Some(a) = state.adapters.iter_mut().find(|a| a.if_index == idx) {
                 a.forwarding = on;

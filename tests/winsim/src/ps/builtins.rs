@@ -130,7 +130,7 @@ impl Interp<'_, '_> {
             Err(Fail::Partial(out, errors)) => {
                 self.cmdlet_errors(spec, action, out, errors, n, src)
             }
-            Err(Fail::Binding(msg)) => {
+            Err(Fail::Terminating(msg)) => {
                 Err(Flow::Statement(self.error_text(spec.name, &msg, n, src)))
             }
         }
