@@ -102,7 +102,8 @@ pub fn run(
                 ("Action", &action, &["Allow", "Block"][..]),
             ] {
                 if !ok.iter().any(|o| o.eq_ignore_ascii_case(v)) {
-                    return Err(Fail::Failed(format!("Cannot bind parameter '{param}': '{v}' is not valid.")));
+                    // A value outside the parameter's enum: a binding error.
+                    return Err(Fail::Terminating(format!("Cannot bind parameter '{param}': '{v}' is not valid.")));
                 }
             }
             let rule = FirewallRule {
