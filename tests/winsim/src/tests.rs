@@ -630,6 +630,11 @@ Remove-NetRoute -DestinationPrefix '10.42.0.0/24' -Confirm:$false
         out,
         "2\r\n1\r\n1\r\nActiveStore\r\nPersistentStore\r\n1\r\n0\r\n0\r\n"
     );
+    let (_, err, _) = run(&h, "Get-NetRoute -DestinationPrefix '169.254.'");
+    assert!(
+        err.starts_with("Get-NetRoute : No MSFT_NetRoute objects found with property 'DestinationPrefix' equal to '169.254.'."),
+        "{err}"
+    );
     let (_, err, code) = run(&h, "Get-NetRoute -PolicyStore GPO");
     assert_eq!(code, 1);
     assert!(

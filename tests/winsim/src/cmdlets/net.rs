@@ -274,8 +274,16 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound) -> Result<Option<Vec<Value>>, 
                         .map(|r| route_obj(state, r, store)),
                 );
             }
-            if out.is_empty() && (prefix.is_some() || idx.is_some()) {
-                return Err(Fail::NotFound("No matching MSFT_NetRoute objects found by CIM query for instances of the ROOT/StandardCimv2/MSFT_NetRoute class on the  CIM server".into()));
+            // A filter matching nothing, as a Windows host words it (ovn-kubernetes/
+            // ovn-kubernetes#3074 shows `Get-NetRoute -DestinationPrefix "169.254."` answering
+            // this); no filter matching nothing is no error.
+            let filter = match (&prefix, idx) {
+                (Some(p), _) => Some(("DestinationPrefix", p.clone())),
+                (None, Some(i)) => Some(("InterfaceIndex", i.to_string())),
+                (None, None) => None,
+            };
+            if let (true, Some((property, value))) = (out.is_empty(), filter) {
+                return Err(Fail::NotFound(format!("No MSFT_NetRoute objects found with property '{property}' equal to '{value}'.  Verify the value of the property and retry.")));
             }
             out
         }
