@@ -54,7 +54,7 @@ pub fn run(ctx: &mut Ctx, args: &[String], stdin: Option<&str>) -> Result<Native
         }
         ["login", "-u", _, "--password-stdin", _] => Ok(ctx.fx.docker(args, stdin)),
         ["create" | "run", ..] if a.first() == Some(&"create") || a.contains(&"-d") => {
-            Ok(ctx.fx.docker(args, None))
+            container_run(ctx, args)
         }
         ["start" | "stop", _] | ["rm", "-f", _] => Ok(ctx.fx.docker(args, None)),
         [first, ..] if PASS_THROUGH.contains(first) => {
@@ -104,6 +104,167 @@ fn linux_ping(args: &[String]) -> Result<Vec<String>, String> {
         }
     }
     Ok(out)
+}
+
+/// The options of `docker create|run` that take a value (the ones rwin's scripts use), as the
+/// docker CLI reads them: `--name x` or `--name=x`.
+const RUN_VALUE_OPTIONS: [&str; 13] = [
+    "--name",
+    "--label",
+    "-l",
+    "--restart",
+    "--network",
+    "--isolation",
+    "-e",
+    "--env",
+    "-v",
+    "--volume",
+    "-p",
+    "--publish",
+    "--entrypoint",
+];
+const RUN_SWITCHES: [&str; 3] = ["-d", "--detach", "--privileged"];
+
+/// A `docker create|run` command line split the way the docker CLI splits it: options up to the
+/// first word that is not one, then the image, then the container's command.
+struct RunLine {
+    /// `create` or `run`.
+    verb: String,
+    /// Every option with its value (`None` for a switch), in order.
+    options: Vec<(String, Option<String>)>,
+}
+
+impl RunLine {
+    fn parse(args: &[String]) -> Result<RunLine, String> {
+        let verb = args.first().cloned().unwrap_or_default();
+        let mut options = Vec::new();
+        let mut i = 1;
+        while let Some(a) = args.get(i) {
+            if !a.starts_with('-') {
+                break;
+            }
+            if let Some((k, v)) = a.split_once('=').filter(|_| a.starts_with("--")) {
+                if !RUN_VALUE_OPTIONS.contains(&k) {
+                    return Err(format!("docker {verb} option '{k}'"));
+                }
+                options.push((k.to_string(), Some(v.to_string())));
+                i += 1;
+            } else if RUN_SWITCHES.contains(&a.as_str()) {
+                options.push((a.clone(), None));
+                i += 1;
+            } else if RUN_VALUE_OPTIONS.contains(&a.as_str()) {
+                let v = args
+                    .get(i + 1)
+                    .ok_or_else(|| format!("docker {verb} {a} without a value"))?;
+                options.push((a.clone(), Some(v.clone())));
+                i += 2;
+            } else {
+                return Err(format!("docker {verb} option '{a}'"));
+            }
+        }
+        if args.get(i).is_none() {
+            return Err(format!("docker {verb} without an image"));
+        }
+        Ok(RunLine { verb, options })
+    }
+
+    /// The values of option `-x`/`--long`.
+    fn values<'a>(&'a self, names: &'a [&str]) -> impl Iterator<Item = &'a str> + 'a {
+        self.options
+            .iter()
+            .filter(move |(k, _)| names.contains(&k.as_str()))
+            .filter_map(|(_, v)| v.as_deref())
+    }
+}
+
+/// `docker create` / `docker run -d`. Docker on Windows validates every `-v` before it creates
+/// the container (moby `volume/mounts/windows_parser.go`, `validateMountConfigReg`): a bind
+/// whose host directory does not exist is refused with `errBindSourceDoesNotExist`, where
+/// Docker on Linux would create the directory. Here "exists" means a directory in winsim's
+/// simulated filesystem (`New-Item -ItemType Directory` makes one).
+fn container_run(ctx: &mut Ctx, args: &[String]) -> Result<NativeOut, String> {
+    let line = RunLine::parse(args)?;
+    for spec in line.values(&["-v", "--volume"]) {
+        if let Some(why) = refused_bind(ctx, spec) {
+            let msg = format!(
+                "Error response from daemon: invalid volume specification: '{spec}': {why}"
+            );
+            return Ok(daemon_error(&line.verb, &msg));
+        }
+    }
+    Ok(ctx.fx.docker(args, None))
+}
+
+/// What the docker CLI prints and returns when the daemon refuses `docker create|run`: `run`
+/// reports it as `docker: …` and exits 125 ("the error is with Docker daemon itself"), `create`
+/// prints the error as it is and exits 1 (docker/cli `cli/command/container/run.go`, `create.go`).
+fn daemon_error(verb: &str, msg: &str) -> NativeOut {
+    if verb == "run" {
+        failed(
+            125,
+            "",
+            &format!("docker: {msg}\nSee 'docker run --help'.\n"),
+        )
+    } else {
+        failed(1, "", &format!("{msg}\n"))
+    }
+}
+
+/// Why Docker on Windows refuses the `-v` value `spec`, if it does. moby's Windows parser splits
+/// `[source:]destination[:mode]` by regular expressions and lowercases what it matched
+/// (`splitRawSpec`); a source that is a host path (`c:\…`, `\\?\c:\…`) is a bind, one that is a
+/// name is a named volume, `\\.\pipe\…` a named pipe. Only binds are checked against the host's
+/// filesystem (`validateMountConfigReg`): the path must exist and be a directory.
+fn refused_bind(ctx: &Ctx, spec: &str) -> Option<String> {
+    let source = bind_source(spec)?;
+    // parseMountSpec: `/` becomes `\` and a trailing `\` goes, except in `c:\`.
+    let mut path = source.replace('/', "\\");
+    if path.len() > 3 && path.ends_with('\\') {
+        path.pop();
+    }
+    let bare = path.strip_prefix(r"\\?\").unwrap_or(&path);
+    let drive_root = bare.len() <= 3;
+    let entry = ctx
+        .state
+        .files
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(bare))
+        .map(|(_, f)| f);
+    let invalid = "invalid mount config for type \"bind\"";
+    match entry {
+        // The system drive's root exists on every host; winsim has no other drive.
+        None if drive_root && bare.to_ascii_lowercase().starts_with("c:") => None,
+        None => Some(format!(
+            "{invalid}: bind source path does not exist: {path}"
+        )),
+        Some(f) if !f.directory => Some(format!("{invalid}: source path must be a directory")),
+        Some(_) => None,
+    }
+}
+
+/// The host path of a bind in a `-v` value, lowercased as moby's Windows parser reports it;
+/// `None` for a named volume, a named pipe or a destination alone. moby's `rxHostDir` is
+/// `(?:\\\\\?\\)?[a-z]:[\\/](?:[^\\/:*?"<>|\r\n]+[\\/]?)*`: after the drive, a host path holds no
+/// `:`, so it ends at the next one, which must be followed by the destination.
+fn bind_source(spec: &str) -> Option<String> {
+    let lower = spec.to_ascii_lowercase();
+    let start = if lower.starts_with(r"\\?\") { 4 } else { 0 };
+    let b = lower.as_bytes();
+    let drive = b.get(start).is_some_and(u8::is_ascii_alphabetic)
+        && b.get(start + 1) == Some(&b':')
+        && matches!(b.get(start + 2), Some(b'\\' | b'/'));
+    if !drive {
+        return None;
+    }
+    let end = start + 2 + lower[start + 2..].find(':')?;
+    let source = &lower[..end];
+    if source[start + 2..]
+        .chars()
+        .any(|c| matches!(c, '*' | '?' | '"' | '<' | '>' | '|' | '\r' | '\n'))
+    {
+        return None;
+    }
+    Some(source.to_string())
 }
 
 fn version(ctx: &Ctx) -> NativeOut {

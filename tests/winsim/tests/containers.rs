@@ -1,0 +1,99 @@
+//! Docker on Windows refuses what Docker on Linux lets through (winsim's docker, effects dry):
+//! - a bind mount whose host directory does not exist (moby `volume/mounts/windows_parser.go`:
+//!   `errBindSourceDoesNotExist`; Docker on Linux creates the directory instead).
+
+use rwin::os::windows::script_command;
+use winsim::effects::Effects;
+use winsim::host::Host;
+
+struct Scratch(std::path::PathBuf);
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn host(tag: &str) -> (Host, Scratch) {
+    let dir = std::env::temp_dir().join(format!("winsim-containers-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let host = Host::open(
+        dir.join("state.json"),
+        Effects::new(true, "unix:///nonexistent"),
+    )
+    .expect("host");
+    (host, Scratch(dir))
+}
+
+fn run(host: &Host, script: &str) -> (String, String, i32) {
+    let out = host.run_sync(&script_command(), script.as_bytes());
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.code,
+    )
+}
+
+/// What docker.exe was asked to do, as `docker ARGS…` lines.
+fn docker_calls(host: &Host) -> Vec<String> {
+    host.fx
+        .log
+        .lock()
+        .expect("log")
+        .iter()
+        .filter(|a| a.first().map(String::as_str) == Some("docker"))
+        .map(|a| format!("docker {}", a[3..].join(" ")))
+        .collect()
+}
+
+#[test]
+fn docker_run_refuses_a_bind_whose_host_directory_does_not_exist() {
+    let (h, _d) = host("bind");
+    let run_web =
+        "docker run -d --name 'rwin-web' -v 'C:\\rwin\\Web:C:\\inetpub\\logs' 'iis:ltsc2022'";
+    let (_, err, _) = run(&h, run_web);
+    assert!(
+        err.contains(
+            "docker: Error response from daemon: invalid volume specification: 'C:\\rwin\\Web:C:\\inetpub\\logs': invalid mount config for type \"bind\": bind source path does not exist: c:\\rwin\\web"
+        ),
+        "{err}"
+    );
+    let (out, err, code) = run(&h, &format!("{run_web}\n$LASTEXITCODE"));
+    assert_eq!((out.as_str(), code), ("125\r\n", 0), "{err}");
+    assert!(docker_calls(&h).is_empty(), "nothing reached the engine");
+    // `docker create` is refused the same way, reported without `docker:`.
+    let (out, err, _) = run(
+        &h,
+        "docker create --name 'rwin-web' -v 'C:/rwin/web/:C:\\logs:ro' 'iis:ltsc2022'\n$LASTEXITCODE",
+    );
+    assert_eq!(out, "1\r\n");
+    assert!(
+        err.starts_with("Error response from daemon: invalid volume specification: 'C:/rwin/web/:C:\\logs:ro': invalid mount config for type \"bind\": bind source path does not exist: c:\\rwin\\web\n"),
+        "{err}"
+    );
+    // Once the directory exists, the container is made; a named volume, a destination alone
+    // and the system drive's root are not binds of a missing directory.
+    let (_, err, code) = run(
+        &h,
+        "New-Item -Path 'C:\\rwin\\web' -ItemType Directory -Force | Out-Null\n\
+         docker run -d --name 'rwin-web' -v 'C:\\rwin\\web:C:\\inetpub\\logs' 'iis:ltsc2022'\n\
+         if ($LASTEXITCODE -ne 0) { throw 'run' }\n\
+         docker create --name 'a' -v 'data:C:\\data' -v 'C:\\scratch' -v 'C:\\:D:' 'iis:ltsc2022'\n\
+         if ($LASTEXITCODE -ne 0) { throw 'create' }",
+    );
+    assert_eq!((err.as_str(), code), ("", 0));
+    assert_eq!(
+        docker_calls(&h),
+        [
+            "docker run -d --name rwin-web -v C:\\rwin\\web:C:\\inetpub\\logs iis:ltsc2022",
+            "docker create --name a -v data:C:\\data -v C:\\scratch -v C:\\:D: iis:ltsc2022",
+        ]
+    );
+    // A file is no bind source either ("source path must be a directory").
+    let (_, err, _) = run(
+        &h,
+        "$b = [Convert]::FromBase64String('AA==')\n\
+         Set-Content -Path 'C:\\rwin\\web\\f.txt' -Value $b -Encoding Byte\n\
+         docker run -d --name 'b' -v 'C:\\rwin\\web\\f.txt:C:\\f' 'iis:ltsc2022'",
+    );
+    assert!(err.contains("source path must be a directory"), "{err}");
+}
