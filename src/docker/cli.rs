@@ -4,6 +4,7 @@
 //! do over the API, in the PowerShell subset of `tests/winsim/README.md`. Pure: the caller runs
 //! the script and hands what came back to `parse_inspect` / `parse_version`.
 
+mod binds;
 mod health;
 mod parse;
 mod powershell;
@@ -126,6 +127,16 @@ fn script(
             let failed = format!("{name}: pulling {} failed (Docker's message is above); the old container, if any, is left running", spec.image);
             ps.docker(&format!("docker pull {image} | Out-Null"), &failed);
             ps.close();
+            // Docker on Windows refuses a bind whose host directory is missing (Linux makes it);
+            // made before the old container goes, so a failure leaves that running.
+            for b in &spec.binds {
+                if let Some(dir) = binds::host_dir(b) {
+                    ps.line(&format!(
+                        "New-Item -Path {} -ItemType Directory -Force -ErrorAction Stop | Out-Null",
+                        quote(dir)
+                    ));
+                }
+            }
             if matches!(change, ContainerChange::Replace { .. }) {
                 let failed = format!("{name}: removing the old container failed");
                 ps.docker(&format!("docker rm -f {quoted_name} | Out-Null"), &failed);

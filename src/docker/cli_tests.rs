@@ -209,8 +209,18 @@ fn hostile_values_arrive_as_one_string_argument() {
     let s = ensure(&spec, ContainerChange::Create, None).unwrap();
     let cmds = commands(s.text());
     let names: Vec<&str> = cmds.iter().map(|(n, _)| n.as_str()).collect();
-    let allowed = ["docker", "Out-Null", "Write-Output"];
+    let allowed = ["docker", "New-Item", "Out-Null", "Write-Output"];
     assert!(names.iter().all(|n| allowed.contains(n)), "{names:?}");
+    // The bind's host directory is made first, its path one single-quoted string.
+    let (_, new_item) = cmds
+        .iter()
+        .find(|(n, _)| n == "New-Item")
+        .expect("New-Item");
+    assert_eq!(
+        new_item[1],
+        Arg::Str("C:\\data a b'; Remove-Item C".into()),
+        "{new_item:?}"
+    );
     let args = docker_run_args(s.text());
     assert!(
         args.contains(&Arg::Str(format!("EVIL={hostile}"))),

@@ -1,7 +1,13 @@
-//! Docker on Windows refuses what Docker on Linux lets through (winsim's docker, effects dry):
+//! Docker on Windows refuses what Docker on Linux lets through, and rwin's container scripts
+//! (src/docker/cli.rs), run through winsim's interpreter (effects dry), cope with it:
 //! - a bind mount whose host directory does not exist (moby `volume/mounts/windows_parser.go`:
 //!   `errBindSourceDoesNotExist`; Docker on Linux creates the directory instead).
 
+use std::collections::BTreeMap;
+
+use rwin::docker::cli::{ensure_script, Isolation};
+use rwin::docker::ensure::ContainerChange;
+use rwin::docker::spec::ContainerSpec;
 use rwin::os::windows::script_command;
 use winsim::effects::Effects;
 use winsim::host::Host;
@@ -96,4 +102,69 @@ fn docker_run_refuses_a_bind_whose_host_directory_does_not_exist() {
          docker run -d --name 'b' -v 'C:\\rwin\\web\\f.txt:C:\\f' 'iis:ltsc2022'",
     );
     assert!(err.contains("source path must be a directory"), "{err}");
+}
+
+fn web(binds: &[&str]) -> ContainerSpec {
+    ContainerSpec {
+        name: "rwin-web".into(),
+        component: "web".into(),
+        node: "win1".into(),
+        image: "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022".into(),
+        entrypoint: None,
+        command: vec![],
+        env: BTreeMap::new(),
+        binds: binds.iter().map(|b| b.to_string()).collect(),
+        ports: Vec::new(),
+        network: rwin::config::NetworkMode::Pod,
+        privileged: false,
+        restart: "unless-stopped".into(),
+        labels: BTreeMap::new(),
+        hash: "3f2a9c0d1b7e4a55".into(),
+    }
+}
+
+#[test]
+fn rwins_container_script_makes_the_bind_directories_first() {
+    let (h, _d) = host("rwin-bind");
+    let spec = web(&[
+        r"C:\rwin\web\logs:C:\inetpub\logs",
+        r"C:\ProgramData\rwin\web:C:\data:ro",
+    ]);
+    let script = ensure_script(
+        &spec,
+        &ContainerChange::Create,
+        &[],
+        None,
+        Isolation::Default,
+    )
+    .expect("script");
+    let (out, err, code) = run(&h, script.text());
+    assert!(
+        rwin::docker::cli::succeeded(&out),
+        "exit {code}\nstdout: {out}\nstderr: {err}"
+    );
+    let st = winsim::state::WinState::load(&_d.0.join("state.json")).expect("state");
+    for dir in [r"C:\rwin\web\logs", r"C:\ProgramData\rwin\web"] {
+        assert!(
+            st.files.get(dir).is_some_and(|f| f.directory),
+            "{dir} made: {:?}",
+            st.files.keys().collect::<Vec<_>>()
+        );
+    }
+    // Running it again (a replace) finds the directories there.
+    let script = ensure_script(
+        &spec,
+        &ContainerChange::Replace {
+            reason: "image changed".into(),
+        },
+        &[],
+        None,
+        Isolation::Default,
+    )
+    .expect("script");
+    let (out, err, code) = run(&h, script.text());
+    assert!(
+        rwin::docker::cli::succeeded(&out),
+        "exit {code}\nstdout: {out}\nstderr: {err}"
+    );
 }
