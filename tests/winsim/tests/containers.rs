@@ -1,7 +1,9 @@
 //! Docker on Windows refuses what Docker on Linux lets through, and rwin's container scripts
 //! (src/docker/cli.rs), run through winsim's interpreter (effects dry), cope with it:
 //! - a bind mount whose host directory does not exist (moby `volume/mounts/windows_parser.go`:
-//!   `errBindSourceDoesNotExist`; Docker on Linux creates the directory instead).
+//!   `errBindSourceDoesNotExist`; Docker on Linux creates the directory instead);
+//! - `sleep` as a container's command (Windows images have no `sleep`), and Linux ping's flags
+//!   (Windows ping takes `-n COUNT -w MILLISECONDS`; its docs page has no `-W`).
 
 use std::collections::BTreeMap;
 
@@ -166,5 +168,46 @@ fn rwins_container_script_makes_the_bind_directories_first() {
     assert!(
         rwin::docker::cli::succeeded(&out),
         "exit {code}\nstdout: {out}\nstderr: {err}"
+    );
+}
+
+#[test]
+fn windows_images_have_no_sleep_and_windows_ping_refuses_linux_flags() {
+    let (h, _d) = host("sleep-ping");
+    // `sleep` is no Windows program: the container is created, its process cannot be.
+    let (out, err, _) = run(
+        &h,
+        "docker run -d --name 'rwin-probe' --restart 'no' 'busybox:1' 'sleep' '120'\n$LASTEXITCODE",
+    );
+    assert_eq!(out, "127\r\n", "{err}");
+    assert!(
+        err.starts_with("docker: Error response from daemon: container ")
+            && err.contains(" encountered an error during hcs::System::CreateProcess: failure in a Windows system call: The system cannot find the file specified. (0x2)"),
+        "{err}"
+    );
+    assert_eq!(
+        docker_calls(&h),
+        ["docker create --name rwin-probe --restart no busybox:1 sleep 120"]
+    );
+    // Linux ping's -W is no Windows ping option: ping fails at once (exit 1), pinging nothing.
+    let (out, err, _) = run(
+        &h,
+        "docker exec 'rwin-probe' ping -c 1 -W 2 '10.42.0.2'\n$LASTEXITCODE",
+    );
+    assert_eq!(out, "Bad option -W.\r\n1\r\n", "{err}");
+    assert_eq!(docker_calls(&h).len(), 1, "no exec reached the engine");
+    // Windows' own flags, with - or /, run as the Linux ping that does the same.
+    let (_, err, code) = run(
+        &h,
+        "docker exec 'rwin-probe' ping -n 1 -w 2000 '10.42.0.2' | Out-Null\n\
+         docker run -d --name 'rwin-probe' 'busybox:1' 'ping' '-t' '127.0.0.1' | Out-Null",
+    );
+    assert_eq!((err.as_str(), code), ("", 0));
+    assert_eq!(
+        docker_calls(&h)[1..],
+        [
+            "docker exec rwin-probe ping -c 1 -W 2 10.42.0.2",
+            "docker run -d --name rwin-probe busybox:1 ping 127.0.0.1",
+        ]
     );
 }

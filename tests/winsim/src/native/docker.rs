@@ -24,7 +24,6 @@ const PASS_THROUGH: [&str; 12] = [
 ];
 
 pub fn run(ctx: &mut Ctx, args: &[String], stdin: Option<&str>) -> Result<NativeOut, String> {
-    let args = &linux_ping(args)?;
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
     match a.as_slice() {
         ["version", "--format", f] if *f == "{{json .}}" => Ok(version(ctx)),
@@ -49,14 +48,16 @@ pub fn run(ctx: &mut Ctx, args: &[String], stdin: Option<&str>) -> Result<Native
             Ok(ctx.fx.docker(args, None))
         }
         ["ps", "-aq", "--filter", f] if f.starts_with("label=") => Ok(ctx.fx.docker(args, None)),
-        ["container", "inspect", ..] | ["pull", _] | ["exec", _, _, ..] | ["images", "-q", _] => {
+        ["exec", _, _, ..] => exec(ctx, args),
+        ["container", "inspect", ..] | ["pull", _] | ["images", "-q", _] => {
             Ok(ctx.fx.docker(args, None))
         }
         ["login", "-u", _, "--password-stdin", _] => Ok(ctx.fx.docker(args, stdin)),
         ["create" | "run", ..] if a.first() == Some(&"create") || a.contains(&"-d") => {
             container_run(ctx, args)
         }
-        ["start" | "stop", _] | ["rm", "-f", _] => Ok(ctx.fx.docker(args, None)),
+        ["start", name] => Ok(start(ctx, name)),
+        ["stop", _] | ["rm", "-f", _] => Ok(ctx.fx.docker(args, None)),
         [first, ..] if PASS_THROUGH.contains(first) => {
             Err(format!("docker command line 'docker {}'", a.join(" ")))
         }
@@ -67,43 +68,149 @@ pub fn run(ctx: &mut Ctx, args: &[String], stdin: Option<&str>) -> Result<Native
     }
 }
 
-/// winsim's containers are Linux containers, so a Windows ping command line rwin runs in one
-/// (doctor's probe: `docker exec NAME ping /n 1 /w 2000 ADDR`, and the probe container's
-/// `ping /t 127.0.0.1`) becomes the Linux ping that does the same: `/n N` is `-c N`, `/w MS` is
-/// `-W` in whole seconds (at least 1), `/t` is dropped (Linux ping runs until stopped). Other
-/// Windows ping flags are refused; a ping without any is passed as it is.
-fn linux_ping(args: &[String]) -> Result<Vec<String>, String> {
-    let container_command = matches!(
-        args.first().map(String::as_str),
-        Some("exec" | "run" | "create")
-    );
-    let Some(at) = args.iter().position(|a| a == "ping") else {
-        return Ok(args.to_vec());
-    };
-    if !container_command || !args[at + 1..].iter().any(|a| a.starts_with('/')) {
-        return Ok(args.to_vec());
-    }
-    let mut out = args[..=at].to_vec();
-    let mut rest = args[at + 1..].iter();
-    while let Some(a) = rest.next() {
-        let mut value = || {
-            rest.next()
-                .cloned()
-                .ok_or_else(|| format!("ping {a} without a value"))
-        };
-        match a.as_str() {
-            "/n" => out.extend(["-c".to_string(), value()?]),
-            "/w" => {
-                let ms = value()?;
-                let ms: u64 = ms.parse().map_err(|_| format!("ping /w {ms}"))?;
-                out.extend(["-W".to_string(), ms.div_ceil(1000).max(1).to_string()]);
+/// Windows ping's options, each with whether it takes a value: those its docs page lists (case
+/// matters: `/r` and `/R` differ), plus `-c COMPARTMENT` and `-p`, which current builds'
+/// usage text shows but Microsoft's page does not (third-party reference: pg-fl.jp's ping
+/// page), and `-i`, the page's `/I` as ping's usage spells it. Windows ping reads `-x` as `/x`.
+const PING_OPTIONS: [(&str, bool); 20] = [
+    ("t", false),
+    ("a", false),
+    ("n", true),
+    ("l", true),
+    ("f", false),
+    ("I", true),
+    ("i", true),
+    ("v", true),
+    ("r", true),
+    ("s", true),
+    ("j", true),
+    ("k", true),
+    ("w", true),
+    ("R", false),
+    ("S", true),
+    ("4", false),
+    ("6", false),
+    ("c", true),
+    ("p", false),
+    ("?", false),
+];
+
+/// What a Windows ping command line becomes in winsim, whose containers are Linux containers.
+enum Ping {
+    /// The Linux ping arguments that do the same: `/n N` is `-c N`, `/w MS` is `-W` in whole
+    /// seconds (at least 1), `/t` ("until interrupted") is dropped, as Linux ping runs until
+    /// stopped.
+    Linux(Vec<String>),
+    /// Windows ping refuses the option (not one of the page's): what it prints.
+    BadOption(String),
+}
+
+/// Windows ping's arguments `args` (after `ping`) as Linux ping's. A documented option winsim
+/// does not translate is outside the contract (Err).
+fn linux_ping(args: &[String]) -> Result<Ping, String> {
+    // Windows ping reads every option before it sends anything: one it does not know fails
+    // the whole command line, wherever it is [unverified: the exact text it prints].
+    let mut words = args.iter();
+    while let Some(a) = words.next() {
+        if let Some(name) = a.strip_prefix('/').or_else(|| a.strip_prefix('-')) {
+            match PING_OPTIONS.iter().find(|(o, _)| *o == name) {
+                None => return Ok(Ping::BadOption(format!("Bad option {a}.\r\n"))),
+                Some((_, true)) => {
+                    words.next();
+                }
+                Some((_, false)) => {}
             }
-            "/t" => {}
-            flag if flag.starts_with('/') => return Err(format!("ping flag '{flag}'")),
-            other => out.push(other.to_string()),
         }
     }
-    Ok(out)
+    let mut out = Vec::new();
+    let mut rest = args.iter();
+    while let Some(a) = rest.next() {
+        let Some(name) = a.strip_prefix('/').or_else(|| a.strip_prefix('-')) else {
+            out.push(a.clone());
+            continue;
+        };
+        let takes_value = PING_OPTIONS.iter().any(|(o, v)| *o == name && *v);
+        let value = if takes_value {
+            Some(
+                rest.next()
+                    .cloned()
+                    .ok_or_else(|| format!("ping {a} without a value"))?,
+            )
+        } else {
+            None
+        };
+        match (name, value) {
+            ("n", Some(n)) => out.extend(["-c".to_string(), n]),
+            ("w", Some(ms)) => {
+                let ms: u64 = ms.parse().map_err(|_| format!("ping {a} {ms}"))?;
+                out.extend(["-W".to_string(), ms.div_ceil(1000).max(1).to_string()]);
+            }
+            ("t", None) => {}
+            _ => return Err(format!("ping flag '{a}'")),
+        }
+    }
+    Ok(Ping::Linux(out))
+}
+
+/// True for a program Windows container images do not have: `sleep` is no Windows command
+/// (Windows pauses with `timeout`; Microsoft's own examples keep a container running with
+/// `ping -t`), so starting a container whose command is `sleep` fails to create the process.
+fn missing_on_windows(program: &str) -> bool {
+    let p = program.to_ascii_lowercase();
+    p == "sleep" || p == "sleep.exe"
+}
+
+/// How Docker on Windows reports a container command that is not in the image: hcsshim cannot
+/// create the process (0x2, ERROR_FILE_NOT_FOUND).
+fn no_such_program(id: &str) -> String {
+    format!("Error response from daemon: container {id} encountered an error during hcs::System::CreateProcess: failure in a Windows system call: The system cannot find the file specified. (0x2)")
+}
+
+/// `docker exec NAME CMD…`: Windows ping runs as the Linux ping that does the same, and one
+/// with an option Windows ping does not have fails as Windows ping does (exit 1).
+fn exec(ctx: &mut Ctx, args: &[String]) -> Result<NativeOut, String> {
+    if args[2] != "ping" {
+        return Ok(ctx.fx.docker(args, None));
+    }
+    match linux_ping(&args[3..])? {
+        Ping::BadOption(msg) => Ok(failed(1, &msg, "")),
+        Ping::Linux(ping) => {
+            let mut argv = args[..3].to_vec();
+            argv.extend(ping);
+            Ok(ctx.fx.docker(&argv, None))
+        }
+    }
+}
+
+/// `docker start NAME`: a container whose command Windows images lack does not start (winsim
+/// reads the command from its dockerd; with dry effects there is none to read).
+fn start(ctx: &mut Ctx, name: &str) -> NativeOut {
+    if !ctx.fx.dry {
+        let path = ctx.fx.docker(
+            &[
+                "container".into(),
+                "inspect".into(),
+                "-f".into(),
+                "{{.Id}} {{.Path}}".into(),
+                name.into(),
+            ],
+            None,
+        );
+        if let Some((id, program)) = path.stdout.trim().split_once(' ') {
+            if path.code == 0 && missing_on_windows(program) {
+                return failed(
+                    1,
+                    "",
+                    &format!(
+                        "{}\nError: failed to start containers: {name}\n",
+                        no_such_program(id)
+                    ),
+                );
+            }
+        }
+    }
+    ctx.fx
+        .docker(&["start".to_string(), name.to_string()], None)
 }
 
 /// The options of `docker create|run` that take a value (the ones rwin's scripts use), as the
@@ -132,6 +239,9 @@ struct RunLine {
     verb: String,
     /// Every option with its value (`None` for a switch), in order.
     options: Vec<(String, Option<String>)>,
+    image: String,
+    /// The words after the image.
+    command: Vec<String>,
 }
 
 impl RunLine {
@@ -162,10 +272,50 @@ impl RunLine {
                 return Err(format!("docker {verb} option '{a}'"));
             }
         }
-        if args.get(i).is_none() {
-            return Err(format!("docker {verb} without an image"));
+        let image = args
+            .get(i)
+            .cloned()
+            .ok_or_else(|| format!("docker {verb} without an image"))?;
+        Ok(RunLine {
+            verb,
+            options,
+            image,
+            command: args[i + 1..].to_vec(),
+        })
+    }
+
+    /// The container's program: `--entrypoint`'s, else the command's first word.
+    fn program(&self) -> Option<&str> {
+        match self.values(&["--entrypoint"]).last() {
+            Some(e) if !e.is_empty() => Some(e),
+            _ => self.command.first().map(String::as_str),
         }
-        Ok(RunLine { verb, options })
+    }
+
+    /// The words the program is given (the command, after an entrypoint its arguments).
+    fn program_args(&self) -> &[String] {
+        match self.values(&["--entrypoint"]).last() {
+            Some(e) if !e.is_empty() => &self.command,
+            _ => self.command.get(1..).unwrap_or_default(),
+        }
+    }
+
+    /// The command line again, with `args` for the program's arguments and without the
+    /// options in `drop`.
+    fn with_program_args(&self, verb: &str, drop: &[&str], args: &[String]) -> Vec<String> {
+        let mut out = vec![verb.to_string()];
+        for (k, v) in &self.options {
+            if drop.contains(&k.as_str()) {
+                continue;
+            }
+            out.push(k.clone());
+            out.extend(v.clone());
+        }
+        out.push(self.image.clone());
+        let kept = self.command.len() - self.program_args().len();
+        out.extend(self.command[..kept].iter().cloned());
+        out.extend(args.iter().cloned());
+        out
     }
 
     /// The values of option `-x`/`--long`.
@@ -192,7 +342,39 @@ fn container_run(ctx: &mut Ctx, args: &[String]) -> Result<NativeOut, String> {
             return Ok(daemon_error(&line.verb, &msg));
         }
     }
-    Ok(ctx.fx.docker(args, None))
+    let mut argv = args.to_vec();
+    match line.program() {
+        // Created fine; the process cannot be, so `run` leaves the container created and fails
+        // as the docker CLI reports a missing command (exit 127, docker/cli run.go).
+        Some(p) if missing_on_windows(p) && line.verb == "run" => {
+            let create = line.with_program_args("create", &["-d", "--detach"], line.program_args());
+            let made = ctx.fx.docker(&create, None);
+            if made.code != 0 {
+                return Ok(made);
+            }
+            let id = match made.stdout.trim() {
+                "" => fake_id(&line.image),
+                id => id.to_string(),
+            };
+            return Ok(failed(
+                127,
+                "",
+                &format!("docker: {}\n", no_such_program(&id)),
+            ));
+        }
+        Some("ping") => match linux_ping(line.program_args())? {
+            Ping::Linux(ping) => argv = line.with_program_args(&line.verb, &[], &ping),
+            // The container would start and its ping exit at once: not modelled.
+            Ping::BadOption(_) => {
+                return Err(format!(
+                    "docker {} of a Windows ping with an option Windows ping refuses",
+                    line.verb
+                ))
+            }
+        },
+        _ => {}
+    }
+    Ok(ctx.fx.docker(&argv, None))
 }
 
 /// What the docker CLI prints and returns when the daemon refuses `docker create|run`: `run`
