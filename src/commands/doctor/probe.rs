@@ -8,9 +8,9 @@ use std::time::Duration;
 use bollard::Docker;
 
 use crate::config::{ContainerEngine, HealthCheck, NetworkMode};
-use crate::docker::ensure;
 use crate::docker::health::wait_healthy;
 use crate::docker::spec::{ContainerSpec, POD_NETWORK};
+use crate::docker::{cli, ensure};
 use crate::os::Check;
 use crate::phases::{self, Host};
 
@@ -54,7 +54,7 @@ pub(super) async fn run(ctx: &phases::RunContext, hosts: &[Host], image: Option<
             Check::fail(
                 "probe",
                 "no image to probe with",
-                "pass --probe-image IMAGE (it needs sleep and ping)",
+                "pass --probe-image IMAGE (it needs ping, and sleep on Linux)",
             ),
         ));
         return Probe { checks, matrix };
@@ -167,16 +167,31 @@ async fn ping_from(
     (row, check)
 }
 
-/// One ping from the probe on `h` to `ip`, through the Docker API.
-async fn docker_ping(h: &Host, docker: &Docker, ip: &str) -> bool {
-    let ping = HealthCheck::Exec(vec![
+/// Whether `h`'s engine runs Windows images (its facts are a Windows host's): they have no
+/// `sleep`, and their ping is Windows' (`docker::cli::probe`), whichever way the engine is
+/// reached (the Docker API over OpenSSH, or scripts over WinRM).
+fn windows_images(h: &Host) -> bool {
+    h.facts.as_ref().is_some_and(|f| f.os.windows().is_some())
+}
+
+/// The ping the probe on `h` runs to reach `ip`: one echo request, 2 s for the reply.
+fn ping_check(h: &Host, ip: &str) -> HealthCheck {
+    if windows_images(h) {
+        return HealthCheck::Exec(cli::probe::ping_command(ip));
+    }
+    HealthCheck::Exec(vec![
         "ping".into(),
         "-c".into(),
         "1".into(),
         "-W".into(),
         "2".into(),
         ip.to_string(),
-    ]);
+    ])
+}
+
+/// One ping from the probe on `h` to `ip`, through the Docker API.
+async fn docker_ping(h: &Host, docker: &Docker, ip: &str) -> bool {
+    let ping = ping_check(h, ip);
     match h.transport.as_ref() {
         Some(t) => wait_healthy(
             t.as_ref(),
@@ -199,7 +214,11 @@ fn probe_spec(ctx: &phases::RunContext, h: &Host, image: &str) -> ContainerSpec 
         node: h.node.name.clone(),
         image: image.to_string(),
         entrypoint: None,
-        command: vec!["sleep".into(), "120".into()],
+        command: if windows_images(h) {
+            cli::probe::KEEP_ALIVE.map(String::from).to_vec()
+        } else {
+            vec!["sleep".into(), "120".into()]
+        },
         env: Default::default(),
         binds: Vec::new(),
         ports: Vec::new(),
@@ -238,7 +257,8 @@ mod winrm {
     }
 
     pub async fn start(ctx: &RunContext, h: &Host, spec: &ContainerSpec) -> Result<String, String> {
-        // A Windows image has no `sleep`: the probe keeps running on Windows' ping instead.
+        // Only Windows hosts lack the Docker API, and a Windows image has no `sleep`: the
+        // probe keeps running on Windows' ping instead.
         let spec = ContainerSpec {
             command: cli::probe::KEEP_ALIVE.map(String::from).to_vec(),
             ..spec.clone()
@@ -274,5 +294,77 @@ mod winrm {
         if let Ok(script) = cli::remove_script(&[PROBE.to_string()]) {
             let _ = run(h, &script).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::commands::test_support::context;
+    use crate::os::{linux, OsFacts};
+    use crate::phases::HostFacts;
+    use crate::state::State;
+
+    const CONFIG: &str = "\
+cluster_name: demo
+ssh_agent_auth: true
+nodes:
+  - {address: 192.0.2.11, hostname_override: lin1, role: [etcd, controlplane, worker]}
+  - {address: 192.0.2.21, hostname_override: win1, role: [worker], os: windows, connection: ssh, user: Administrator}
+";
+
+    fn read(os: OsFacts) -> Option<HostFacts> {
+        Some(HostFacts {
+            os,
+            docker_version: "24.0.7".into(),
+            network: None,
+            containers: BTreeMap::new(),
+            services: BTreeMap::new(),
+            orphans: Vec::new(),
+            received_at: 0.0,
+        })
+    }
+
+    fn argv(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| w.to_string()).collect()
+    }
+
+    /// A Windows node over OpenSSH is probed through the Docker API: the probe container and
+    /// its ping must be what a Windows image has (no `sleep`; ping takes `/n COUNT /w MS`), as
+    /// over WinRM (`docker::cli::probe`). winsim cannot check this path: the Docker API over
+    /// SSH is a byte pipe to a Linux dockerd, so the choice is checked here.
+    #[test]
+    fn a_windows_node_probed_through_the_api_runs_windows_commands() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(CONFIG, State::default(), dir.path());
+        let mut hosts: Vec<Host> = ctx.plan.nodes.iter().map(Host::new).collect();
+        hosts[0].facts = read(OsFacts::Linux(linux::LinuxFacts::default()));
+        hosts[1].facts = read(OsFacts::Windows(Box::default()));
+        let (lin, win) = (&hosts[0], &hosts[1]);
+        assert_eq!(
+            probe_spec(&ctx, win, "img").command,
+            argv(&crate::docker::cli::probe::KEEP_ALIVE)
+        );
+        assert_eq!(
+            format!("{:?}", ping_check(win, "10.42.0.2")),
+            format!(
+                "{:?}",
+                HealthCheck::Exec(argv(&["ping", "/n", "1", "/w", "2000", "10.42.0.2"]))
+            )
+        );
+        // Linux nodes keep Linux's commands.
+        assert_eq!(
+            probe_spec(&ctx, lin, "img").command,
+            argv(&["sleep", "120"])
+        );
+        assert_eq!(
+            format!("{:?}", ping_check(lin, "10.42.0.2")),
+            format!(
+                "{:?}",
+                HealthCheck::Exec(argv(&["ping", "-c", "1", "-W", "2", "10.42.0.2"]))
+            )
+        );
     }
 }

@@ -23,15 +23,25 @@ pub fn address_script(container: &str) -> String {
     )
 }
 
-/// Pings each address once from inside `container` with Windows' ping (`/n 1`: one echo
-/// request; `/w 2000`: wait 2000 ms for the reply); prints `ok ADDR` or `fail ADDR` per line.
-/// A failed ping is an answer, not an error (its exit code is read); anything else stops it.
+/// Windows' ping of `address`, once: `/n 1` sends one echo request, `/w 2000` waits 2000 ms
+/// for the reply (the windows-commands ping page; Linux's `-c 1 -W 2` are no Windows options).
+pub fn ping_command(address: &str) -> Vec<String> {
+    ["ping", "/n", "1", "/w", "2000", address]
+        .map(String::from)
+        .to_vec()
+}
+
+/// Pings each address once from inside `container` with Windows' ping ([`ping_command`]);
+/// prints `ok ADDR` or `fail ADDR` per line. A failed ping is an answer, not an error (its
+/// exit code is read); anything else stops it.
 pub fn ping_script(container: &str, addresses: &[String]) -> String {
     let mut s = String::from("$ErrorActionPreference = 'Stop'\n");
     for a in addresses {
+        let ping = ping_command(a);
         s.push_str(&format!(
-            "docker exec {} ping /n 1 /w 2000 {} | Out-Null\nif ($LASTEXITCODE -eq 0) {{ Write-Output {} }} else {{ Write-Output {} }}\n",
+            "docker exec {} {} {} | Out-Null\nif ($LASTEXITCODE -eq 0) {{ Write-Output {} }} else {{ Write-Output {} }}\n",
             quote(container),
+            ping[..5].join(" "),
             quote(a),
             quote(&format!("ok {a}")),
             quote(&format!("fail {a}"))

@@ -211,3 +211,34 @@ fn windows_images_have_no_sleep_and_windows_ping_refuses_linux_flags() {
         ]
     );
 }
+
+/// doctor's probe on a Windows node runs `KEEP_ALIVE` and `ping_command` whether it goes
+/// through scripts (WinRM) or the Docker API (OpenSSH; winsim cannot see inside that, so
+/// the choice itself is tested in src/commands/doctor/probe.rs): winsim's docker takes both.
+#[test]
+fn the_probe_commands_rwin_uses_on_windows_are_windows_commands() {
+    use rwin::docker::cli::probe::{ping_command, KEEP_ALIVE};
+    let (h, _d) = host("probe");
+    let quoted = |words: &[String]| {
+        words
+            .iter()
+            .map(|w| format!("'{w}'"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let keep_alive: Vec<String> = KEEP_ALIVE.map(String::from).to_vec();
+    let script = format!(
+        "docker run -d --name 'rwin-probe' 'busybox:1' {}\nif ($LASTEXITCODE -ne 0) {{ throw 'run' }}\ndocker exec 'rwin-probe' {}\nif ($LASTEXITCODE -ne 0) {{ throw 'exec' }}",
+        quoted(&keep_alive),
+        quoted(&ping_command("10.42.0.2"))
+    );
+    let (_, err, code) = run(&h, &script);
+    assert_eq!((err.as_str(), code), ("", 0));
+    assert_eq!(
+        docker_calls(&h),
+        [
+            "docker run -d --name rwin-probe busybox:1 ping 127.0.0.1",
+            "docker exec rwin-probe ping -c 1 -W 2 10.42.0.2",
+        ]
+    );
+}
