@@ -114,6 +114,11 @@ pub struct FileEntry {
     pub sha256: Option<String>,
     #[serde(default)]
     pub size: Option<u64>,
+    /// The bytes name `StartServiceCtrlDispatcher`, the call by which a service process
+    /// connects to the service manager: winsim's stand-in for "this program is a Windows
+    /// service" (see native/sc.rs).
+    #[serde(default)]
+    pub calls_scm: bool,
 }
 
 /// Everything winsim knows about the host.
@@ -286,6 +291,7 @@ impl WinState {
                         directory: true,
                         sha256: None,
                         size: None,
+                        calls_scm: false,
                     },
                 )
             })

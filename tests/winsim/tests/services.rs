@@ -84,9 +84,15 @@ fn file(name: &str, bytes: &[u8]) -> ServiceFile {
     }
 }
 
-/// Bytes that are not text: every value 0–255.
+/// The name of the call by which a service program connects to the service manager: a real
+/// service's file names it (winsim's test for "is a Windows service"; cmdlets/system.rs).
+const SCM_ENTRY: &[u8] = b"StartServiceCtrlDispatcherW";
+
+/// A service program's bytes that are not text: every value 0–255, then [`SCM_ENTRY`].
 fn binary(seed: u8) -> Vec<u8> {
-    (0..=255u8).map(|b| b.wrapping_add(seed)).collect()
+    let mut b: Vec<u8> = (0..=255u8).map(|b| b.wrapping_add(seed)).collect();
+    b.extend_from_slice(SCM_ENTRY);
+    b
 }
 
 fn net(args: &[&str]) -> ServiceSpec {
@@ -142,7 +148,7 @@ fn services_are_uploaded_created_started_and_left_alone_when_unchanged() {
     let agent_path = format!(r"{PROGRAM_DIR}\agent\agent.exe");
     let f = &st.files[&agent_path];
     assert_eq!(f.sha256.as_deref(), Some(agent.binary.sha256.as_str()));
-    assert_eq!(f.size, Some(256));
+    assert_eq!(f.size, Some(256 + SCM_ENTRY.len() as u64));
     for dir in [
         format!(r"{PROGRAM_DIR}\agent"),
         format!(r"{DATA_DIR}\agent"),
@@ -309,4 +315,64 @@ fn winsim_refuses_what_windows_documents_it_refuses() {
     let (_, err, code) = s.run("$ErrorActionPreference = 'Stop'\n$bytes = [Convert]::FromBase64String('AAE=')\nSet-Content -Path 'C:\\nowhere\\x.bin' -Value $bytes -Encoding Byte\n");
     assert_eq!(code, 1);
     assert!(err.contains("Could not find a part of the path"), "{err}");
+}
+
+/// A program that does not connect to the service manager cannot run as a service: the
+/// service manager starts its process, waits ServicesPipeTimeout (30 s by default) for it to
+/// call StartServiceCtrlDispatcher, and gives up with ERROR_SERVICE_REQUEST_TIMEOUT (1053).
+/// Sources: StartService, "ERROR_SERVICE_REQUEST_TIMEOUT: The process for the service was
+/// started, but it did not call StartServiceCtrlDispatcher",
+/// https://learn.microsoft.com/windows/win32/api/winsvc/nf-winsvc-startservicew; 1053's text,
+/// https://learn.microsoft.com/windows/win32/debug/system-error-codes--1000-1299-; the 30 s
+/// default, Event ID 7009, https://learn.microsoft.com/previous-versions/windows/it-pro/windows-server-2008-R2-and-2008/cc756342(v=ws.10).
+/// Start-Service reports it as ServiceController.Start's InvalidOperationException, whose
+/// message names no error code (PowerShell `ServiceResources.CouldNotStartService`, .NET
+/// `CannotStart`). winsim answers at once: the 30 s are not waited.
+#[test]
+fn a_program_that_is_no_service_fails_to_start_with_1053() {
+    let s = sim("no-scm");
+    let setup = "$ErrorActionPreference = 'Stop'
+New-Item -Path 'C:\\Program Files\\plain' -ItemType Directory -Force | Out-Null
+$b = [Convert]::FromBase64String('TVqQAA==')
+Set-Content -Path 'C:\\Program Files\\plain\\plain.exe' -Value $b -Encoding Byte
+sc.exe create 'plain' binpath= '\\\"C:\\Program Files\\plain\\plain.exe\\\" --x' start= auto | Out-Null
+sc.exe create 'needs-plain' binpath= 'C:\\Windows\\System32\\svchost.exe -k x' start= auto depend= plain | Out-Null
+";
+    let (_, err, code) = s.run(setup);
+    assert_eq!((err.as_str(), code), ("", 0));
+    let (out, err, _) = s.run("sc.exe start 'plain'\n$LASTEXITCODE\n");
+    assert_eq!(
+        out,
+        "[SC] StartService FAILED 1053:\r\n\r\nThe service did not respond to the start or control request in a timely fashion.\r\n\r\n1053\r\n",
+        "{err}"
+    );
+    let (_, err, code) = s.run("$ErrorActionPreference = 'Stop'\nStart-Service -Name 'plain'\n");
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("Service 'plain (plain)' cannot be started due to the following error: Cannot start service plain on computer '.'."),
+        "{err}"
+    );
+    assert!(
+        !err.contains("1053"),
+        "Start-Service's message names no code: {err}"
+    );
+    assert_eq!(
+        s.state().service("plain").map(|x| x.status.as_str()),
+        Some("Stopped")
+    );
+    // A service that depends on it fails with 1068.
+    let (out, _, _) = s.run("sc.exe start 'needs-plain' | Out-Null\n$LASTEXITCODE\n");
+    assert_eq!(out, "1068\r\n");
+    // The same file with the service manager's entry point named in it starts; starting it
+    // again is 1056, which Start-Service takes as done.
+    let mut bytes = b"MZ".to_vec();
+    bytes.extend_from_slice(SCM_ENTRY);
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &bytes);
+    let (out, err, code) = s.run(&format!(
+        "$b = [Convert]::FromBase64String('{b64}')\nSet-Content -Path 'C:\\Program Files\\plain\\plain.exe' -Value $b -Encoding Byte\nsc.exe start 'plain' | Out-Null\n$LASTEXITCODE\nsc.exe start 'plain' | Out-Null\n$LASTEXITCODE\nStart-Service -Name 'plain'\n(Get-Service -Name 'plain').Status\n"
+    ));
+    assert_eq!(
+        (out.as_str(), err.as_str(), code),
+        ("0\r\n1056\r\nRunning\r\n", "", 0)
+    );
 }

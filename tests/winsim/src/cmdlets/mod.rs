@@ -4,7 +4,7 @@
 mod firewall;
 mod net;
 mod reboot;
-mod system;
+pub(crate) mod system;
 
 use crate::ps::args::{Bound, Kind, Spec};
 use crate::ps::value::Value;

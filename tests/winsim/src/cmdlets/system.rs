@@ -337,7 +337,22 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound, at: Node) -> Result<Option<Vec
         }
         "Start-Service" => {
             let n = need(b, "Name", name)?;
-            start_service(state, &n, &mut Vec::new())?;
+            match scm_start(state, &n, &mut Vec::new()) {
+                // ServiceController.Start's ERROR_SERVICE_ALREADY_RUNNING is no error here.
+                Ok(()) | Err(StartError::ALREADY_RUNNING) => {}
+                Err(StartError::DOES_NOT_EXIST) => {
+                    return Err(Fail::NotFound(not_found_service(&n)))
+                }
+                // PowerShell reports the InvalidOperationException ServiceController.Start
+                // throws, whose message does not carry the Win32 error (only its inner
+                // exception does): `CouldNotStartService` around .NET's `CannotStart`.
+                Err(_) => {
+                    let real = state.service(&n).map_or(n.clone(), |s| s.name.clone());
+                    return Err(Fail::Failed(format!(
+                        "Service '{real} ({real})' cannot be started due to the following error: Cannot start service {real} on computer '.'."
+                    )));
+                }
+            }
             effect(fx.sync_forwarding(state))?;
             Vec::new()
         }
@@ -424,6 +439,7 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound, at: Node) -> Result<Option<Vec
                     directory: false,
                     sha256: Some(sha256_hex(&bytes)),
                     size: Some(bytes.len() as u64),
+                    calls_scm: names_scm_entry(&bytes),
                 },
             );
             Vec::new()
@@ -507,6 +523,7 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound, at: Node) -> Result<Option<Vec
                             directory: true,
                             sha256: None,
                             size: None,
+                            calls_scm: false,
                         },
                     );
                 }
@@ -556,47 +573,117 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Start-Service: the service manager starts the services it depends on first; a service
-/// marked for deletion or disabled does not start.
-fn start_service(
+/// Whether a program's bytes name `StartServiceCtrlDispatcher` (the ANSI or wide export): a
+/// service process must call it to connect to the service manager (Microsoft's
+/// StartServiceCtrlDispatcher and Service Main Function pages). A native service imports it
+/// by that name from advapi32.dll, and Go's golang.org/x/sys/windows/svc loads it by name, so
+/// the name is in the file. winsim decides "is a service" by it; test files carry the name.
+/// (A .NET service calls it from the framework's System.ServiceProcess, not from its own
+/// file: winsim would call such a program no service.)
+fn names_scm_entry(bytes: &[u8]) -> bool {
+    const NAME: &[u8] = b"StartServiceCtrlDispatcher";
+    bytes.windows(NAME.len()).any(|w| w == NAME)
+}
+
+/// Why the service manager did not start a service: a Win32 error (System Error Codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StartError {
+    pub code: u32,
+    pub text: &'static str,
+}
+
+impl StartError {
+    pub const REQUEST_TIMEOUT: StartError = StartError {
+        code: 1053,
+        text: "The service did not respond to the start or control request in a timely fashion.",
+    };
+    pub const ALREADY_RUNNING: StartError = StartError {
+        code: 1056,
+        text: "An instance of the service is already running.",
+    };
+    pub const DISABLED: StartError = StartError {
+        code: 1058,
+        text: "The service cannot be started, either because it is disabled or because it has no enabled devices associated with it.",
+    };
+    pub const DOES_NOT_EXIST: StartError = StartError {
+        code: 1060,
+        text: "The specified service does not exist as an installed service.",
+    };
+    pub const DEPENDENCY_FAIL: StartError = StartError {
+        code: 1068,
+        text: "The dependency service or group failed to start.",
+    };
+    pub const MARKED_FOR_DELETE: StartError = StartError {
+        code: 1072,
+        text: "The specified service has been marked for deletion.",
+    };
+    pub const DEPENDENCY_DELETED: StartError = StartError {
+        code: 1075,
+        text: "The dependency service does not exist or has been marked for deletion.",
+    };
+}
+
+/// The service manager's StartService, for Start-Service and `sc.exe start`: the services it
+/// depends on are started first (one that fails makes it fail with 1068); a disabled service
+/// or one marked for deletion does not start. No process runs: `Running` is bookkeeping. A
+/// service whose binary is a file winsim holds must be a service program (`calls_scm`):
+/// otherwise the service manager waits ServicesPipeTimeout (30 s by default) for it to
+/// connect and gives up with 1053 — winsim answers at once, the wait is not simulated. A
+/// binary winsim does not hold (the built-in services' own) counts as a service.
+pub(crate) fn scm_start(
     state: &mut crate::state::WinState,
     n: &str,
     seen: &mut Vec<String>,
-) -> Result<(), Fail> {
-    let s = state
-        .service_mut(n)
-        .ok_or_else(|| Fail::NotFound(not_found_service(n)))?
-        .clone();
-    let cannot = |why: &str| {
-        Fail::Failed(format!(
-            "Service '{0} ({0})' cannot be started due to the following error: Cannot start service {0} on computer '.'. {why}",
-            s.name
-        ))
-    };
-    if s.start_type == "Disabled" {
-        return Err(cannot("The service cannot be started, either because it is disabled or because it has no enabled devices associated with it."));
-    }
+) -> Result<(), StartError> {
+    let s = state.service(n).ok_or(StartError::DOES_NOT_EXIST)?.clone();
     if s.delete_pending {
-        return Err(cannot(
-            "The specified service has been marked for deletion.",
-        ));
+        return Err(StartError::MARKED_FOR_DELETE);
     }
-    if s.status == "Running" || seen.iter().any(|x| x.eq_ignore_ascii_case(&s.name)) {
+    if s.start_type == "Disabled" {
+        return Err(StartError::DISABLED);
+    }
+    if s.status == "Running" {
+        return Err(StartError::ALREADY_RUNNING);
+    }
+    if seen.iter().any(|x| x.eq_ignore_ascii_case(&s.name)) {
         return Ok(());
     }
     seen.push(s.name.clone());
     for d in &s.depend {
-        if state.service_mut(d).is_none() {
-            return Err(cannot(
-                "The dependency service does not exist or has been marked for deletion.",
-            ));
+        match state.service(d) {
+            None => return Err(StartError::DEPENDENCY_DELETED),
+            Some(x) if x.delete_pending => return Err(StartError::DEPENDENCY_DELETED),
+            Some(_) => {}
         }
-        start_service(state, d, seen)?;
+        match scm_start(state, d, seen) {
+            Ok(()) | Err(StartError::ALREADY_RUNNING) => {}
+            Err(_) => return Err(StartError::DEPENDENCY_FAIL),
+        }
+    }
+    let program = program_path(&s.bin_path);
+    let held = state
+        .files
+        .iter()
+        .find(|(k, f)| !f.directory && k.eq_ignore_ascii_case(&program));
+    if let Some((_, f)) = held {
+        if !f.calls_scm {
+            return Err(StartError::REQUEST_TIMEOUT);
+        }
     }
     if let Some(s) = state.service_mut(n) {
         s.status = "Running".into();
     }
     Ok(())
+}
+
+/// The program of a service command line (`BINARY_PATH_NAME`): the first argument as the C
+/// runtime splits it (a quoted path may hold spaces).
+fn program_path(bin_path: &str) -> String {
+    let t = bin_path.trim_start();
+    match t.strip_prefix('"') {
+        Some(rest) => rest.split('"').next().unwrap_or_default().to_string(),
+        None => t.split_whitespace().next().unwrap_or_default().to_string(),
+    }
 }
 
 /// Stop-Service: refused while services that depend on it run, unless -Force, which stops

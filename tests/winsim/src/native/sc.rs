@@ -1,6 +1,7 @@
-//! `sc.exe create|config|qc|delete|failure`: services in the state, with sc.exe's own answers
-//! and exit codes (1073 exists, 1060 does not exist, 1072 marked for deletion). The service
-//! binary is not run. Arguments reach sc.exe the way Windows PowerShell 5.1 passes them: it
+//! `sc.exe create|config|qc|delete|failure|start`: services in the state, with sc.exe's own
+//! answers and exit codes (1073 exists, 1060 does not exist, 1072 marked for deletion; `start`
+//! the service manager's error, e.g. 1053 for a binary that is no service program, see
+//! `cmdlets::system::scm_start`). The service binary is not run. Arguments reach sc.exe the way Windows PowerShell 5.1 passes them: it
 //! joins them into one command line, wrapping an argument with unquoted whitespace in double
 //! quotes (embedded quotes are not escaped), and sc.exe splits that line again by the C
 //! runtime's rules, so `'\"C:\Program Files\x.exe\" -a'` arrives as `"C:\Program Files\x.exe" -a`.
@@ -145,6 +146,15 @@ fn query_config(s: &Service) -> String {
     )
 }
 
+/// What `sc.exe start` prints once the service manager accepted the start: the service's
+/// status as it then is, START_PENDING [unverified: the layout is that of `sc query`, the
+/// PID and wait hint are made up].
+fn start_pending(name: &str) -> String {
+    format!(
+        "\r\nSERVICE_NAME: {name}\r\n        TYPE               : 10  WIN32_OWN_PROCESS\r\n        STATE              : 2  START_PENDING\r\n                                (NOT_STOPPABLE, NOT_PAUSABLE, IGNORES_SHUTDOWN)\r\n        WIN32_EXIT_CODE    : 0  (0x0)\r\n        SERVICE_EXIT_CODE  : 0  (0x0)\r\n        CHECKPOINT         : 0x0\r\n        WAIT_HINT          : 0x7d0\r\n        PID                : 4712\r\n        FLAGS              :\r\n"
+    )
+}
+
 pub fn run(ctx: &mut Ctx, raw_args: &[String]) -> Result<NativeOut, String> {
     let args = split_command_line(&command_line(raw_args));
     let (Some(verb), Some(name)) = (args.first(), args.get(1)) else {
@@ -250,6 +260,24 @@ pub fn run(ctx: &mut Ctx, raw_args: &[String]) -> Result<NativeOut, String> {
                     Ok(ok("[SC] ChangeServiceConfig2 SUCCESS\r\n"))
                 }
                 None => Ok(missing()),
+            }
+        }
+        "start" if opts.is_empty() => {
+            use crate::cmdlets::system::{scm_start, StartError};
+            match scm_start(state, name, &mut Vec::new()) {
+                Ok(()) => {
+                    let real = state.service(name).map_or(name.as_str(), |s| &s.name);
+                    Ok(ok(&start_pending(real)))
+                }
+                Err(StartError::DOES_NOT_EXIST) => Ok(missing()),
+                Err(e) => Ok(failed(
+                    e.code as i32,
+                    &format!(
+                        "[SC] StartService FAILED {}:\r\n\r\n{}\r\n\r\n",
+                        e.code, e.text
+                    ),
+                    "",
+                )),
             }
         }
         other => Err(format!("sc.exe subcommand '{other}'")),
