@@ -93,21 +93,7 @@ async fn deploy(ctx: &RunContext, h: &Host, spec: &ServiceSpec) -> Result<Outcom
         .exec(&command, Some(script.as_bytes()))
         .await
         .map_err(|e| e.to_string())?;
-    if !out
-        .stdout
-        .lines()
-        .any(|l| l.trim() == windows::SERVICE_DONE)
-    {
-        let why = out.stderr.trim();
-        return Err(if why.is_empty() {
-            format!(
-                "the service script stopped (exit {}) without saying why",
-                out.code
-            )
-        } else {
-            why.to_string()
-        });
-    }
+    spec.apply_result(&out.stdout, &out.stderr, out.code)?;
     Ok(work.outcome())
 }
 

@@ -71,6 +71,33 @@ impl ServiceSpec {
         format!(r"{}\{}", self.program_dir(), f.name)
     }
 
+    /// Why the service did not start when Windows answered 1053: the service manager started
+    /// the program and waited (30 s by default) for it to call StartServiceCtrlDispatcher,
+    /// which a plain program never does.
+    pub fn not_a_service(&self) -> String {
+        format!(
+            "service {}: Windows could not start it (error 1053: the program did not respond to the service manager in time). The binary {} must be a Windows service, a program that connects to the Service Control Manager when it starts (StartServiceCtrlDispatcher; in Go, golang.org/x/sys/windows/svc). A plain program cannot run as one: build it as a service, or make a service wrapper such as WinSW or NSSM the binary and give it the program to run",
+            self.name, self.binary.name
+        )
+    }
+
+    /// What the apply script's answer means: `Ok` when it did everything, or the error to
+    /// report, in words.
+    pub fn apply_result(&self, stdout: &str, stderr: &str, code: u32) -> Result<(), String> {
+        if stdout.lines().any(|l| l.trim() == DONE) {
+            return Ok(());
+        }
+        if stdout.lines().any(|l| l.trim() == NOT_A_SERVICE) {
+            return Err(self.not_a_service());
+        }
+        let why = stderr.trim();
+        Err(if why.is_empty() {
+            format!("the service script stopped (exit {code}) without saying why")
+        } else {
+            why.to_string()
+        })
+    }
+
     /// The service's command line as the service manager stores it (`BINARY_PATH_NAME`): the
     /// binary's path quoted, then the arguments quoted the way the C runtime splits them.
     pub fn bin_path(&self) -> String {
@@ -393,6 +420,14 @@ pub fn service_apply_script(
             quote(&format!("sc.exe failure {} failed", spec.name))
         );
     }
+    // `sc.exe start` first: its exit code is the service manager's error, which Start-Service's
+    // message leaves out. 1053: the program never connected to the service manager. Any other
+    // failure, Start-Service reports; on a service that started it only waits for Running.
+    let _ = writeln!(
+        s,
+        "sc.exe start {name} | Out-Null\nif ($LASTEXITCODE -eq 1053) {{\n  Write-Output '{NOT_A_SERVICE}'\n  throw {}\n}}",
+        quote(&spec.not_a_service())
+    );
     let _ = writeln!(
         s,
         "Start-Service -Name {name}\n$svc = Get-Service -Name {name}\nif ([string]$svc.Status -ne 'Running') {{ throw {} }}\nWrite-Output '{DONE}'",
@@ -400,6 +435,10 @@ pub fn service_apply_script(
     );
     Ok(s)
 }
+
+/// The line an apply script prints when Windows refused to start the service with error 1053
+/// (ERROR_SERVICE_REQUEST_TIMEOUT): its program did not connect to the service manager.
+pub const NOT_A_SERVICE: &str = "rwin: service start failed with error 1053";
 
 pub use crate::state::windows::ServiceRecord;
 
@@ -538,6 +577,28 @@ mod tests {
         let w = service_work(&other_args, &same);
         assert!(w.stop_first && w.reconfigure.is_some() && w.upload.is_empty());
         assert_eq!(w.outcome(), "replaced");
+    }
+
+    #[test]
+    fn a_refused_start_with_1053_is_reported_as_a_binary_that_is_no_service() {
+        let s = spec(&[], &[]);
+        let script = service_apply_script(&s, &ServiceWork::default(), &[]).unwrap();
+        assert!(
+            script.contains("sc.exe start 'rwin-agent' | Out-Null\nif ($LASTEXITCODE -eq 1053)")
+        );
+        let e = s
+            .apply_result(&format!("{NOT_A_SERVICE}\r\n"), "Exception: ...", 1)
+            .unwrap_err();
+        assert!(
+            e.starts_with("service rwin-agent: Windows could not start it (error 1053"),
+            "{e}"
+        );
+        assert!(e.contains("agent.exe must be a Windows service"), "{e}");
+        assert_eq!(s.apply_result("rwin: done\r\n", "", 1), Ok(()));
+        assert_eq!(
+            s.apply_result("", "", 1),
+            Err("the service script stopped (exit 1) without saying why".into())
+        );
     }
 
     #[test]

@@ -376,3 +376,36 @@ sc.exe create 'needs-plain' binpath= 'C:\\Windows\\System32\\svchost.exe -k x' s
         ("0\r\n1056\r\nRunning\r\n", "", 0)
     );
 }
+
+/// rwin deploying a service component whose binary is a plain program, not a Windows service:
+/// Windows refuses to start it (1053, see above), and rwin must say why in words the operator
+/// can act on, not just that the start failed.
+#[test]
+fn rwin_says_plainly_that_a_service_binary_must_be_a_windows_service() {
+    let s = sim("rwin-no-scm");
+    const PLAIN: &[u8] = b"MZ a console program that never calls the service manager";
+    let spec = ServiceSpec::new(
+        "plain",
+        &Service {
+            binary: file("plain.exe", PLAIN),
+            files: Vec::new(),
+            args: Vec::new(),
+            depends_on: Vec::new(),
+        },
+        Vec::new(),
+    );
+    let plain = |_: &ServiceFile| PLAIN.to_vec();
+    let (out, _, _) = s.run(&service_facts_script(&spec));
+    let facts = parse_service_facts(&out).expect("facts");
+    let work = service_work(&spec, &facts);
+    let contents: Vec<Vec<u8>> = work.upload.iter().map(plain).collect();
+    let script = service_apply_script(&spec, &work, &contents).expect("script");
+    let (out, err, code) = s.run(&script);
+    let e = spec
+        .apply_result(&out, &err, code as u32)
+        .expect_err("a plain program cannot start as a service");
+    assert!(
+        e.contains("1053") && e.contains("must be a Windows service"),
+        "rwin's error: {e}"
+    );
+}
