@@ -1,6 +1,7 @@
 //! The simulated host as the front doors see it: the state file, the effects, and one lock so
 //! commands from SSH and WinRM run one at a time, as they change one machine.
 
+use crate::cmdlets::reboot::Power;
 use crate::effects::Effects;
 use crate::runner::{CommandRunner, Output};
 use crate::state::WinState;
@@ -49,13 +50,44 @@ impl Host {
         })
     }
 
-    /// Runs one command line to completion: load the state, run, save.
+    /// Whether the host answers: a restart under way is brought up to now first (and a host
+    /// whose boot time has come has booted).
+    pub fn reachable(&self) -> bool {
+        let _one_at_a_time = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let Ok(mut state) = WinState::load(&self.state_path) else {
+            return true;
+        };
+        self.advance(&mut state).is_ok_and(|p| p == Power::Up)
+    }
+
+    /// Brings a restart under way up to now, saving what a boot changed.
+    fn advance(&self, state: &mut WinState) -> Result<Power, String> {
+        let restarting = state.restart.is_some();
+        let power = crate::cmdlets::reboot::advance(state, &self.fx, crate::state::now_ms());
+        if restarting && state.restart.is_none() {
+            state.save(&self.state_path).map_err(|e| format!("{e:#}"))?;
+        }
+        power
+    }
+
+    /// Runs one command line to completion: load the state, run, save. While the host
+    /// restarts nothing runs (the front doors drop such connections).
     pub fn run_sync(&self, command_line: &str, stdin: &[u8]) -> Output {
         let _one_at_a_time = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut state = match WinState::load(&self.state_path) {
             Ok(s) => s,
             Err(e) => return fail(format!("winsim: {e:#}\n")),
         };
+        match self.advance(&mut state) {
+            Ok(Power::Up) => {}
+            Ok(Power::Down) => {
+                return fail(
+                    "winsim: the host is restarting: it answers nothing until it has booted\n"
+                        .into(),
+                )
+            }
+            Err(e) => return fail(format!("winsim: effect of the boot failed: {e}\n")),
+        }
         let stdin = String::from_utf8_lossy(stdin);
         let (stdout, mut stderr, code) = {
             let mut ctx = Ctx {
@@ -88,6 +120,10 @@ fn fail(msg: String) -> Output {
 pub struct SharedHost(pub Arc<Host>);
 
 impl CommandRunner for SharedHost {
+    fn reachable(&self) -> bool {
+        self.0.reachable()
+    }
+
     fn run<'a>(&'a self, command_line: &'a str, stdin: &'a [u8]) -> BoxFuture<'a, Output> {
         let host = self.0.clone();
         let line = command_line.to_string();

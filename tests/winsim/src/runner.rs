@@ -16,4 +16,20 @@ pub struct Output {
 /// spaces. `stdin` is everything the client sent before closing stdin.
 pub trait CommandRunner: Send + Sync + 'static {
     fn run<'a>(&'a self, command_line: &'a str, stdin: &'a [u8]) -> BoxFuture<'a, Output>;
+
+    /// Whether the host answers at all: not while it restarts (Restart-Computer), when the
+    /// front doors drop their connections and refuse new ones.
+    fn reachable(&self) -> bool {
+        true
+    }
+}
+
+/// Resolves once the host stops answering (it restarts); checked four times a second.
+pub async fn until_unreachable(runner: &dyn CommandRunner) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        if !runner.reachable() {
+            return;
+        }
+    }
 }

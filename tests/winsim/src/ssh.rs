@@ -210,8 +210,39 @@ pub async fn serve(opts: SshOptions, runner: Arc<dyn CommandRunner>) -> anyhow::
         .await
         .map_err(|e| anyhow::anyhow!("listening on {}: {e}", opts.listen))?;
     eprintln!("winsim: ssh listening on {}", opts.listen);
-    Server(shared)
-        .run_on_socket(Arc::new(config), &listener)
-        .await
-        .map_err(|e| anyhow::anyhow!("ssh server: {e}"))
+    let config = Arc::new(config);
+    let mut server = Server(shared.clone());
+    loop {
+        let (socket, peer) = listener
+            .accept()
+            .await
+            .map_err(|e| anyhow::anyhow!("ssh server: {e}"))?;
+        // A restarting host answers nothing: the connection is closed at once.
+        if !shared.runner.reachable() {
+            drop(socket);
+            continue;
+        }
+        let _ = socket.set_nodelay(true);
+        let handler = server.new_client(Some(peer));
+        let (config, shared) = (config.clone(), shared.clone());
+        tokio::spawn(async move {
+            let Ok(session) = russh::server::run_stream(config, socket, handler).await else {
+                return;
+            };
+            let handle = session.handle();
+            tokio::select! {
+                _ = session => {}
+                // The host went down (Restart-Computer): its connections end with it.
+                _ = crate::runner::until_unreachable(shared.runner.as_ref()) => {
+                    let _ = handle
+                        .disconnect(
+                            russh::Disconnect::ByApplication,
+                            "the host is restarting".into(),
+                            String::new(),
+                        )
+                        .await;
+                }
+            }
+        });
+    }
 }

@@ -121,6 +121,39 @@ pub struct FileEntry {
     pub calls_scm: bool,
 }
 
+/// A `Restart-Computer` under way: the host still answers until `down_at_ms` (shutting down),
+/// answers nothing until `up_at_ms` (down and booting), then has booted. Times are ms since
+/// the Unix epoch, on this machine's clock.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Restart {
+    pub down_at_ms: u64,
+    pub up_at_ms: u64,
+}
+
+/// How long a restart takes: shutting down (the host still answers) and then down until it has
+/// booted. Tests shorten them; see cmdlets/reboot.rs for the defaults and their sources.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct RestartTiming {
+    pub shutdown_ms: u64,
+    pub boot_ms: u64,
+}
+
+impl Default for RestartTiming {
+    fn default() -> Self {
+        RestartTiming {
+            shutdown_ms: 10_000,
+            boot_ms: 60_000,
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// Everything winsim knows about the host.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct WinState {
@@ -152,6 +185,14 @@ pub struct WinState {
     /// only with -IncludeManagementTools (Install-WindowsFeature docs).
     #[serde(default)]
     pub missing_modules: Vec<String>,
+    /// Win32_OperatingSystem.LastBootUpTime: when the host last booted (ms since the Unix
+    /// epoch). A state file without it: the host booted when winsim first read it.
+    #[serde(default = "now_ms")]
+    pub last_boot_ms: u64,
+    #[serde(default)]
+    pub restart: Option<Restart>,
+    #[serde(default)]
+    pub restart_timing: RestartTiming,
 }
 
 pub const CURRENT_VERSION: &str = r"SOFTWARE\Microsoft\Windows NT\CurrentVersion";
@@ -297,6 +338,9 @@ impl WinState {
             })
             .collect(),
             missing_modules: Vec::new(),
+            last_boot_ms: now_ms(),
+            restart: None,
+            restart_timing: RestartTiming::default(),
         }
     }
 

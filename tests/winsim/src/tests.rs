@@ -401,6 +401,11 @@ fn restart_computer_completes_pending_installs_and_applies_ip_enable_router() {
     let path = d.path.join("state.json");
     let mut s = WinState::load(&path).expect("state");
     s.feature_install_needs_reboot = true;
+    // No time for shutting down and booting: the next command finds the host booted.
+    s.restart_timing = crate::state::RestartTiming {
+        shutdown_ms: 0,
+        boot_ms: 0,
+    };
     s.save(&path).expect("saved");
     let setup = "Install-WindowsFeature -Name 'RemoteAccess', 'Routing' -ErrorAction Stop | Out-Null
 Set-ItemProperty -Path 'HKLM:\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters' -Name 'IPEnableRouter' -Value 1 -Type DWord -ErrorAction Stop

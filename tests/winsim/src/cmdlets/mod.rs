@@ -3,7 +3,7 @@
 
 mod firewall;
 mod net;
-mod reboot;
+pub mod reboot;
 pub(crate) mod system;
 
 use crate::ps::args::{Bound, Kind, Spec};
@@ -235,6 +235,11 @@ const SPECS: &[Spec] = &[
         positional: &[],
     },
     Spec {
+        name: "Get-CimInstance",
+        params: &[("ClassName", V), ("Property", V)],
+        positional: &["ClassName"],
+    },
+    Spec {
         name: "Start-Sleep",
         params: &[("Seconds", V), ("Milliseconds", V)],
         positional: &["Seconds"],
@@ -312,7 +317,7 @@ pub fn run(interp: &mut Interp, spec: &Spec, b: &Bound, input: Vec<Value>, at: N
     let name = spec.name;
     if name == "Restart-Computer" {
         let force = b.switch("Force");
-        return reboot::run(interp.ctx.state, interp.ctx.fx, force);
+        return reboot::run(interp.ctx.state, force);
     }
     if let Some(r) = system::run(interp, name, b, at)? {
         return Ok(r);

@@ -1,4 +1,5 @@
-//! Registry, Windows features, RRAS configuration, services, files and Start-Sleep.
+//! Registry, Windows features, RRAS configuration, services, files, Win32_OperatingSystem and
+//! Start-Sleep.
 
 use super::{is_wildcard, name_matches, need, partial, Fail};
 use crate::ps::args::Bound;
@@ -381,6 +382,47 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound, at: Node) -> Result<Option<Vec
             effect(fx.sync_forwarding(state))?;
             Vec::new()
         }
+        // Win32_OperatingSystem, the only class in the subset: LastBootUpTime is when the host
+        // last booted (cmdlets/reboot.rs). Windows returns a DateTime; winsim returns the text
+        // `[string]` makes of one (invariant culture, `MM/dd/yyyy HH:mm:ss`), so scripts must
+        // cast it [unverified: that rendering; rwin only compares two of them].
+        // https://learn.microsoft.com/windows/win32/cimwin32prov/win32-operatingsystem
+        "Get-CimInstance" => {
+            let class = need(b, "ClassName", name)?;
+            if !class.eq_ignore_ascii_case("Win32_OperatingSystem") {
+                return Err(Fail::Flow(crate::ps::unsupported(
+                    format!("Get-CimInstance -ClassName {class}"),
+                    at,
+                    i.line_base,
+                )));
+            }
+            let cv = state.reg_key(crate::state::CURRENT_VERSION);
+            let text = |k: &str| {
+                cv.and_then(|v| v.get(k))
+                    .map(|v| json_to_value(v).to_text())
+                    .unwrap_or_default()
+            };
+            let build = text("CurrentBuildNumber");
+            let all = [
+                ("Caption", format!("Microsoft {}", text("ProductName"))),
+                ("Version", format!("10.0.{build}")),
+                ("BuildNumber", build.clone()),
+                ("LastBootUpTime", invariant_date_time(state.last_boot_ms)),
+            ];
+            // -Property: "Other properties of the class are present but they are not populated."
+            let wanted = b.list("Property");
+            let mut obj = Obj::new(
+                "Microsoft.Management.Infrastructure.CimInstance#root/cimv2/Win32_OperatingSystem",
+            );
+            for (k, v) in all {
+                if wanted.is_empty() || wanted.iter().any(|w| w.eq_ignore_ascii_case(k)) {
+                    obj.props.push((k.to_string(), Value::Str(v)));
+                } else {
+                    obj.props.push((k.to_string(), Value::Null));
+                }
+            }
+            vec![obj.into()]
+        }
         "Start-Sleep" => {
             let ms = b.int("Milliseconds")?.unwrap_or(0) + b.int("Seconds")?.unwrap_or(0) * 1000;
             std::thread::sleep(std::time::Duration::from_millis(ms.clamp(0, 60_000) as u64));
@@ -563,6 +605,28 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound, at: Node) -> Result<Option<Vec
         _ => return Ok(None),
     };
     Ok(Some(out))
+}
+
+/// `ms` since the Unix epoch as `[string]` renders a DateTime: `MM/dd/yyyy HH:mm:ss` (UTC).
+fn invariant_date_time(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Days to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{month:02}/{day:02}/{year:04} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

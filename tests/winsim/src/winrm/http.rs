@@ -26,6 +26,10 @@ impl WinrmServer {
     pub async fn serve_http(self: Arc<Self>, listener: TcpListener) -> std::io::Result<()> {
         loop {
             let (stream, _) = listener.accept().await?;
+            // A restarting host answers nothing: the connection is closed at once.
+            if !self.shells.runner().reachable() {
+                continue;
+            }
             tokio::spawn(Arc::clone(&self).connection(stream, false));
         }
     }
@@ -39,6 +43,9 @@ impl WinrmServer {
         let acceptor = tokio_rustls::TlsAcceptor::from(tls);
         loop {
             let (stream, peer) = listener.accept().await?;
+            if !self.shells.runner().reachable() {
+                continue;
+            }
             let acceptor = acceptor.clone();
             let server = Arc::clone(&self);
             tokio::spawn(async move {
@@ -55,15 +62,20 @@ impl WinrmServer {
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let state = Arc::new(Mutex::new(NtlmState::None));
+        let runner = self.shells.runner();
         let service = hyper::service::service_fn(move |req| {
             let server = Arc::clone(&self);
             let state = Arc::clone(&state);
             async move { Ok::<_, Infallible>(server.respond(req, &state, https).await) }
         });
-        let _ = hyper::server::conn::http1::Builder::new()
+        let serve = hyper::server::conn::http1::Builder::new()
             .keep_alive(true)
-            .serve_connection(TokioIo::new(io), service)
-            .await;
+            .serve_connection(TokioIo::new(io), service);
+        // The host went down (Restart-Computer): dropping the connection closes it.
+        tokio::select! {
+            _ = serve => {}
+            _ = crate::runner::until_unreachable(runner.as_ref()) => {}
+        }
     }
 
     async fn respond(

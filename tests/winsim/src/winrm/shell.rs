@@ -72,6 +72,11 @@ impl Shells {
         }
     }
 
+    /// The host the shells run on.
+    pub fn runner(&self) -> Arc<dyn CommandRunner> {
+        Arc::clone(&self.runner)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, HashMap<String, Command>>> {
         // A handler that panicked leaves the map as it was between two statements: still usable.
         self.shells.lock().unwrap_or_else(|e| e.into_inner())
