@@ -1,20 +1,9 @@
-//! Reboot a Windows host (`--allow-reboot`) and wait for it to answer again: `Restart-Computer
-//! -Force`, a few seconds for the shutdown to begin, then a new connection and the facts script
-//! every few seconds until the host answers, within a bounded wait.
-
-use std::time::{Duration, Instant};
+//! Reboot a Windows host (`--allow-reboot`) and wait for it to come back: read its boot time,
+//! `Restart-Computer -Force`, then a new connection and the facts script every few seconds
+//! until it answers from a new boot (`os::windows::wait_for_reboot`), within a bounded wait.
 
 use super::{connect, Host, RunContext};
-
-/// Windows stops its services (WinRM, sshd) within seconds of `Restart-Computer -Force`:
-/// asking sooner could reach the host before it has gone down.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-/// How long a reboot may take before rwin gives up on the host.
-const WAIT: Duration = Duration::from_secs(600);
-/// How long an answering host may still say a reboot is pending (a Windows Update key that
-/// another reboot would clear, or a host that has not gone down yet) before rwin carries on.
-const PENDING_WAIT: Duration = Duration::from_secs(60);
-const RETRY: Duration = Duration::from_secs(5);
+use crate::os::windows::{wait_for_reboot, RebootWait};
 
 /// Restart the host and reconnect: `h.transport` (and `h.engine`) are the new connection.
 pub async fn run(ctx: &RunContext, h: &mut Host) -> Result<(), String> {
@@ -25,6 +14,17 @@ pub async fn run(ctx: &RunContext, h: &mut Host) -> Result<(), String> {
     let script = os
         .reboot_script()
         .ok_or_else(|| format!("rwin does not restart {} hosts", os.os()))?;
+    let facts_script = os.facts_script(&h.desired);
+    // Which boot the host is in now: it is back once it answers from another one. Read again
+    // here (the facts read earlier may have no boot time).
+    let booted_before = match t.exec(&command, Some(facts_script.as_bytes())).await {
+        Ok(o) if o.success() => os
+            .parse_facts(&o.stdout)
+            .ok()
+            .and_then(|f| f.windows().and_then(|w| w.last_boot.clone())),
+        _ => None,
+    }
+    .ok_or("rwin cannot read the host's boot time (Win32_OperatingSystem.LastBootUpTime), so it could not tell when a restart is done: not restarting; restart the host yourself, then run `rwin up` again")?;
     ctx.ui.host_step(&name, "rebooting (--allow-reboot)");
     ctx.ui.debug(&format!("{name}: running\n{script}"));
     match t.exec(&command, Some(script.as_bytes())).await {
@@ -44,44 +44,36 @@ pub async fn run(ctx: &RunContext, h: &mut Host) -> Result<(), String> {
     t.close().await;
     h.transport = None;
     h.engine = None;
-    tokio::time::sleep(SHUTDOWN_GRACE).await;
-    let facts = os.facts_script(&h.desired);
-    let started = Instant::now();
-    let mut first_answer: Option<Instant> = None;
-    let mut last = String::from("no answer yet");
-    loop {
-        if started.elapsed() > WAIT {
-            return Err(format!(
-                "the host did not answer within {}s of Restart-Computer (last: {last}); check its console, and run `rwin up` again once it is back",
-                WAIT.as_secs()
-            ));
+    let node = h.node.clone();
+    let ask = || {
+        let (facts_script, command, node, name) = (&facts_script, &command, &node, &name);
+        async move {
+            ctx.ui
+                .host_step(name, "waiting for the host to answer after its reboot");
+            let (t, engine) = connect::open(ctx, node).await.map_err(|e| e.to_string())?;
+            let o = t
+                .exec(command, Some(facts_script.as_bytes()))
+                .await
+                .map_err(|e| e.to_string())?;
+            if !o.success() {
+                return Err(format!("exit {}: {}", o.code, o.stderr.trim()));
+            }
+            let facts = os.parse_facts(&o.stdout)?;
+            let Some(w) = facts.windows().cloned() else {
+                return Err("the facts are not a Windows host's".to_string());
+            };
+            Ok(((t, engine), w))
         }
-        ctx.ui
-            .host_step(&name, "waiting for the host to answer after its reboot");
-        match connect::open(ctx, &h.node).await {
-            Ok((t, engine)) => match t.exec(&command, Some(facts.as_bytes())).await {
-                Ok(o) if o.success() => match os.parse_facts(&o.stdout) {
-                    Ok(f) => {
-                        let since = *first_answer.get_or_insert_with(Instant::now);
-                        let pending = os.reboot_needed(Some(&f), &[]);
-                        if !pending || since.elapsed() > PENDING_WAIT {
-                            if pending {
-                                ctx.ui.warn(&format!("{name}: Windows still reports a pending reboot after rwin restarted it"));
-                            }
-                            h.transport = Some(t);
-                            h.engine = engine;
-                            return Ok(());
-                        }
-                        last = "Windows still reports a pending reboot".into();
-                        t.close().await;
-                    }
-                    Err(e) => last = e.to_string(),
-                },
-                Ok(o) => last = format!("exit {}: {}", o.code, o.stderr.trim()),
-                Err(e) => last = e.to_string(),
-            },
-            Err(e) => last = e.to_string(),
-        }
-        tokio::time::sleep(RETRY).await;
+    };
+    // A dropped connection during the shutdown is expected: `ask` just tries again.
+    let back = wait_for_reboot(&booted_before, RebootWait::default(), ask).await?;
+    if back.still_pending {
+        ctx.ui.warn(&format!(
+            "{name}: Windows still reports a pending reboot after rwin restarted it"
+        ));
     }
+    let (t, engine) = back.connection;
+    h.transport = Some(t);
+    h.engine = engine;
+    Ok(())
 }

@@ -36,6 +36,10 @@ pub struct WindowsFacts {
     pub ip_enable_router: Option<u32>,
     /// Windows itself says a reboot is pending (servicing or Windows Update keys).
     pub reboot_pending: bool,
+    /// Win32_OperatingSystem.LastBootUpTime as `[string]` renders it: which boot the host is
+    /// in. It changes exactly when the host has restarted (`wait_for_reboot`).
+    #[serde(deserialize_with = "text")]
+    pub last_boot: Option<String>,
     #[serde(deserialize_with = "many")]
     pub adapters: Vec<Adapter>,
     #[serde(deserialize_with = "many")]
@@ -165,6 +169,7 @@ if ($routing -eq 'Installed') {{
 $services = @(Get-Service -Name 'RemoteAccess', 'docker', 'rwin-*' -ErrorAction SilentlyContinue | ForEach-Object {{ [ordered]@{{ name = [string]$_.Name; status = [string]$_.Status; start_type = [string]$_.StartType }} }})
 $rebootServicing = Test-Path -Path '{reboot0}'
 $rebootUpdate = Test-Path -Path '{reboot1}'
+$os = Get-CimInstance -ClassName Win32_OperatingSystem -Property LastBootUpTime -ErrorAction SilentlyContinue
 $adapters = @(Get-NetAdapter -ErrorAction SilentlyContinue | ForEach-Object {{ [ordered]@{{ name = [string]$_.Name; if_index = [int]$_.ifIndex; mac = [string]$_.MacAddress; description = [string]$_.InterfaceDescription; status = [string]$_.Status }} }})
 $addresses = @(Get-NetIPAddress -AddressFamily IPv4 -ErrorAction SilentlyContinue | ForEach-Object {{ [ordered]@{{ if_index = [int]$_.InterfaceIndex; ip = [string]$_.IPAddress; prefix_length = [int]$_.PrefixLength }} }})
 $interfaces = @(Get-NetIPInterface -AddressFamily IPv4 -ErrorAction SilentlyContinue | ForEach-Object {{ [ordered]@{{ if_index = [int]$_.InterfaceIndex; alias = [string]$_.InterfaceAlias; forwarding = [string]$_.Forwarding }} }})
@@ -201,6 +206,7 @@ if ($null -ne $docker) {{
   services = $services
   ip_enable_router = $tcp.IPEnableRouter
   reboot_pending = $rebootServicing -or $rebootUpdate
+  last_boot = [string]$os.LastBootUpTime
   adapters = $adapters
   addresses = $addresses
   interfaces = $interfaces

@@ -32,7 +32,7 @@ pub use ports::{
     mapped, mapping_script, parse_mapped_address, port_mapping_change, NatPortMapping,
     PortMappingChange, Published,
 };
-pub use reboot::reboot_script;
+pub use reboot::{reboot_script, wait_for_reboot, RebootWait, Rebooted};
 pub use service::{
     parse_qc, parse_service_facts, removal_order, service_apply_script, service_facts_script,
     service_name, service_work, ServiceFacts, ServiceRecord, ServiceSpec, ServiceWork, DATA_DIR,

@@ -3,11 +3,16 @@
 //! shuts down, then drops its connections and refuses new ones until it has booted, and then
 //! reports a new LastBootUpTime (Win32_OperatingSystem, read with Get-CimInstance). Times are
 //! a tenth of winsim's default shutdown (10 s, see cmdlets/reboot.rs); the boot takes 1.5 s.
+//! rwin's wait after Restart-Computer, at a tenth of its real timing, must end only once the
+//! host has restarted.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rwin::os::windows::script_command;
+use rwin::os::windows::{
+    facts_script, parse_facts, script_command, wait_for_reboot, RebootWait, WindowsFacts,
+};
+use rwin::os::DesiredHost;
 use rwin::secret::Secret;
 use rwin::transport::winrm::{HttpOptions, WinrmTarget, WinrmTransport};
 use rwin::transport::Transport;
@@ -65,6 +70,26 @@ async fn connect(port: u16) -> Result<Arc<WinrmTransport>, String> {
     .map_err(|e| e.to_string())
 }
 
+fn desired() -> DesiredHost {
+    DesiredHost {
+        cluster: "demo".into(),
+        node: "win1".into(),
+        ..DesiredHost::default()
+    }
+}
+
+/// rwin's facts of the host over `t`.
+async fn facts(t: &WinrmTransport) -> Result<WindowsFacts, String> {
+    let o = t
+        .exec(&script_command(), Some(facts_script(&desired()).as_bytes()))
+        .await
+        .map_err(|e| e.to_string())?;
+    if o.code != 0 {
+        return Err(format!("exit {}: {}", o.code, o.stderr));
+    }
+    parse_facts(&o.stdout)
+}
+
 async fn boot_time(t: &WinrmTransport) -> Result<String, String> {
     let script = "[string](Get-CimInstance -ClassName Win32_OperatingSystem -Property LastBootUpTime).LastBootUpTime";
     let o = t
@@ -110,4 +135,38 @@ async fn restart_computer_drops_the_host_for_a_while_then_it_has_a_new_boot_time
     let t = connect(port).await.expect("connects after the boot");
     let after = boot_time(&t).await.expect("boot time");
     assert_ne!(after, before);
+}
+
+/// rwin's wait after Restart-Computer, at a tenth of its real timing (against winsim's tenth):
+/// when it says the host is back, the host must have restarted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rwin_waits_until_the_host_has_booted_again() {
+    let (port, path, _d) = winsim("rwin").await;
+    let t = connect(port).await.expect("connects");
+    let before = facts(&t).await.expect("facts");
+    let booted = WinState::load(&path).expect("state").last_boot_ms;
+    restart(&t).await;
+    let timing = RebootWait {
+        wait: Duration::from_secs(60),
+        retry: Duration::from_millis(500),
+    };
+    let ask = || async move {
+        let t = connect(port).await?;
+        let f = facts(&t).await?;
+        Ok((t, f))
+    };
+    let booted_before = before
+        .last_boot
+        .clone()
+        .expect("the facts have the boot time");
+    let back = wait_for_reboot(&booted_before, timing, ask)
+        .await
+        .expect("the host comes back");
+    let st = WinState::load(&path).expect("state");
+    assert!(
+        st.restart.is_none() && st.last_boot_ms != booted,
+        "rwin carried on before the host restarted (it was still shutting down: {:?})",
+        st.restart
+    );
+    assert_ne!(back.facts.last_boot, before.last_boot);
 }
