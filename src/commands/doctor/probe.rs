@@ -333,8 +333,9 @@ nodes:
 
     /// A Windows node over OpenSSH is probed through the Docker API: the probe container and
     /// its ping must be what a Windows image has (no `sleep`; ping takes `/n COUNT /w MS`), as
-    /// over WinRM (`docker::cli::probe`). winsim cannot check this path: the Docker API over
-    /// SSH is a byte pipe to a Linux dockerd, so the choice is checked here.
+    /// over WinRM (`docker::cli::probe`). No test runs this path against winsim end to end
+    /// (it needs the lab: the Docker API over SSH reaches winsim's dockerd through
+    /// `docker system dial-stdio`), so the choice is checked here.
     #[test]
     fn a_windows_node_probed_through_the_api_runs_windows_commands() {
         let dir = tempfile::tempdir().unwrap();

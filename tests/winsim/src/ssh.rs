@@ -157,10 +157,40 @@ async fn session_channel(shared: Arc<Shared>, mut channel: Channel<Msg>) {
     let _ = channel.close().await;
 }
 
+/// The Docker API over the channel, to winsim's dockerd. The first request is read whole and
+/// goes through `native::api_request`, which makes a container's or an exec's command what a
+/// Windows image would run (rwin opens one channel per request, so that is every request of
+/// rwin's; a client that sends several on one channel gets the later ones unchanged). Then
+/// bytes are copied both ways (responses, and upgraded streams such as an exec's output).
 async fn dial_stdio(shared: &Shared, channel: Channel<Msg>) {
+    use tokio::io::AsyncWriteExt;
     match tokio::net::UnixStream::connect(&shared.docker_socket).await {
         Ok(mut sock) => {
             let mut stream = channel.into_stream();
+            match first_request(&mut stream).await {
+                Ok(bytes) if !bytes.is_empty() => {
+                    let (head, body) = split_request(&bytes);
+                    match crate::native::api_request(head, body) {
+                        crate::native::ApiRequest::Forward(b) => {
+                            if sock.write_all(&b).await.is_err() {
+                                return;
+                            }
+                        }
+                        crate::native::ApiRequest::Refuse(why) => {
+                            let body = serde_json::json!({ "message": why }).to_string();
+                            let answer = format!(
+                                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                                body.len()
+                            );
+                            let _ = stream.write_all(answer.as_bytes()).await;
+                            let _ = stream.shutdown().await;
+                            return;
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => return,
+            }
             let _ = tokio::io::copy_bidirectional(&mut stream, &mut sock).await;
         }
         Err(e) => {
@@ -244,5 +274,86 @@ pub async fn serve(opts: SshOptions, runner: Arc<dyn CommandRunner>) -> anyhow::
                 }
             }
         });
+    }
+}
+
+/// The first HTTP request on `stream`: its head up to the blank line and, when it names a
+/// Content-Length, that many body bytes; what came with them is kept. At most 1 MiB of head;
+/// a stream that ends first yields what arrived.
+async fn first_request<S: tokio::io::AsyncRead + Unpin>(
+    stream: &mut S,
+) -> std::io::Result<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        if buf.len() > 1 << 20 {
+            return Ok(buf);
+        }
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(buf);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    while buf.len() < head_end + length {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    Ok(buf)
+}
+
+/// A request read by [`first_request`] as head and body (Content-Length bytes; anything after
+/// them stays with the body's tail, forwarded unchanged only when the request is).
+fn split_request(bytes: &[u8]) -> (&[u8], &[u8]) {
+    match bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+        Some(i) => bytes.split_at(i + 4),
+        None => (bytes, &[]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    #[tokio::test]
+    async fn the_first_request_is_read_whole_and_split() {
+        let (mut client, mut server) = tokio::io::duplex(64);
+        let body = br#"{"Cmd":["ping","/t","127.0.0.1"]}"#;
+        let head = format!(
+            "POST /v1.43/containers/create HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let send = async {
+            // In pieces, as a stream delivers it.
+            client.write_all(&head.as_bytes()[..10]).await.unwrap();
+            client.write_all(&head.as_bytes()[10..]).await.unwrap();
+            client.write_all(body).await.unwrap();
+        };
+        let (got, ()) = tokio::join!(first_request(&mut server), send);
+        let got = got.unwrap();
+        let (h, b) = split_request(&got);
+        assert_eq!((h, b), (head.as_bytes(), &body[..]));
+        // A request without a body ends at its blank line.
+        let (mut client, mut server) = tokio::io::duplex(64);
+        client
+            .write_all(b"GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n")
+            .await
+            .unwrap();
+        let got = first_request(&mut server).await.unwrap();
+        assert_eq!(split_request(&got).1, b"");
     }
 }

@@ -213,8 +213,9 @@ fn windows_images_have_no_sleep_and_windows_ping_refuses_linux_flags() {
 }
 
 /// doctor's probe on a Windows node runs `KEEP_ALIVE` and `ping_command` whether it goes
-/// through scripts (WinRM) or the Docker API (OpenSSH; winsim cannot see inside that, so
-/// the choice itself is tested in src/commands/doctor/probe.rs): winsim's docker takes both.
+/// through scripts (WinRM) or the Docker API (OpenSSH: winsim's dial-stdio makes the same
+/// commands Linux's, native/docker.rs `api_request`; the choice itself is tested in
+/// src/commands/doctor/probe.rs): winsim's docker takes both.
 #[test]
 fn the_probe_commands_rwin_uses_on_windows_are_windows_commands() {
     use rwin::docker::cli::probe::{ping_command, KEEP_ALIVE};

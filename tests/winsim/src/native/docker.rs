@@ -449,6 +449,117 @@ fn bind_source(spec: &str) -> Option<String> {
     Some(source.to_string())
 }
 
+/// A container command as a Windows image runs it, in winsim's Linux containers: Windows ping
+/// becomes the Linux ping that does the same, a ping with an option Windows ping refuses
+/// prints what Windows ping does and exits 1, and a program Windows images lack (`sleep`)
+/// is not found. `None`: nothing to change; `Err`: outside the contract.
+fn api_command(cmd: &[String]) -> Result<Option<Vec<String>>, String> {
+    let Some((program, args)) = cmd.split_first() else {
+        return Ok(None);
+    };
+    if missing_on_windows(program) {
+        // Not in the image: the dockerd fails to start it, as Docker on Windows does.
+        let mut out = vec![format!("/winsim/not-in-windows-images/{program}")];
+        out.extend(args.iter().cloned());
+        return Ok(Some(out));
+    }
+    if program != "ping" {
+        return Ok(None);
+    }
+    Ok(Some(match linux_ping(args)? {
+        Ping::Linux(ping) => std::iter::once("ping".to_string()).chain(ping).collect(),
+        Ping::BadOption(msg) => vec![
+            "sh".into(),
+            "-c".into(),
+            "echo \"$0\"; exit 1".into(),
+            msg.trim_end().to_string(),
+        ],
+    }))
+}
+
+/// What winsim does with a Docker API request that arrives through `docker system dial-stdio`
+/// (SSH): the bytes to send on to its dockerd, or why it refuses.
+pub enum ApiRequest {
+    Forward(Vec<u8>),
+    Refuse(String),
+}
+
+/// One Docker API request (`head`: request line and headers, up to and with the blank line;
+/// `body`: its Content-Length bytes). A container's or an exec's command in
+/// `POST /containers/create` and `POST /containers/{id}/exec` is made what a Windows image
+/// would run ([`api_command`]); every other request goes on unchanged, byte for byte.
+pub fn api_request(head: &[u8], body: &[u8]) -> ApiRequest {
+    let unchanged = || ApiRequest::Forward([head, body].concat());
+    let Ok(text) = std::str::from_utf8(head) else {
+        return unchanged();
+    };
+    let mut words = text.split_whitespace();
+    let (Some("POST"), Some(target)) = (words.next(), words.next()) else {
+        return unchanged();
+    };
+    let path = target.split('?').next().unwrap_or_default();
+    // Without the API version prefix (`/v1.43`).
+    let path = match path.strip_prefix("/v") {
+        Some(rest) => rest.find('/').map_or(path, |i| &rest[i..]),
+        None => path,
+    };
+    let parts: Vec<&str> = path.split('/').collect();
+    let is_create = parts == ["", "containers", "create"];
+    let is_exec = parts.len() == 4 && parts[1] == "containers" && parts[3] == "exec";
+    if !is_create && !is_exec {
+        return unchanged();
+    }
+    let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return unchanged();
+    };
+    let words = |v: Option<&serde_json::Value>| -> Vec<String> {
+        v.and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let entrypoint = words(json.get("Entrypoint"));
+    let cmd = words(json.get("Cmd"));
+    // The program is the entrypoint's first word if there is one, else the command's.
+    let (key, whole) = if entrypoint.is_empty() {
+        ("Cmd", cmd.clone())
+    } else {
+        (
+            "Entrypoint",
+            entrypoint.iter().chain(&cmd).cloned().collect(),
+        )
+    };
+    let new = match api_command(&whole) {
+        Ok(Some(new)) => new,
+        Ok(None) => return unchanged(),
+        Err(what) => return ApiRequest::Refuse(format!("winsim: unsupported {what} (Docker API)")),
+    };
+    if key == "Cmd" {
+        json["Cmd"] = serde_json::json!(new);
+    } else {
+        json["Entrypoint"] = serde_json::json!(new);
+        json["Cmd"] = serde_json::json!(Vec::<String>::new());
+    }
+    let body = json.to_string().into_bytes();
+    let mut out = String::new();
+    for line in text.split("\r\n") {
+        if line.is_empty() {
+            continue;
+        }
+        if line.to_ascii_lowercase().starts_with("content-length:") {
+            out.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        } else {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str("\r\n");
+    ApiRequest::Forward([out.into_bytes(), body].concat())
+}
+
 fn version(ctx: &Ctx) -> NativeOut {
     let mut out = if ctx.fx.dry {
         ok(
@@ -722,4 +833,89 @@ fn network_inspect(ctx: &Ctx, args: &[String]) -> NativeOut {
     }
     let text = serde_json::to_string_pretty(&items).unwrap_or_else(|_| "[]".into());
     ok(&format!("{text}\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(path: &str, body: &serde_json::Value) -> (Vec<u8>, Vec<u8>) {
+        let body = body.to_string().into_bytes();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        (head.into_bytes(), body)
+    }
+
+    fn forwarded(r: ApiRequest) -> (String, serde_json::Value) {
+        let ApiRequest::Forward(bytes) = r else {
+            panic!("refused")
+        };
+        let text = String::from_utf8(bytes).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(len, body.len());
+        (head.to_string(), serde_json::from_str(body).unwrap())
+    }
+
+    #[test]
+    fn container_commands_over_the_api_run_as_a_windows_image_would() {
+        // doctor's probe over the API: Windows' keep-alive and ping become Linux's.
+        let (h, b) = request(
+            "/v1.43/containers/create?name=rwin-probe",
+            &serde_json::json!({"Image": "busybox:1", "Cmd": ["ping", "/t", "127.0.0.1"], "Entrypoint": null}),
+        );
+        let (head, json) = forwarded(api_request(&h, &b));
+        assert!(head.starts_with("POST /v1.43/containers/create?name=rwin-probe HTTP/1.1\r\n"));
+        assert_eq!(json["Cmd"], serde_json::json!(["ping", "127.0.0.1"]));
+        assert_eq!(json["Image"], "busybox:1");
+        let (h, b) = request(
+            "/v1.43/containers/rwin-probe/exec",
+            &serde_json::json!({"AttachStdout": true, "Cmd": ["ping", "/n", "1", "/w", "2000", "10.42.1.2"]}),
+        );
+        let (_, json) = forwarded(api_request(&h, &b));
+        assert_eq!(
+            json["Cmd"],
+            serde_json::json!(["ping", "-c", "1", "-W", "2", "10.42.1.2"])
+        );
+        // Linux's: no `sleep` in the image, and `-W` makes Windows ping fail.
+        let (h, b) = request(
+            "/v1.43/containers/create?name=rwin-probe",
+            &serde_json::json!({"Cmd": ["sleep", "120"]}),
+        );
+        let (_, json) = forwarded(api_request(&h, &b));
+        assert_eq!(
+            json["Cmd"],
+            serde_json::json!(["/winsim/not-in-windows-images/sleep", "120"])
+        );
+        let (h, b) = request(
+            "/v1.43/containers/rwin-probe/exec",
+            &serde_json::json!({"Cmd": ["ping", "-c", "1", "-W", "2", "10.42.1.2"]}),
+        );
+        let (_, json) = forwarded(api_request(&h, &b));
+        assert_eq!(
+            json["Cmd"],
+            serde_json::json!(["sh", "-c", "echo \"$0\"; exit 1", "Bad option -W."])
+        );
+        // Anything else goes on byte for byte.
+        let (h, b) = request(
+            "/v1.43/containers/create?name=rwin-web",
+            &serde_json::json!({"Cmd": ["httpd", "-f"]}),
+        );
+        let ApiRequest::Forward(bytes) = api_request(&h, &b) else {
+            panic!("refused")
+        };
+        assert_eq!(bytes, [h, b].concat());
+        let get = b"GET /v1.43/version HTTP/1.1\r\nHost: docker\r\n\r\n".to_vec();
+        let ApiRequest::Forward(bytes) = api_request(&get, b"") else {
+            panic!("refused")
+        };
+        assert_eq!(bytes, get);
+    }
 }

@@ -7,6 +7,7 @@ mod sc;
 
 pub use crate::effects::NativeOut;
 use crate::host::Ctx;
+pub use docker::{api_request, ApiRequest};
 
 /// True for the command names handled here rather than as cmdlets.
 pub fn is_native(name: &str) -> bool {
