@@ -50,14 +50,14 @@ impl Host {
         })
     }
 
-    /// Whether the host answers: a restart under way is brought up to now first (and a host
-    /// whose boot time has come has booted).
+    /// Whether the host answers (not while it restarts). Read without the command lock, which
+    /// a long command holds (the state file is replaced whole, so reading it is safe): the
+    /// front doors ask this from their async tasks. A boot whose time has come is applied by
+    /// the next command.
     pub fn reachable(&self) -> bool {
-        let _one_at_a_time = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        let Ok(mut state) = WinState::load(&self.state_path) else {
-            return true;
-        };
-        self.advance(&mut state).is_ok_and(|p| p == Power::Up)
+        WinState::load(&self.state_path).map_or(true, |s| {
+            crate::cmdlets::reboot::power_at(&s, crate::state::now_ms()) == Power::Up
+        })
     }
 
     /// Brings a restart under way up to now, saving what a boot changed.

@@ -54,17 +54,22 @@ pub enum Power {
     Down,
 }
 
+/// Whether the host answers at `now`: down between a restart's down and up times.
+pub fn power_at(state: &WinState, now: u64) -> Power {
+    match state.restart {
+        Some(r) if r.down_at_ms <= now && now < r.up_at_ms => Power::Down,
+        _ => Power::Up,
+    }
+}
+
 /// Brings a restart under way up to `now`: down between its down and up times; once booted,
 /// the state a boot leaves (with its effects) and the new LastBootUpTime.
 pub fn advance(state: &mut WinState, fx: &Effects, now: u64) -> Result<Power, String> {
     let Some(r) = state.restart else {
         return Ok(Power::Up);
     };
-    if now < r.down_at_ms {
-        return Ok(Power::Up);
-    }
     if now < r.up_at_ms {
-        return Ok(Power::Down);
+        return Ok(power_at(state, now));
     }
     boot(state);
     state.last_boot_ms = r.up_at_ms;
