@@ -759,8 +759,10 @@ EOF
             if ((windows)); then
                 # Host-process components on the Windows nodes (seed 000's per-host-subnet
                 # network service and agent): two small files stand in for their binaries.
-                printf 'rwin lab network service %s\n' "$(date +%s)" >"$RUN/rwin-netsvc.exe"
-                printf 'rwin lab agent\n' >"$RUN/rwin-agent.exe"
+                # winsim counts a file as a Windows service program when it names
+                # StartServiceCtrlDispatcherW, as a real one imports it (tests/winsim/BEHAVIOURS.md).
+                printf 'rwin lab network service %s StartServiceCtrlDispatcherW\n' "$(date +%s)" >"$RUN/rwin-netsvc.exe"
+                printf 'rwin lab agent StartServiceCtrlDispatcherW\n' >"$RUN/rwin-agent.exe"
                 cat <<EOF
   - name: netsvc
     service: {binary: $RUN/rwin-netsvc.exe, args: ["--node", "{{node.name}}", "--subnet", "{{node.subnet}}"]}
