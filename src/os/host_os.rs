@@ -70,6 +70,13 @@ pub trait HostOs: Send + Sync + fmt::Debug {
     fn checks_cover_engine(&self) -> bool;
     /// The host's clock (seconds since the epoch) when its facts were read, if they carry it.
     fn clock(&self, f: &OsFacts) -> Option<f64>;
+    /// When the host last booted, as its facts give it (a restart is over once this changes).
+    fn boot_time(&self, f: &OsFacts) -> Option<String>;
+
+    /// `doctor --probe`: what keeps the probe container running, and one ping of `ip` from it
+    /// (one echo request, 2 s for the reply), in the commands this OS's images have.
+    fn probe_keep_alive(&self) -> Vec<String>;
+    fn probe_ping(&self, ip: &str) -> Vec<String>;
 
     /// The containers of `instances` as they must run on this host, where that differs from
     /// the plan's (Windows: the image for the host's build), and what stops that.

@@ -21,7 +21,7 @@ pub async fn run(ctx: &RunContext, h: &mut Host) -> Result<(), String> {
         Ok(o) if o.success() => os
             .parse_facts(&o.stdout)
             .ok()
-            .and_then(|f| f.windows().and_then(|w| w.last_boot.clone())),
+            .and_then(|f| os.boot_time(&f)),
         _ => None,
     }
     .ok_or("rwin cannot read the host's boot time (Win32_OperatingSystem.LastBootUpTime), so it could not tell when a restart is done: not restarting; restart the host yourself, then run `rwin up` again")?;

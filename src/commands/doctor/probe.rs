@@ -8,9 +8,9 @@ use std::time::Duration;
 use bollard::Docker;
 
 use crate::config::{ContainerEngine, HealthCheck, NetworkMode};
+use crate::docker::ensure;
 use crate::docker::health::wait_healthy;
 use crate::docker::spec::{ContainerSpec, POD_NETWORK};
-use crate::docker::{cli, ensure};
 use crate::os::Check;
 use crate::phases::{self, Host};
 
@@ -167,26 +167,10 @@ async fn ping_from(
     (row, check)
 }
 
-/// Whether `h`'s engine runs Windows images (its facts are a Windows host's): they have no
-/// `sleep`, and their ping is Windows' (`docker::cli::probe`), whichever way the engine is
-/// reached (the Docker API over OpenSSH, or scripts over WinRM).
-fn windows_images(h: &Host) -> bool {
-    h.facts.as_ref().is_some_and(|f| f.os.windows().is_some())
-}
-
-/// The ping the probe on `h` runs to reach `ip`: one echo request, 2 s for the reply.
+/// The ping the probe on `h` runs to reach `ip`, in the commands of `h`'s OS's images
+/// (whichever way the engine is reached: the Docker API over OpenSSH, or scripts over WinRM).
 fn ping_check(h: &Host, ip: &str) -> HealthCheck {
-    if windows_images(h) {
-        return HealthCheck::Exec(cli::probe::ping_command(ip));
-    }
-    HealthCheck::Exec(vec![
-        "ping".into(),
-        "-c".into(),
-        "1".into(),
-        "-W".into(),
-        "2".into(),
-        ip.to_string(),
-    ])
+    HealthCheck::Exec(h.node.host_os.probe_ping(ip))
 }
 
 /// One ping from the probe on `h` to `ip`, through the Docker API.
@@ -214,11 +198,7 @@ fn probe_spec(ctx: &phases::RunContext, h: &Host, image: &str) -> ContainerSpec 
         node: h.node.name.clone(),
         image: image.to_string(),
         entrypoint: None,
-        command: if windows_images(h) {
-            cli::probe::KEEP_ALIVE.map(String::from).to_vec()
-        } else {
-            vec!["sleep".into(), "120".into()]
-        },
+        command: h.node.host_os.probe_keep_alive(),
         env: Default::default(),
         binds: Vec::new(),
         ports: Vec::new(),

@@ -158,4 +158,18 @@ impl HostOs for Linux {
     fn clock(&self, f: &OsFacts) -> Option<f64> {
         facts(f).and_then(|l| l.clock)
     }
+
+    fn boot_time(&self, _f: &OsFacts) -> Option<String> {
+        None
+    }
+
+    fn probe_keep_alive(&self) -> Vec<String> {
+        ["sleep", "120"].map(String::from).to_vec()
+    }
+
+    fn probe_ping(&self, ip: &str) -> Vec<String> {
+        ["ping", "-c", "1", "-W", "2", ip]
+            .map(String::from)
+            .to_vec()
+    }
 }

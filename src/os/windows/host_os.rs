@@ -203,6 +203,21 @@ impl HostOs for Windows {
         None
     }
 
+    fn boot_time(&self, f: &OsFacts) -> Option<String> {
+        f.windows().and_then(|w| w.last_boot.clone())
+    }
+
+    /// Windows images have no `sleep`, and their ping takes `/n COUNT /w MS`.
+    fn probe_keep_alive(&self) -> Vec<String> {
+        crate::docker::cli::probe::KEEP_ALIVE
+            .map(String::from)
+            .to_vec()
+    }
+
+    fn probe_ping(&self, ip: &str) -> Vec<String> {
+        crate::docker::cli::probe::ping_command(ip)
+    }
+
     /// Each component's image for the host's build (`windows_image`); published ports are
     /// RRAS NAT mappings here (`port_mappings`): `-p` on a transparent network publishes nothing.
     fn host_specs(
