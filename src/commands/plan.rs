@@ -113,7 +113,7 @@ fn reboot_note(h: &Host) -> Option<String> {
     if h.departed.is_some() || !host_needs_reboot(h) {
         return None;
     }
-    Some(if h.desired.windows.allow_reboot {
+    Some(if h.desired.allow_reboot {
         "reboot needed: rwin restarts the host and waits for it (--allow-reboot)".into()
     } else {
         "reboot needed (run with --allow-reboot, or reboot yourself)".into()

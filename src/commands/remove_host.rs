@@ -69,10 +69,16 @@ pub async fn run(
         plan,
         state: full.state.clone(),
     };
-    let target_node = match full.plan.node(&name) {
-        Some(n) => n.leaving(),
-        None => crate::plan::departed_node(&ctx.config, &name, &record, subnet),
+    // The node's removal plan: built without --allow-reboot, since teardown reports a reboot
+    // that removing something needs and never restarts the host.
+    let removal = match in_config {
+        Some(_) => crate::plan::build(&full.config, &state)
+            .ok()
+            .and_then(|p| p.node(&name).cloned()),
+        None => None,
     };
+    let target_node =
+        removal.unwrap_or_else(|| crate::plan::departed_node(&ctx.config, &name, &record, subnet));
 
     let listing = what_will_be_removed(&name, &record, subnet, &ctx);
     ui.print(&listing);
@@ -164,12 +170,8 @@ fn what_will_be_removed(
     ctx: &RunContext,
 ) -> String {
     let mut s = format!("On {name} ({}), rwin will remove:\n", rec.address);
-    let is_service = |c: &str| {
-        rec.windows.as_ref().is_some_and(|w| {
-            let svc = crate::os::windows::service_name(c);
-            w.services.iter().any(|r| r.name == svc)
-        })
-    };
+    let os = crate::os::host_os(crate::config::Os::from_record(&rec.os));
+    let is_service = |c: &str| os.services().is_some_and(|s| s.is_recorded(rec, c));
     for c in rec.components.iter().filter(|c| !is_service(c)) {
         let _ = writeln!(
             s,
@@ -187,9 +189,7 @@ fn what_will_be_removed(
     for r in &rec.routes {
         let _ = writeln!(s, "  - route {} via {}", r.dest, r.via);
     }
-    for line in crate::os::host_os(crate::config::Os::from_record(&rec.os))
-        .removal_items(rec, &ctx.plan.cluster_name)
-    {
+    for line in os.removal_items(rec, &ctx.plan.cluster_name) {
         let _ = writeln!(s, "{line}");
     }
     if let Some(subnet) = subnet {

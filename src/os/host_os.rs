@@ -7,6 +7,7 @@ use std::fmt;
 
 use std::collections::BTreeMap;
 
+use super::service::HostServices;
 use super::{Check, DesiredHost, HostChange, OsFacts, PortMappingChange};
 use crate::config::Os;
 use crate::docker::ensure::{ContainerChange, Existing};
@@ -104,6 +105,11 @@ pub trait HostOs: Send + Sync + fmt::Debug {
         _c: &PortMappingChange,
         _ip: std::net::Ipv4Addr,
     ) {
+    }
+
+    /// How this OS runs service components (host processes), if it does.
+    fn services(&self) -> Option<&'static dyn HostServices> {
+        None
     }
 
     /// What publishing ports needs besides the container (Windows: RRAS NAT port mappings to

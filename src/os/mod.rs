@@ -3,6 +3,7 @@
 
 mod host_os;
 pub mod linux;
+pub mod service;
 pub mod windows;
 
 pub use host_os::{host_os, HostOs};
@@ -198,8 +199,26 @@ pub struct DesiredHost {
     pub node_addresses: Vec<Ipv4Addr>,
     /// No container engine (network.container_engine: none): rwin makes the bridge itself.
     pub plain_bridge: bool,
+    /// `--allow-reboot`: rwin may restart the host when a change needs it (never while a
+    /// host is being removed).
+    pub allow_reboot: bool,
+    /// The ports pod-network components on this node publish (Windows maps them with RRAS
+    /// NAT; on Linux Docker publishes them itself).
+    pub published: Vec<Published>,
     /// What only Windows hosts use.
     pub windows: WindowsDesired,
+}
+
+/// A component port a node publishes: `HOST:CONTAINER/PROTO` from cluster.yml.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Published {
+    pub component: String,
+    /// The component's container on this node (`rwin-<component>`).
+    pub container: String,
+    /// `tcp` or `udp`.
+    pub proto: String,
+    pub host_port: u16,
+    pub container_port: u16,
 }
 
 /// Nothing: the plan builds each node's real one (a placeholder while it is assembled).
@@ -216,6 +235,8 @@ impl Default for DesiredHost {
             internal_address: Ipv4Addr::UNSPECIFIED,
             node_addresses: Vec::new(),
             plain_bridge: false,
+            allow_reboot: false,
+            published: Vec::new(),
             windows: WindowsDesired::default(),
         }
     }
@@ -230,10 +251,6 @@ pub struct WindowsDesired {
     /// /32 routes on the container network adapter (seed 000), when configured.
     pub metadata_address: Option<Ipv4Addr>,
     pub dns_address: Option<Ipv4Addr>,
-    /// `--allow-reboot`: rwin may restart the host when a change needs it.
-    pub allow_reboot: bool,
-    /// Component ports this node publishes (RRAS NAT port mappings).
-    pub published: Vec<windows::Published>,
 }
 
 impl Default for WindowsDesired {
@@ -243,8 +260,6 @@ impl Default for WindowsDesired {
             driver: crate::config::WindowsDriver::Transparent,
             metadata_address: None,
             dns_address: None,
-            allow_reboot: false,
-            published: Vec::new(),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Deploy a service component: on each of its Windows nodes, one read-only script finds the
+//! Deploy a service component: on each of its nodes (through the node OS's `HostServices`), one read-only script finds the
 //! files' hashes and the service's state, then (only if something differs) one script uploads
 //! the files that differ and creates, reconfigures or starts the service. Runs inside the
 //! component order of `deploy_components`, so `after:` and `depends_on:` hold; a service is
@@ -8,8 +8,8 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
 use super::outcome::ComponentResult;
-use super::{Host, RunContext};
-use crate::os::windows::{self, ServiceRecord, ServiceSpec, ServiceWork};
+use super::{Host, Made, RunContext};
+use crate::os::service::ServiceSpec;
 use crate::outcome::Outcome;
 use crate::plan::PlannedComponent;
 
@@ -51,39 +51,56 @@ pub async fn run(
 async fn deploy(ctx: &RunContext, h: &Host, spec: &ServiceSpec) -> Result<Outcome, String> {
     let name = h.name();
     let t = h.transport.as_ref().ok_or("not connected")?;
-    let command = h.node.host_os.script_command(&h.node.node.user);
+    let os = h.node.host_os;
+    let services = os.services().ok_or_else(|| {
+        format!(
+            "service {}: {} nodes do not run service components",
+            spec.name,
+            os.os()
+        )
+    })?;
+    let command = os.script_command(&h.node.node.user);
     // Read with the host's facts; read here only if that answer lacked it.
     let facts = match h.facts.as_ref().and_then(|f| f.services.get(&spec.name)) {
         Some(f) => f.clone(),
         None => {
-            let facts_script = windows::service_facts_script(spec);
+            let facts_script = services.facts_script(&[spec]);
             ctx.ui.debug(&format!("{name}: running\n{facts_script}"));
             let out = t
                 .exec(&command, Some(facts_script.as_bytes()))
                 .await
                 .map_err(|e| format!("reading service {}: {e}", spec.name))?;
-            windows::parse_service_facts(&out.stdout).map_err(|e| {
+            let mut found = services.parse_facts(&[spec], &out.stdout).map_err(|e| {
                 let why = out.stderr.trim();
                 if why.is_empty() {
                     e
                 } else {
                     format!("{e}; stderr: {why}")
                 }
+            })?;
+            found.remove(&spec.name).ok_or_else(|| {
+                format!(
+                    "reading service {}: the facts script's answer does not mention it (exit {}): {}",
+                    spec.name,
+                    out.code,
+                    out.stderr.trim()
+                )
             })?
         }
     };
-    let work = windows::service_work(spec, &facts);
-    record(ctx, name, spec)?;
+    let work = services.work(spec, &facts);
+    // Recorded before the node changes, so teardown removes it even if the script stops half way.
+    super::record(ctx, h, Made::Service(spec)).map_err(|e| e.to_string())?;
     if work.is_unchanged() {
         return Ok(Outcome::Unchanged);
     }
-    ctx.ui.host_step(name, &describe(spec, &work));
+    ctx.ui.host_step(name, &work.describe(spec));
     let contents = work
         .upload
         .iter()
         .map(read_checked)
         .collect::<Result<Vec<_>, _>>()?;
-    let script = windows::service_apply_script(spec, &work, &contents)?;
+    let script = services.apply_script(spec, &work, &contents)?;
     ctx.ui.debug(&format!(
         "{name}: running the script for service {} ({} bytes)",
         spec.name,
@@ -93,25 +110,8 @@ async fn deploy(ctx: &RunContext, h: &Host, spec: &ServiceSpec) -> Result<Outcom
         .exec(&command, Some(script.as_bytes()))
         .await
         .map_err(|e| e.to_string())?;
-    spec.apply_result(&out.stdout, &out.stderr, out.code)?;
+    services.apply_result(spec, &out.stdout, &out.stderr, out.code)?;
     Ok(work.outcome())
-}
-
-fn describe(spec: &ServiceSpec, work: &ServiceWork) -> String {
-    let mut parts = Vec::new();
-    if !work.upload.is_empty() {
-        let names: Vec<&str> = work.upload.iter().map(|f| f.name.as_str()).collect();
-        parts.push(format!("uploading {}", names.join(", ")));
-    }
-    if work.create {
-        parts.push("creating the service".into());
-    } else if let Some(why) = &work.reconfigure {
-        parts.push(format!("reconfiguring the service ({why})"));
-    }
-    if work.start {
-        parts.push("starting it".into());
-    }
-    format!("service {}: {}", spec.name, parts.join(", "))
 }
 
 /// The file's bytes, refused if they changed since cluster.yml was checked (the hash the
@@ -130,32 +130,4 @@ fn read_checked(f: &crate::config::ServiceFile) -> Result<Vec<u8>, String> {
         ));
     }
     Ok(bytes)
-}
-
-/// Record the service and its files before changing the host, so teardown removes them even
-/// if the script stops half way.
-fn record(ctx: &RunContext, node: &str, spec: &ServiceSpec) -> Result<(), String> {
-    let rec = ServiceRecord {
-        name: spec.name.clone(),
-        depends_on: spec.depends_on.clone(),
-        files: spec.all_files().map(|f| spec.remote_path(f)).collect(),
-    };
-    ctx.state
-        .update(|s| {
-            let host = s.host_mut(node);
-            host.components.insert(spec.component.clone());
-            let win = host.windows.get_or_insert_with(Default::default);
-            match win.services.iter_mut().find(|r| r.name == rec.name) {
-                Some(r) => {
-                    for f in &rec.files {
-                        if !r.files.contains(f) {
-                            r.files.push(f.clone());
-                        }
-                    }
-                    r.depends_on = rec.depends_on.clone();
-                }
-                None => win.services.push(rec),
-            }
-        })
-        .map_err(|e| e.to_string())
 }

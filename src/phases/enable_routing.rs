@@ -62,7 +62,7 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
         }
         h.applied.extend(changes.iter().map(|c| c.to_string()));
         if reboot_needed {
-            if h.desired.windows.allow_reboot && !h.rebooted {
+            if h.desired.allow_reboot && !h.rebooted {
                 h.reboot_wanted = true;
             } else {
                 ctx.ui.warn(&format!(

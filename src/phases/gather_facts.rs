@@ -18,40 +18,6 @@ const SEPARATOR: &str = "--- rwin: containers ---";
 /// Between the containers and the services script's answer.
 const SERVICES_SEPARATOR: &str = "--- rwin: services ---";
 
-/// Before each service's part of the services script's answer.
-const SERVICE_MARK: &str = "--- rwin: service ";
-
-fn services_script(specs: &[&crate::os::windows::ServiceSpec]) -> String {
-    let mut s = String::new();
-    for spec in specs {
-        s.push_str(&format!("Write-Output '{SERVICE_MARK}{}'\n", spec.name));
-        s.push_str(&crate::os::windows::service_facts_script(spec));
-        s.push('\n');
-    }
-    s
-}
-
-fn parse_services(
-    specs: &[&crate::os::windows::ServiceSpec],
-    out: &str,
-) -> Result<BTreeMap<String, crate::os::windows::ServiceFacts>, String> {
-    let mut found = BTreeMap::new();
-    if specs.is_empty() {
-        return Ok(found);
-    }
-    for part in out.split(SERVICE_MARK).skip(1) {
-        let (name, rest) = part.split_once('\n').unwrap_or((part, ""));
-        let name = name.trim();
-        if let Some(spec) = specs.iter().find(|s| s.name == name) {
-            found.insert(
-                spec.name.clone(),
-                crate::os::windows::parse_service_facts(rest)?,
-            );
-        }
-    }
-    Ok(found)
-}
-
 struct EngineFacts {
     /// Over WinRM: the services script's answer, read in the same command.
     services_out: String,
@@ -70,6 +36,21 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
     let os = h.node.host_os;
     let command = os.script_command(&h.node.node.user);
     let script = os.facts_script(&h.desired);
+    // Service components: one script for all of them (over the CLI engine it rides along with
+    // the engine script above, so it costs no round trip of its own).
+    let service_specs = ctx.plan.services_on(&name);
+    let services_of_os = match (service_specs.is_empty(), os.services()) {
+        (true, _) => None,
+        (false, Some(s)) => Some(s),
+        (false, None) => return h.fail(
+            &ctx.ui,
+            ErrorKind::Facts,
+            format!(
+                "{name}: service components need a node whose OS runs them, and {} nodes do not",
+                os.os()
+            ),
+        ),
+    };
     // The host script and the engine's answers are independent: run them side by side, each
     // on its own channel of the one connection.
     let engine = async {
@@ -90,22 +71,12 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
         let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
         (out, at.map(|d| d.as_secs_f64()).unwrap_or(0.0))
     };
-    // Windows service components: one script for all of them (over WinRM it rides along with
-    // the engine script above, so it costs no round trip of its own).
-    let service_specs: Vec<&crate::os::windows::ServiceSpec> = ctx
-        .plan
-        .components
-        .iter()
-        .flat_map(|c| c.services.iter())
-        .filter(|s| s.node == name)
-        .map(|s| &s.spec)
-        .collect();
     let services = async {
         // Over the CLI engine the services script rides along with the engine's script.
-        if service_specs.is_empty() || h.docker_api().is_none() {
+        let Some(services) = services_of_os.filter(|_| h.docker_api().is_some()) else {
             return Ok(String::new());
-        }
-        let script = services_script(&service_specs);
+        };
+        let script = services.facts_script(&service_specs);
         t.exec(&command, Some(script.as_bytes()))
             .await
             .map(|o| o.stdout)
@@ -152,7 +123,11 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
             )
         }
     };
-    let services = match parse_services(&service_specs, &services_out) {
+    let parsed = match services_of_os {
+        Some(s) => s.parse_facts(&service_specs, &services_out),
+        None => Ok(BTreeMap::new()),
+    };
+    let services = match parsed {
         Ok(s) => s,
         Err(e) => {
             return h.fail(
@@ -241,19 +216,16 @@ async fn engine_facts_cli(
     command: &str,
 ) -> Result<EngineFacts, String> {
     let name = &h.node.name;
-    let service_specs: Vec<&crate::os::windows::ServiceSpec> = ctx
-        .plan
-        .components
-        .iter()
-        .flat_map(|c| c.services.iter())
-        .filter(|s| &s.node == name)
-        .map(|s| &s.spec)
-        .collect();
+    let service_specs = ctx.plan.services_on(name);
+    let services_script = match h.node.host_os.services() {
+        Some(s) if !service_specs.is_empty() => s.facts_script(&service_specs),
+        _ => String::new(),
+    };
     let script = format!(
         "{}Write-Output '{SEPARATOR}'\n{}Write-Output '{SERVICES_SEPARATOR}'\n{}",
         cli::version_script(),
         cli::inspect_script(&ctx.plan.cluster_name).map_err(|e| format!("{name}: {e}"))?,
-        services_script(&service_specs)
+        services_script
     );
     let out = t
         .exec(command, Some(script.as_bytes()))

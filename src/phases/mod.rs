@@ -34,6 +34,7 @@ use crate::ui::Ui;
 pub(crate) use deploy_components::health_check_for;
 pub use error::{ErrorKind, HostError};
 pub use outcome::ComponentResult;
+pub use reboot::{wait_for_reboot, Boot, RebootWait, Rebooted};
 pub use runner::{record, Made, Phase, APPLY, SURVEY};
 
 /// What every phase may read.
@@ -54,7 +55,7 @@ pub struct HostFacts {
     /// Component → its container as found (None: missing).
     pub containers: BTreeMap<String, Option<Existing>>,
     /// Windows: each service component's files and service, read with the other facts.
-    pub services: BTreeMap<String, crate::os::windows::ServiceFacts>,
+    pub services: BTreeMap<String, crate::os::service::ServiceFacts>,
     /// rwin-labelled containers of this cluster that no planned component claims.
     pub orphans: Vec<String>,
     /// This machine's clock (seconds since the epoch) when the host's answer arrived.
@@ -77,7 +78,7 @@ pub struct HostChanges {
     pub containers: Vec<(String, ContainerChange)>,
     pub remove_orphans: Vec<String>,
     /// Windows: RRAS NAT port mappings to (re)make once their component's container runs.
-    pub port_mappings: Vec<crate::os::windows::PortMappingChange>,
+    pub port_mappings: Vec<crate::os::PortMappingChange>,
     pub blockers: Vec<String>,
 }
 

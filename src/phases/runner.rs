@@ -65,7 +65,7 @@ impl Phase {
 /// Restart `h` if its applied changes asked for it and the run allows it, then walk it
 /// through [`AFTER_REBOOT`].
 async fn restart(ctx: &RunContext, h: &mut Host) {
-    if !h.reboot_wanted || h.rebooted || !h.desired.windows.allow_reboot {
+    if !h.reboot_wanted || h.rebooted || !h.desired.allow_reboot {
         return;
     }
     let name = h.node.name.clone();
@@ -99,6 +99,8 @@ pub enum Made<'a> {
     Network(&'a str),
     /// A component's container or service now exists.
     Component(&'a str),
+    /// A service component's service and files are about to be made (recorded first).
+    Service(&'a crate::os::service::ServiceSpec),
     /// A component's ports were published to its container at this address.
     Published(&'a PortMappingChange, Ipv4Addr),
 }
@@ -131,6 +133,12 @@ pub fn record(ctx: &RunContext, h: &Host, made: Made) -> Result<(), StateError> 
         Made::Component(component) => ctx.state.update(|s| {
             s.host_mut(name).components.insert(component.to_string());
         }),
+        Made::Service(spec) => match h.node.host_os.services() {
+            Some(services) => ctx
+                .state
+                .update(|s| services.record(s.host_mut(name), spec)),
+            None => Ok(()),
+        },
         Made::Published(c, ip) => ctx
             .state
             .update(|s| h.node.host_os.record_published(s.host_mut(name), c, ip)),

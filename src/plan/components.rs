@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{PlanError, PlannedNode};
 use crate::config::{render, Component, Config, Health, NodeFacts, Role, Service, TemplateContext};
 use crate::docker::spec::ContainerSpec;
-use crate::os::windows::ServiceSpec;
+use crate::os::service::ServiceSpec;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PlannedComponent {

@@ -82,14 +82,6 @@ pub struct Route {
 }
 
 impl PlannedNode {
-    /// This node as the plan of its removal: teardown reports a reboot that removing
-    /// something needs and never restarts the host, whatever `--allow-reboot` says.
-    pub fn leaving(&self) -> PlannedNode {
-        let mut n = self.clone();
-        n.desired.windows.allow_reboot = false;
-        n
-    }
-
     pub fn facts(&self) -> NodeFacts {
         NodeFacts {
             name: self.name.clone(),
@@ -128,6 +120,16 @@ impl Plan {
                 .filter(move |i| i.node == node)
                 .map(|i| &i.spec)
         })
+    }
+
+    /// The service components (host processes) that run on `node`.
+    pub fn services_on(&self, node: &str) -> Vec<&crate::os::service::ServiceSpec> {
+        self.components
+            .iter()
+            .flat_map(|c| c.services.iter())
+            .filter(|s| s.node == node)
+            .map(|s| &s.spec)
+            .collect()
     }
 }
 
@@ -197,7 +199,7 @@ pub(crate) fn desired_host(
     config: &Config,
     node: &PlannedNode,
     allow_reboot: bool,
-    published: Vec<crate::os::windows::Published>,
+    published: Vec<crate::os::Published>,
 ) -> DesiredHost {
     DesiredHost {
         cluster: config.cluster_name.clone(),
@@ -214,27 +216,27 @@ pub(crate) fn desired_host(
         internal_address: node.internal_address,
         node_addresses: config.nodes.iter().map(|n| n.internal_address).collect(),
         plain_bridge: config.network.container_engine == crate::config::ContainerEngine::None,
+        allow_reboot,
+        published,
         windows: WindowsDesired {
             route_interface: node.node.route_interface.clone(),
             driver: config.network.windows_driver,
             metadata_address: config.network.metadata_address,
             dns_address: config.network.dns_address,
-            allow_reboot,
-            published,
         },
     }
 }
 
 /// The ports the pod-network components on `node` publish (host-network ones need no mapping):
 /// on Windows each becomes an RRAS NAT port mapping; on Linux Docker publishes them itself.
-fn published_on(components: &[PlannedComponent], node: &str) -> Vec<crate::os::windows::Published> {
+fn published_on(components: &[PlannedComponent], node: &str) -> Vec<crate::os::Published> {
     components
         .iter()
         .flat_map(|c| c.instances.iter().filter(move |i| i.node == node))
         .map(|i| &i.spec)
         .filter(|s| s.network == NetworkMode::Pod)
         .flat_map(|s| {
-            s.ports.iter().map(|p| crate::os::windows::Published {
+            s.ports.iter().map(|p| crate::os::Published {
                 component: s.component.clone(),
                 container: s.name.clone(),
                 proto: p.protocol.to_ascii_lowercase(),

@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use rwin::config::WindowsDriver;
 use rwin::os::windows::{
     apply_script, diff, facts_script, mapping_script, parse_facts, port_mapping_change,
-    reboot_script, teardown_script, Change, NatPortMapping, Published, Teardown, TurnedOn,
+    reboot_script, remote_path, teardown_script, Change, NatPortMapping, Published, Teardown,
+    TurnedOn,
 };
 use rwin::os::{DesiredHost, WindowsDesired};
 
@@ -41,6 +42,8 @@ fn node(name: &str, n: u8, windows: WindowsDesired) -> DesiredHost {
             .map(|i| format!("10.0.0.{i}").parse().expect("an address"))
             .collect(),
         plain_bridge: false,
+        allow_reboot: false,
+        published: Vec::new(),
         windows,
     }
 }
@@ -49,7 +52,7 @@ fn node(name: &str, n: u8, windows: WindowsDesired) -> DesiredHost {
 /// metadata and DNS routes.
 fn cluster() -> (DesiredHost, DesiredHost) {
     let win1 = node("win1", 1, WindowsDesired::default());
-    let win2 = node(
+    let mut win2 = node(
         "win2",
         2,
         WindowsDesired {
@@ -57,10 +60,9 @@ fn cluster() -> (DesiredHost, DesiredHost) {
             driver: WindowsDriver::L2bridge,
             metadata_address: Some("169.254.169.250".parse().expect("an address")),
             dns_address: Some("169.254.169.251".parse().expect("an address")),
-            allow_reboot: false,
-            published: vec![published("tcp", 8080, 80), published("udp", 5353, 53)],
         },
     );
+    win2.published = vec![published("tcp", 8080, 80), published("udp", 5353, 53)];
     (win1, win2)
 }
 
@@ -204,7 +206,7 @@ fn scripts() -> Vec<(&'static str, String)> {
 fn map_ports(d: &DesiredHost) -> String {
     let mut facts = parse_facts(&fresh_facts(d)).expect("facts");
     facts.nat_dump = Some("add interface name=\"Ethernet 2\" mode=FULL\r\nadd portmapping name=\"Ethernet 2\" proto=TCP publicip=0.0.0.0 publicport=8080 privateip=10.42.2.4 privateport=80\r\n".into());
-    let c = port_mapping_change(d, &facts, "Ethernet 2", &d.windows.published, true, None)
+    let c = port_mapping_change(d, &facts, "Ethernet 2", &d.published, true, None)
         .expect("a replaced container's ports are mapped again");
     assert_eq!(c.stale, vec![mapping("tcp", 8080, "10.42.2.4", 80)]);
     mapping_script(&c)
@@ -486,7 +488,7 @@ fn service_scripts() -> Vec<(&'static str, String)> {
     let record = |s: &rwin::os::windows::ServiceSpec| ServiceRecord {
         name: s.name.clone(),
         depends_on: s.depends_on.clone(),
-        files: s.all_files().map(|f| s.remote_path(f)).collect(),
+        files: s.all_files().map(|f| remote_path(s, f)).collect(),
     };
     vec![
         ("service_facts_agent", service_facts_script(&agent)),

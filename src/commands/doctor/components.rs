@@ -115,24 +115,16 @@ async fn health(
     }
 }
 
-/// Windows service components (seed 002: `Get-Service rancher-agent`): each running, and no
-/// rwin service that no component claims (seed 003's orphaned host processes).
+/// Service components (seed 002: `Get-Service rancher-agent`): each running, and no rwin
+/// service that no component claims (seed 003's orphaned host processes).
 pub(super) fn services(ctx: &phases::RunContext, h: &Host, facts: &HostFacts) -> Vec<Check> {
-    let Some(w) = facts.os.windows() else {
+    let Some(services) = h.node.host_os.services() else {
         return Vec::new();
     };
-    let planned: Vec<&crate::os::windows::ServiceSpec> = ctx
-        .plan
-        .components
-        .iter()
-        .flat_map(|c| c.services.iter())
-        .filter(|s| s.node == h.node.name)
-        .map(|s| &s.spec)
-        .collect();
+    let planned = ctx.plan.services_on(&h.node.name);
     let mut v = Vec::new();
     for spec in &planned {
-        let svc = &spec.name;
-        let name = format!("service {svc}");
+        let name = format!("service {}", spec.name);
         v.push(
             match facts
                 .services
@@ -143,27 +135,25 @@ pub(super) fn services(ctx: &phases::RunContext, h: &Host, facts: &HostFacts) ->
                 Some(other) => Check::fail(
                     name,
                     other.to_string(),
-                    format!(
-                        "rwin up (starts it); its logs: C:\\ProgramData\\rwin\\{}",
-                        spec.component
-                    ),
+                    format!("rwin up (starts it); its logs: {}", services.logs(spec)),
                 ),
                 None => Check::fail(name, "not installed", "rwin up"),
             },
         );
     }
-    let orphans: Vec<&str> = w
-        .services
-        .iter()
-        .map(|s| s.name.as_str())
-        .filter(|n| n.starts_with("rwin-"))
+    let orphans: Vec<String> = services
+        .installed(&facts.os)
+        .into_iter()
         .filter(|n| !planned.iter().any(|p| p.name == *n))
         .collect();
     if !orphans.is_empty() {
         v.push(Check::fail(
             "no orphaned services",
             format!("rwin services no component claims: {}", orphans.join(", ")),
-            "stop and delete them on the host (Stop-Service; sc.exe delete NAME), or take the node out with rwin remove-host",
+            format!(
+                "stop and delete them on the host ({}), or take the node out with rwin remove-host",
+                services.remove_by_hand()
+            ),
         ));
     }
     v

@@ -31,6 +31,8 @@ fn desired() -> DesiredHost {
             "10.0.0.3".parse().unwrap(),
         ],
         plain_bridge: false,
+        allow_reboot: false,
+        published: Vec::new(),
         windows: Default::default(),
     }
 }

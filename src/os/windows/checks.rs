@@ -227,7 +227,7 @@ pub fn checks(d: &DesiredHost, f: &WindowsFacts) -> Vec<Check> {
             )
         });
     }
-    if !d.windows.published.is_empty() {
+    if !d.published.is_empty() {
         v.push(super::ports::check(d, f, &route_if.name));
     }
     v

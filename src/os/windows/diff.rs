@@ -276,7 +276,7 @@ fn network_changes(d: &DesiredHost, f: &WindowsFacts, route_if: &Adapter, v: &mu
     }
     // Published ports are RRAS NAT port mappings on the route NIC: they need NAT installed and
     // the NIC registered as its public side even without outbound NAT.
-    let publishes = !d.windows.published.is_empty();
+    let publishes = !d.published.is_empty();
     if d.outbound_nat || publishes {
         let nat = f.nat_interfaces();
         let has = |name: &str, mode: &str| nat.iter().any(|(n, m)| n == name && m == mode);

@@ -258,6 +258,10 @@ impl HostOs for Windows {
         (specs, blockers)
     }
 
+    fn services(&self) -> Option<&'static dyn crate::os::service::HostServices> {
+        Some(&super::WindowsServices)
+    }
+
     fn publish_script(&self, c: &PortMappingChange) -> String {
         super::mapping_script(c)
     }
@@ -296,7 +300,6 @@ impl HostOs for Windows {
             .iter()
             .filter_map(|(component, change)| {
                 let ports: Vec<_> = d
-                    .windows
                     .published
                     .iter()
                     .filter(|p| &p.component == component)

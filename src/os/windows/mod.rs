@@ -13,11 +13,15 @@ mod image;
 mod ports;
 mod reboot;
 mod service;
+mod service_teardown;
 mod teardown;
 
 #[cfg(test)]
 mod tests;
 
+/// The data of service components, as this OS's scripts take it.
+pub use crate::os::service::{service_name, ServiceFacts, ServiceSpec, ServiceWork};
+pub use crate::state::windows::ServiceRecord;
 pub use apply::apply_script;
 pub use change::Change;
 pub use checks::checks;
@@ -32,12 +36,13 @@ pub use ports::{
     mapped, mapping_script, parse_mapped_address, port_mapping_change, NatPortMapping,
     PortMappingChange, Published,
 };
-pub use reboot::{reboot_script, wait_for_reboot, RebootWait, Rebooted};
+pub use reboot::reboot_script;
+pub use service::{apply_result, bin_path, remote_path};
 pub use service::{
-    parse_qc, parse_service_facts, removal_order, service_apply_script, service_facts_script,
-    service_name, service_work, ServiceFacts, ServiceRecord, ServiceSpec, ServiceWork, DATA_DIR,
-    DONE as SERVICE_DONE, PROGRAM_DIR,
+    parse_qc, parse_service_facts, service_apply_script, service_facts_script, service_work,
+    WindowsServices, DATA_DIR, DONE as SERVICE_DONE, PROGRAM_DIR,
 };
+pub use service_teardown::removal_order;
 pub use teardown::{teardown_script, Teardown, TurnedOn};
 
 /// The command every script runs under (the script goes on stdin).

@@ -17,17 +17,7 @@ use crate::docker::cli::{container_address_template, DONE};
 use crate::os::{Check, DesiredHost};
 use crate::powershell::quote;
 
-/// A component port a Windows node publishes: `HOST:CONTAINER/PROTO` from cluster.yml.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Published {
-    pub component: String,
-    /// The component's container on this node (`rwin-<component>`).
-    pub container: String,
-    /// `tcp` or `udp`.
-    pub proto: String,
-    pub host_port: u16,
-    pub container_port: u16,
-}
+pub use crate::os::Published;
 
 pub use crate::state::windows::NatPortMapping;
 
@@ -198,8 +188,7 @@ pub fn stray_mappings(d: &DesiredHost, f: &WindowsFacts, interface: &str) -> Vec
                 .is_ok_and(|ip| d.subnet.contains(&ip))
         })
         .filter(|m| {
-            !d.windows
-                .published
+            !d.published
                 .iter()
                 .any(|p| p.proto == m.proto && p.host_port == m.public_port)
         })
@@ -294,7 +283,6 @@ pub fn mapped(c: &PortMappingChange, container_ip: &str) -> Vec<NatPortMapping> 
 pub(crate) fn check(d: &DesiredHost, f: &WindowsFacts, interface: &str) -> Check {
     let mappings = f.port_mappings();
     let bad: Vec<String> = d
-        .windows
         .published
         .iter()
         .filter_map(|p| match found(&mappings, interface, p) {
@@ -317,7 +305,6 @@ pub(crate) fn check(d: &DesiredHost, f: &WindowsFacts, interface: &str) -> Check
         .collect();
     if bad.is_empty() {
         let ports: Vec<String> = d
-            .windows
             .published
             .iter()
             .map(|p| format!("{}/{}", p.host_port, p.proto))
@@ -347,10 +334,9 @@ mod tests {
             internal_address: "10.0.0.11".parse().unwrap(),
             node_addresses: Vec::new(),
             plain_bridge: false,
-            windows: crate::os::WindowsDesired {
-                published: vec![port("tcp", 8080, 80), port("udp", 5353, 53)],
-                ..Default::default()
-            },
+            allow_reboot: false,
+            published: vec![port("tcp", 8080, 80), port("udp", 5353, 53)],
+            windows: crate::os::WindowsDesired::default(),
         }
     }
 
@@ -387,7 +373,7 @@ mod tests {
     #[test]
     fn mappings_to_the_running_container_are_left_alone_and_the_rest_made_again() {
         let d = desired();
-        let ports = &d.windows.published;
+        let ports = &d.published;
         let f = facts(DUMP);
         let unchanged = port_mapping_change(&d, &f, "Ethernet 2", ports, false, Some("10.42.1.5"));
         assert_eq!(unchanged, None);
@@ -422,15 +408,8 @@ mod tests {
     #[test]
     fn the_script_reads_the_address_deletes_the_stale_and_adds_each_port() {
         let d = desired();
-        let c = port_mapping_change(
-            &d,
-            &facts(DUMP),
-            "Ethernet 2",
-            &d.windows.published,
-            true,
-            None,
-        )
-        .expect("a change");
+        let c = port_mapping_change(&d, &facts(DUMP), "Ethernet 2", &d.published, true, None)
+            .expect("a change");
         let script = mapping_script(&c);
         insta::assert_snapshot!(script);
         assert_eq!(

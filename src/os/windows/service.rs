@@ -8,10 +8,13 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use std::collections::BTreeMap;
 
-use crate::config::{Service, ServiceFile};
+use crate::config::ServiceFile;
+use crate::os::OsFacts;
 use crate::powershell::quote;
+use crate::state::windows::ServiceRecord;
+use crate::state::HostRecord;
 
 /// Where service components' programs go (one directory per component).
 pub const PROGRAM_DIR: &str = r"C:\Program Files\rwin";
@@ -21,93 +24,64 @@ pub const DATA_DIR: &str = r"C:\ProgramData\rwin";
 /// container scripts').
 pub use crate::docker::cli::DONE;
 
-/// One service component on one node, with its arguments rendered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ServiceSpec {
-    pub component: String,
-    /// The Windows service's name: `rwin-<component>`.
-    pub name: String,
-    pub binary: ServiceFile,
-    pub files: Vec<ServiceFile>,
-    pub args: Vec<String>,
-    /// Windows service names this one depends on.
-    pub depends_on: Vec<String>,
+pub use crate::os::service::{service_name, FileHash, ServiceFacts, ServiceSpec, ServiceWork};
+
+/// `C:\Program Files\rwin\<component>`.
+pub fn program_dir(spec: &ServiceSpec) -> String {
+    format!(r"{PROGRAM_DIR}\{}", spec.component)
 }
 
-/// The Windows service name of a service component.
-pub fn service_name(component: &str) -> String {
-    format!("rwin-{component}")
+/// `C:\ProgramData\rwin\<component>`.
+pub fn data_dir(spec: &ServiceSpec) -> String {
+    format!(r"{DATA_DIR}\{}", spec.component)
 }
 
-impl ServiceSpec {
-    pub fn new(component: &str, svc: &Service, args: Vec<String>) -> ServiceSpec {
-        ServiceSpec {
-            component: component.to_string(),
-            name: service_name(component),
-            binary: svc.binary.clone(),
-            files: svc.files.clone(),
-            args,
-            depends_on: svc.depends_on.iter().map(|d| service_name(d)).collect(),
-        }
-    }
+/// Where `f` lives on the node.
+pub fn remote_path(spec: &ServiceSpec, f: &ServiceFile) -> String {
+    format!(r"{}\{}", program_dir(spec), f.name)
+}
 
-    /// `C:\Program Files\rwin\<component>`.
-    pub fn program_dir(&self) -> String {
-        format!(r"{PROGRAM_DIR}\{}", self.component)
-    }
+/// Why the service did not start when Windows answered 1053: the service manager started
+/// the program and waited (30 s by default) for it to call StartServiceCtrlDispatcher,
+/// which a plain program never does.
+pub fn not_a_service(spec: &ServiceSpec) -> String {
+    format!(
+        "service {}: Windows could not start it (error 1053: the program did not respond to the service manager in time). The binary {} must be a Windows service, a program that connects to the Service Control Manager when it starts (StartServiceCtrlDispatcher; in Go, golang.org/x/sys/windows/svc). A plain program cannot run as one: build it as a service, or make a service wrapper such as WinSW or NSSM the binary and give it the program to run",
+        spec.name, spec.binary.name
+    )
+}
 
-    /// `C:\ProgramData\rwin\<component>`.
-    pub fn data_dir(&self) -> String {
-        format!(r"{DATA_DIR}\{}", self.component)
+/// What the apply script's answer means: `Ok` when it did everything, or the error to
+/// report, in words.
+pub fn apply_result(
+    spec: &ServiceSpec,
+    stdout: &str,
+    stderr: &str,
+    code: u32,
+) -> Result<(), String> {
+    if stdout.lines().any(|l| l.trim() == DONE) {
+        return Ok(());
     }
+    if stdout.lines().any(|l| l.trim() == NOT_A_SERVICE) {
+        return Err(not_a_service(spec));
+    }
+    let why = stderr.trim();
+    Err(if why.is_empty() {
+        format!("the service script stopped (exit {code}) without saying why")
+    } else {
+        why.to_string()
+    })
+}
 
-    /// The binary first, then the other files.
-    pub fn all_files(&self) -> impl Iterator<Item = &ServiceFile> {
-        std::iter::once(&self.binary).chain(&self.files)
+/// The service's command line as the service manager stores it (`BINARY_PATH_NAME`): the
+/// binary's path quoted, then the arguments quoted the way the C runtime splits them.
+pub fn bin_path(spec: &ServiceSpec) -> String {
+    let mut line = win_arg_quoted(&remote_path(spec, &spec.binary));
+    for a in &spec.args {
+        line.push(' ');
+        line.push_str(&win_arg(a));
     }
-
-    /// Where `f` lives on the node.
-    pub fn remote_path(&self, f: &ServiceFile) -> String {
-        format!(r"{}\{}", self.program_dir(), f.name)
-    }
-
-    /// Why the service did not start when Windows answered 1053: the service manager started
-    /// the program and waited (30 s by default) for it to call StartServiceCtrlDispatcher,
-    /// which a plain program never does.
-    pub fn not_a_service(&self) -> String {
-        format!(
-            "service {}: Windows could not start it (error 1053: the program did not respond to the service manager in time). The binary {} must be a Windows service, a program that connects to the Service Control Manager when it starts (StartServiceCtrlDispatcher; in Go, golang.org/x/sys/windows/svc). A plain program cannot run as one: build it as a service, or make a service wrapper such as WinSW or NSSM the binary and give it the program to run",
-            self.name, self.binary.name
-        )
-    }
-
-    /// What the apply script's answer means: `Ok` when it did everything, or the error to
-    /// report, in words.
-    pub fn apply_result(&self, stdout: &str, stderr: &str, code: u32) -> Result<(), String> {
-        if stdout.lines().any(|l| l.trim() == DONE) {
-            return Ok(());
-        }
-        if stdout.lines().any(|l| l.trim() == NOT_A_SERVICE) {
-            return Err(self.not_a_service());
-        }
-        let why = stderr.trim();
-        Err(if why.is_empty() {
-            format!("the service script stopped (exit {code}) without saying why")
-        } else {
-            why.to_string()
-        })
-    }
-
-    /// The service's command line as the service manager stores it (`BINARY_PATH_NAME`): the
-    /// binary's path quoted, then the arguments quoted the way the C runtime splits them.
-    pub fn bin_path(&self) -> String {
-        let mut line = win_arg_quoted(&self.remote_path(&self.binary));
-        for a in &self.args {
-            line.push(' ');
-            line.push_str(&win_arg(a));
-        }
-        line
-    }
+    line
 }
 
 /// One argument for a Windows command line (CommandLineToArgvW's rules), quoted only when
@@ -156,24 +130,21 @@ fn native_arg(value: &str) -> String {
     quote(&escape_quotes(value, false))
 }
 
-/// What the node has of one service component.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+/// The facts script's answer as PowerShell prints it.
+#[derive(Debug, Default, serde::Deserialize)]
 #[serde(default)]
-pub struct ServiceFacts {
-    /// (path, uppercase SHA-256) of the component's files that exist.
+struct WireFacts {
     #[serde(deserialize_with = "super::facts::many")]
-    pub files: Vec<FileHash>,
-    /// `Running`, `Stopped`, …; `None`: no such service.
-    pub status: Option<String>,
-    /// `sc.exe qc` as printed, when the service exists.
-    pub config: Option<String>,
+    files: Vec<WireHash>,
+    status: Option<String>,
+    config: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize)]
 #[serde(default)]
-pub struct FileHash {
-    pub path: String,
-    pub hash: String,
+struct WireHash {
+    path: String,
+    hash: String,
 }
 
 /// The service's configuration as `sc.exe qc` prints it.
@@ -217,47 +188,12 @@ pub fn parse_qc(text: &str) -> QueriedConfig {
     q
 }
 
-/// What `up` does about one service on one node.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ServiceWork {
-    /// Files missing or with another hash on the node.
-    pub upload: Vec<ServiceFile>,
-    /// The service does not exist.
-    pub create: bool,
-    /// Its command line, start type or dependencies differ: why.
-    pub reconfigure: Option<String>,
-    /// It runs and must stop first (its files or configuration change).
-    pub stop_first: bool,
-    /// It is not running.
-    pub start: bool,
-}
-
-impl ServiceWork {
-    pub fn is_unchanged(&self) -> bool {
-        self.upload.is_empty() && !self.create && self.reconfigure.is_none() && !self.start
-    }
-
-    /// Created, replaced, started or unchanged, as for container components.
-    pub fn outcome(&self) -> crate::outcome::Outcome {
-        use crate::outcome::Outcome;
-        if self.create {
-            Outcome::Created
-        } else if !self.upload.is_empty() || self.reconfigure.is_some() {
-            Outcome::Replaced
-        } else if self.start {
-            Outcome::Started
-        } else {
-            Outcome::Unchanged
-        }
-    }
-}
-
 /// Compare the node's copy with the spec.
 pub fn service_work(spec: &ServiceSpec, facts: &ServiceFacts) -> ServiceWork {
     let upload: Vec<ServiceFile> = spec
         .all_files()
         .filter(|f| {
-            let path = spec.remote_path(f);
+            let path = remote_path(spec, f);
             !facts.files.iter().any(|h| {
                 h.path.eq_ignore_ascii_case(&path) && h.hash.eq_ignore_ascii_case(&f.sha256)
             })
@@ -270,7 +206,7 @@ pub fn service_work(spec: &ServiceSpec, facts: &ServiceFacts) -> ServiceWork {
         (Some(_), None) => Some("its configuration could not be read".to_string()),
         (Some(_), Some(text)) => {
             let q = parse_qc(text);
-            let want = spec.bin_path();
+            let want = bin_path(spec);
             if q.bin_path != want {
                 Some(format!("command line was {}", q.bin_path))
             } else if q.start_type != "AUTO_START" {
@@ -304,7 +240,7 @@ fn same_names(a: &[String], b: &[String]) -> bool {
 pub fn service_facts_script(spec: &ServiceSpec) -> String {
     let paths = spec
         .all_files()
-        .map(|f| quote(&spec.remote_path(f)))
+        .map(|f| quote(&remote_path(spec, f)))
         .collect::<Vec<_>>()
         .join(", ");
     let name = quote(&spec.name);
@@ -338,8 +274,20 @@ pub fn parse_service_facts(stdout: &str) -> Result<ServiceFacts, String> {
                 stdout.chars().take(200).collect::<String>()
             )
         })?;
-    serde_json::from_str(line)
-        .map_err(|e| format!("the service facts script's answer is not the expected JSON ({e})"))
+    let w: WireFacts = serde_json::from_str(line)
+        .map_err(|e| format!("the service facts script's answer is not the expected JSON ({e})"))?;
+    Ok(ServiceFacts {
+        files: w
+            .files
+            .into_iter()
+            .map(|h| FileHash {
+                path: h.path,
+                hash: h.hash,
+            })
+            .collect(),
+        status: w.status,
+        config: w.config,
+    })
 }
 
 /// The script that makes the node match `spec`: directories, files whose hash differs
@@ -365,7 +313,7 @@ pub fn service_apply_script(
         "# rwin: Windows service {} for component {}; stops at the first failure.\n$ErrorActionPreference = 'Stop'\n",
         spec.name, spec.component
     );
-    for dir in [spec.program_dir(), spec.data_dir()] {
+    for dir in [program_dir(spec), data_dir(spec)] {
         let _ = writeln!(
             s,
             "New-Item -Path {} -ItemType Directory -Force | Out-Null",
@@ -376,7 +324,7 @@ pub fn service_apply_script(
         let _ = writeln!(s, "Stop-Service -Name {name} -Force");
     }
     for (f, bytes) in work.upload.iter().zip(contents) {
-        let path = quote(&spec.remote_path(f));
+        let path = quote(&remote_path(spec, f));
         let data = base64::engine::general_purpose::STANDARD.encode(bytes);
         let _ = writeln!(
             s,
@@ -388,7 +336,7 @@ pub fn service_apply_script(
             )),
         );
     }
-    let bin_path = native_arg(&spec.bin_path());
+    let bin_path = native_arg(&bin_path(spec));
     let depend = if spec.depends_on.is_empty() {
         String::new()
     } else {
@@ -426,7 +374,7 @@ pub fn service_apply_script(
     let _ = writeln!(
         s,
         "sc.exe start {name} | Out-Null\nif ($LASTEXITCODE -eq 1053) {{\n  Write-Output '{NOT_A_SERVICE}'\n  throw {}\n}}",
-        quote(&spec.not_a_service())
+        quote(&not_a_service(spec))
     );
     let _ = writeln!(
         s,
@@ -440,67 +388,118 @@ pub fn service_apply_script(
 /// (ERROR_SERVICE_REQUEST_TIMEOUT): its program did not connect to the service manager.
 pub const NOT_A_SERVICE: &str = "rwin: service start failed with error 1053";
 
-pub use crate::state::windows::ServiceRecord;
+/// Before each service's part of the facts script's answer.
+const SERVICE_MARK: &str = "--- rwin: service ";
 
-/// Services in the order to remove them: every service before those it depends on.
-pub fn removal_order(services: &[ServiceRecord]) -> Vec<&ServiceRecord> {
-    let mut out: Vec<&ServiceRecord> = Vec::new();
-    let mut left: Vec<&ServiceRecord> = services.iter().collect();
-    while !left.is_empty() {
-        // Those nothing left depends on go first.
-        let (free, rest): (Vec<&ServiceRecord>, Vec<&ServiceRecord>) = left.iter().partition(|s| {
-            !left
-                .iter()
-                .any(|o| o.depends_on.iter().any(|d| d.eq_ignore_ascii_case(&s.name)))
-        });
-        if free.is_empty() {
-            // A cycle cannot come from a valid config; remove the rest as recorded.
-            out.extend(rest);
-            break;
+/// Windows services, made with `sc.exe` and read with `Get-Service` and `sc.exe qc`.
+pub struct WindowsServices;
+
+impl crate::os::service::HostServices for WindowsServices {
+    fn facts_script(&self, specs: &[&ServiceSpec]) -> String {
+        let mut s = String::new();
+        for spec in specs {
+            let _ = writeln!(
+                s,
+                "Write-Output {}",
+                quote(&format!("{SERVICE_MARK}{}", spec.name))
+            );
+            s.push_str(&service_facts_script(spec));
+            s.push('\n');
         }
-        out.extend(free);
-        left = rest;
+        s
     }
-    out
-}
 
-/// Teardown steps for services and rwin's directories: stop and delete each service
-/// (dependents first), remove its files, then `C:\Program Files\rwin` and `C:\ProgramData\rwin`.
-/// Prints `removed=` / `left=` lines.
-pub fn teardown_services(s: &mut String, services: &[ServiceRecord]) {
-    for svc in removal_order(services) {
-        let name = quote(&svc.name);
-        let _ = writeln!(
-            s,
-            "$svc = Get-Service -Name {name} -ErrorAction SilentlyContinue\nif ($null -ne $svc) {{\n  if ([string]$svc.Status -ne 'Stopped') {{ Stop-Service -Name {name} -ErrorAction SilentlyContinue }}\n  sc.exe delete {name} | Out-Null\n}}\n$svc = Get-Service -Name {name} -ErrorAction SilentlyContinue\nif ($null -eq $svc) {{ Write-Output {} }} else {{ Write-Output {} }}",
-            quote(&format!("removed=Windows service {}", svc.name)),
-            quote(&format!("left=Windows service {} (sc.exe delete failed, or it is marked for deletion until it stops)", svc.name)),
-        );
-        for f in &svc.files {
-            remove_path(s, f, false);
+    fn parse_facts(
+        &self,
+        specs: &[&ServiceSpec],
+        stdout: &str,
+    ) -> Result<BTreeMap<String, ServiceFacts>, String> {
+        let mut found = BTreeMap::new();
+        for part in stdout.split(SERVICE_MARK).skip(1) {
+            let (name, rest) = part.split_once('\n').unwrap_or((part, ""));
+            if let Some(spec) = specs.iter().find(|s| s.name == name.trim()) {
+                found.insert(spec.name.clone(), parse_service_facts(rest)?);
+            }
+        }
+        Ok(found)
+    }
+
+    fn work(&self, spec: &ServiceSpec, facts: &ServiceFacts) -> ServiceWork {
+        service_work(spec, facts)
+    }
+
+    fn apply_script(
+        &self,
+        spec: &ServiceSpec,
+        work: &ServiceWork,
+        contents: &[Vec<u8>],
+    ) -> Result<String, String> {
+        service_apply_script(spec, work, contents)
+    }
+
+    fn apply_result(
+        &self,
+        spec: &ServiceSpec,
+        stdout: &str,
+        stderr: &str,
+        code: u32,
+    ) -> Result<(), String> {
+        apply_result(spec, stdout, stderr, code)
+    }
+
+    fn record(&self, rec: &mut HostRecord, spec: &ServiceSpec) {
+        let files: Vec<String> = spec.all_files().map(|f| remote_path(spec, f)).collect();
+        rec.components.insert(spec.component.clone());
+        let win = rec.windows.get_or_insert_with(Default::default);
+        match win.services.iter_mut().find(|r| r.name == spec.name) {
+            Some(r) => {
+                for f in files {
+                    if !r.files.contains(&f) {
+                        r.files.push(f);
+                    }
+                }
+                r.depends_on = spec.depends_on.clone();
+            }
+            None => win.services.push(ServiceRecord {
+                name: spec.name.clone(),
+                depends_on: spec.depends_on.clone(),
+                files,
+            }),
         }
     }
-    if !services.is_empty() {
-        remove_path(s, PROGRAM_DIR, true);
-        remove_path(s, DATA_DIR, true);
-    }
-}
 
-fn remove_path(s: &mut String, path: &str, dir: bool) {
-    let p = quote(path);
-    let what = if dir { "directory" } else { "file" };
-    let recurse = if dir { " -Recurse" } else { "" };
-    let _ = writeln!(
-        s,
-        "if (Test-Path -Path {p}) {{ Remove-Item -Path {p}{recurse} -Force -ErrorAction SilentlyContinue }}\nif (Test-Path -Path {p}) {{ Write-Output {} }} else {{ Write-Output {} }}",
-        quote(&format!("left={what} {path}")),
-        quote(&format!("removed={what} {path}")),
-    );
+    fn is_recorded(&self, rec: &HostRecord, component: &str) -> bool {
+        let name = service_name(component);
+        rec.windows
+            .as_ref()
+            .is_some_and(|w| w.services.iter().any(|r| r.name == name))
+    }
+
+    fn installed(&self, f: &OsFacts) -> Vec<String> {
+        f.windows()
+            .map(|w| {
+                w.services
+                    .iter()
+                    .map(|s| s.name.clone())
+                    .filter(|n| n.starts_with("rwin-"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn logs(&self, spec: &ServiceSpec) -> String {
+        data_dir(spec)
+    }
+
+    fn remove_by_hand(&self) -> &'static str {
+        "Stop-Service NAME; sc.exe delete NAME"
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Service;
 
     fn spec(args: &[&str], depends_on: &[&str]) -> ServiceSpec {
         let f = |name: &str| ServiceFile {
@@ -525,7 +524,7 @@ mod tests {
     fn the_command_line_quotes_the_path_and_only_the_arguments_that_need_it() {
         let s = spec(&["-v", "a b", r#"say "hi""#, r"C:\data\", ""], &[]);
         assert_eq!(
-            s.bin_path(),
+            bin_path(&s),
             r#""C:\Program Files\rwin\agent\agent.exe" -v "a b" "say \"hi\"" "C:\data\\" """#
         );
         // What Windows PowerShell 5.1 must be given for sc.exe to receive that.
@@ -554,13 +553,13 @@ mod tests {
         assert_eq!(fresh.outcome(), "created");
         let qc = format!(
             "START_TYPE : 2   AUTO_START\r\nBINARY_PATH_NAME : {}\r\nDEPENDENCIES : rwin-network\r\n",
-            s.bin_path()
+            bin_path(&s)
         );
         let same = ServiceFacts {
             files: s
                 .all_files()
                 .map(|f| FileHash {
-                    path: s.remote_path(f).to_uppercase(),
+                    path: remote_path(&s, f).to_uppercase(),
                     hash: f.sha256.to_uppercase(),
                 })
                 .collect(),
@@ -586,37 +585,16 @@ mod tests {
         assert!(
             script.contains("sc.exe start 'rwin-agent' | Out-Null\nif ($LASTEXITCODE -eq 1053)")
         );
-        let e = s
-            .apply_result(&format!("{NOT_A_SERVICE}\r\n"), "Exception: ...", 1)
-            .unwrap_err();
+        let e = apply_result(&s, &format!("{NOT_A_SERVICE}\r\n"), "Exception: ...", 1).unwrap_err();
         assert!(
             e.starts_with("service rwin-agent: Windows could not start it (error 1053"),
             "{e}"
         );
         assert!(e.contains("agent.exe must be a Windows service"), "{e}");
-        assert_eq!(s.apply_result("rwin: done\r\n", "", 1), Ok(()));
+        assert_eq!(apply_result(&s, "rwin: done\r\n", "", 1), Ok(()));
         assert_eq!(
-            s.apply_result("", "", 1),
+            apply_result(&s, "", "", 1),
             Err("the service script stopped (exit 1) without saying why".into())
         );
-    }
-
-    #[test]
-    fn dependents_are_removed_before_what_they_depend_on() {
-        let r = |name: &str, deps: &[&str]| ServiceRecord {
-            name: name.into(),
-            depends_on: deps.iter().map(|d| d.to_string()).collect(),
-            files: Vec::new(),
-        };
-        let recs = vec![
-            r("rwin-network", &[]),
-            r("rwin-agent", &["rwin-network", "rwin-dns"]),
-            r("rwin-dns", &["rwin-network"]),
-        ];
-        let order: Vec<&str> = removal_order(&recs)
-            .iter()
-            .map(|s| s.name.as_str())
-            .collect();
-        assert_eq!(order, vec!["rwin-agent", "rwin-dns", "rwin-network"]);
     }
 }

@@ -51,7 +51,7 @@ pub struct Teardown {
     pub port_mappings: Vec<super::NatPortMapping>,
     pub turned_on: TurnedOn,
     /// Windows services of service components, with the files uploaded for them.
-    pub services: Vec<super::ServiceRecord>,
+    pub services: Vec<crate::state::windows::ServiceRecord>,
 }
 
 /// One script that removes service components' Windows services and files, the cluster's
@@ -69,7 +69,7 @@ pub fn teardown_script(t: &Teardown) -> String {
         t.cluster
     );
     // Services first: an agent could otherwise start containers again while they go.
-    super::service::teardown_services(&mut s, &t.services);
+    super::service_teardown::teardown_services(&mut s, &t.services);
     let _ = writeln!(
         s,
         "$cs = docker ps -aq --filter {label}\nforeach ($c in $cs) {{\n  docker rm -f $c | Out-Null\n  if ($LASTEXITCODE -eq 0) {{ Write-Output 'removed=a container of the cluster' }} else {{ Write-Output 'left=a container of the cluster (docker rm -f failed)' }}\n}}"

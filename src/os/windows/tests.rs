@@ -33,6 +33,8 @@ fn desired() -> DesiredHost {
             "10.0.0.12".parse().unwrap(),
         ],
         plain_bridge: false,
+        allow_reboot: false,
+        published: Vec::new(),
         windows: WindowsDesired {
             metadata_address: Some("169.254.169.250".parse().unwrap()),
             ..Default::default()

@@ -9,10 +9,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rwin::os::windows::{
-    facts_script, parse_facts, script_command, wait_for_reboot, RebootWait, WindowsFacts,
-};
+use rwin::os::windows::{facts_script, parse_facts, script_command, WindowsFacts};
 use rwin::os::DesiredHost;
+use rwin::phases::{wait_for_reboot, Boot, RebootWait};
 use rwin::secret::Secret;
 use rwin::transport::winrm::{HttpOptions, WinrmTarget, WinrmTransport};
 use rwin::transport::Transport;
@@ -153,7 +152,11 @@ async fn rwin_waits_until_the_host_has_booted_again() {
     let ask = || async move {
         let t = connect(port).await?;
         let f = facts(&t).await?;
-        Ok((t, f))
+        let boot = Boot {
+            time: f.last_boot.clone(),
+            pending: f.reboot_pending,
+        };
+        Ok(((t, f), boot))
     };
     let booted_before = before
         .last_boot
@@ -168,5 +171,5 @@ async fn rwin_waits_until_the_host_has_booted_again() {
         "rwin carried on before the host restarted (it was still shutting down: {:?})",
         st.restart
     );
-    assert_ne!(back.facts.last_boot, before.last_boot);
+    assert_ne!(back.connection.1.last_boot, before.last_boot);
 }

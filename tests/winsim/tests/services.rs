@@ -5,9 +5,9 @@
 
 use rwin::config::{Service, ServiceFile};
 use rwin::os::windows::{
-    parse_qc, parse_service_facts, script_command, service_apply_script, service_facts_script,
-    service_work, teardown_script, ServiceRecord, ServiceSpec, ServiceWork, Teardown, DATA_DIR,
-    PROGRAM_DIR,
+    apply_result, bin_path, parse_qc, parse_service_facts, remote_path, script_command,
+    service_apply_script, service_facts_script, service_work, teardown_script, ServiceRecord,
+    ServiceSpec, ServiceWork, Teardown, DATA_DIR, PROGRAM_DIR,
 };
 use sha2::{Digest, Sha256};
 use winsim::effects::Effects;
@@ -169,7 +169,7 @@ fn services_are_uploaded_created_started_and_left_alone_when_unchanged() {
         Some("reset= 86400 actions= restart/5000")
     );
     // What sc.exe stored is the command line rwin meant, quotes and all.
-    assert_eq!(svc.bin_path, agent.bin_path());
+    assert_eq!(svc.bin_path, bin_path(&agent));
     assert_eq!(
         svc.bin_path,
         r#""C:\Program Files\rwin\agent\agent.exe" --log C:\ProgramData\rwin\agent\agent.log "two words""#
@@ -242,7 +242,7 @@ fn teardown_removes_dependents_first_then_files_and_directories() {
     let record = |spec: &ServiceSpec| ServiceRecord {
         name: spec.name.clone(),
         depends_on: spec.depends_on.clone(),
-        files: spec.all_files().map(|f| spec.remote_path(f)).collect(),
+        files: spec.all_files().map(|f| remote_path(spec, f)).collect(),
     };
     // Recorded network first: teardown must still take the agent first (stopping the network
     // service while the agent runs would need -Force).
@@ -401,8 +401,7 @@ fn rwin_says_plainly_that_a_service_binary_must_be_a_windows_service() {
     let contents: Vec<Vec<u8>> = work.upload.iter().map(plain).collect();
     let script = service_apply_script(&spec, &work, &contents).expect("script");
     let (out, err, code) = s.run(&script);
-    let e = spec
-        .apply_result(&out, &err, code as u32)
+    let e = apply_result(&spec, &out, &err, code as u32)
         .expect_err("a plain program cannot start as a service");
     assert!(
         e.contains("1053") && e.contains("must be a Windows service"),

@@ -51,6 +51,8 @@ fn desired() -> DesiredHost {
             "10.0.0.11".parse().expect("an address"),
         ],
         plain_bridge: false,
+        allow_reboot: false,
+        published: Vec::new(),
         windows: WindowsDesired::default(),
     }
 }
