@@ -13,6 +13,7 @@ pub mod outcome;
 pub mod phases;
 pub mod plan;
 pub mod powershell;
+pub mod retry;
 pub mod secret;
 pub mod settings;
 pub mod state;

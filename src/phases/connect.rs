@@ -6,6 +6,7 @@ use super::{ErrorKind, Host, HostError, RunContext};
 use crate::config::{Connection, Node, WinrmAuth};
 use crate::docker::Engine;
 use crate::plan::PlannedNode;
+use crate::retry::RetryPolicy;
 use crate::secret::Secret;
 use crate::transport::ssh::{SshTarget, SshTransport};
 use crate::transport::winrm::{Auth, HttpOptions, WinrmTarget, WinrmTransport};
@@ -23,14 +24,9 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
     }
 }
 
-/// A new connection to `planned`, and how its container engine is worked over it (none
-/// without a container engine).
-pub async fn open(
-    ctx: &RunContext,
-    planned: &PlannedNode,
-) -> Result<(Arc<dyn Transport>, Option<Engine>), HostError> {
-    let node = &planned.node;
-    let transport: Arc<dyn Transport> = match node.connection {
+/// One try at opening the connection; the error says whether another can help.
+async fn connect_once(ctx: &RunContext, node: &Node) -> Result<Arc<dyn Transport>, HostError> {
+    Ok(match node.connection {
         Connection::Ssh => SshTransport::connect(ssh_target(ctx, node))
             .await
             .map_err(|e| HostError::connect(e.to_string(), e.is_retryable()))?,
@@ -39,7 +35,31 @@ pub async fn open(
         )
         .await
         .map_err(|e| HostError::connect(e.to_string(), e.is_retryable()))?,
-    };
+    })
+}
+
+/// A new connection to `planned`, and how its container engine is worked over it (none
+/// without a container engine).
+pub async fn open(
+    ctx: &RunContext,
+    planned: &PlannedNode,
+) -> Result<(Arc<dyn Transport>, Option<Engine>), HostError> {
+    let node = &planned.node;
+    let transport = RetryPolicy::CONNECT
+        .run(
+            || connect_once(ctx, node),
+            |attempt, e, pause| {
+                ctx.ui.host_step(
+                    &node.name,
+                    &format!(
+                        "connecting (try {attempt} of {} in {}s: {e})",
+                        RetryPolicy::CONNECT.attempts,
+                        pause.as_secs()
+                    ),
+                )
+            },
+        )
+        .await?;
     if ctx.config.network.container_engine == crate::config::ContainerEngine::None {
         return Ok((transport, None));
     }

@@ -70,3 +70,9 @@ impl std::fmt::Display for HostError {
 }
 
 impl std::error::Error for HostError {}
+
+impl crate::retry::Retryable for HostError {
+    fn is_retryable(&self) -> bool {
+        self.retryable
+    }
+}

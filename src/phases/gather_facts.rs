@@ -42,14 +42,16 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
     let services_of_os = match (service_specs.is_empty(), os.services()) {
         (true, _) => None,
         (false, Some(s)) => Some(s),
-        (false, None) => return h.fail(
-            &ctx.ui,
-            ErrorKind::Facts,
-            format!(
+        (false, None) => {
+            return h.fail(
+                &ctx.ui,
+                ErrorKind::Facts,
+                format!(
                 "{name}: service components need a node whose OS runs them, and {} nodes do not",
                 os.os()
             ),
-        ),
+            )
+        }
     };
     // The host script and the engine's answers are independent: run them side by side, each
     // on its own channel of the one connection.
