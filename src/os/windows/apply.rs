@@ -5,9 +5,17 @@
 //! also runs with `-ErrorAction Stop`, except probes that may find nothing, which say
 //! `-ErrorAction SilentlyContinue`; every native command's exit code is checked and a failure
 //! throws a sentence naming the step. The container adapter exists only once the network does, so it
-//! is looked up when the script runs, by the bound NIC's MAC and the highest ifIndex.
+//! is looked up when the script runs, by the bound NIC's MAC and the highest ifIndex, waiting up to
+//! [`HNS_WAIT_SECS`] for HNS to make it.
 
 use std::fmt::Write as _;
+
+/// How long the script waits for HNS: it applies a new network asynchronously, so the
+/// vEthernet adapter (and the NIC's address moving to it) appear some time after `docker
+/// network create` returns. flannel's Windows backend waits for them the same way, polling
+/// every second for a bounded time (hostgw_windows.go, `wait.Poll`/`PollImmediate` for the
+/// management IP and the renamed interface).
+pub const HNS_WAIT_SECS: u32 = 60;
 
 use super::change::{driver_name, Change};
 use super::{firewall_rule_name, CLUSTER_LABEL, INTERFACE_OPTION, NETWORK, TCPIP_KEY};
@@ -67,11 +75,12 @@ fn needs_container(c: &Change) -> bool {
 /// `$ri`: the interface holding the node's internal address, where routes to neighbours go.
 fn find_route_if(s: &mut String, d: &DesiredHost) {
     let ip = quote(&d.internal_address.to_string());
+    let tries = hns_tries();
     let _ = writeln!(
         s,
-        "$ri = $null\n$ips = Get-NetIPAddress -AddressFamily IPv4 -ErrorAction Stop\nforeach ($ip in $ips) {{ if ($ip.IPAddress -eq {ip}) {{ $ri = [int]$ip.InterfaceIndex }} }}\nif ($null -eq $ri) {{ throw {} }}",
+        "$ri = $null\nforeach ($try in @({tries})) {{\n  if ($null -eq $ri) {{\n    if ($try -gt 1) {{ Start-Sleep -Seconds 1 }}\n    $ips = Get-NetIPAddress -AddressFamily IPv4 -ErrorAction Stop\n    foreach ($ip in $ips) {{ if ($ip.IPAddress -eq {ip}) {{ $ri = [int]$ip.InterfaceIndex }} }}\n  }}\n}}\nif ($null -eq $ri) {{ throw {} }}",
         quote(&format!(
-            "rwin: finding the interface that holds {}: no interface has that address",
+            "rwin: finding the interface that holds {}: no interface has had that address for {HNS_WAIT_SECS}s",
             d.internal_address
         ))
     );
@@ -82,6 +91,7 @@ fn find_route_if(s: &mut String, d: &DesiredHost) {
 /// the internal address: the NIC itself or, once bound, its vEthernet twin with the same MAC.
 fn find_container(s: &mut String, d: &DesiredHost, changes: &[Change], have_ri: &mut bool) {
     let nic = route_interface_name(d, changes);
+    let tries = hns_tries();
     s.push_str("$all = Get-NetAdapter -ErrorAction Stop\n");
     let what = if nic.is_empty() {
         if !*have_ri {
@@ -100,10 +110,20 @@ fn find_container(s: &mut String, d: &DesiredHost, changes: &[Change], have_ri: 
     };
     let _ = writeln!(
         s,
-        "if ($null -eq $nic) {{ throw {no_nic} }}\n$mac = $nic.MacAddress\n$ca = $null\nforeach ($a in $all) {{\n  if ($a.MacAddress -eq $mac -and $a.Name -like 'vEthernet*') {{\n    if ($null -eq $ca) {{ $ca = $a }} elseif ($a.ifIndex -gt $ca.ifIndex) {{ $ca = $a }}\n  }}\n}}\nif ($null -eq $ca) {{ throw {no_ca} }}\n$cai = [int]$ca.ifIndex\n$can = [string]$ca.Name",
+        "if ($null -eq $nic) {{ throw {no_nic} }}\n$mac = $nic.MacAddress\n$ca = $null\nforeach ($try in @({tries})) {{\n  if ($null -eq $ca) {{\n    if ($try -gt 1) {{ Start-Sleep -Seconds 1; $all = Get-NetAdapter -ErrorAction Stop }}\n    $found = $null\n    foreach ($a in $all) {{\n      if ($a.MacAddress -eq $mac -and $a.Name -like 'vEthernet*') {{\n        if ($null -eq $found) {{ $found = $a }} elseif ($a.ifIndex -gt $found.ifIndex) {{ $found = $a }}\n      }}\n    }}\n    $ca = $found\n  }}\n}}\nif ($null -eq $ca) {{ throw {no_ca} }}\n$cai = [int]$ca.ifIndex\n$can = [string]$ca.Name",
         no_nic = quote(&format!("rwin: finding the container network's adapter: there is no adapter {what}")),
-        no_ca = quote(&format!("rwin: finding the container network's adapter: no vEthernet adapter has the MAC address of {what}; is network {NETWORK} bound to it?")),
+        no_ca = quote(&format!("rwin: finding the container network's adapter: no vEthernet adapter has had the MAC address of {what} for {HNS_WAIT_SECS}s; is network {NETWORK} bound to it?")),
     );
+}
+
+/// `1, 2, … HNS_WAIT_SECS`, written out: a loop over them is one try a second. (A range
+/// expression would do the same, but the PowerShell grammar the scripts are checked with
+/// reads `1..60` in a foreach header as a command.)
+fn hns_tries() -> String {
+    (1..=HNS_WAIT_SECS)
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The route NIC's name: what the changes carry, else what the user configured.
