@@ -366,3 +366,14 @@ async fn an_unencrypted_receive_after_the_handshake_is_refused() {
     assert!(report.contains("answered in clear: Receive"), "{report}");
     assert_refused_in_clear(outcome, &report);
 }
+
+/// The connection drops during Receive and new connections are dropped for 1.5 s (a vSwitch
+/// created on the NIC that carries WinRM): the shell and the command live on on the host, so
+/// rwin asks again with the same ShellId and CommandId and gets the output (issue 12 §2).
+#[tokio::test]
+async fn a_receive_cut_off_for_a_while_is_asked_again() {
+    let (outcome, report) = run_against("drop-receive:1.5").await;
+    let out = outcome.unwrap_or_else(|e| panic!("{e}\n{report}"));
+    assert_eq!((out.stdout.as_str(), out.code), ("hi\r\n", 0), "{report}");
+    assert!(report.contains("dropped connection 2"), "{report}");
+}

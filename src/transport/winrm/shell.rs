@@ -51,6 +51,11 @@ pub struct ShellOptions {
     pub skip_cmd_shell: bool,
     /// Send stdin in pieces of at most this many bytes even when an envelope could hold more.
     pub stdin_chunk_limit: Option<usize>,
+    /// How often a Receive that failed for a retryable reason (the connection lost, the host
+    /// unreachable for a moment) is sent again, waiting `receive_retry_delay`, then twice as
+    /// long each time. The shell and the command live on on the host meanwhile.
+    pub receive_retries: u32,
+    pub receive_retry_delay: Duration,
 }
 
 impl Default for ShellOptions {
@@ -65,6 +70,10 @@ impl Default for ShellOptions {
             operation_timeout: Duration::from_secs(20),
             skip_cmd_shell: false,
             stdin_chunk_limit: None,
+            // 0.5 + 1 + 2 + 4 + 8 s: a vSwitch created on the NIC that carries WinRM drops
+            // connections for a few seconds (flannel polls up to 30 s for the switch-over).
+            receive_retries: 5,
+            receive_retry_delay: Duration::from_millis(500),
         }
     }
 }
@@ -175,6 +184,9 @@ impl WinrsShell {
             self.send_stdin(&shell_id, &command_id, data).await?;
         }
         let mut out = ReceiveOutput::default();
+        // Retries since the last answer. Only Receive is asked again: Command and Send are
+        // not idempotent, a Receive with the same ShellId and CommandId is.
+        let mut retries = 0;
         let code = loop {
             let envelope = self
                 .requests
@@ -182,8 +194,15 @@ impl WinrsShell {
             let chunk = match self.call("Receive", envelope).await {
                 Ok(body) => response::receive_output(&body, &command_id)?,
                 Err(WinrmError::Fault { fault, .. }) if fault.is_operation_timeout() => continue,
+                Err(e) if e.is_retryable() && retries < self.opts.receive_retries => {
+                    let delay = self.opts.receive_retry_delay * 2u32.saturating_pow(retries);
+                    retries += 1;
+                    tokio::time::sleep(delay).await;
+                    continue;
+                }
                 Err(e) => return Err(e),
             };
+            retries = 0;
             out.stdout.extend_from_slice(&chunk.stdout);
             out.stderr.extend_from_slice(&chunk.stderr);
             if chunk.done {
@@ -200,6 +219,8 @@ impl WinrsShell {
             // The command has exited and its output is in hand; a host that no longer knows
             // it has already released it.
             Ok(_) | Err(WinrmError::Fault { .. }) => {}
+            // Lost on the way: deleting the shell at the end releases the command too.
+            Err(e) if e.is_retryable() => {}
             Err(e) => return Err(e),
         }
         Ok(ExecOutput {
