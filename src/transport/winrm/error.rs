@@ -166,6 +166,10 @@ pub enum WinrmError {
         hint: &'static str,
     },
 
+    /// A command sent more output than rwin collects; it was terminated.
+    #[error("the command sent more than {limit} bytes of output (stdout and stderr together), which rwin does not collect; it was stopped. rwin's own scripts print far less: check what runs on the host")]
+    OutputTooLarge { limit: usize },
+
     #[error("{what} contains characters XML cannot carry (NUL or other control characters)")]
     NotXmlText { what: &'static str },
 }

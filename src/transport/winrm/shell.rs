@@ -34,6 +34,11 @@ const FAULTS_FOR_RESET: [u32; 3] = [2_150_858_843, 2_147_943_418, 2_150_859_174]
 /// Hosts may allow huge envelopes; beyond a few MiB they only cost memory on both sides.
 const MAX_ENVELOPE_SIZE_USED: usize = 4 * 1024 * 1024;
 
+/// The most output (stdout and stderr together) one command may send: rwin's scripts print
+/// kilobytes; a host that sends more is broken or hostile, and would otherwise be collected
+/// into memory without end. The SSH transport uses the same figure.
+pub const MAX_COMMAND_OUTPUT: usize = 64 * 1024 * 1024;
+
 const MESSAGE_ID_SIZED: &str = "00000000-0000-0000-0000-000000000000";
 
 /// How the shell is opened and commands are sent.
@@ -56,6 +61,8 @@ pub struct ShellOptions {
     /// long each time. The shell and the command live on on the host meanwhile.
     pub receive_retries: u32,
     pub receive_retry_delay: Duration,
+    /// The most stdout and stderr bytes one command may send ([`MAX_COMMAND_OUTPUT`]).
+    pub max_output: usize,
 }
 
 impl Default for ShellOptions {
@@ -74,6 +81,7 @@ impl Default for ShellOptions {
             // connections for a few seconds (flannel polls up to 30 s for the switch-over).
             receive_retries: 5,
             receive_retry_delay: Duration::from_millis(500),
+            max_output: MAX_COMMAND_OUTPUT,
         }
     }
 }
@@ -203,6 +211,20 @@ impl WinrsShell {
                 Err(e) => return Err(e),
             };
             retries = 0;
+            let total = out.stdout.len() + out.stderr.len();
+            if total + chunk.stdout.len() + chunk.stderr.len() > self.opts.max_output {
+                // Stop the command on the host; its output is not wanted any more.
+                let envelope = self.requests.signal(
+                    &self.ids.next_id(),
+                    &shell_id,
+                    &command_id,
+                    Signal::Terminate,
+                );
+                let _ = self.call("Signal", envelope).await;
+                return Err(WinrmError::OutputTooLarge {
+                    limit: self.opts.max_output,
+                });
+            }
             out.stdout.extend_from_slice(&chunk.stdout);
             out.stderr.extend_from_slice(&chunk.stderr);
             if chunk.done {
