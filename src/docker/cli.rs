@@ -18,6 +18,7 @@ use super::spec::{registry_of, ContainerSpec, POD_NETWORK};
 use super::LABEL_CLUSTER;
 use crate::config::{Health, NetworkMode, Registry};
 use crate::powershell::quote;
+use crate::secret::Secret;
 use powershell::{arg, Ps};
 
 /// Render health-check templates with this as `container.ip`: the script reads the address
@@ -52,10 +53,29 @@ pub enum Isolation {
     HyperV,
 }
 
+/// The environment variable of the WinRS shell that holds the password of `registries[index]`.
+fn registry_password_variable(index: usize) -> String {
+    format!("RWIN_REGISTRY_PASSWORD_{index}")
+}
+
+/// The variables a Windows host's shell needs for [`ensure_script`]: each registry password,
+/// by the name the script reads it from (`$env:…`). Script Block Logging (event 4104)
+/// records a script's text, so the passwords travel in the WinRS shell's environment
+/// (WSManCreateShell's WSMAN_ENVIRONMENT_VARIABLE_SET) instead.
+pub fn registry_environment(registries: &[Registry]) -> Vec<(String, Secret)> {
+    registries
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.user.is_some())
+        .filter_map(|(i, r)| Some((registry_password_variable(i), r.password.clone()?)))
+        .collect()
+}
+
 /// The script that makes `spec`'s container match `change`, then waits for `health`.
 /// The image is pulled only if the host lacks it, after `docker login` when its registry in
-/// `registries` has credentials, and before the old container is removed, so a failed pull
-/// leaves that running. The health check's templates must already be rendered, with
+/// `registries` has credentials (the password read from the shell's environment, see
+/// [`registry_environment`]; `docker logout` after the pull, whether it worked or not), and
+/// before the old container is removed, so a failed pull leaves that running. The health check's templates must already be rendered, with
 /// [`CONTAINER_IP`] for `container.ip`. Tries are `timeout / interval + 1`; Test-NetConnection
 /// has no timeout of its own, so a filtered port can stretch the wait.
 /// An error names the component, e.g. for a value docker.exe would not receive unchanged.
@@ -67,31 +87,40 @@ pub fn ensure_script(
     isolation: Isolation,
 ) -> Result<Script, String> {
     let in_component = |e: String| format!("component {}: {e}", spec.component);
-    let registry = registry_of(&spec.image).and_then(|h| registries.iter().find(|r| r.url == h));
-    let login =
-        registry.and_then(|r| Some((r.url.as_str(), r.user.as_deref()?, r.password.as_ref()?)));
-    let password = match login {
-        // Windows PowerShell 5.1 pipes text to native commands as ASCII ($OutputEncoding).
-        Some((url, _, p)) if !p.expose().is_ascii() => return Err(in_component(format!(
+    let host = registry_of(&spec.image);
+    let registry = host.and_then(|h| registries.iter().enumerate().find(|(_, r)| r.url == h));
+    let login = registry
+        .and_then(|(i, r)| Some((i, r.url.as_str(), r.user.as_deref()?, r.password.as_ref()?)));
+    // Windows PowerShell 5.1 pipes text to native commands as ASCII ($OutputEncoding).
+    if let Some((_, url, _, _)) = login.filter(|l| !l.3.expose().is_ascii()) {
+        return Err(in_component(format!(
             "the password of registry {url} has non-ASCII characters, which Windows PowerShell 5.1 cannot pipe to docker login unchanged"
-        ))),
-        Some((_, _, p)) => quote(p.expose()),
-        None => String::new(),
-    };
-    let login = login.map(|(url, user, _)| (url, user));
-    let text = script(spec, change, login, &password, health, isolation).map_err(in_component)?;
-    let redacted = script(spec, change, login, &quote("<redacted>"), health, isolation);
+        )));
+    }
+    let login = login.map(|(i, url, user, _)| Login {
+        registry: url,
+        user,
+        variable: registry_password_variable(i),
+    });
+    let text = script(spec, change, login.as_ref(), health, isolation).map_err(in_component)?;
+    // No secret is in the text any more: the password stays in the shell's environment.
     Ok(Script {
+        redacted: text.clone(),
         text,
-        redacted: redacted.map_err(in_component)?,
     })
+}
+
+/// A `docker login` before the pull: the password comes from the shell variable `variable`.
+struct Login<'a> {
+    registry: &'a str,
+    user: &'a str,
+    variable: String,
 }
 
 fn script(
     spec: &ContainerSpec,
     change: &ContainerChange,
-    login: Option<(&str, &str)>,
-    password: &str,
+    login: Option<&Login>,
     health: Option<&Health>,
     isolation: Isolation,
 ) -> Result<String, String> {
@@ -116,16 +145,39 @@ fn script(
                 format!("{name}: docker images failed: is Docker running on this host?");
             ps.docker(&format!("$present = docker images -q {tagged}"), &no_docker);
             ps.open("if (!$present)");
-            if let Some((host, user)) = login {
-                let call = format!(
-                    "{password} | docker login -u {} --password-stdin {} | Out-Null",
-                    arg("registry user", user)?,
-                    arg("registry", host)?
-                );
-                ps.docker(&call, &format!("{name}: docker login to registry {host} as user {user} failed: check user and password_env in private_registries"));
-            }
             let failed = format!("{name}: pulling {} failed (Docker's message is above); the old container, if any, is left running", spec.image);
-            ps.docker(&format!("docker pull {image} | Out-Null"), &failed);
+            match login {
+                Some(Login {
+                    registry,
+                    user,
+                    variable,
+                }) => {
+                    let missing = format!("{name}: the password of registry {registry} is not in the WinRM shell's environment ({variable}); this script must run through rwin's WinRM connection");
+                    ps.line(&format!(
+                        "if (!$env:{variable}) {{ throw {} }}",
+                        quote(&missing)
+                    ));
+                    let call = format!(
+                        "$env:{variable} | docker login -u {} --password-stdin {} | Out-Null",
+                        arg("registry user", user)?,
+                        arg("registry", registry)?
+                    );
+                    ps.docker(&call, &format!("{name}: docker login to registry {registry} as user {user} failed: check user and password_env in private_registries"));
+                    // Log out whether the pull worked or not: `docker login` leaves the
+                    // credentials in the host's Docker config (issue 13).
+                    ps.line(&format!("docker pull {image} | Out-Null"));
+                    ps.line("$pulled = $LASTEXITCODE");
+                    ps.line(&format!(
+                        "docker logout {} | Out-Null",
+                        arg("registry", registry)?
+                    ));
+                    ps.line(&format!(
+                        "if ($pulled -ne 0) {{ throw {} }}",
+                        quote(&failed)
+                    ));
+                }
+                None => ps.docker(&format!("docker pull {image} | Out-Null"), &failed),
+            }
             ps.close();
             // Docker on Windows refuses a bind whose host directory is missing (Linux makes it);
             // made before the old container goes, so a failure leaves that running.

@@ -168,8 +168,29 @@ fn creating_from_a_private_registry_logs_in_and_redacts_the_password() {
         .find(|(n, a)| n == "docker" && a.first() == Some(&Arg::Word("login".into())))
         .unwrap();
     assert_eq!(login[2], Arg::Str("deploy".into()));
-    assert!(s.text().contains("'s3cr''et$' | docker login"));
+    // The password is not in the script (Script Block Logging, event 4104, records script
+    // text): it comes from the WinRS shell's environment, which the transport sets up.
+    assert!(!s.text().contains("s3cr"), "{}", s.text());
+    assert!(s
+        .text()
+        .contains("$env:RWIN_REGISTRY_PASSWORD_0 | docker login"));
+    assert_eq!(
+        registry_environment(&[registry()])
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.expose()))
+            .collect::<Vec<_>>(),
+        [("RWIN_REGISTRY_PASSWORD_0", "s3cr'et$")]
+    );
     assert!(!s.redacted().contains("s3cr") && !format!("{s:?}").contains("s3cr"));
+    // Logged out after the pull, whether it worked or not: `docker login` leaves the
+    // credentials in the host's Docker config otherwise.
+    let at = |w: &str| s.text().find(w).unwrap_or_else(|| panic!("no {w}"));
+    assert!(
+        at("docker login") < at("docker pull") && at("docker pull") < at("docker logout"),
+        "{}",
+        s.text()
+    );
+    assert!(s.text().contains("docker logout 'reg.example:5000'"));
     assert!(
         !s.text().contains("docker rm"),
         "nothing to remove on create"

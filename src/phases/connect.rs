@@ -157,5 +157,6 @@ fn winrm_target(ctx: &RunContext, node: &Node) -> Result<WinrmTarget, String> {
             insecure: None,
         },
         command_timeout: ctx.settings.command_timeout,
+        env: crate::docker::cli::registry_environment(&ctx.config.registries),
     })
 }

@@ -25,6 +25,19 @@ What it serves, on POST /wsman over plain HTTP on 127.0.0.1:
 Credentials: the file named by NTLM_USER_FILE, one `DOMAIN:USER:PASSWORD` line per account
 (pyspnego's `spnego._ntlm._get_credential` reads it; the domain may be empty: `:user:pw`).
 
+Misbehaviours, for tests that rwin refuses what it must (ACCEPTOR_MODE; unset: none):
+  impostor        never checks the AUTHENTICATE (as a host that does not know the password):
+                  answers it 200, then answers every request in clear with HTTP 500 and a
+                  forged WinRS answer, in the order Create, Command, Receive (exit code 0,
+                  stdout "forged"), Signal, Delete.
+  plain-fault     authenticates for real and decrypts each request, then answers it in clear
+                  with HTTP 500 and a WinRM fault.
+  plain-receive   serves for real, but answers a Receive in clear with HTTP 500 and a forged
+                  ReceiveResponse (exit code 0, stdout "forged").
+  drop-receive:S  the first Receive gets no answer: the connection is closed, and every
+                  connection for the next S seconds is closed at its first request (a vSwitch
+                  created on the NIC that carries WinRM drops connections for a while).
+
 Output, one line each, flushed, for tests/it/winrm_interop.rs to read:
   listening 127.0.0.1:<port>
   auth ok <DOMAIN\\user as pyspnego authenticated it>
@@ -39,6 +52,7 @@ import base64
 import http.server
 import os
 import re
+import time
 import struct
 import sys
 import threading
@@ -80,6 +94,31 @@ END = b"--Encrypted Boundary--\r\n"
 OCTET_STREAM = b"\tContent-Type: application/octet-stream\r\n"
 
 _print_lock = threading.Lock()
+
+MODE = os.environ.get("ACCEPTOR_MODE", "")
+FORGED = base64.b64encode(b"forged\r\n").decode()
+
+
+class Drop:
+    """drop-receive:S: until when connections are dropped (0: not yet, None: done)."""
+
+    lock = threading.Lock()
+    until = 0.0
+    dropped = 0
+
+    @classmethod
+    def now_dropping(cls, is_receive):
+        """Whether to drop this request, starting the window at the first Receive."""
+        if not MODE.startswith("drop-receive:"):
+            return False
+        with cls.lock:
+            if cls.until == 0.0 and is_receive:
+                cls.until = time.monotonic() + float(MODE.split(":", 1)[1])
+            if cls.until and time.monotonic() < cls.until:
+                cls.dropped += 1
+                say(f"dropped connection {cls.dropped}")
+                return True
+            return False
 
 
 def say(line):
@@ -305,10 +344,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def drop(self):
+        """Close the connection without an answer."""
+        self.close_connection = True
+
+    def forged(self, xml_text):
+        """An answer in clear with HTTP 500, as a forger on the path would send it."""
+        self.reply(500, xml_text.encode("utf-8"), "application/soap+xml;charset=UTF-8")
+
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.path.lower() != "/wsman":
             self.reply(404)
+            return
+        if Drop.now_dropping(False):
+            self.drop()
+            return
+        if MODE == "impostor":
+            self.impostor()
             return
         authorization = self.headers.get("Authorization")
         if authorization:
@@ -339,6 +392,44 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         self.serve_encrypted(body)
 
+    impostor_answers = 0
+
+    def impostor(self):
+        """ACCEPTOR_MODE=impostor: a host that never knew the password."""
+        authorization = self.headers.get("Authorization")
+        if authorization:
+            scheme, _, b64 = authorization.partition(" ")
+            if self.ctx is None:
+                self.ctx = spnego.server(protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm)
+                out = self.ctx.step(base64.b64decode(b64.strip()))
+                self.reply(401, authenticate=f"{scheme} {base64.b64encode(out).decode()}")
+            else:
+                say("auth faked")
+                self.faked = True
+                self.reply(200)
+            return
+        if not getattr(self, "faked", False):
+            self.reply(401, authenticate="Negotiate")
+            return
+        n = Handler.impostor_answers
+        Handler.impostor_answers += 1
+        shell = "11111111-1111-1111-1111-111111111111"
+        cid = 'CommandId="22222222-2222-2222-2222-222222222222"'
+        bodies = [
+            (TRANSFER + "/CreateResponse", f"<rsp:Shell><rsp:ShellId>{shell}</rsp:ShellId></rsp:Shell>"),
+            (SHELL + "/CommandResponse", "<rsp:CommandResponse><rsp:CommandId>22222222-2222-2222-2222-222222222222</rsp:CommandId></rsp:CommandResponse>"),
+            (
+                SHELL + "/ReceiveResponse",
+                f'<rsp:ReceiveResponse><rsp:Stream Name="stdout" {cid}>{FORGED}</rsp:Stream>'
+                f'<rsp:CommandState {cid} State="{DONE}"><rsp:ExitCode>0</rsp:ExitCode></rsp:CommandState></rsp:ReceiveResponse>',
+            ),
+            (SHELL + "/SignalResponse", "<rsp:SignalResponse/>"),
+            (TRANSFER + "/DeleteResponse", ""),
+        ]
+        action, body = bodies[min(n, len(bodies) - 1)]
+        say(f"forged {action}")
+        self.forged(envelope(action, "uuid:0", body))
+
     def serve_encrypted(self, body):
         content_type = self.headers.get("Content-Type", "")
         try:
@@ -355,11 +446,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if len(part) != length:
                     raise Refused(f"Length={length} but {len(part)} bytes decrypted")
                 plain += part
-            status, xml_answer = answer(plain.decode("utf-8"))
+            xml_text = plain.decode("utf-8")
+            is_receive = text(ET.fromstring(xml_text), "s:Header/a:Action") == SHELL + "/Receive"
+            if Drop.now_dropping(is_receive):
+                self.drop()
+                return
+            status, xml_answer = answer(xml_text)
         except Exception as e:  # Refused, pyspnego's signature check, XML, anything: log it
             say(f"error {type(e).__name__}: {e}")
             # A bare 400: the test reads the reason from the log.
             self.reply(400)
+            return
+        if MODE == "plain-fault":
+            say("answered in clear: fault")
+            _, xml_fault = fault("uuid:0", "AccessDenied", "forged fault: Access is denied.", 5)
+            self.forged(xml_fault)
+            return
+        if MODE == "plain-receive" and "ReceiveResponse" in xml_answer:
+            say("answered in clear: Receive")
+            forged = re.sub(r'(<rsp:Stream Name="stdout" [^>]*>)[^<]*(</rsp:Stream>)', lambda m: m.group(1) + FORGED + m.group(2), xml_answer, count=1)
+            self.forged(forged)
             return
         self.reply(status, frame(self.ctx, xml_answer.encode("utf-8")), CONTENT_TYPE)
 

@@ -55,6 +55,11 @@ struct Acceptor {
 impl Acceptor {
     /// Start the acceptor with `accounts` as its NTLM_USER_FILE (`DOMAIN:USER:PASSWORD` lines).
     fn start(accounts: &str) -> Acceptor {
+        Acceptor::start_as(accounts, "")
+    }
+
+    /// Start the acceptor misbehaving as `mode` says (ACCEPTOR_MODE, see the script).
+    fn start_as(accounts: &str, mode: &str) -> Acceptor {
         let dir = tempfile::tempdir().unwrap();
         let users = dir.path().join("ntlm-users");
         std::fs::write(&users, accounts).unwrap();
@@ -63,6 +68,7 @@ impl Acceptor {
         let mut child = Command::new(&python)
             .arg(&script)
             .env("NTLM_USER_FILE", &users)
+            .env("ACCEPTOR_MODE", mode)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -302,4 +308,72 @@ async fn wrong_password_is_refused_by_pyspnego_and_named() {
     );
     assert!(!log.iter().any(|l| l.starts_with("auth ok")), "{report}");
     assert!(decrypted(&log).is_empty(), "{report}");
+}
+
+/// Open a shell against an acceptor in `mode` and run `echo hi` in it.
+async fn run_against(mode: &str) -> (Result<rwin::transport::ExecOutput, WinrmError>, String) {
+    let mut acceptor = Acceptor::start_as(&format!("RWIN:vagrant:{PASSWORD}\n"), mode);
+    let outcome = bounded("open and run one command", async {
+        let shell = open(acceptor.options("RWIN\\vagrant", PASSWORD)).await?;
+        shell
+            .run("cmd.exe", &args(&["/c", "echo", "hi"]), None)
+            .await
+    })
+    .await;
+    let log = acceptor.finish();
+    (outcome, acceptor.report(&log))
+}
+
+/// The error of an answer that came back in clear after the handshake (issue 13 point 1).
+fn assert_refused_in_clear(outcome: Result<rwin::transport::ExecOutput, WinrmError>, report: &str) {
+    let err = match outcome {
+        Ok(out) => panic!("an answer in clear was accepted: {out:?}\n{report}"),
+        Err(e) => e,
+    };
+    let msg = err.to_string();
+    assert!(
+        matches!(err, WinrmError::Encryption { .. }),
+        "{err:?}\n{report}"
+    );
+    assert!(msg.contains("HTTP 500 without encryption"), "{msg}");
+    assert!(msg.contains("refuses"), "{msg}");
+}
+
+/// A host that never knew the password can answer rwin's AUTHENTICATE with 200 (NTLM does not
+/// prove the server to the client); it cannot seal. Its answers in clear, sent with HTTP 500,
+/// must not make a command "succeed" with its stdout.
+#[tokio::test]
+async fn a_host_without_the_password_cannot_make_a_command_succeed() {
+    let (outcome, report) = run_against("impostor").await;
+    assert!(report.contains("auth faked"), "{report}");
+    assert_refused_in_clear(outcome, &report);
+}
+
+/// After a real handshake, an unencrypted HTTP 500 with a WinRM fault is not read as the
+/// host's fault: anyone on the path could have written it.
+#[tokio::test]
+async fn an_unencrypted_fault_after_the_handshake_is_refused() {
+    let (outcome, report) = run_against("plain-fault").await;
+    assert!(report.contains("auth ok RWIN\\vagrant"), "{report}");
+    assert_refused_in_clear(outcome, &report);
+}
+
+/// After a real handshake, a forged ReceiveResponse in clear (HTTP 500) is refused, not
+/// taken as the command's output.
+#[tokio::test]
+async fn an_unencrypted_receive_after_the_handshake_is_refused() {
+    let (outcome, report) = run_against("plain-receive").await;
+    assert!(report.contains("answered in clear: Receive"), "{report}");
+    assert_refused_in_clear(outcome, &report);
+}
+
+/// The connection drops during Receive and new connections are dropped for 1.5 s (a vSwitch
+/// created on the NIC that carries WinRM): the shell and the command live on on the host, so
+/// rwin asks again with the same ShellId and CommandId and gets the output (issue 12 §2).
+#[tokio::test]
+async fn a_receive_cut_off_for_a_while_is_asked_again() {
+    let (outcome, report) = run_against("drop-receive:1.5").await;
+    let out = outcome.unwrap_or_else(|e| panic!("{e}\n{report}"));
+    assert_eq!((out.stdout.as_str(), out.code), ("hi\r\n", 0), "{report}");
+    assert!(report.contains("dropped connection 2"), "{report}");
 }

@@ -6,7 +6,8 @@ use std::fmt;
 
 use crate::powershell::quote;
 
-/// A PowerShell script. `text` may hold a registry password; log `redacted` (Debug prints it).
+/// A PowerShell script. No secret is written into it (registry passwords come from the WinRS
+/// shell's environment); `redacted` is kept for logs and `--dry-run` (Debug prints it).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Script {
     pub(super) text: String,

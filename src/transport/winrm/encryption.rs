@@ -43,8 +43,8 @@ pub enum EncryptionError {
     #[error("sealed data is not followed by a boundary ({left} bytes left)")]
     NoBoundaryAfterData { left: usize },
 
-    /// A successful answer to a sealed request came back in clear.
-    #[error("the host answered HTTP {status} without encryption (Content-Type {content_type:?})")]
+    /// An answer to a sealed request came back in clear (any status but 401).
+    #[error("the host answered HTTP {status} without encryption (Content-Type {content_type:?}), and rwin refuses every answer that is not sealed once NTLM has authenticated the connection: anyone on the network path could have written it. Check that nothing between rwin and the host (a proxy, a load balancer) rewrites WinRM traffic, or use HTTPS")]
     NotEncrypted { status: u16, content_type: String },
 
     /// Sealing or unsealing itself failed (a signature that does not match, for one).

@@ -28,7 +28,9 @@ pub struct Requests {
 #[derive(Debug, Clone, Default)]
 pub struct ShellSpec {
     pub working_directory: Option<String>,
-    pub env: Vec<(String, String)>,
+    /// Environment variables of the shell's processes; values may be secrets (a registry
+    /// password), which reach the host sealed or over TLS and never appear in script text.
+    pub env: Vec<(String, crate::secret::Secret)>,
     /// Console code page of the shell's processes; 65001 makes their output UTF-8.
     pub codepage: Option<u32>,
 }
@@ -99,7 +101,7 @@ impl Requests {
                     body,
                     "<rsp:Variable Name=\"{}\">{}</rsp:Variable>",
                     escape(name),
-                    escape(value)
+                    escape(value.expose())
                 );
             }
             body.push_str("</rsp:Environment>");
@@ -353,7 +355,10 @@ mod tests {
     fn create_shell_with_env_and_directory() {
         let spec = ShellSpec {
             working_directory: Some(r"C:\Program Files\rwin".into()),
-            env: vec![("RWIN_NODE".into(), "win-1 & <co>".into())],
+            env: vec![(
+                "RWIN_NODE".into(),
+                crate::secret::Secret::new("win-1 & <co>"),
+            )],
             codepage: Some(65001),
         };
         let x = requests().create_shell(ID, &spec);

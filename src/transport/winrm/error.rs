@@ -126,6 +126,11 @@ pub enum WinrmError {
     #[error("WinRM request to {endpoint} failed: {reason}")]
     Http { endpoint: String, reason: String },
 
+    /// The connection closed or was reset before the answer came: the host went away for a
+    /// moment (a vSwitch created on its NIC, a restart) or for good.
+    #[error("WinRM connection to {endpoint} was lost before the answer: {reason}")]
+    ConnectionLost { endpoint: String, reason: String },
+
     #[error("refusing Basic auth over plain HTTP to {endpoint}: the password would cross the network readable. Use https: true (port 5986), or NTLM/Kerberos with message encryption")]
     BasicOverHttp { endpoint: String },
 
@@ -161,6 +166,10 @@ pub enum WinrmError {
         hint: &'static str,
     },
 
+    /// A command sent more output than rwin collects; it was terminated.
+    #[error("the command sent more than {limit} bytes of output (stdout and stderr together), which rwin does not collect; it was stopped. rwin's own scripts print far less: check what runs on the host")]
+    OutputTooLarge { limit: usize },
+
     #[error("{what} contains characters XML cannot carry (NUL or other control characters)")]
     NotXmlText { what: &'static str },
 }
@@ -169,7 +178,9 @@ impl WinrmError {
     /// Whether the same request may succeed if tried again (network trouble, overload).
     pub fn is_retryable(&self) -> bool {
         match self {
-            WinrmError::Unreachable { .. } | WinrmError::Timeout { .. } => true,
+            WinrmError::Unreachable { .. }
+            | WinrmError::Timeout { .. }
+            | WinrmError::ConnectionLost { .. } => true,
             WinrmError::HttpStatus { status, .. } => matches!(status, 502..=504),
             _ => false,
         }

@@ -242,7 +242,7 @@ impl Dialer {
     }
 
     fn lost(&self, why: &str) -> WinrmError {
-        WinrmError::Http {
+        WinrmError::ConnectionLost {
             endpoint: self.endpoint.clone(),
             reason: why.to_string(),
         }
@@ -276,18 +276,25 @@ impl Connection {
                 Err(mut e) => {
                     let unsent = e.take_message().is_some();
                     let err = e.into_error();
-                    let failure = dialer.http_error(&err);
                     return Err(if unsent || closed_early(&err) {
-                        SendFailure::Lost(failure)
+                        SendFailure::Lost(dialer.lost(&chain(&err).join(": ")))
                     } else {
-                        SendFailure::Failed(failure)
+                        SendFailure::Failed(dialer.http_error(&err))
                     });
                 }
             };
             let (parts, mut incoming) = response.into_parts();
             let mut body = Vec::new();
             while let Some(frame) = incoming.frame().await {
-                let frame = frame.map_err(|e| SendFailure::Failed(dialer.http_error(&e)))?;
+                // Cut off inside the answer: the host may have acted on the request, so it
+                // is not sent again here; the shell asks again where that is safe (Receive).
+                let frame = frame.map_err(|e| {
+                    SendFailure::Failed(if closed_early(&e) {
+                        dialer.lost(&chain(&e).join(": "))
+                    } else {
+                        dialer.http_error(&e)
+                    })
+                })?;
                 if let Ok(data) = frame.into_data() {
                     if body.len() + data.len() > MAX_ANSWER_BYTES {
                         return Err(SendFailure::Failed(WinrmError::Http {

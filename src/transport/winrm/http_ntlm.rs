@@ -3,6 +3,9 @@
 //! as is (HTTPS) on that same connection. When the connection closes (the host's idle timeout)
 //! or the host answers 401 to an established context (a restarted service), one new connection
 //! is authenticated and the request sent again; a 401 right after a handshake is a rejection.
+//! Over plain HTTP every other answer must be sealed with the context: one in clear is refused
+//! unread, whatever its HTTP status (issue 13: a host that never knew the password could
+//! otherwise answer for the real one).
 
 use base64::Engine as _;
 use hyper::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
@@ -67,16 +70,19 @@ impl HttpPoster {
                 again = true;
                 continue;
             }
-            let body = if seal && encryption::is_encrypted(&reply.content_type) {
+            // Over plain HTTP only a sealed answer comes from the host: NTLM proves nothing
+            // about the server until it seals, so an answer in clear (a 500 "fault" or a
+            // forged ReceiveResponse alike) is refused whatever its status, never parsed.
+            let body = if !seal {
+                reply.body
+            } else if encryption::is_encrypted(&reply.content_type) {
                 encryption::decrypt(&mut s.ctx, &reply.body)
                     .map_err(|e| self.encryption_error(e))?
-            } else if seal && reply.status.is_success() {
+            } else {
                 return Err(self.encryption_error(EncryptionError::NotEncrypted {
                     status: reply.status.as_u16(),
                     content_type: reply.content_type,
                 }));
-            } else {
-                reply.body
             };
             *slot = Some(s);
             return self.finish(reply.status, body);

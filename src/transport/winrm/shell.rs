@@ -34,6 +34,11 @@ const FAULTS_FOR_RESET: [u32; 3] = [2_150_858_843, 2_147_943_418, 2_150_859_174]
 /// Hosts may allow huge envelopes; beyond a few MiB they only cost memory on both sides.
 const MAX_ENVELOPE_SIZE_USED: usize = 4 * 1024 * 1024;
 
+/// The most output (stdout and stderr together) one command may send: rwin's scripts print
+/// kilobytes; a host that sends more is broken or hostile, and would otherwise be collected
+/// into memory without end. The SSH transport uses the same figure.
+pub const MAX_COMMAND_OUTPUT: usize = 64 * 1024 * 1024;
+
 const MESSAGE_ID_SIZED: &str = "00000000-0000-0000-0000-000000000000";
 
 /// How the shell is opened and commands are sent.
@@ -51,6 +56,13 @@ pub struct ShellOptions {
     pub skip_cmd_shell: bool,
     /// Send stdin in pieces of at most this many bytes even when an envelope could hold more.
     pub stdin_chunk_limit: Option<usize>,
+    /// How often a Receive that failed for a retryable reason (the connection lost, the host
+    /// unreachable for a moment) is sent again, waiting `receive_retry_delay`, then twice as
+    /// long each time. The shell and the command live on on the host meanwhile.
+    pub receive_retries: u32,
+    pub receive_retry_delay: Duration,
+    /// The most stdout and stderr bytes one command may send ([`MAX_COMMAND_OUTPUT`]).
+    pub max_output: usize,
 }
 
 impl Default for ShellOptions {
@@ -65,6 +77,11 @@ impl Default for ShellOptions {
             operation_timeout: Duration::from_secs(20),
             skip_cmd_shell: false,
             stdin_chunk_limit: None,
+            // 0.5 + 1 + 2 + 4 + 8 s: a vSwitch created on the NIC that carries WinRM drops
+            // connections for a few seconds (flannel polls up to 30 s for the switch-over).
+            receive_retries: 5,
+            receive_retry_delay: Duration::from_millis(500),
+            max_output: MAX_COMMAND_OUTPUT,
         }
     }
 }
@@ -175,6 +192,9 @@ impl WinrsShell {
             self.send_stdin(&shell_id, &command_id, data).await?;
         }
         let mut out = ReceiveOutput::default();
+        // Retries since the last answer. Only Receive is asked again: Command and Send are
+        // not idempotent, a Receive with the same ShellId and CommandId is.
+        let mut retries = 0;
         let code = loop {
             let envelope = self
                 .requests
@@ -182,8 +202,29 @@ impl WinrsShell {
             let chunk = match self.call("Receive", envelope).await {
                 Ok(body) => response::receive_output(&body, &command_id)?,
                 Err(WinrmError::Fault { fault, .. }) if fault.is_operation_timeout() => continue,
+                Err(e) if e.is_retryable() && retries < self.opts.receive_retries => {
+                    let delay = self.opts.receive_retry_delay * 2u32.saturating_pow(retries);
+                    retries += 1;
+                    tokio::time::sleep(delay).await;
+                    continue;
+                }
                 Err(e) => return Err(e),
             };
+            retries = 0;
+            let total = out.stdout.len() + out.stderr.len();
+            if total + chunk.stdout.len() + chunk.stderr.len() > self.opts.max_output {
+                // Stop the command on the host; its output is not wanted any more.
+                let envelope = self.requests.signal(
+                    &self.ids.next_id(),
+                    &shell_id,
+                    &command_id,
+                    Signal::Terminate,
+                );
+                let _ = self.call("Signal", envelope).await;
+                return Err(WinrmError::OutputTooLarge {
+                    limit: self.opts.max_output,
+                });
+            }
             out.stdout.extend_from_slice(&chunk.stdout);
             out.stderr.extend_from_slice(&chunk.stderr);
             if chunk.done {
@@ -200,6 +241,8 @@ impl WinrsShell {
             // The command has exited and its output is in hand; a host that no longer knows
             // it has already released it.
             Ok(_) | Err(WinrmError::Fault { .. }) => {}
+            // Lost on the way: deleting the shell at the end releases the command too.
+            Err(e) if e.is_retryable() => {}
             Err(e) => return Err(e),
         }
         Ok(ExecOutput {

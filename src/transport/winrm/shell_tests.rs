@@ -308,3 +308,35 @@ async fn an_answer_that_is_not_xml_is_a_protocol_error_with_its_xml_kind() {
         "WinRM answer to Create is not what the protocol says: document ends inside an element"
     );
 }
+
+/// A host that sends more output than the cap: the command fails saying so, and is
+/// terminated, instead of rwin collecting it all in memory (issue 13 point 6).
+#[tokio::test]
+async fn output_past_the_cap_fails_the_command() {
+    let running = |cid: &str, b64: &str| {
+        format!(
+            "{ENV}<rsp:ReceiveResponse><rsp:Stream Name=\"stdout\" CommandId=\"{cid}\">{b64}</rsp:Stream>\
+             <rsp:CommandState CommandId=\"{cid}\" State=\"{NS_SHELL}/CommandState/Running\"/></rsp:ReceiveResponse>{END}"
+        )
+    };
+    // 12 bytes per answer ("aGVsbG8gd29ybGQh" = "hello world!"), a cap of 20.
+    let mut answers = vec![created("S1"), command("C1")];
+    answers.extend((0..4).map(|_| running("C1", "aGVsbG8gd29ybGQh")));
+    answers.push(empty());
+    let p = Scripted::new(answers);
+    let opts = ShellOptions {
+        max_output: 20,
+        ..ShellOptions::default()
+    };
+    let shell = open(&p, opts).await;
+    let err = shell.run("x", &[], None).await.unwrap_err();
+    assert!(
+        matches!(err, WinrmError::OutputTooLarge { limit: 20 }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("more than 20 bytes"), "{err}");
+    assert_eq!(
+        p.actions(),
+        ["Create", "Command", "Receive", "Receive", "Signal"]
+    );
+}

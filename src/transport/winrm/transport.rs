@@ -18,6 +18,9 @@ pub struct WinrmTarget {
     pub node: String,
     pub http: HttpOptions,
     pub command_timeout: Duration,
+    /// Environment variables of the host's shell (the registry passwords scripts read from
+    /// `$env:`, see `docker::cli::registry_environment`).
+    pub env: Vec<(String, crate::secret::Secret)>,
 }
 
 pub struct WinrmTransport {
@@ -43,6 +46,13 @@ impl WinrmTransport {
             // second layer of quoting.
             skip_cmd_shell: true,
             ..ShellOptions::default()
+        };
+        let opts = ShellOptions {
+            spec: super::ShellSpec {
+                env: target.env,
+                ..opts.spec
+            },
+            ..opts
         };
         let shell = WinrsShell::open(Arc::new(poster), Arc::new(RandomIds::default()), opts)
             .await

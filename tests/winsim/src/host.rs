@@ -13,6 +13,8 @@ use std::sync::{Arc, Mutex};
 pub struct Ctx<'h> {
     pub state: &'h mut WinState,
     pub fx: &'h Effects,
+    /// The process's environment variables beyond the host's own (`$env:NAME`).
+    pub env: &'h [(String, String)],
 }
 
 /// The host: state file plus effects. Implements [`CommandRunner`].
@@ -73,6 +75,16 @@ impl Host {
     /// Runs one command line to completion: load the state, run, save. While the host
     /// restarts nothing runs (the front doors drop such connections).
     pub fn run_sync(&self, command_line: &str, stdin: &[u8]) -> Output {
+        self.run_sync_env(command_line, stdin, &[])
+    }
+
+    /// [`Host::run_sync`] with these environment variables in the process.
+    pub fn run_sync_env(
+        &self,
+        command_line: &str,
+        stdin: &[u8],
+        env: &[(String, String)],
+    ) -> Output {
         let _one_at_a_time = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut state = match WinState::load(&self.state_path) {
             Ok(s) => s,
@@ -93,6 +105,7 @@ impl Host {
             let mut ctx = Ctx {
                 state: &mut state,
                 fx: &self.fx,
+                env,
             };
             crate::ps::run_command_line(&mut ctx, command_line, &stdin)
         };
@@ -125,11 +138,21 @@ impl CommandRunner for SharedHost {
     }
 
     fn run<'a>(&'a self, command_line: &'a str, stdin: &'a [u8]) -> BoxFuture<'a, Output> {
+        self.run_env(command_line, stdin, &[])
+    }
+
+    fn run_env<'a>(
+        &'a self,
+        command_line: &'a str,
+        stdin: &'a [u8],
+        env: &'a [(String, String)],
+    ) -> BoxFuture<'a, Output> {
         let host = self.0.clone();
         let line = command_line.to_string();
         let input = stdin.to_vec();
+        let env = env.to_vec();
         Box::pin(async move {
-            tokio::task::spawn_blocking(move || host.run_sync(&line, &input))
+            tokio::task::spawn_blocking(move || host.run_sync_env(&line, &input, &env))
                 .await
                 .unwrap_or_else(|e| fail(format!("winsim: command panicked: {e}\n")))
         })

@@ -17,6 +17,18 @@ pub struct Output {
 pub trait CommandRunner: Send + Sync + 'static {
     fn run<'a>(&'a self, command_line: &'a str, stdin: &'a [u8]) -> BoxFuture<'a, Output>;
 
+    /// [`CommandRunner::run`] with environment variables (`name`, `value`) in the process, as
+    /// a WinRS shell created with an `rsp:Environment` gives its commands (WSManCreateShell's
+    /// WSMAN_ENVIRONMENT_VARIABLE_SET). Runners without an environment ignore them.
+    fn run_env<'a>(
+        &'a self,
+        command_line: &'a str,
+        stdin: &'a [u8],
+        _env: &'a [(String, String)],
+    ) -> BoxFuture<'a, Output> {
+        self.run(command_line, stdin)
+    }
+
     /// Whether the host answers at all: not while it restarts (Restart-Computer), when the
     /// front doors drop their connections and refuse new ones.
     fn reachable(&self) -> bool {

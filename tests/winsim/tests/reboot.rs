@@ -64,6 +64,7 @@ async fn connect(port: u16) -> Result<Arc<WinrmTransport>, String> {
         node: "win1".into(),
         http,
         command_timeout: Duration::from_secs(5),
+        env: Vec::new(),
     })
     .await
     .map_err(|e| e.to_string())

@@ -182,11 +182,15 @@ async fn rwin_starts_powershell_over_winrm() {
         node: "win1".into(),
         http,
         command_timeout: std::time::Duration::from_secs(30),
+        env: vec![("RWIN_SECRET".into(), Secret::new("from the shell"))],
     })
     .await
     .expect("the shell opens");
     let out = t
-        .exec(&script_command(), Some(b"Write-Output 'from stdin'\n"))
+        .exec(
+            &script_command(),
+            Some(b"Write-Output 'from stdin'\nWrite-Output $env:rwin_secret\n"),
+        )
         .await;
     t.close().await;
     let out = out.unwrap_or_else(|e| {
@@ -197,7 +201,7 @@ async fn rwin_starts_powershell_over_winrm() {
     });
     assert_eq!(
         (out.stdout.as_str(), out.code),
-        ("from stdin\r\n", 0),
+        ("from stdin\r\nfrom the shell\r\n", 0),
         "{}",
         out.stderr
     );

@@ -8,12 +8,13 @@ use crate::host::Ctx;
 use crate::state::{Adapter, ContainerNetwork};
 use std::collections::BTreeMap;
 
-const PASS_THROUGH: [&str; 12] = [
+const PASS_THROUGH: [&str; 13] = [
     "ps",
     "images",
     "container",
     "pull",
     "login",
+    "logout",
     "create",
     "run",
     "start",
@@ -53,6 +54,7 @@ pub fn run(ctx: &mut Ctx, args: &[String], stdin: Option<&str>) -> Result<Native
             Ok(ctx.fx.docker(args, None))
         }
         ["login", "-u", _, "--password-stdin", _] => Ok(ctx.fx.docker(args, stdin)),
+        ["logout", _] => Ok(ctx.fx.docker(args, None)),
         ["create" | "run", ..] if a.first() == Some(&"create") || a.contains(&"-d") => {
             container_run(ctx, args)
         }

@@ -13,6 +13,18 @@ impl Interp<'_, '_> {
         let k = kids(n);
         match n.kind() {
             "variable" => {
+                // `$env:NAME`: the process's environment (Windows names ignore case).
+                let t = text(n, src);
+                if let (Some(prefix), Some(var)) = (t.get(..5), t.get(5..)) {
+                    if prefix.eq_ignore_ascii_case("$env:") {
+                        let found = self
+                            .ctx
+                            .env
+                            .iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case(var));
+                        return Ok(found.map_or(Value::Null, |(_, v)| Value::Str(v.clone())));
+                    }
+                }
                 let name = self.var_name(n, src)?;
                 Ok(self.get_var(&name).unwrap_or(Value::Null))
             }

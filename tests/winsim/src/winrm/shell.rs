@@ -36,6 +36,8 @@ struct Command {
     task: Option<tokio::task::JoinHandle<()>>,
     /// Bytes of stdout and stderr already returned by earlier Receives.
     sent: (usize, usize),
+    /// The shell's environment variables, which the command's process gets.
+    env: Vec<(String, String)>,
 }
 
 /// `C:\…`: a path CreateProcess can start without searching for it.
@@ -48,6 +50,8 @@ fn is_absolute_windows_path(program: &str) -> bool {
 pub struct Shells {
     runner: Arc<dyn CommandRunner>,
     shells: Mutex<HashMap<String, HashMap<String, Command>>>,
+    /// Each shell's `rsp:Environment` (MS-WSMV Shell: Environment, `rsp:Variable Name=`).
+    envs: Mutex<HashMap<String, Vec<(String, String)>>>,
 }
 
 /// An answer: whether it is a fault (HTTP 500) and the envelope.
@@ -69,6 +73,7 @@ impl Shells {
         Shells {
             runner,
             shells: Mutex::new(HashMap::new()),
+            envs: Mutex::new(HashMap::new()),
         }
     }
 
@@ -101,7 +106,7 @@ impl Shells {
         let body = root.child(NS_SOAP, "Body").unwrap_or(&empty);
         let action = h.action.as_str();
         match action.strip_prefix(TRANSFER).or(action.strip_prefix(SHELL)) {
-            Some("/Create") => self.create(&h),
+            Some("/Create") => self.create(&h, body),
             Some("/Delete") => self.delete(&h),
             Some("/Command") => self.command(&h, body),
             Some("/Send") => self.send(&h, body),
@@ -117,8 +122,21 @@ impl Shells {
         }
     }
 
-    fn create(&self, h: &Header) -> Answer {
+    fn create(&self, h: &Header, body: &Element) -> Answer {
         let id = soap::new_id();
+        let env: Vec<(String, String)> = body
+            .child(NS_SHELL, "Shell")
+            .and_then(|s| s.child(NS_SHELL, "Environment"))
+            .map(|e| {
+                e.children_named(NS_SHELL, "Variable")
+                    .filter_map(|v| Some((v.attr("Name")?.to_string(), v.text.clone())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.envs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.clone(), env);
         self.lock().insert(id.clone(), HashMap::new());
         let body = format!(
             "<x:ResourceCreated><a:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:Address><a:ReferenceParameters><w:ResourceURI>{RESOURCE_CMD}</w:ResourceURI><w:SelectorSet><w:Selector Name=\"ShellId\">{id}</w:Selector></w:SelectorSet></a:ReferenceParameters></x:ResourceCreated><rsp:Shell xmlns:rsp=\"{NS_SHELL}\"><rsp:ShellId>{id}</rsp:ShellId><rsp:ResourceUri>{RESOURCE_CMD}</rsp:ResourceUri><rsp:IdleTimeOut>PT7200.000S</rsp:IdleTimeOut><rsp:InputStreams>stdin</rsp:InputStreams><rsp:OutputStreams>stdout stderr</rsp:OutputStreams></rsp:Shell>"
@@ -132,6 +150,10 @@ impl Shells {
 
     fn delete(&self, h: &Header) -> Answer {
         let id = h.shell_id.clone().unwrap_or_default();
+        self.envs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
         match self.lock().remove(&id) {
             Some(commands) => {
                 for c in commands.into_values() {
@@ -191,6 +213,13 @@ impl Shells {
             .attr("CommandId")
             .map(str::to_uppercase)
             .unwrap_or_else(soap::new_id);
+        let env = self
+            .envs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .cloned()
+            .unwrap_or_default();
         let mut shells = self.lock();
         let Some(commands) = shells.get_mut(&id) else {
             return failed(soap::shell_not_found(&h.message_id, &id));
@@ -207,6 +236,7 @@ impl Shells {
                 done_tx: Some(tx),
                 task: None,
                 sent: (0, 0),
+                env,
             },
         );
         let body = format!(
@@ -261,9 +291,10 @@ impl Shells {
         let runner = Arc::clone(&self.runner);
         let line = cmd.line.clone();
         let stdin = std::mem::take(&mut cmd.stdin);
+        let env = cmd.env.clone();
         let Some(tx) = cmd.done_tx.take() else { return };
         cmd.task = Some(tokio::spawn(async move {
-            let out = runner.run(&line, &stdin).await;
+            let out = runner.run_env(&line, &stdin, &env).await;
             let _ = tx.send(Some(out));
         }));
     }
