@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::retry::RetryPolicy;
+
 use futures_util::future::BoxFuture;
 use tokio::sync::Mutex;
 
@@ -56,14 +58,21 @@ pub struct ShellOptions {
     pub skip_cmd_shell: bool,
     /// Send stdin in pieces of at most this many bytes even when an envelope could hold more.
     pub stdin_chunk_limit: Option<usize>,
-    /// How often a Receive that failed for a retryable reason (the connection lost, the host
-    /// unreachable for a moment) is sent again, waiting `receive_retry_delay`, then twice as
-    /// long each time. The shell and the command live on on the host meanwhile.
-    pub receive_retries: u32,
-    pub receive_retry_delay: Duration,
+    /// How a Receive that failed for a retryable reason (the connection lost, the host
+    /// unreachable for a moment) is sent again: rwin's one retry policy, with its own numbers.
+    /// The shell and the command live on on the host meanwhile.
+    pub receive_retry: RetryPolicy,
     /// The most stdout and stderr bytes one command may send ([`MAX_COMMAND_OUTPUT`]).
     pub max_output: usize,
 }
+
+/// 0.5 + 1 + 2 + 4 + 8 s between six tries: a vSwitch created on the NIC that carries WinRM
+/// drops connections for a few seconds (flannel polls up to 30 s for the switch-over).
+pub const RECEIVE_RETRY: RetryPolicy = RetryPolicy {
+    attempts: 6,
+    first_pause: Duration::from_millis(500),
+    budget: Duration::from_secs(30),
+};
 
 impl Default for ShellOptions {
     fn default() -> Self {
@@ -77,10 +86,7 @@ impl Default for ShellOptions {
             operation_timeout: Duration::from_secs(20),
             skip_cmd_shell: false,
             stdin_chunk_limit: None,
-            // 0.5 + 1 + 2 + 4 + 8 s: a vSwitch created on the NIC that carries WinRM drops
-            // connections for a few seconds (flannel polls up to 30 s for the switch-over).
-            receive_retries: 5,
-            receive_retry_delay: Duration::from_millis(500),
+            receive_retry: RECEIVE_RETRY,
             max_output: MAX_COMMAND_OUTPUT,
         }
     }
@@ -192,25 +198,24 @@ impl WinrsShell {
             self.send_stdin(&shell_id, &command_id, data).await?;
         }
         let mut out = ReceiveOutput::default();
-        // Retries since the last answer. Only Receive is asked again: Command and Send are
-        // not idempotent, a Receive with the same ShellId and CommandId is.
-        let mut retries = 0;
+        // Only Receive is asked again: Command and Send are not idempotent, a Receive with the
+        // same ShellId and CommandId is.
         let code = loop {
-            let envelope = self
-                .requests
-                .receive(&self.ids.next_id(), &shell_id, &command_id);
-            let chunk = match self.call("Receive", envelope).await {
-                Ok(body) => response::receive_output(&body, &command_id)?,
-                Err(WinrmError::Fault { fault, .. }) if fault.is_operation_timeout() => continue,
-                Err(e) if e.is_retryable() && retries < self.opts.receive_retries => {
-                    let delay = self.opts.receive_retry_delay * 2u32.saturating_pow(retries);
-                    retries += 1;
-                    tokio::time::sleep(delay).await;
-                    continue;
+            let receive = || async {
+                let envelope = self
+                    .requests
+                    .receive(&self.ids.next_id(), &shell_id, &command_id);
+                match self.call("Receive", envelope).await {
+                    Ok(body) => response::receive_output(&body, &command_id).map(Some),
+                    Err(WinrmError::Fault { fault, .. }) if fault.is_operation_timeout() => {
+                        Ok(None)
+                    }
+                    Err(e) => Err(e),
                 }
-                Err(e) => return Err(e),
             };
-            retries = 0;
+            let Some(chunk) = self.opts.receive_retry.run(receive, |_, _, _| {}).await? else {
+                continue;
+            };
             let total = out.stdout.len() + out.stderr.len();
             if total + chunk.stdout.len() + chunk.stderr.len() > self.opts.max_output {
                 // Stop the command on the host; its output is not wanted any more.
