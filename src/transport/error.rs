@@ -42,8 +42,18 @@ pub enum TransportError {
         known_hosts: PathBuf,
     },
 
-    #[error("{node}: HOST KEY CHANGED for {addr}: it now presents {fingerprint}, which does not match {known_hosts} line {line}. This may be an attack; if the host was really reinstalled, delete that line and run again")]
+    #[error("{node}: HOST KEY CHANGED for {host}:{port}: it now presents {fingerprint}, which does not match {known_hosts} line {line}. This may be an attack; if the host was really reinstalled, remove its old keys with `{}` and run again", super::known_hosts::forget_command(known_hosts, host, *port))]
     HostKeyMismatch {
+        node: String,
+        host: String,
+        port: u16,
+        fingerprint: String,
+        known_hosts: PathBuf,
+        line: usize,
+    },
+
+    #[error("{node}: {known_hosts} line {line} names a @cert-authority for {addr}, so its host key should be certified, and rwin does not verify host certificates: it will not trust {fingerprint} on first use. Check that key on the host, then add it to {known_hosts} as a plain entry (`ssh-keyscan` prints one)")]
+    HostKeyCertAuthority {
         node: String,
         addr: String,
         fingerprint: String,

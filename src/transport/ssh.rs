@@ -44,6 +44,7 @@ enum KeyProblem {
     Unknown(String),
     Changed(String, usize),
     Revoked(String, usize),
+    CertAuthority(String, usize),
     Unreadable(String),
 }
 
@@ -78,6 +79,10 @@ impl ClientHandler {
             }
             Err(e) => {
                 self.record(KeyProblem::Unreadable(e.to_string()));
+                false
+            }
+            Ok(Verdict::CertAuthority { line }) => {
+                self.record(KeyProblem::CertAuthority(fp, line));
                 false
             }
             Ok(Verdict::Unknown) => {
@@ -230,6 +235,16 @@ impl SshTransport {
                 }
                 (_, Some(KeyProblem::Changed(fingerprint, line))) => {
                     return Err(TransportError::HostKeyMismatch {
+                        node,
+                        host: target.address.clone(),
+                        port: target.port,
+                        fingerprint,
+                        known_hosts: target.known_hosts.clone(),
+                        line,
+                    })
+                }
+                (_, Some(KeyProblem::CertAuthority(fingerprint, line))) => {
+                    return Err(TransportError::HostKeyCertAuthority {
                         node,
                         addr,
                         fingerprint,
@@ -548,3 +563,7 @@ impl Transport for SshTransport {
         self.round_trips.load(Ordering::Relaxed)
     }
 }
+
+#[cfg(test)]
+#[path = "ssh_tests.rs"]
+mod tests;
