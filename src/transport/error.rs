@@ -27,6 +27,13 @@ pub enum TransportError {
         tried: String,
     },
 
+    #[error("{node}: the SSH server accepted the connection but did not answer the login (user {user}) within {secs}s. Check the host's sshd (a PAM, LDAP or DNS lookup can stall logins), or raise --connect-timeout")]
+    AuthTimeout {
+        node: String,
+        user: String,
+        secs: u64,
+    },
+
     #[error("{node}: SSH key {path} could not be used: {reason}")]
     Key {
         node: String,
@@ -77,6 +84,13 @@ pub enum TransportError {
         reason: String,
     },
 
+    #[error("{node}: the SSH server did not open {what} within {secs}s, although the connection is up. Check the host's sshd (MaxSessions, load), or raise --connect-timeout")]
+    ChannelTimeout {
+        node: String,
+        what: String,
+        secs: u64,
+    },
+
     #[error("{node}: command timed out after {secs}s (raise --command-timeout if the host is just slow)")]
     CommandTimeout { node: String, secs: u64 },
 
@@ -104,6 +118,8 @@ impl TransportError {
                 | TransportError::ConnectTimeout { .. }
                 | TransportError::Disconnected { .. }
                 | TransportError::CommandTimeout { .. }
+                | TransportError::AuthTimeout { .. }
+                | TransportError::ChannelTimeout { .. }
         ) || matches!(self, TransportError::Winrm { source, .. } if source.is_retryable())
     }
 }

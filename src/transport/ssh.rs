@@ -140,6 +140,8 @@ pub struct SshTransport {
     node: String,
     handle: Handle<ClientHandler>,
     command_timeout: Duration,
+    /// How long the server may take to open a channel (--connect-timeout).
+    open_timeout: Duration,
     round_trips: AtomicU64,
     // Keeps the bastion's connection alive as long as this one rides on it.
     _bastion: Option<Arc<SshTransport>>,
@@ -197,15 +199,22 @@ impl SshTransport {
                 }
                 Some(b) => {
                     let jump = SshTransport::connect((**b).clone()).await?;
-                    let ch = jump
-                        .handle
-                        .channel_open_direct_tcpip(
-                            target.address.clone(),
-                            u32::from(target.port),
-                            "127.0.0.1",
-                            0,
-                        )
+                    let forward = jump.handle.channel_open_direct_tcpip(
+                        target.address.clone(),
+                        u32::from(target.port),
+                        "127.0.0.1",
+                        0,
+                    );
+                    let ch = tokio::time::timeout(target.connect_timeout, forward)
                         .await
+                        .map_err(|_| TransportError::ChannelTimeout {
+                            node: node.clone(),
+                            what: format!(
+                                "a forward to {addr} through bastion {}:{}",
+                                b.address, b.port
+                            ),
+                            secs,
+                        })?
                         .map_err(|e| TransportError::Unreachable {
                             node: node.clone(),
                             addr: addr.clone(),
@@ -283,6 +292,7 @@ impl SshTransport {
                 node: target.node.clone(),
                 handle,
                 command_timeout: target.command_timeout,
+                open_timeout: target.connect_timeout,
                 round_trips: AtomicU64::new(0),
                 _bastion: bastion,
             }))
@@ -303,13 +313,29 @@ impl SshTransport {
         }
     }
 
+    /// Wait for the server to open a channel, no longer than --connect-timeout: a server that
+    /// answers keepalives but never answers the open would otherwise hold rwin for ever.
+    async fn opened<T>(
+        &self,
+        what: impl Fn() -> String,
+        open: impl std::future::Future<Output = Result<T, russh::Error>>,
+    ) -> Result<T, TransportError> {
+        match tokio::time::timeout(self.open_timeout, open).await {
+            Ok(Ok(channel)) => Ok(channel),
+            Ok(Err(e)) => Err(self.channel_error(what(), e)),
+            Err(_) => Err(TransportError::ChannelTimeout {
+                node: self.node.clone(),
+                what: what(),
+                secs: self.open_timeout.as_secs(),
+            }),
+        }
+    }
+
     async fn run(&self, command: &str, stdin: Option<&[u8]>) -> Result<ExecOutput, TransportError> {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
         let mut ch = self
-            .handle
-            .channel_open_session()
-            .await
-            .map_err(|e| self.channel_error("a session".into(), e))?;
+            .opened(|| "a session".into(), self.handle.channel_open_session())
+            .await?;
         ch.exec(true, command)
             .await
             .map_err(|e| self.channel_error("a command".into(), e))?;
@@ -385,16 +411,13 @@ async fn authenticate(
             let ids = agent.request_identities().await.unwrap_or_default();
             for id in ids {
                 let key = id.public_key().into_owned();
-                let hash = handle
-                    .best_supported_rsa_hash()
-                    .await
+                let hash = answered(t, handle.best_supported_rsa_hash())
+                    .await?
                     .ok()
                     .flatten()
                     .flatten();
-                if let Ok(r) = handle
-                    .authenticate_publickey_with(&t.user, key, hash, &mut agent)
-                    .await
-                {
+                let signed = handle.authenticate_publickey_with(&t.user, key, hash, &mut agent);
+                if let Ok(r) = answered(t, signed).await? {
                     if r.success() {
                         return Ok(());
                     }
@@ -410,15 +433,13 @@ async fn authenticate(
         if path.is_file() {
             tried.push(format!("key {}", path.display()));
             let key = load_key(path, t)?;
-            let hash = handle
-                .best_supported_rsa_hash()
-                .await
+            let hash = answered(t, handle.best_supported_rsa_hash())
+                .await?
                 .map_err(transport_err)?
                 .flatten();
-            let r = handle
-                .authenticate_publickey(&t.user, PrivateKeyWithHashAlg::new(key, hash))
-                .await
-                .map_err(transport_err)?;
+            let signed =
+                handle.authenticate_publickey(&t.user, PrivateKeyWithHashAlg::new(key, hash));
+            let r = answered(t, signed).await?.map_err(transport_err)?;
             if r.success() {
                 return Ok(());
             }
@@ -426,9 +447,8 @@ async fn authenticate(
     }
     if let Some(pw) = &t.password {
         tried.push("password".to_string());
-        let r = handle
-            .authenticate_password(&t.user, pw.expose())
-            .await
+        let r = answered(t, handle.authenticate_password(&t.user, pw.expose()))
+            .await?
             .map_err(transport_err)?;
         if r.success() {
             return Ok(());
@@ -438,6 +458,22 @@ async fn authenticate(
         tried.push("no usable key, agent or password configured".into());
     }
     Err(failed(&tried))
+}
+
+/// The server's answer to one login step, waited for no longer than --connect-timeout: a server
+/// that answers keepalives but not the login would otherwise hold rwin for ever. (A passphrase
+/// prompt happens before, in `load_key`, and is not timed.)
+async fn answered<T>(
+    t: &SshTarget,
+    step: impl std::future::Future<Output = T>,
+) -> Result<T, TransportError> {
+    tokio::time::timeout(t.connect_timeout, step)
+        .await
+        .map_err(|_| TransportError::AuthTimeout {
+            node: t.node.clone(),
+            user: t.user.clone(),
+            secs: t.connect_timeout.as_secs(),
+        })
 }
 
 /// Keys already read (and decrypted) in this run: one passphrase prompt and one slow KDF per
@@ -517,10 +553,11 @@ impl Transport for SshTransport {
         Box::pin(async move {
             self.round_trips.fetch_add(1, Ordering::Relaxed);
             let ch = self
-                .handle
-                .channel_open_direct_streamlocal(path)
-                .await
-                .map_err(|e| self.channel_error(format!("the socket {path}"), e))?;
+                .opened(
+                    || format!("the socket {path}"),
+                    self.handle.channel_open_direct_streamlocal(path),
+                )
+                .await?;
             Ok(Box::pin(ch.into_stream()) as BoxStream)
         })
     }
@@ -532,10 +569,8 @@ impl Transport for SshTransport {
         Box::pin(async move {
             self.round_trips.fetch_add(1, Ordering::Relaxed);
             let ch = self
-                .handle
-                .channel_open_session()
-                .await
-                .map_err(|e| self.channel_error("a session".into(), e))?;
+                .opened(|| "a session".into(), self.handle.channel_open_session())
+                .await?;
             ch.exec(true, command)
                 .await
                 .map_err(|e| self.channel_error(format!("`{command}`"), e))?;
@@ -551,10 +586,12 @@ impl Transport for SshTransport {
         Box::pin(async move {
             self.round_trips.fetch_add(1, Ordering::Relaxed);
             let ch = self
-                .handle
-                .channel_open_direct_tcpip(host, u32::from(port), "127.0.0.1", 0)
-                .await
-                .map_err(|e| self.channel_error(format!("{host}:{port}"), e))?;
+                .opened(
+                    || format!("{host}:{port}"),
+                    self.handle
+                        .channel_open_direct_tcpip(host, u32::from(port), "127.0.0.1", 0),
+                )
+                .await?;
             Ok(Box::pin(ch.into_stream()) as BoxStream)
         })
     }

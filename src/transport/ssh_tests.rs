@@ -4,7 +4,7 @@
 //! timeouts around the calls only keep a regression from hanging the suite.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use russh::server::{self, Auth, ChannelOpenHandle, Msg, Session};
@@ -12,7 +12,7 @@ use russh::{Channel, ChannelId};
 
 use super::{SshTarget, SshTransport};
 use crate::secret::Secret;
-use crate::transport::TransportError;
+use crate::transport::{Transport, TransportError};
 
 /// `ssh-keygen -t ed25519`: the fake server's host key.
 const HOST_KEY: &str = "-----BEGIN OPENSSH PRIVATE KEY-----
@@ -34,18 +34,27 @@ const HANG_GUARD: Duration = Duration::from_secs(30);
 /// How the fake server misbehaves.
 #[derive(Clone, Copy)]
 enum Mode {
+    /// Never answers a password login (the server's whole session waits with it).
+    StallLogin,
+    /// Logs in, then keeps every channel-open request pending, answering keepalives meanwhile.
+    StallChannels,
     /// Runs every command as one writing `bytes` bytes to stdout, then exiting 0.
     Write { bytes: usize },
 }
 
 struct Fake {
     mode: Mode,
+    /// Channel-open requests held unanswered (dropping one would refuse it).
+    parked: Arc<Mutex<Vec<ChannelOpenHandle>>>,
 }
 
 impl server::Handler for Fake {
     type Error = russh::Error;
 
     async fn auth_password(&mut self, _user: &str, _password: &str) -> Result<Auth, Self::Error> {
+        if let Mode::StallLogin = self.mode {
+            std::future::pending::<()>().await;
+        }
         Ok(Auth::Accept)
     }
 
@@ -80,8 +89,7 @@ impl server::Handler for Fake {
         session: &mut Session,
     ) -> Result<(), Self::Error> {
         session.channel_success(channel)?;
-        let Mode::Write { bytes } = self.mode;
-        {
+        if let Mode::Write { bytes } = self.mode {
             let handle = session.handle();
             tokio::spawn(async move {
                 let mut left = bytes;
@@ -103,7 +111,14 @@ impl server::Handler for Fake {
 
 impl Fake {
     async fn open(&self, reply: ChannelOpenHandle) {
-        reply.accept().await;
+        match self.mode {
+            Mode::StallChannels => {
+                if let Ok(mut parked) = self.parked.lock() {
+                    parked.push(reply);
+                }
+            }
+            _ => reply.accept().await,
+        }
     }
 }
 
@@ -117,8 +132,12 @@ async fn serve(mode: Mode) -> u16 {
         ..Default::default()
     });
     tokio::spawn(async move {
+        let parked = Arc::new(Mutex::new(Vec::new()));
         while let Ok((tcp, _)) = listener.accept().await {
-            let handler = Fake { mode };
+            let handler = Fake {
+                mode,
+                parked: parked.clone(),
+            };
             let config = config.clone();
             tokio::spawn(async move {
                 if let Ok(session) = server::run_stream(config, tcp, handler).await {
@@ -205,5 +224,58 @@ async fn a_changed_host_key_is_refused_with_the_ssh_keygen_command_that_forgets_
     assert!(
         e.ends_with(&format!("which does not match {} line 3. This may be an attack; if the host was really reinstalled, remove its old keys with `ssh-keygen -R '[127.0.0.1]:{port}' -f '{}'` and run again", kh.display(), kh.display())),
         "{e}"
+    );
+}
+#[tokio::test]
+async fn a_login_that_never_answers_ends_in_a_sentence_naming_the_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = serve(Mode::StallLogin).await;
+    let Err(e) = connect(target("node1", port, &dir.path().join("kh"))).await else {
+        panic!("logged in to a server that never answers a login");
+    };
+    assert_eq!(
+        e.to_string(),
+        "node1: the SSH server accepted the connection but did not answer the login (user root) within 1s. Check the host's sshd (a PAM, LDAP or DNS lookup can stall logins), or raise --connect-timeout"
+    );
+    assert!(e.is_retryable(), "{e}");
+}
+
+#[tokio::test]
+async fn a_session_that_is_never_opened_ends_in_a_sentence_naming_the_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = serve(Mode::StallChannels).await;
+    let ssh = connect(target("node1", port, &dir.path().join("kh")))
+        .await
+        .unwrap();
+    let run = tokio::time::timeout(HANG_GUARD, ssh.exec("true", None))
+        .await
+        .expect("rwin hung opening a session");
+    let e = run.expect_err("a command ran on a server that opens no channel");
+    assert_eq!(
+        e.to_string(),
+        "node1: the SSH server did not open a session within 1s, although the connection is up. Check the host's sshd (MaxSessions, load), or raise --connect-timeout"
+    );
+    let stream = tokio::time::timeout(HANG_GUARD, ssh.open_tcp("127.0.0.1", 8080))
+        .await
+        .expect("rwin hung opening a TCP forward");
+    assert_eq!(
+        stream.err().map(|e| e.to_string()).as_deref(),
+        Some("node1: the SSH server did not open 127.0.0.1:8080 within 1s, although the connection is up. Check the host's sshd (MaxSessions, load), or raise --connect-timeout")
+    );
+}
+
+#[tokio::test]
+async fn a_bastion_whose_forward_never_opens_ends_in_a_sentence_naming_the_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let kh = dir.path().join("kh");
+    let bastion = serve(Mode::StallChannels).await;
+    let mut node = target("node1", 2222, &kh);
+    node.bastion = Some(Box::new(target("bastion 127.0.0.1", bastion, &kh)));
+    let Err(e) = connect(node).await else {
+        panic!("connected through a bastion that opens no forward");
+    };
+    assert_eq!(
+        e.to_string(),
+        format!("node1: the SSH server did not open a forward to 127.0.0.1:2222 through bastion 127.0.0.1:{bastion} within 1s, although the connection is up. Check the host's sshd (MaxSessions, load), or raise --connect-timeout")
     );
 }
