@@ -91,6 +91,9 @@ pub enum TransportError {
         secs: u64,
     },
 
+    #[error("{node}: the command's output (stdout and stderr together) passed {mib} MiB; rwin stopped reading it and failed the command. rwin's own commands print far less: check what runs on the host")]
+    OutputTooLarge { node: String, mib: usize },
+
     #[error("{node}: command timed out after {secs}s (raise --command-timeout if the host is just slow)")]
     CommandTimeout { node: String, secs: u64 },
 

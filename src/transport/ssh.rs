@@ -38,6 +38,11 @@ pub struct SshTarget {
     pub bastion: Option<Box<SshTarget>>,
 }
 
+/// The most a command may print, stdout and stderr together. rwin's scripts print kilobytes
+/// (facts, a plan's worth of lines); a host that streams without end must not exhaust rwin's
+/// memory, and 64 MiB leaves room for any real answer.
+const OUTPUT_CAP: usize = 64 << 20;
+
 /// A host key problem seen during the handshake, turned into an error after it fails.
 #[derive(Debug, Clone)]
 enum KeyProblem {
@@ -349,7 +354,17 @@ impl SshTransport {
             .map_err(|e| self.channel_error("command input".into(), e))?;
         let (mut out, mut err, mut code) = (Vec::new(), Vec::new(), None);
         while let Some(msg) = ch.wait().await {
+            let room = OUTPUT_CAP - (out.len() + err.len());
             match msg {
+                ChannelMsg::Data { data } | ChannelMsg::ExtendedData { data, .. }
+                    if data.len() > room =>
+                {
+                    let _ = ch.close().await;
+                    return Err(TransportError::OutputTooLarge {
+                        node: self.node.clone(),
+                        mib: OUTPUT_CAP >> 20,
+                    });
+                }
                 ChannelMsg::Data { data } => out.extend_from_slice(&data),
                 ChannelMsg::ExtendedData { data, ext: 1 } => err.extend_from_slice(&data),
                 ChannelMsg::ExitStatus { exit_status } => code = Some(exit_status),

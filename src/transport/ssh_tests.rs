@@ -279,3 +279,42 @@ async fn a_bastion_whose_forward_never_opens_ends_in_a_sentence_naming_the_node(
         format!("node1: the SSH server did not open a forward to 127.0.0.1:2222 through bastion 127.0.0.1:{bastion} within 1s, although the connection is up. Check the host's sshd (MaxSessions, load), or raise --connect-timeout")
     );
 }
+#[tokio::test]
+async fn output_past_the_cap_fails_the_command_naming_the_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = serve(Mode::Write {
+        bytes: super::OUTPUT_CAP + 1,
+    })
+    .await;
+    let ssh = connect(target("node1", port, &dir.path().join("kh")))
+        .await
+        .unwrap();
+    let run = tokio::time::timeout(HANG_GUARD * 4, ssh.exec("yes", None))
+        .await
+        .expect("rwin hung reading the output");
+    let e = match run {
+        Ok(out) => panic!(
+            "collected {} bytes of output past the cap",
+            out.stdout.len()
+        ),
+        Err(e) => e,
+    };
+    assert_eq!(
+        e.to_string(),
+        "node1: the command's output (stdout and stderr together) passed 64 MiB; rwin stopped reading it and failed the command. rwin's own commands print far less: check what runs on the host"
+    );
+}
+
+#[tokio::test]
+async fn output_up_to_the_cap_is_collected_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = serve(Mode::Write { bytes: 300_000 }).await;
+    let ssh = connect(target("node1", port, &dir.path().join("kh")))
+        .await
+        .unwrap();
+    let out = tokio::time::timeout(HANG_GUARD, ssh.exec("yes", None))
+        .await
+        .expect("rwin hung reading the output")
+        .unwrap();
+    assert_eq!((out.code, out.stdout.len()), (0, 300_000));
+}
