@@ -254,3 +254,19 @@ fn without_home_a_node_without_ssh_key_path_is_refused() {
         "{stderr}"
     );
 }
+
+/// What rwin prints passes through one escape: a control character in text rwin did not write
+/// (here a file name; on a host, its stderr) reaches the terminal as `\x1b`, not as an escape.
+#[test]
+fn control_characters_in_messages_are_printed_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("evil\x1b]0;owned\x07\r.yml");
+    let out = rwin().arg("validate").arg(&cfg).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        !stderr.contains('\x1b') && !stderr.contains('\r') && !stderr.contains('\x07'),
+        "{stderr:?}"
+    );
+    assert!(stderr.contains(r"evil\x1b]0;owned\x07\r.yml"), "{stderr:?}");
+}
