@@ -28,7 +28,7 @@ complete -c rwin -n "__fish_rwin_needs_command" -l concurrency -d 'How many host
 complete -c rwin -n "__fish_rwin_needs_command" -l output -d 'Output format for plans and summaries' -r -f -a "text\t''
 json\t''"
 complete -c rwin -n "__fish_rwin_needs_command" -l known-hosts -d 'The known_hosts file to verify and record SSH host keys in' -r -F
-complete -c rwin -n "__fish_rwin_needs_command" -l connect-timeout -d 'Seconds to wait for a host to accept a connection and finish the SSH handshake' -r
+complete -c rwin -n "__fish_rwin_needs_command" -l connect-timeout -d 'Seconds to wait for a host to accept a connection and finish the SSH handshake, for each step of the SSH login, and for each channel (command, forward) the host is asked to open' -r
 complete -c rwin -n "__fish_rwin_needs_command" -l command-timeout -d 'Seconds any single remote command may take before it is abandoned' -r
 complete -c rwin -n "__fish_rwin_needs_command" -s v -l verbose -d 'More detail: the scripts sent to hosts and the number of remote round trips'
 complete -c rwin -n "__fish_rwin_needs_command" -s q -l quiet -d 'Only errors and the final result'
@@ -49,7 +49,7 @@ complete -c rwin -n "__fish_rwin_using_subcommand up" -l concurrency -d 'How man
 complete -c rwin -n "__fish_rwin_using_subcommand up" -l output -d 'Output format for plans and summaries' -r -f -a "text\t''
 json\t''"
 complete -c rwin -n "__fish_rwin_using_subcommand up" -l known-hosts -d 'The known_hosts file to verify and record SSH host keys in' -r -F
-complete -c rwin -n "__fish_rwin_using_subcommand up" -l connect-timeout -d 'Seconds to wait for a host to accept a connection and finish the SSH handshake' -r
+complete -c rwin -n "__fish_rwin_using_subcommand up" -l connect-timeout -d 'Seconds to wait for a host to accept a connection and finish the SSH handshake, for each step of the SSH login, and for each channel (command, forward) the host is asked to open' -r
 complete -c rwin -n "__fish_rwin_using_subcommand up" -l command-timeout -d 'Seconds any single remote command may take before it is abandoned' -r
 complete -c rwin -n "__fish_rwin_using_subcommand up" -l dry-run -d 'Show the plan and change nothing (same as `rwin plan`)'
 complete -c rwin -n "__fish_rwin_using_subcommand up" -s v -l verbose -d 'More detail: the scripts sent to hosts and the number of remote round trips'
@@ -63,7 +63,7 @@ complete -c rwin -n "__fish_rwin_using_subcommand plan" -l concurrency -d 'How m
 complete -c rwin -n "__fish_rwin_using_subcommand plan" -l output -d 'Output format for plans and summaries' -r -f -a "text\t''
 json\t''"
 complete -c rwin -n "__fish_rwin_using_subcommand plan" -l known-hosts -d 'The known_hosts file to verify and record SSH host keys in' -r -F
-complete -c rwin -n "__fish_rwin_using_subcommand plan" -l connect-timeout -d 'Seconds to wait for a host to accept a connection and finish the SSH handshake' -r
+complete -c rwin -n "__fish_rwin_using_subcommand plan" -l connect-timeout -d 'Seconds to wait for a host to accept a connection and finish the SSH handshake, for each step of the SSH login, and for each channel (command, forward) the host is asked to open' -r
 complete -c rwin -n "__fish_rwin_using_subcommand plan" -l command-timeout -d 'Seconds any single remote command may take before it is abandoned' -r
 complete -c rwin -n "__fish_rwin_using_subcommand plan" -s v -l verbose -d 'More detail: the scripts sent to hosts and the number of remote round trips'
 complete -c rwin -n "__fish_rwin_using_subcommand plan" -s q -l quiet -d 'Only errors and the final result'
@@ -76,7 +76,7 @@ complete -c rwin -n "__fish_rwin_using_subcommand validate" -l concurrency -d 'H
 complete -c rwin -n "__fish_rwin_using_subcommand validate" -l output -d 'Output format for plans and summaries' -r -f -a "text\t''
 json\t''"
 complete -c rwin -n "__fish_rwin_using_subcommand validate" -l known-hosts -d 'The known_hosts file to verify and record SSH host keys in' -r -F
-complete -c rwin -n "__fish_rwin_using_subcommand validate" -l connect-timeout -d 'Seconds to wait for a host to accept a connection and finish the SSH handshake' -r
+complete -c rwin -n "__fish_rwin_using_subcommand validate" -l connect-timeout -d 'Seconds to wait for a host to accept a connection and finish the SSH handshake, for each step of the SSH login, and for each channel (command, forward) the host is asked to open' -r
 complete -c rwin -n "__fish_rwin_using_subcommand validate" -l command-timeout -d 'Seconds any single remote command may take before it is abandoned' -r
 complete -c rwin -n "__fish_rwin_using_subcommand validate" -s v -l verbose -d 'More detail: the scripts sent to hosts and the number of remote round trips'
 complete -c rwin -n "__fish_rwin_using_subcommand validate" -s q -l quiet -d 'Only errors and the final result'
@@ -89,7 +89,7 @@ complete -c rwin -n "__fish_rwin_using_subcommand remove-host" -l concurrency -d
 complete -c rwin -n "__fish_rwin_using_subcommand remove-host" -l output -d 'Output format for plans and summaries' -r -f -a "text\t''
 json\t''"
 complete -c rwin -n "__fish_rwin_using_subcommand remove-host" -l known-hosts -d 'The known_hosts file to verify and record SSH host keys in' -r -F
-complete -c rwin -n "__fish_rwin_using_subcommand remove-host" -l connect-timeout -d 'Seconds to wait for a host to accept a connection and finish the SSH handshake' -r
+complete -c rwin -n "__fish_rwin_using_subcommand remove-host" -l connect-timeout -d 'Seconds to wait for a host to accept a connection and finish the SSH handshake, for each step of the SSH login, and for each channel (command, forward) the host is asked to open' -r
 complete -c rwin -n "__fish_rwin_using_subcommand remove-host" -l command-timeout -d 'Seconds any single remote command may take before it is abandoned' -r
 complete -c rwin -n "__fish_rwin_using_subcommand remove-host" -l force -d 'Clean the other hosts and the state even if NODE cannot be reached'
 complete -c rwin -n "__fish_rwin_using_subcommand remove-host" -l edit-config -d 'Also take NODE\'s entry out of cluster.yml (the rest of the file is kept as it is)'
@@ -106,7 +106,7 @@ complete -c rwin -n "__fish_rwin_using_subcommand doctor" -l concurrency -d 'How
 complete -c rwin -n "__fish_rwin_using_subcommand doctor" -l output -d 'Output format for plans and summaries' -r -f -a "text\t''
 json\t''"
 complete -c rwin -n "__fish_rwin_using_subcommand doctor" -l known-hosts -d 'The known_hosts file to verify and record SSH host keys in' -r -F
-complete -c rwin -n "__fish_rwin_using_subcommand doctor" -l connect-timeout -d 'Seconds to wait for a host to accept a connection and finish the SSH handshake' -r
+complete -c rwin -n "__fish_rwin_using_subcommand doctor" -l connect-timeout -d 'Seconds to wait for a host to accept a connection and finish the SSH handshake, for each step of the SSH login, and for each channel (command, forward) the host is asked to open' -r
 complete -c rwin -n "__fish_rwin_using_subcommand doctor" -l command-timeout -d 'Seconds any single remote command may take before it is abandoned' -r
 complete -c rwin -n "__fish_rwin_using_subcommand doctor" -l probe -d 'Also start a small container on each node and check it reaches one on every other node'
 complete -c rwin -n "__fish_rwin_using_subcommand doctor" -s v -l verbose -d 'More detail: the scripts sent to hosts and the number of remote round trips'
@@ -120,7 +120,7 @@ complete -c rwin -n "__fish_rwin_using_subcommand completions" -l concurrency -d
 complete -c rwin -n "__fish_rwin_using_subcommand completions" -l output -d 'Output format for plans and summaries' -r -f -a "text\t''
 json\t''"
 complete -c rwin -n "__fish_rwin_using_subcommand completions" -l known-hosts -d 'The known_hosts file to verify and record SSH host keys in' -r -F
-complete -c rwin -n "__fish_rwin_using_subcommand completions" -l connect-timeout -d 'Seconds to wait for a host to accept a connection and finish the SSH handshake' -r
+complete -c rwin -n "__fish_rwin_using_subcommand completions" -l connect-timeout -d 'Seconds to wait for a host to accept a connection and finish the SSH handshake, for each step of the SSH login, and for each channel (command, forward) the host is asked to open' -r
 complete -c rwin -n "__fish_rwin_using_subcommand completions" -l command-timeout -d 'Seconds any single remote command may take before it is abandoned' -r
 complete -c rwin -n "__fish_rwin_using_subcommand completions" -s v -l verbose -d 'More detail: the scripts sent to hosts and the number of remote round trips'
 complete -c rwin -n "__fish_rwin_using_subcommand completions" -s q -l quiet -d 'Only errors and the final result'

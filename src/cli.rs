@@ -52,7 +52,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "RWIN_KNOWN_HOSTS", value_name = "FILE")]
     pub known_hosts: Option<PathBuf>,
 
-    /// Seconds to wait for a host to accept a connection and finish the SSH handshake.
+    /// Seconds to wait for a host to accept a connection and finish the SSH handshake, for each
+    /// step of the SSH login, and for each channel (command, forward) the host is asked to open.
     #[arg(long, global = true, default_value_t = 10, value_name = "SECONDS")]
     pub connect_timeout: u64,
 

@@ -1,7 +1,7 @@
 //! Settled settings: flags and environment merged once, before any work starts. Nothing deeper
 //! reads raw flags or the environment.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cli::{Cli, OutputFormat};
@@ -17,7 +17,10 @@ pub struct Settings {
     pub color: bool,
     pub interactive: bool,
     pub accept_new_host_keys: bool,
-    pub known_hosts: PathBuf,
+    /// `--known-hosts`, else `~/.ssh/known_hosts`; `None` without either (HOME unset): SSH
+    /// connections are then refused ([`Settings::known_hosts`]), never pointed at a file in
+    /// the current directory.
+    pub known_hosts: Option<PathBuf>,
     pub connect_timeout: Duration,
     pub command_timeout: Duration,
     /// `--allow-reboot`: Windows hosts may be restarted when a change needs it.
@@ -31,12 +34,10 @@ impl Settings {
         let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let interactive =
             !g.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-        let known_hosts = g.known_hosts.clone().unwrap_or_else(|| {
-            home_dir()
-                .unwrap_or_else(|| PathBuf::from("."))
-                .join(".ssh")
-                .join("known_hosts")
-        });
+        let known_hosts = g
+            .known_hosts
+            .clone()
+            .or_else(|| home_dir().map(|home| home.join(".ssh").join("known_hosts")));
         Settings {
             concurrency: g.concurrency.max(1) as usize,
             verbose: g.verbose,
@@ -51,6 +52,22 @@ impl Settings {
             command_timeout: Duration::from_secs(g.command_timeout.max(1)),
             allow_reboot: g.allow_reboot,
         }
+    }
+}
+
+/// A setting rwin cannot settle without the user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    #[error("HOME is not set, so there is no ~/.ssh/known_hosts to check SSH host keys against; give the file with --known-hosts FILE (or RWIN_KNOWN_HOSTS)")]
+    NoKnownHosts,
+}
+
+impl Settings {
+    /// The known_hosts file SSH host keys are checked against and recorded in.
+    pub fn known_hosts(&self) -> Result<&Path, SettingsError> {
+        self.known_hosts
+            .as_deref()
+            .ok_or(SettingsError::NoKnownHosts)
     }
 }
 

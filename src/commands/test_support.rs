@@ -23,7 +23,7 @@ pub fn context(config_yaml: &str, state: State, dir: &Path) -> RunContext {
         color: false,
         interactive: false,
         accept_new_host_keys: false,
-        known_hosts: dir.join("known_hosts"),
+        known_hosts: Some(dir.join("known_hosts")),
         connect_timeout: Duration::from_secs(1),
         command_timeout: Duration::from_secs(1),
         allow_reboot: false,

@@ -27,7 +27,7 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
 /// One try at opening the connection; the error says whether another can help.
 async fn connect_once(ctx: &RunContext, node: &Node) -> Result<Arc<dyn Transport>, HostError> {
     Ok(match node.connection {
-        Connection::Ssh => SshTransport::connect(ssh_target(ctx, node))
+        Connection::Ssh => SshTransport::connect(ssh_target(ctx, node)?)
             .await
             .map_err(|e| HostError::connect(e.to_string(), e.is_retryable()))?,
         Connection::Winrm => WinrmTransport::connect(
@@ -78,8 +78,12 @@ pub async fn open(
     Ok((transport, Some(engine)))
 }
 
-fn ssh_target(ctx: &RunContext, node: &Node) -> SshTarget {
+fn ssh_target(ctx: &RunContext, node: &Node) -> Result<SshTarget, HostError> {
     let settings = &ctx.settings;
+    let known_hosts = settings
+        .known_hosts()
+        .map_err(|e| HostError::connect(format!("{}: {e}", node.name), false))?
+        .to_path_buf();
     let bastion = ctx.config.bastion.as_ref().map(|b| {
         Box::new(SshTarget {
             node: format!("bastion {}", b.address),
@@ -90,7 +94,7 @@ fn ssh_target(ctx: &RunContext, node: &Node) -> SshTarget {
             key_passphrase: ctx.config.ssh_key_passphrase.clone(),
             agent_auth: node.agent_auth,
             password: None,
-            known_hosts: settings.known_hosts.clone(),
+            known_hosts: known_hosts.clone(),
             accept_new_host_keys: settings.accept_new_host_keys,
             confirm: ctx.ui.asker(),
             connect_timeout: settings.connect_timeout,
@@ -98,7 +102,7 @@ fn ssh_target(ctx: &RunContext, node: &Node) -> SshTarget {
             bastion: None,
         })
     });
-    SshTarget {
+    Ok(SshTarget {
         node: node.name.clone(),
         address: node.address.clone(),
         port: node.port,
@@ -107,13 +111,13 @@ fn ssh_target(ctx: &RunContext, node: &Node) -> SshTarget {
         key_passphrase: ctx.config.ssh_key_passphrase.clone(),
         agent_auth: node.agent_auth,
         password: node.password.clone(),
-        known_hosts: settings.known_hosts.clone(),
+        known_hosts,
         accept_new_host_keys: settings.accept_new_host_keys,
         confirm: ctx.ui.asker(),
         connect_timeout: settings.connect_timeout,
         command_timeout: settings.command_timeout,
         bastion,
-    }
+    })
 }
 
 fn winrm_target(ctx: &RunContext, node: &Node) -> Result<WinrmTarget, String> {

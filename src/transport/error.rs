@@ -27,6 +27,13 @@ pub enum TransportError {
         tried: String,
     },
 
+    #[error("{node}: the SSH server accepted the connection but did not answer the login (user {user}) within {secs}s. Check the host's sshd (a PAM, LDAP or DNS lookup can stall logins), or raise --connect-timeout")]
+    AuthTimeout {
+        node: String,
+        user: String,
+        secs: u64,
+    },
+
     #[error("{node}: SSH key {path} could not be used: {reason}")]
     Key {
         node: String,
@@ -42,8 +49,18 @@ pub enum TransportError {
         known_hosts: PathBuf,
     },
 
-    #[error("{node}: HOST KEY CHANGED for {addr}: it now presents {fingerprint}, which does not match {known_hosts} line {line}. This may be an attack; if the host was really reinstalled, delete that line and run again")]
+    #[error("{node}: HOST KEY CHANGED for {host}:{port}: it now presents {fingerprint}, which does not match {known_hosts} line {line}. This may be an attack; if the host was really reinstalled, remove its old keys with `{}` and run again", super::known_hosts::forget_command(known_hosts, host, *port))]
     HostKeyMismatch {
+        node: String,
+        host: String,
+        port: u16,
+        fingerprint: String,
+        known_hosts: PathBuf,
+        line: usize,
+    },
+
+    #[error("{node}: {known_hosts} line {line} names a @cert-authority for {addr}, so its host key should be certified, and rwin does not verify host certificates: it will not trust {fingerprint} on first use. Check that key on the host, then add it to {known_hosts} as a plain entry (`ssh-keyscan` prints one)")]
+    HostKeyCertAuthority {
         node: String,
         addr: String,
         fingerprint: String,
@@ -66,6 +83,16 @@ pub enum TransportError {
         what: String,
         reason: String,
     },
+
+    #[error("{node}: the SSH server did not open {what} within {secs}s, although the connection is up. Check the host's sshd (MaxSessions, load), or raise --connect-timeout")]
+    ChannelTimeout {
+        node: String,
+        what: String,
+        secs: u64,
+    },
+
+    #[error("{node}: the command's output (stdout and stderr together) passed {mib} MiB; rwin stopped reading it and failed the command. rwin's own commands print far less: check what runs on the host")]
+    OutputTooLarge { node: String, mib: usize },
 
     #[error("{node}: command timed out after {secs}s (raise --command-timeout if the host is just slow)")]
     CommandTimeout { node: String, secs: u64 },
@@ -94,6 +121,8 @@ impl TransportError {
                 | TransportError::ConnectTimeout { .. }
                 | TransportError::Disconnected { .. }
                 | TransportError::CommandTimeout { .. }
+                | TransportError::AuthTimeout { .. }
+                | TransportError::ChannelTimeout { .. }
         ) || matches!(self, TransportError::Winrm { source, .. } if source.is_retryable())
     }
 }

@@ -1,9 +1,15 @@
-//! Host key verification against an OpenSSH known_hosts file. A host with any recorded key that
-//! doesn't match is refused, whatever the key type: RKE never checked host keys (rke#3670).
+//! Host key verification against an OpenSSH known_hosts file, read as OpenSSH reads it (sshd(8),
+//! "SSH_KNOWN_HOSTS FILE FORMAT"; OpenSSH's hostfile.c and match.c). A host with any recorded
+//! key that doesn't match is refused, whatever the key type: RKE never checked host keys
+//! (rke#3670). A key that a lenient reader calls *unknown* would be trusted by
+//! --accept-new-host-keys, so every line OpenSSH would apply must apply here too.
 
 use std::path::{Path, PathBuf};
 
+use base64::Engine as _;
+use hmac::{Hmac, KeyInit, Mac};
 use russh::keys::{HashAlg, PublicKey};
+use sha1::Sha1;
 
 /// Why the known_hosts file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -15,10 +21,12 @@ pub enum KnownHostsError {
         source: std::io::Error,
     },
 
-    /// russh could not read the file's entries for the host (a damaged entry, for one).
-    #[error("cannot read {}: {source}", path.display())]
+    /// An entry for the host whose key cannot be read: not "unknown", which would let a new
+    /// key in.
+    #[error("cannot read {} line {line}, an entry for this host: {source}", path.display())]
     Entries {
         path: PathBuf,
+        line: usize,
         #[source]
         source: russh::keys::Error,
     },
@@ -31,7 +39,7 @@ pub enum KnownHostsError {
     },
 }
 
-/// What known_hosts says about a presented key.
+/// What known_hosts says about a presented key. Line numbers count every line of the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     Known,
@@ -44,6 +52,12 @@ pub enum Verdict {
     Revoked {
         line: usize,
     },
+    /// No plain entry for the host, but a `@cert-authority` line covers it: its keys are meant
+    /// to be certified, and rwin does not verify host certificates. Not known, and not to be
+    /// trusted on first use either.
+    CertAuthority {
+        line: usize,
+    },
 }
 
 pub fn fingerprint(key: &PublicKey) -> String {
@@ -52,6 +66,35 @@ pub fn fingerprint(key: &PublicKey) -> String {
         key.algorithm().as_str(),
         key.fingerprint(HashAlg::Sha256)
     )
+}
+
+/// The name known_hosts records `host:port` under: `host` on port 22, else `[host]:port`.
+pub fn entry_name(host: &str, port: u16) -> String {
+    if port == 22 {
+        host.to_string()
+    } else {
+        format!("[{host}]:{port}")
+    }
+}
+
+/// The command that removes every plain entry for `host:port` from the file at `path`, as
+/// ssh(1) itself advises. Naming a line to delete by hand invites deleting the wrong one.
+pub fn forget_command(path: &Path, host: &str, port: u16) -> String {
+    format!(
+        "ssh-keygen -R {} -f {}",
+        shell_word(&entry_name(host, port)),
+        shell_word(&path.display().to_string())
+    )
+}
+
+/// `s` as one POSIX shell word: as it is when that is safe, else single-quoted.
+fn shell_word(s: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c);
+    if !s.is_empty() && s.chars().all(plain) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
 }
 
 /// Check `key` for `host:port` against the file at `path` (a missing file knows nothing).
@@ -71,49 +114,158 @@ pub fn check(
             })
         }
     };
-    if let Some(line) = revoked(&text, key) {
-        return Ok(Verdict::Revoked { line });
-    }
-    let recorded =
-        russh::keys::known_hosts::known_host_keys_path(host, port, path).map_err(|source| {
-            KnownHostsError::Entries {
-                path: path.to_path_buf(),
-                source,
+    // ssh(1) lower-cases the host name before matching and hashing.
+    let name = entry_name(host, port).to_lowercase();
+    let (mut known, mut changed, mut certified, mut damaged) = (false, None, None, None);
+    for entry in entries(&text) {
+        match entry.marker {
+            // Any @revoked line counts, whatever its host names: a revoked key is no host's key.
+            Marker::Revoked => {
+                if russh::keys::parse_public_key_base64(entry.key)
+                    .is_ok_and(|k| k.key_data() == key.key_data())
+                {
+                    return Ok(Verdict::Revoked { line: entry.line });
+                }
             }
-        })?;
-    if recorded.is_empty() {
-        return Ok(Verdict::Unknown);
+            _ if !hosts_match(entry.hosts, &name) => {}
+            Marker::CertAuthority => {
+                certified.get_or_insert(entry.line);
+            }
+            Marker::None => match russh::keys::parse_public_key_base64(entry.key) {
+                Ok(k) if k.key_data() == key.key_data() => known = true,
+                Ok(_) => {
+                    changed.get_or_insert(entry.line);
+                }
+                Err(source) => {
+                    damaged.get_or_insert(KnownHostsError::Entries {
+                        path: path.to_path_buf(),
+                        line: entry.line,
+                        source,
+                    });
+                }
+            },
+        }
     }
-    if recorded.iter().any(|(_, k)| k == key) {
-        return Ok(Verdict::Known);
+    if let Some(e) = damaged {
+        return Err(e);
     }
-    Ok(Verdict::Changed {
-        line: file_line(&text, recorded[0].0),
+    Ok(match (known, changed, certified) {
+        (true, _, _) => Verdict::Known,
+        (false, Some(line), _) => Verdict::Changed { line },
+        (false, None, Some(line)) => Verdict::CertAuthority { line },
+        (false, None, None) => Verdict::Unknown,
     })
 }
 
-/// The line of an `@revoked` entry for `key`. russh's reader skips marker lines, so without
-/// this a revoked key would only be unknown, and --accept-new-host-keys would trust it. Any
-/// such line counts, whatever its host names: a revoked key is no host's key.
-fn revoked(text: &str, key: &PublicKey) -> Option<usize> {
-    text.lines().enumerate().find_map(|(i, line)| {
-        let mut fields = line.split_whitespace();
-        if fields.next() != Some("@revoked") {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Marker {
+    None,
+    CertAuthority,
+    Revoked,
+}
+
+/// One key line: `[marker] hosts keytype base64-key [comment]`.
+struct Entry<'a> {
+    /// The file's own line number, counting every line.
+    line: usize,
+    marker: Marker,
+    hosts: &'a str,
+    key: &'a str,
+}
+
+/// The key lines of a known_hosts file. Fields are separated by runs of spaces and tabs
+/// (hostfile.c's `strspn(cp, " \t")`); blank lines and lines whose first non-blank character is
+/// `#` are comments; a line with a marker OpenSSH does not know, or too few fields, is skipped
+/// as OpenSSH skips it.
+fn entries(text: &str) -> impl Iterator<Item = Entry<'_>> {
+    text.lines().enumerate().filter_map(|(i, line)| {
+        let mut fields = line.split([' ', '\t']).filter(|f| !f.is_empty());
+        let first = fields.next()?;
+        if first.starts_with('#') {
             return None;
         }
-        let listed = russh::keys::parse_public_key_base64(fields.nth(2)?).ok()?;
-        (listed == *key).then_some(i + 1)
+        let (marker, hosts) = match first {
+            "@cert-authority" => (Marker::CertAuthority, fields.next()?),
+            "@revoked" => (Marker::Revoked, fields.next()?),
+            m if m.starts_with('@') => return None,
+            hosts => (Marker::None, hosts),
+        };
+        let _key_type = fields.next()?;
+        Some(Entry {
+            line: i + 1,
+            marker,
+            hosts,
+            key: fields.next()?,
+        })
     })
 }
 
-/// russh numbers entries without counting comment lines; the error names the file's own line
-/// (the operator is told to delete it).
-fn file_line(text: &str, entry: usize) -> usize {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.starts_with('#'))
-        .nth(entry.saturating_sub(1))
-        .map_or(entry, |(i, _)| i + 1)
+/// Whether a line's host field covers `name` (lower case, `[host]:port` off port 22): one hashed
+/// name, or a comma list of patterns where a matching `!pattern` takes the host out of the line
+/// (match.c's `match_hostname`, case-insensitive).
+fn hosts_match(hosts: &str, name: &str) -> bool {
+    if hosts.starts_with('|') {
+        return hashed_match(hosts, name);
+    }
+    let mut matched = false;
+    for pattern in hosts.split(',') {
+        let (negated, pattern) = match pattern.strip_prefix('!') {
+            Some(p) => (true, p),
+            None => (false, pattern),
+        };
+        if wildcard_match(name, &pattern.to_lowercase()) {
+            if negated {
+                return false;
+            }
+            matched = true;
+        }
+    }
+    matched
+}
+
+/// `|1|salt|hash`: the hash is HMAC-SHA1 of the name keyed with the salt (hostfile.c's
+/// `host_hash`). Anything else starting with `|` matches nothing.
+fn hashed_match(field: &str, name: &str) -> bool {
+    let Some(rest) = field.strip_prefix("|1|") else {
+        return false;
+    };
+    let Some((salt, hash)) = rest.split_once('|') else {
+        return false;
+    };
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let (Ok(salt), Ok(hash)) = (b64.decode(salt), b64.decode(hash)) else {
+        return false;
+    };
+    let Ok(mac) = Hmac::<Sha1>::new_from_slice(&salt) else {
+        return false;
+    };
+    mac.chain_update(name.as_bytes())
+        .verify_slice(&hash)
+        .is_ok()
+}
+
+/// `*` matches any run of characters, `?` any one (match.c's `match_pattern`), without the
+/// exponential backtracking of a naive recursion.
+fn wildcard_match(text: &str, pattern: &str) -> bool {
+    let (t, p): (Vec<char>, Vec<char>) = (text.chars().collect(), pattern.chars().collect());
+    let (mut ti, mut pi) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            ti += 1;
+            pi += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
 }
 
 /// Append `key` for `host:port` to the file (created with its directory when missing).

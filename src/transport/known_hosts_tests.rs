@@ -115,7 +115,7 @@ fn any_recorded_key_of_any_type_counts_and_the_changed_line_is_the_files_own() {
 }
 
 #[test]
-fn comments_and_markers_vouch_for_nothing() {
+fn comments_vouch_for_nothing_and_a_cert_authority_is_no_host_key() {
     let dir = tempfile::tempdir().unwrap();
     let path = file(
         &dir,
@@ -123,11 +123,148 @@ fn comments_and_markers_vouch_for_nothing() {
             "# node1.example ssh-ed25519 {KEY_A}\n@cert-authority node1.example ssh-ed25519 {KEY_B}\n"
         ),
     );
-    assert_eq!(verdict(&path, "node1.example", 22, KEY_A), Verdict::Unknown);
+    assert_eq!(
+        verdict(&path, "node2.example", 22, KEY_A),
+        Verdict::Unknown,
+        "a comment records nothing"
+    );
+    // rwin does not verify host certificates: the CA's key is not the host's key, and a
+    // host whose keys are meant to be certified must not be trusted on first use either.
     assert_eq!(
         verdict(&path, "node1.example", 22, KEY_B),
+        Verdict::CertAuthority { line: 2 },
+    );
+    assert_eq!(
+        verdict(&path, "node1.example", 22, KEY_A),
+        Verdict::CertAuthority { line: 2 },
+    );
+}
+
+#[test]
+fn a_cert_authority_covers_hosts_by_pattern_and_a_plain_entry_still_decides() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file(
+        &dir,
+        &format!(
+            "@cert-authority\t*.lab,!gw.lab ssh-ed25519 {KEY_B}\nnode1.lab ssh-ed25519 {KEY_A}\n"
+        ),
+    );
+    assert_eq!(
+        verdict(&path, "node2.lab", 22, KEY_C),
+        Verdict::CertAuthority { line: 1 }
+    );
+    assert_eq!(verdict(&path, "gw.lab", 22, KEY_C), Verdict::Unknown);
+    assert_eq!(verdict(&path, "node1.lab", 22, KEY_A), Verdict::Known);
+    assert_eq!(
+        verdict(&path, "node1.lab", 22, KEY_C),
+        Verdict::Changed { line: 2 }
+    );
+}
+
+#[test]
+fn fields_are_separated_by_any_run_of_spaces_and_tabs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file(
+        &dir,
+        &format!(
+            "node1.example\tssh-ed25519\t{KEY_A}\n  node2.example  \t ssh-ed25519   {KEY_A}  \t comment here\n@revoked\tnode3.example\tssh-ed25519\t{KEY_C}\n"
+        ),
+    );
+    assert_eq!(verdict(&path, "node1.example", 22, KEY_A), Verdict::Known);
+    assert_eq!(
+        verdict(&path, "node1.example", 22, KEY_B),
+        Verdict::Changed { line: 1 },
+        "a tab-separated entry is an entry: a new key for it is a changed key, not an unknown one"
+    );
+    assert_eq!(verdict(&path, "node2.example", 22, KEY_A), Verdict::Known);
+    assert_eq!(
+        verdict(&path, "node2.example", 22, KEY_B),
+        Verdict::Changed { line: 2 }
+    );
+    assert_eq!(
+        verdict(&path, "node9.example", 22, KEY_C),
+        Verdict::Revoked { line: 3 }
+    );
+}
+
+#[test]
+fn wildcards_and_negations_match_as_in_openssh() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file(
+        &dir,
+        &format!(
+            "*.lab,!db?.lab ssh-ed25519 {KEY_A}\n10.0.0.? ssh-ed25519 {KEY_A}\n[*.lab]:2222 ssh-ed25519 {KEY_B}\n"
+        ),
+    );
+    assert_eq!(verdict(&path, "web.lab", 22, KEY_A), Verdict::Known);
+    assert_eq!(
+        verdict(&path, "web.lab", 22, KEY_C),
+        Verdict::Changed { line: 1 }
+    );
+    assert_eq!(
+        verdict(&path, "db1.lab", 22, KEY_C),
         Verdict::Unknown,
-        "a CA key is not a host key (rwin does not verify host certificates)"
+        "a negated pattern takes the host out of the line"
+    );
+    assert_eq!(verdict(&path, "db10.lab", 22, KEY_A), Verdict::Known);
+    assert_eq!(verdict(&path, "10.0.0.7", 22, KEY_A), Verdict::Known);
+    assert_eq!(
+        verdict(&path, "10.0.0.7", 22, KEY_C),
+        Verdict::Changed { line: 2 }
+    );
+    assert_eq!(verdict(&path, "10.0.0.17", 22, KEY_C), Verdict::Unknown);
+    assert_eq!(verdict(&path, "web.lab", 2222, KEY_B), Verdict::Known);
+    assert_eq!(
+        verdict(&path, "web.lab", 2222, KEY_A),
+        Verdict::Changed { line: 3 }
+    );
+}
+
+#[test]
+fn host_names_match_whatever_their_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file(
+        &dir,
+        &format!("Node1.EXAMPLE ssh-ed25519 {KEY_A}\n{HASHED}"),
+    );
+    assert_eq!(verdict(&path, "node1.example", 22, KEY_A), Verdict::Known);
+    assert_eq!(
+        verdict(&path, "NODE1.example", 22, KEY_B),
+        Verdict::Changed { line: 1 }
+    );
+    assert_eq!(
+        verdict(&path, "Node2.Example", 2222, KEY_B),
+        Verdict::Changed { line: 3 },
+        "ssh hashes the lower-case name"
+    );
+}
+
+#[test]
+fn every_line_counts_blank_indented_comment_and_unknown_marker_lines_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file(
+        &dir,
+        &format!(
+            "\n# lab\n   # indented comment\n\t\n@future node1.example ssh-ed25519 {KEY_C}\nnode1.example ssh-ed25519 {KEY_A}\n"
+        ),
+    );
+    assert_eq!(
+        verdict(&path, "node1.example", 22, KEY_C),
+        Verdict::Changed { line: 6 },
+        "a line with a marker OpenSSH does not know is skipped, as OpenSSH skips it"
+    );
+}
+
+#[test]
+fn the_advice_for_a_changed_key_is_ssh_keygen_minus_r_with_the_entry_name() {
+    let path = Path::new("/home/op/.ssh/known_hosts");
+    assert_eq!(
+        super::forget_command(path, "node1.example", 22),
+        "ssh-keygen -R node1.example -f /home/op/.ssh/known_hosts"
+    );
+    assert_eq!(
+        super::forget_command(Path::new("/tmp/my hosts"), "10.0.0.5", 2222),
+        "ssh-keygen -R '[10.0.0.5]:2222' -f '/tmp/my hosts'"
     );
 }
 

@@ -38,12 +38,18 @@ pub struct SshTarget {
     pub bastion: Option<Box<SshTarget>>,
 }
 
+/// The most a command may print, stdout and stderr together. rwin's scripts print kilobytes
+/// (facts, a plan's worth of lines); a host that streams without end must not exhaust rwin's
+/// memory, and 64 MiB leaves room for any real answer.
+const OUTPUT_CAP: usize = 64 << 20;
+
 /// A host key problem seen during the handshake, turned into an error after it fails.
 #[derive(Debug, Clone)]
 enum KeyProblem {
     Unknown(String),
     Changed(String, usize),
     Revoked(String, usize),
+    CertAuthority(String, usize),
     Unreadable(String),
 }
 
@@ -78,6 +84,10 @@ impl ClientHandler {
             }
             Err(e) => {
                 self.record(KeyProblem::Unreadable(e.to_string()));
+                false
+            }
+            Ok(Verdict::CertAuthority { line }) => {
+                self.record(KeyProblem::CertAuthority(fp, line));
                 false
             }
             Ok(Verdict::Unknown) => {
@@ -135,6 +145,8 @@ pub struct SshTransport {
     node: String,
     handle: Handle<ClientHandler>,
     command_timeout: Duration,
+    /// How long the server may take to open a channel (--connect-timeout).
+    open_timeout: Duration,
     round_trips: AtomicU64,
     // Keeps the bastion's connection alive as long as this one rides on it.
     _bastion: Option<Arc<SshTransport>>,
@@ -192,15 +204,22 @@ impl SshTransport {
                 }
                 Some(b) => {
                     let jump = SshTransport::connect((**b).clone()).await?;
-                    let ch = jump
-                        .handle
-                        .channel_open_direct_tcpip(
-                            target.address.clone(),
-                            u32::from(target.port),
-                            "127.0.0.1",
-                            0,
-                        )
+                    let forward = jump.handle.channel_open_direct_tcpip(
+                        target.address.clone(),
+                        u32::from(target.port),
+                        "127.0.0.1",
+                        0,
+                    );
+                    let ch = tokio::time::timeout(target.connect_timeout, forward)
                         .await
+                        .map_err(|_| TransportError::ChannelTimeout {
+                            node: node.clone(),
+                            what: format!(
+                                "a forward to {addr} through bastion {}:{}",
+                                b.address, b.port
+                            ),
+                            secs,
+                        })?
                         .map_err(|e| TransportError::Unreachable {
                             node: node.clone(),
                             addr: addr.clone(),
@@ -230,6 +249,16 @@ impl SshTransport {
                 }
                 (_, Some(KeyProblem::Changed(fingerprint, line))) => {
                     return Err(TransportError::HostKeyMismatch {
+                        node,
+                        host: target.address.clone(),
+                        port: target.port,
+                        fingerprint,
+                        known_hosts: target.known_hosts.clone(),
+                        line,
+                    })
+                }
+                (_, Some(KeyProblem::CertAuthority(fingerprint, line))) => {
+                    return Err(TransportError::HostKeyCertAuthority {
                         node,
                         addr,
                         fingerprint,
@@ -268,6 +297,7 @@ impl SshTransport {
                 node: target.node.clone(),
                 handle,
                 command_timeout: target.command_timeout,
+                open_timeout: target.connect_timeout,
                 round_trips: AtomicU64::new(0),
                 _bastion: bastion,
             }))
@@ -288,13 +318,29 @@ impl SshTransport {
         }
     }
 
+    /// Wait for the server to open a channel, no longer than --connect-timeout: a server that
+    /// answers keepalives but never answers the open would otherwise hold rwin for ever.
+    async fn opened<T>(
+        &self,
+        what: impl Fn() -> String,
+        open: impl std::future::Future<Output = Result<T, russh::Error>>,
+    ) -> Result<T, TransportError> {
+        match tokio::time::timeout(self.open_timeout, open).await {
+            Ok(Ok(channel)) => Ok(channel),
+            Ok(Err(e)) => Err(self.channel_error(what(), e)),
+            Err(_) => Err(TransportError::ChannelTimeout {
+                node: self.node.clone(),
+                what: what(),
+                secs: self.open_timeout.as_secs(),
+            }),
+        }
+    }
+
     async fn run(&self, command: &str, stdin: Option<&[u8]>) -> Result<ExecOutput, TransportError> {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
         let mut ch = self
-            .handle
-            .channel_open_session()
-            .await
-            .map_err(|e| self.channel_error("a session".into(), e))?;
+            .opened(|| "a session".into(), self.handle.channel_open_session())
+            .await?;
         ch.exec(true, command)
             .await
             .map_err(|e| self.channel_error("a command".into(), e))?;
@@ -308,7 +354,17 @@ impl SshTransport {
             .map_err(|e| self.channel_error("command input".into(), e))?;
         let (mut out, mut err, mut code) = (Vec::new(), Vec::new(), None);
         while let Some(msg) = ch.wait().await {
+            let room = OUTPUT_CAP - (out.len() + err.len());
             match msg {
+                ChannelMsg::Data { data } | ChannelMsg::ExtendedData { data, .. }
+                    if data.len() > room =>
+                {
+                    let _ = ch.close().await;
+                    return Err(TransportError::OutputTooLarge {
+                        node: self.node.clone(),
+                        mib: OUTPUT_CAP >> 20,
+                    });
+                }
                 ChannelMsg::Data { data } => out.extend_from_slice(&data),
                 ChannelMsg::ExtendedData { data, ext: 1 } => err.extend_from_slice(&data),
                 ChannelMsg::ExitStatus { exit_status } => code = Some(exit_status),
@@ -370,16 +426,13 @@ async fn authenticate(
             let ids = agent.request_identities().await.unwrap_or_default();
             for id in ids {
                 let key = id.public_key().into_owned();
-                let hash = handle
-                    .best_supported_rsa_hash()
-                    .await
+                let hash = answered(t, handle.best_supported_rsa_hash())
+                    .await?
                     .ok()
                     .flatten()
                     .flatten();
-                if let Ok(r) = handle
-                    .authenticate_publickey_with(&t.user, key, hash, &mut agent)
-                    .await
-                {
+                let signed = handle.authenticate_publickey_with(&t.user, key, hash, &mut agent);
+                if let Ok(r) = answered(t, signed).await? {
                     if r.success() {
                         return Ok(());
                     }
@@ -395,15 +448,13 @@ async fn authenticate(
         if path.is_file() {
             tried.push(format!("key {}", path.display()));
             let key = load_key(path, t)?;
-            let hash = handle
-                .best_supported_rsa_hash()
-                .await
+            let hash = answered(t, handle.best_supported_rsa_hash())
+                .await?
                 .map_err(transport_err)?
                 .flatten();
-            let r = handle
-                .authenticate_publickey(&t.user, PrivateKeyWithHashAlg::new(key, hash))
-                .await
-                .map_err(transport_err)?;
+            let signed =
+                handle.authenticate_publickey(&t.user, PrivateKeyWithHashAlg::new(key, hash));
+            let r = answered(t, signed).await?.map_err(transport_err)?;
             if r.success() {
                 return Ok(());
             }
@@ -411,9 +462,8 @@ async fn authenticate(
     }
     if let Some(pw) = &t.password {
         tried.push("password".to_string());
-        let r = handle
-            .authenticate_password(&t.user, pw.expose())
-            .await
+        let r = answered(t, handle.authenticate_password(&t.user, pw.expose()))
+            .await?
             .map_err(transport_err)?;
         if r.success() {
             return Ok(());
@@ -423,6 +473,22 @@ async fn authenticate(
         tried.push("no usable key, agent or password configured".into());
     }
     Err(failed(&tried))
+}
+
+/// The server's answer to one login step, waited for no longer than --connect-timeout: a server
+/// that answers keepalives but not the login would otherwise hold rwin for ever. (A passphrase
+/// prompt happens before, in `load_key`, and is not timed.)
+async fn answered<T>(
+    t: &SshTarget,
+    step: impl std::future::Future<Output = T>,
+) -> Result<T, TransportError> {
+    tokio::time::timeout(t.connect_timeout, step)
+        .await
+        .map_err(|_| TransportError::AuthTimeout {
+            node: t.node.clone(),
+            user: t.user.clone(),
+            secs: t.connect_timeout.as_secs(),
+        })
 }
 
 /// Keys already read (and decrypted) in this run: one passphrase prompt and one slow KDF per
@@ -502,10 +568,11 @@ impl Transport for SshTransport {
         Box::pin(async move {
             self.round_trips.fetch_add(1, Ordering::Relaxed);
             let ch = self
-                .handle
-                .channel_open_direct_streamlocal(path)
-                .await
-                .map_err(|e| self.channel_error(format!("the socket {path}"), e))?;
+                .opened(
+                    || format!("the socket {path}"),
+                    self.handle.channel_open_direct_streamlocal(path),
+                )
+                .await?;
             Ok(Box::pin(ch.into_stream()) as BoxStream)
         })
     }
@@ -517,10 +584,8 @@ impl Transport for SshTransport {
         Box::pin(async move {
             self.round_trips.fetch_add(1, Ordering::Relaxed);
             let ch = self
-                .handle
-                .channel_open_session()
-                .await
-                .map_err(|e| self.channel_error("a session".into(), e))?;
+                .opened(|| "a session".into(), self.handle.channel_open_session())
+                .await?;
             ch.exec(true, command)
                 .await
                 .map_err(|e| self.channel_error(format!("`{command}`"), e))?;
@@ -536,10 +601,12 @@ impl Transport for SshTransport {
         Box::pin(async move {
             self.round_trips.fetch_add(1, Ordering::Relaxed);
             let ch = self
-                .handle
-                .channel_open_direct_tcpip(host, u32::from(port), "127.0.0.1", 0)
-                .await
-                .map_err(|e| self.channel_error(format!("{host}:{port}"), e))?;
+                .opened(
+                    || format!("{host}:{port}"),
+                    self.handle
+                        .channel_open_direct_tcpip(host, u32::from(port), "127.0.0.1", 0),
+                )
+                .await?;
             Ok(Box::pin(ch.into_stream()) as BoxStream)
         })
     }
@@ -548,3 +615,7 @@ impl Transport for SshTransport {
         self.round_trips.load(Ordering::Relaxed)
     }
 }
+
+#[cfg(test)]
+#[path = "ssh_tests.rs"]
+mod tests;

@@ -1,6 +1,7 @@
 //! Everything user-facing goes through here: per-host progress (indicatif on a terminal, plain
 //! timestamped lines otherwise), tables (tabled), prompts (dialoguer). Nothing else prints.
 
+mod escape;
 mod prompt;
 pub mod table;
 
@@ -13,6 +14,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::settings::Settings;
 
+pub use escape::{one_line, terminal_safe};
 pub use prompt::TerminalAsker;
 pub use table::labels_text;
 
@@ -64,6 +66,7 @@ impl Ui {
         }
     }
 
+    /// One timestamped line. `text` is escaped by the caller (it may hold rwin's own colours).
     fn line(&self, text: &str) {
         let stamped = format!("[{:>6.2}s] {text}", self.start.elapsed().as_secs_f64());
         match &self.multi {
@@ -96,9 +99,9 @@ impl Ui {
                     b.enable_steady_tick(std::time::Duration::from_millis(120));
                     b
                 });
-                bar.set_message(step.to_string());
+                bar.set_message(terminal_safe(step));
             }
-            None => self.line(&format!("{node}: {step}")),
+            None => self.line(&terminal_safe(&format!("{node}: {step}"))),
         }
     }
 
@@ -119,34 +122,45 @@ impl Ui {
         };
         // Error texts already start with the node's name; don't say it twice.
         let text = text.strip_prefix(&format!("{node}: ")).unwrap_or(text);
-        self.line(&format!("{mark} {node}: {text}"));
+        self.line(&format!(
+            "{mark} {}",
+            terminal_safe(&format!("{node}: {text}"))
+        ));
     }
 
     /// Detail shown with -v (commands sent, timings).
     pub fn debug(&self, text: &str) {
         if self.verbose > 0 && !self.json {
-            self.line(text);
+            self.line(&terminal_safe(text));
         }
     }
 
     pub fn info(&self, text: &str) {
         if !self.quiet && !self.json {
-            self.line(text);
+            self.line(&terminal_safe(text));
         }
     }
 
     pub fn warn(&self, text: &str) {
         let label = self.paint("33", "warning");
+        let text = terminal_safe(text);
         self.suspend(|| eprintln!("{label}: {text}"));
     }
 
     pub fn error(&self, text: &str) {
         let label = self.paint("31", "error");
+        let text = terminal_safe(text);
         self.suspend(|| eprintln!("{label}: {text}"));
     }
 
     /// Text meant for stdout (plans, summaries, JSON, completions).
     pub fn print(&self, text: &str) {
+        // JSON escapes its own control characters, and `\u{..}` would make it invalid JSON.
+        let text = if self.json {
+            text.to_string()
+        } else {
+            terminal_safe(text)
+        };
         self.suspend(|| {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(text.as_bytes());
@@ -158,6 +172,7 @@ impl Ui {
 
     /// Raw diagnostics (config errors) to stderr, as rendered.
     pub fn diagnostics(&self, text: &str) {
+        let text = terminal_safe(text);
         self.suspend(|| eprint!("{text}"));
     }
 

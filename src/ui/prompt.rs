@@ -17,7 +17,7 @@ impl Asker for TerminalAsker {
         let _guard = PROMPT_LOCK.lock();
         self.ui.suspend(|| {
             dialoguer::Confirm::new()
-                .with_prompt(question)
+                .with_prompt(super::terminal_safe(&question))
                 .default(false)
                 .interact()
                 .unwrap_or(false)
@@ -28,7 +28,7 @@ impl Asker for TerminalAsker {
         let _guard = PROMPT_LOCK.lock();
         self.ui.suspend(|| {
             dialoguer::Password::new()
-                .with_prompt(prompt)
+                .with_prompt(super::terminal_safe(&prompt))
                 .interact()
                 .ok()
         })

@@ -190,3 +190,83 @@ fn remove_host_force_says_which_other_host_kept_its_route() {
         "cluster.yml is edited only with --edit-config"
     );
 }
+
+/// With HOME unset there is no ~/.ssh/known_hosts: rwin must not fall back to a known_hosts
+/// in the current directory (where anyone who can write there decides which keys are trusted).
+#[test]
+fn without_home_an_ssh_node_needs_known_hosts_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = closed_port();
+    let cfg = dir.path().join("cluster.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "cluster_name: demo\nssh_agent_auth: true\nnodes:\n  - {}\n",
+            node("gone", "127.0.0.1", port, "10.0.0.11")
+        ),
+    )
+    .unwrap();
+    let out = rwin()
+        .env_remove("HOME")
+        .current_dir(dir.path())
+        .args(["-y", "--connect-timeout", "5", "plan"])
+        .arg(&cfg)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("gone: HOME is not set, so there is no ~/.ssh/known_hosts to check SSH host keys against; give the file with --known-hosts FILE (or RWIN_KNOWN_HOSTS)"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join(".ssh").exists(),
+        "nothing written under ./.ssh"
+    );
+}
+
+/// With HOME unset there is no default key ~/.ssh/id_rsa either: a `~` directory in the
+/// current directory must not stand in for the home.
+#[test]
+fn without_home_a_node_without_ssh_key_path_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd_tilde = dir.path().join("~").join(".ssh");
+    std::fs::create_dir_all(&cwd_tilde).unwrap();
+    std::fs::write(cwd_tilde.join("id_rsa"), "not the user's key\n").unwrap();
+    let cfg = dir.path().join("cluster.yml");
+    std::fs::write(
+        &cfg,
+        "cluster_name: demo\nnodes:\n  - {address: 192.0.2.11, role: [worker]}\n",
+    )
+    .unwrap();
+    let out = rwin()
+        .env_remove("HOME")
+        .current_dir(dir.path())
+        .arg("validate")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("node 192.0.2.11 has no ssh_key_path, and HOME is not set, so there is no default ~/.ssh/id_rsa"),
+        "{stderr}"
+    );
+}
+
+/// What rwin prints passes through one escape: a control character in text rwin did not write
+/// (here a file name; on a host, its stderr) reaches the terminal as `\x1b`, not as an escape.
+#[test]
+fn control_characters_in_messages_are_printed_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("evil\x1b]0;owned\x07\r.yml");
+    let out = rwin().arg("validate").arg(&cfg).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        !stderr.contains('\x1b') && !stderr.contains('\r') && !stderr.contains('\x07'),
+        "{stderr:?}"
+    );
+    assert!(stderr.contains(r"evil\x1b]0;owned\x07\r.yml"), "{stderr:?}");
+}

@@ -410,6 +410,8 @@ fn a_changed_or_revoked_host_key_is_refused_naming_its_line() {
         sshd.fingerprint()
     );
     assert!(r.stderr.contains(&want), "wanted: {want}\n{}", r.stderr);
+    let advice = format!("`ssh-keygen -R '[127.0.0.1]:{}' -f {kh_arg}`", sshd.port);
+    assert!(r.stderr.contains(&advice), "wanted: {advice}\n{}", r.stderr);
     assert_eq!(
         std::fs::read_to_string(&kh).unwrap(),
         before,

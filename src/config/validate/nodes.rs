@@ -14,7 +14,7 @@ use crate::config::diag::Diagnostic;
 use crate::config::model::{Connection, Network, Node, Os, Role};
 use crate::config::schema::{RawConfig, RawNode};
 use crate::secret::Secret;
-use crate::settings::expand_tilde;
+use crate::settings::{expand_tilde, home_dir};
 
 /// What the nodes before this one use, to find duplicates and overlaps.
 #[derive(Default)]
@@ -317,6 +317,16 @@ fn check_ssh_auth(
                     "fix ssh_key_path, or set ssh_agent_auth: true to use your ssh-agent",
                 );
             }
+            (None, _) if home_dir().is_none() => {
+                let d = c.error(
+                    &v.address,
+                    format!("node {name} has no ssh_key_path, and HOME is not set, so there is no default ~/.ssh/id_rsa"),
+                );
+                set_help(
+                    d,
+                    "set ssh_key_path to the key's full path (top level or on the node), set HOME, or use ssh_agent_auth: true",
+                );
+            }
             (None, _) => {
                 let default = expand_tilde("~/.ssh/id_rsa");
                 if !default.is_file() {
@@ -336,7 +346,8 @@ fn check_ssh_auth(
             _ => {}
         }
     }
-    let key_path = key_path.or_else(|| Some(expand_tilde("~/.ssh/id_rsa")));
+    // Without HOME there is no default key (not `./~/.ssh/id_rsa`).
+    let key_path = key_path.or_else(|| home_dir().map(|h| h.join(".ssh").join("id_rsa")));
     (key_path, password)
 }
 

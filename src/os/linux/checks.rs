@@ -6,12 +6,13 @@ use super::{
     boot_script, list, sha256_hex, LinuxFacts, BOOT_SCRIPT, BOOT_UNIT, BRIDGE, SYSCTL_DROPIN,
 };
 use crate::os::{Check, DesiredHost};
+use crate::ui::one_line;
 
 /// What `doctor` concludes from a Linux host's facts. Pure.
 pub fn checks(d: &DesiredHost, f: &LinuxFacts) -> Vec<Check> {
     let mut v = vec![Check::pass(
         "operating system",
-        format!("{}, kernel {}", f.os, f.kernel),
+        format!("{}, kernel {}", one_line(&f.os), one_line(&f.kernel)),
     )];
     v.push(forwarding(f));
     v.push(forwarding_at_boot(f));

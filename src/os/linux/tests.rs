@@ -135,3 +135,16 @@ fn apply_script_snapshot() {
     let f = parse_facts("forwarding=0\nsystemd=1\niptables=1\n");
     insta::assert_snapshot!(apply_script(&d, &diff(&d, &f)));
 }
+
+/// PRETTY_NAME is host text: a host can put terminal escapes in it (a title change, a cursor
+/// move over earlier lines). doctor shows it on one line with every control character escaped.
+#[test]
+fn doctor_shows_a_hostile_os_name_escaped_on_one_line() {
+    let f = parse_facts("os=Evil\x1b]0;pwned\x07 Linux\r\x1b[2J\tx\u{9b}1m\nkernel=6.1\x1b[A\n");
+    let os = checks(&desired(), &f).remove(0);
+    assert_eq!(os.name, "operating system");
+    assert_eq!(
+        os.detail,
+        r"Evil\x1b]0;pwned\x07 Linux\r\x1b[2J\tx\u{9b}1m, kernel 6.1\x1b[A"
+    );
+}
