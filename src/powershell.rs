@@ -43,6 +43,21 @@ pub fn quote(value: &str) -> String {
     out
 }
 
+/// `text` made safe to follow `#` on one line of a script: PowerShell ends a comment at a line
+/// break (CR, LF; and NEL, LS, PS in .NET's sense of one), so every control character and
+/// those separators become a space and nothing after them can run.
+pub fn comment_text(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 /// `script` as `-EncodedCommand` wants it: base64 of its UTF-16LE code units. Neither cmd.exe
 /// nor PowerShell re-parses the result, so it needs no quoting on any command line.
 pub fn encode_command(script: &str) -> String {

@@ -152,6 +152,10 @@ pub struct Node {
     pub roles: Vec<Role>,
     pub labels: BTreeMap<String, String>,
     pub route_interface: Option<String>,
+    /// Windows: a NIC of its own for the container network (seed 001's layout: the
+    /// transparent network on a second NIC, routes through the routable one). `None`: the
+    /// network is bound to the route NIC, which real Windows Server does not support well.
+    pub container_interface: Option<String>,
     pub public_address: Option<String>,
     /// How to reach a Windows node over WinRM (`connection: winrm`).
     pub winrm: Option<Winrm>,

@@ -90,6 +90,7 @@ pub struct RawNode {
     pub connection: Option<S<String>>,
     pub winrm: Option<S<RawWinrm>>,
     pub route_interface: Option<String>,
+    pub container_interface: Option<S<String>>,
     pub public_address: Option<S<String>>,
 }
 

@@ -135,7 +135,7 @@ fn script(
         spec.component
     );
     // A line break in a name or reason must not end the comment and start code.
-    ps.line(&comment.replace(char::is_control, " "));
+    ps.line(&crate::powershell::comment_text(&comment));
     let quoted_name = arg("name", name)?;
     match change {
         ContainerChange::Create | ContainerChange::Replace { .. } => {

@@ -247,6 +247,8 @@ impl Default for DesiredHost {
 pub struct WindowsDesired {
     /// The NIC that carries routed traffic (seed 002's "Subnet B" NIC); `None`: detect it.
     pub route_interface: Option<String>,
+    /// A NIC of its own for the container network (seed 001); `None`: the route NIC.
+    pub container_interface: Option<String>,
     pub driver: crate::config::WindowsDriver,
     /// /32 routes on the container network adapter (seed 000), when configured.
     pub metadata_address: Option<Ipv4Addr>,
@@ -257,6 +259,7 @@ impl Default for WindowsDesired {
     fn default() -> Self {
         WindowsDesired {
             route_interface: None,
+            container_interface: None,
             driver: crate::config::WindowsDriver::Transparent,
             metadata_address: None,
             dns_address: None,

@@ -51,6 +51,7 @@ pub fn departed_node(
         roles: Vec::new(),
         labels: Default::default(),
         route_interface: None,
+        container_interface: None,
         public_address: None,
         // The password is never in the state; the variable it came from is.
         winrm: rec.winrm.as_ref().map(|w| Winrm {

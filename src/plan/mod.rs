@@ -220,6 +220,7 @@ pub(crate) fn desired_host(
         published,
         windows: WindowsDesired {
             route_interface: node.node.route_interface.clone(),
+            container_interface: node.node.container_interface.clone(),
             driver: config.network.windows_driver,
             metadata_address: config.network.metadata_address,
             dns_address: config.network.dns_address,

@@ -57,6 +57,7 @@ fn cluster() -> (DesiredHost, DesiredHost) {
         2,
         WindowsDesired {
             route_interface: Some("Ethernet 2".into()),
+            container_interface: None,
             driver: WindowsDriver::L2bridge,
             metadata_address: Some("169.254.169.250".parse().expect("an address")),
             dns_address: Some("169.254.169.251".parse().expect("an address")),

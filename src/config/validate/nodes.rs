@@ -94,6 +94,7 @@ fn check_node(
         roles,
         labels: v.labels.clone(),
         route_interface: v.route_interface.clone(),
+        container_interface: container_interface(c, v, os),
         public_address: v.public_address.as_ref().map(|p| p.value.clone()),
         winrm,
     }
@@ -149,6 +150,35 @@ fn node_os(c: &mut Checker, v: &RawNode) -> Os {
             }
         },
     }
+}
+
+/// A Windows node's container NIC: a NIC of its own, never the one routes leave through
+/// (binding a transparent network to a NIC moves that NIC's address to the vEthernet).
+fn container_interface(c: &mut Checker, v: &RawNode, os: Os) -> Option<String> {
+    let ci = v.container_interface.as_ref()?;
+    if os != Os::Windows {
+        let d = c.error(ci, "container_interface is for Windows nodes");
+        set_help(
+            d,
+            "Linux nodes put their containers on a bridge rwin makes; remove the key",
+        );
+        return None;
+    }
+    if v.route_interface.as_deref() == Some(ci.value.as_str()) {
+        let d = c.error(
+            ci,
+            format!(
+                "container_interface `{}` is also the route_interface: the container network needs a NIC of its own",
+                ci.value
+            ),
+        );
+        set_help(
+            d,
+            "name a second NIC here (seed 001's layout), and keep route_interface for the NIC other nodes reach",
+        );
+        return None;
+    }
+    Some(ci.value.clone())
 }
 
 fn node_connection(c: &mut Checker, v: &RawNode, os: Os) -> Connection {

@@ -27,7 +27,8 @@ use crate::powershell::quote;
 pub fn apply_script(d: &DesiredHost, changes: &[Change]) -> String {
     let mut s = format!(
         "# rwin apply for node {} of cluster {}: straight-line, stops at the first failure.\n$ErrorActionPreference = 'Stop'\n$reboot = $false\n$cai = $null\n$can = $null\n",
-        d.node, d.cluster
+        crate::powershell::comment_text(&d.node),
+        crate::powershell::comment_text(&d.cluster)
     );
     let mut have_ri = false;
     let mut have_ca = false;
@@ -126,7 +127,10 @@ fn hns_tries() -> String {
         .join(",")
 }
 
-/// The route NIC's name: what the changes carry, else what the user configured.
+/// The name of the NIC the container network is bound to: what the network change carries,
+/// else `container_interface`, else the configured route NIC. Empty when the route NIC is
+/// detected and the network is unchanged: then the interface holding the internal address
+/// tells (the NIC itself or, once bound, its vEthernet twin with the same MAC).
 fn route_interface_name(d: &DesiredHost, changes: &[Change]) -> String {
     changes
         .iter()
@@ -134,12 +138,9 @@ fn route_interface_name(d: &DesiredHost, changes: &[Change]) -> String {
             Change::CreateNetwork { interface, .. } | Change::RecreateNetwork { interface, .. } => {
                 Some(interface.clone())
             }
-            Change::AddNatInterface {
-                interface,
-                private: false,
-            } => Some(interface.clone()),
             _ => None,
         })
+        .or_else(|| d.windows.container_interface.clone())
         .or_else(|| d.windows.route_interface.clone())
         .unwrap_or_default()
 }
@@ -155,7 +156,9 @@ fn check_exit(s: &mut String, what: &str) {
 }
 
 fn step(s: &mut String, d: &DesiredHost, c: &Change) {
-    let _ = writeln!(s, "# {c}");
+    // The description names host text (adapter names, what a setting was): a line break in
+    // it would end the comment and start a statement, so every control character goes.
+    let _ = writeln!(s, "# {}", crate::powershell::comment_text(&c.to_string()));
     match c {
         Change::InstallFeatures { names } => {
             let names: Vec<String> = names.iter().map(|n| quote(n)).collect();
@@ -234,6 +237,14 @@ fn step(s: &mut String, d: &DesiredHost, c: &Change) {
             prefix_len,
         } => {
             let gw = quote(&gateway.to_string());
+            if d.windows.container_interface.is_some() {
+                // The vEthernet of a NIC of its own inherits that NIC's DHCP, and New-NetIPAddress
+                // fails on a DHCP interface: make it static and take every other address off, as
+                // seed 002 step 7 converts an adapter (Set-NetIPInterface -Dhcp Disabled,
+                // Remove-NetIPAddress, New-NetIPAddress). Never done on the route NIC's vEthernet,
+                // which carries the host's own address and default route.
+                let _ = writeln!(s, "$ipif = Get-NetIPInterface -InterfaceIndex $cai -AddressFamily IPv4 -ErrorAction Stop\nif ([string]$ipif.Dhcp -eq 'Enabled') {{ Set-NetIPInterface -InterfaceIndex $cai -AddressFamily IPv4 -Dhcp Disabled -ErrorAction Stop }}\nforeach ($x in @(Get-NetIPAddress -AddressFamily IPv4 -InterfaceIndex $cai -ErrorAction SilentlyContinue)) {{ if ($x.IPAddress -ne {gw}) {{ Remove-NetIPAddress -InterfaceIndex $cai -IPAddress $x.IPAddress -Confirm:$false -ErrorAction Stop }} }}");
+            }
             let _ = writeln!(s, "$have = Get-NetIPAddress -AddressFamily IPv4 -InterfaceIndex $cai -ErrorAction Stop | Where-Object {{ $_.IPAddress -eq {gw} }}\nif ($null -eq $have) {{ New-NetIPAddress -InterfaceIndex $cai -IPAddress {gw} -PrefixLength {prefix_len} -ErrorAction Stop | Out-Null }}");
         }
         Change::EnableForwarding { container, .. } => {

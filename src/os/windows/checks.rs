@@ -3,7 +3,7 @@
 
 use std::net::Ipv4Addr;
 
-use super::diff::{docker_new_enough, firewall_remote, route_interface, same_remote};
+use super::diff::{docker_new_enough, firewall_remote, same_remote};
 use super::{firewall_rule_name, WindowsFacts, FEATURES, NETWORK};
 use crate::os::{Check, DesiredHost};
 
@@ -129,18 +129,31 @@ pub fn checks(d: &DesiredHost, f: &WindowsFacts) -> Vec<Check> {
             UP,
         ),
     });
-    let route_if = match route_interface(d, f) {
-        Ok(a) => a,
+    let layout = match super::diff::layout(d, f) {
+        Ok(l) => l,
         Err(e) => {
             v.push(Check::fail(
                 "route interface",
                 e,
-                "set route_interface: in cluster.yml",
+                "set route_interface: (and container_interface:) in cluster.yml",
             ));
             return v;
         }
     };
+    let route_if = layout.route_if;
     v.push(Check::pass("route interface", route_if.name.clone()));
+    v.push(if layout.own_nic {
+        Check::pass(
+            "container interface",
+            format!("{} (a NIC of its own)", layout.bind_if.name),
+        )
+    } else {
+        Check::warn(
+            "container interface",
+            format!("the container network is bound to the route NIC {}: Windows moves its address to a vEthernet adapter, so RRAS NAT cannot have distinct public and private sides and port mappings may not work", route_if.name),
+            "give the node a second NIC and name it with container_interface: (seed 001's layout)",
+        )
+    });
     v.push(match f.network(NETWORK) {
         Some(n)
             if n.subnet.as_deref() == Some(&d.subnet.to_string())
@@ -167,7 +180,7 @@ pub fn checks(d: &DesiredHost, f: &WindowsFacts) -> Vec<Check> {
         ),
         None => Check::fail("container network", format!("{NETWORK} is missing"), UP),
     });
-    let adapter = f.container_adapter(route_if);
+    let adapter = f.container_adapter(layout.bind_if);
     let gw = d.gateway.to_string();
     v.push(match adapter {
         Some(a)
@@ -187,7 +200,10 @@ pub fn checks(d: &DesiredHost, f: &WindowsFacts) -> Vec<Check> {
         ),
         None => Check::fail(
             "gateway on the container adapter",
-            format!("no vEthernet adapter with the MAC of {}", route_if.name),
+            format!(
+                "no vEthernet adapter with the MAC of {}",
+                layout.bind_if.name
+            ),
             UP,
         ),
     });
@@ -205,17 +221,15 @@ pub fn checks(d: &DesiredHost, f: &WindowsFacts) -> Vec<Check> {
         let cname = adapter
             .map(|a| a.name.as_str())
             .unwrap_or("the container adapter");
-        let want = [(route_if.name.as_str(), "FULL"), (cname, "PRIVATE")];
+        let public = layout.nat_public(f);
+        let want = [(public, "FULL"), (cname, "PRIVATE")];
         let missing: Vec<String> = want
             .iter()
             .filter(|(n, m)| !nat.iter().any(|(a, b)| a == n && b == m))
             .map(|(n, m)| format!("{n} ({})", m.to_lowercase()))
             .collect();
         v.push(if missing.is_empty() {
-            Check::pass(
-                "outbound NAT",
-                format!("{} public, {cname} private", route_if.name),
-            )
+            Check::pass("outbound NAT", format!("{public} public, {cname} private"))
         } else {
             Check::fail(
                 "outbound NAT",
@@ -228,7 +242,7 @@ pub fn checks(d: &DesiredHost, f: &WindowsFacts) -> Vec<Check> {
         });
     }
     if !d.published.is_empty() {
-        v.push(super::ports::check(d, f, &route_if.name));
+        v.push(super::ports::check(d, f, layout.nat_public(f)));
     }
     v
 }

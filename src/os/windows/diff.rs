@@ -60,6 +60,72 @@ pub fn route_interface<'a>(d: &DesiredHost, f: &'a WindowsFacts) -> Result<&'a A
     }
 }
 
+/// Where the container network sits on a Windows node: the route NIC (other nodes' routes
+/// and this node's routes to them go through it), the NIC the network is bound to, and the
+/// interface that is RRAS NAT's public (`full`) side.
+#[derive(Debug, Clone, Copy)]
+pub struct Layout<'a> {
+    pub route_if: &'a Adapter,
+    /// `container_interface` when set (seed 001: a NIC of its own, so the route NIC keeps its
+    /// address); otherwise the route NIC itself (the network moves its address to the vEthernet).
+    pub bind_if: &'a Adapter,
+    /// Whether the network has a NIC of its own.
+    pub own_nic: bool,
+}
+
+impl<'a> Layout<'a> {
+    /// RRAS NAT's public side, where port mappings go: with a container NIC of its own, the
+    /// interface of the host's default route (the one with the lowest metric: where outbound
+    /// traffic leaves), else the route NIC; bound to the route NIC, that NIC as before.
+    pub fn nat_public(&self, f: &'a WindowsFacts) -> &'a str {
+        if !self.own_nic {
+            return &self.route_if.name;
+        }
+        f.routes
+            .iter()
+            .filter(|r| r.dest == "0.0.0.0/0")
+            .min_by_key(|r| r.metric)
+            .and_then(|r| f.interface_alias(r.if_index))
+            .unwrap_or(&self.route_if.name)
+    }
+}
+
+/// The node's layout, or why there is none (then `blockers` says it).
+pub fn layout<'a>(d: &DesiredHost, f: &'a WindowsFacts) -> Result<Layout<'a>, String> {
+    let route_if = route_interface(d, f)?;
+    let Some(name) = &d.windows.container_interface else {
+        return Ok(Layout {
+            route_if,
+            bind_if: route_if,
+            own_nic: false,
+        });
+    };
+    let bind_if = f.adapter(name).ok_or_else(|| {
+        let names: Vec<&str> = f
+            .adapters
+            .iter()
+            .filter(|a| !is_vethernet(&a.name) && a.name != route_if.name)
+            .map(|a| a.name.as_str())
+            .collect();
+        format!(
+            "container_interface {name:?} is not a network adapter on this host: set it to a NIC other than the route NIC {:?}; the others are: {}",
+            route_if.name,
+            if names.is_empty() { "(none)".to_string() } else { names.join(", ") }
+        )
+    })?;
+    if bind_if.if_index == route_if.if_index || bind_if.mac.eq_ignore_ascii_case(&route_if.mac) {
+        return Err(format!(
+            "container_interface {name:?} is the route NIC (it holds the internal address {}): the container network needs a NIC of its own",
+            d.internal_address
+        ));
+    }
+    Ok(Layout {
+        route_if,
+        bind_if,
+        own_nic: true,
+    })
+}
+
 /// The firewall rule's remote addresses: the cluster range and every node's route IP.
 pub fn firewall_remote(d: &DesiredHost) -> Vec<String> {
     let mut v = vec![d.cluster_cidr.to_string()];
@@ -151,16 +217,21 @@ pub fn diff(d: &DesiredHost, f: &WindowsFacts) -> Vec<Change> {
             }
         }
     }
-    let Ok(route_if) = route_interface(d, f) else {
+    let Ok(layout) = layout(d, f) else {
         return v;
     };
-    network_changes(d, f, route_if, &mut v);
+    network_changes(d, f, layout, &mut v);
     v
 }
 
-fn network_changes(d: &DesiredHost, f: &WindowsFacts, route_if: &Adapter, v: &mut Vec<Change>) {
-    let (driver, subnet, gateway, interface) =
-        (d.windows.driver, d.subnet, d.gateway, route_if.name.clone());
+fn network_changes(d: &DesiredHost, f: &WindowsFacts, layout: Layout, v: &mut Vec<Change>) {
+    let route_if = layout.route_if;
+    let (driver, subnet, gateway, interface) = (
+        d.windows.driver,
+        d.subnet,
+        d.gateway,
+        layout.bind_if.name.clone(),
+    );
     let found = f.network(NETWORK);
     let new_network = match &found {
         None => {
@@ -208,11 +279,11 @@ fn network_changes(d: &DesiredHost, f: &WindowsFacts, route_if: &Adapter, v: &mu
     let adapter = if new_network {
         None
     } else {
-        f.container_adapter(route_if)
+        f.container_adapter(layout.bind_if)
     };
     let container_name = adapter
         .map(|a| a.name.clone())
-        .unwrap_or_else(|| format!("vEthernet ({})", route_if.name));
+        .unwrap_or_else(|| format!("vEthernet ({})", layout.bind_if.name));
     let gw = gateway.to_string();
     let has_gw = adapter.is_some_and(|a| {
         f.addresses.iter().any(|x| {
@@ -283,13 +354,14 @@ fn network_changes(d: &DesiredHost, f: &WindowsFacts, route_if: &Adapter, v: &mu
         if !f.nat_installed() {
             v.push(Change::InstallNat);
         }
-        if !has(&route_if.name, "FULL") {
+        let public = layout.nat_public(f);
+        if !has(public, "FULL") {
             v.push(Change::AddNatInterface {
-                interface: route_if.name.clone(),
+                interface: public.to_string(),
                 private: false,
             });
         }
-        for mapping in super::ports::stray_mappings(d, f, &route_if.name) {
+        for mapping in super::ports::stray_mappings(d, f, public) {
             v.push(Change::DeletePortMapping { mapping });
         }
     }
@@ -381,7 +453,7 @@ pub fn blockers(d: &DesiredHost, f: &WindowsFacts) -> Vec<String> {
         Some((ver, true)) if !docker_new_enough(&ver) => v.push(format!("Docker {ver} is too old: Windows nodes need Docker 17.06 or later")),
         Some(_) => {}
     }
-    if let Err(e) = route_interface(d, f) {
+    if let Err(e) = layout(d, f) {
         v.push(e);
     }
     v

@@ -217,8 +217,8 @@ if ($null -ne $docker) {{
   networks = $networks
 }} | ConvertTo-Json -Depth 5 -Compress
 "#,
-        node = d.node,
-        cluster = d.cluster,
+        node = crate::powershell::comment_text(&d.node),
+        cluster = crate::powershell::comment_text(&d.cluster),
         version_key = quote(VERSION_KEY),
         tcpip_key = quote(TCPIP_KEY),
         reboot0 = REBOOT_KEYS[0],
@@ -310,6 +310,15 @@ impl WindowsFacts {
             .iter()
             .find(|a| a.ip == ip)
             .map(|a| a.if_index)
+    }
+
+    /// The IP interface's name (for an adapter, the adapter's name).
+    pub fn interface_alias(&self, if_index: u32) -> Option<&str> {
+        self.interfaces
+            .iter()
+            .find(|i| i.if_index == if_index)
+            .map(|i| i.alias.as_str())
+            .or_else(|| self.adapter_by_index(if_index).map(|a| a.name.as_str()))
     }
 
     pub fn forwarding(&self, if_index: u32) -> Option<&str> {

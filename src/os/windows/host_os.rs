@@ -293,7 +293,7 @@ impl HostOs for Windows {
         let Some(w) = f.windows() else {
             return Vec::new();
         };
-        let Ok(route_if) = super::route_interface(d, w) else {
+        let Ok(layout) = super::diff::layout(d, w) else {
             return Vec::new();
         };
         containers
@@ -312,7 +312,7 @@ impl HostOs for Windows {
                 super::port_mapping_change(
                     d,
                     w,
-                    &route_if.name,
+                    layout.nat_public(w),
                     &ports,
                     *change != ContainerChange::Unchanged,
                     ip,

@@ -88,20 +88,31 @@ impl WindowsFacts {
     }
 }
 
+/// One `add portmapping` line, each field read into its type: `tcp`|`udp`, IPv4 addresses,
+/// ports, and an interface name without control characters. A line that does not read is
+/// not a mapping rwin knows (host text never reaches a script unchecked).
 fn parse_mapping(line: &str) -> Option<NatPortMapping> {
     let rest = line.trim().strip_prefix("add portmapping name=\"")?;
     let (interface, tail) = rest.split_once('"')?;
+    if interface.is_empty() || interface.chars().any(char::is_control) {
+        return None;
+    }
     let field = |key: &str| {
         tail.split_whitespace()
             .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
             .map(str::to_string)
     };
+    let proto = field("proto")?.to_ascii_lowercase();
+    if proto != "tcp" && proto != "udp" {
+        return None;
+    }
+    let ip = |key: &str| field(key)?.parse::<Ipv4Addr>().ok().map(|a| a.to_string());
     Some(NatPortMapping {
         interface: interface.to_string(),
-        proto: field("proto")?.to_ascii_lowercase(),
-        public_ip: field("publicip")?,
+        proto,
+        public_ip: ip("publicip")?,
         public_port: field("publicport")?.parse().ok()?,
-        private_ip: field("privateip")?,
+        private_ip: ip("privateip")?,
         private_port: field("privateport")?.parse().ok()?,
     })
 }
@@ -200,10 +211,10 @@ pub(crate) fn delete_call(m: &NatPortMapping) -> String {
     format!(
         "netsh routing ip nat delete portmapping {} {} {} {} {} {} | Out-Null",
         quote(&m.interface),
-        m.proto,
-        m.public_ip,
+        quote(&m.proto),
+        quote(&m.public_ip),
         m.public_port,
-        m.private_ip,
+        quote(&m.private_ip),
         m.private_port
     )
 }
@@ -212,11 +223,10 @@ pub(crate) fn delete_call(m: &NatPortMapping) -> String {
 /// deletes the stale mappings, adds the new ones, prints the address and `rwin: done`
 /// (docker::cli::DONE). It stops at the first error (`$ErrorActionPreference = 'Stop'`).
 pub fn mapping_script(c: &PortMappingChange) -> String {
-    let mut s = format!(
+    let mut s = crate::powershell::comment_text(&format!(
         "# rwin: RRAS NAT port mappings of component {} (container {}) on {}",
         c.component, c.container, c.interface
-    )
-    .replace(char::is_control, " ");
+    ));
     s.push_str("\n$ErrorActionPreference = 'Stop'\n");
     let name = quote(&c.container);
     let _ = writeln!(
@@ -432,5 +442,31 @@ mod tests {
     #[test]
     fn the_reboot_script_restarts_by_force() {
         insta::assert_snapshot!(super::super::reboot_script());
+    }
+
+    /// Host text is read into its type or refused: a forged dump line cannot smuggle a
+    /// command into `delete portmapping`, and a forged record (the state file) is quoted.
+    #[test]
+    fn a_forged_dump_line_is_no_mapping_and_every_field_is_quoted() {
+        for line in [
+            "add portmapping name=\"Ethernet 2\" proto=TCP;calc publicip=0.0.0.0 publicport=8080 privateip=10.42.1.5 privateport=80",
+            "add portmapping name=\"Ethernet 2\" proto=TCP publicip=0.0.0.0;calc publicport=8080 privateip=10.42.1.5 privateport=80",
+            "add portmapping name=\"Ethernet 2\" proto=TCP publicip=0.0.0.0 publicport=8080 privateip=$(calc) privateport=80",
+            "add portmapping name=\"Eth\u{1b}\" proto=TCP publicip=0.0.0.0 publicport=8080 privateip=10.42.1.5 privateport=80",
+        ] {
+            assert_eq!(parse_mapping(line), None, "{line}");
+        }
+        let forged = NatPortMapping {
+            interface: "Ethernet".into(),
+            proto: "tcp;calc".into(),
+            public_ip: "0.0.0.0".into(),
+            public_port: 1,
+            private_ip: "$(calc)".into(),
+            private_port: 2,
+        };
+        assert_eq!(
+            delete_call(&forged),
+            "netsh routing ip nat delete portmapping 'Ethernet' 'tcp;calc' '0.0.0.0' 1 '$(calc)' 2 | Out-Null"
+        );
     }
 }
