@@ -18,7 +18,10 @@ pub async fn run(
     ui: &Arc<Ui>,
 ) -> anyhow::Result<ExitStatus> {
     let path = args.config.config.as_path();
-    let full = match super::prepare(path, settings, ui)? {
+    // A dry run only reads: it neither waits for nor blocks a run that writes the state.
+    let command = format!("rwin remove-host {}", args.node);
+    let writer = (!args.dry_run).then_some(command.as_str());
+    let full = match super::prepare(path, settings, ui, writer)? {
         Ok(ctx) => ctx,
         Err(status) => return Ok(status),
     };

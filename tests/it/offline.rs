@@ -190,3 +190,68 @@ fn remove_host_force_says_which_other_host_kept_its_route() {
         "cluster.yml is edited only with --edit-config"
     );
 }
+
+/// A TCP port on 127.0.0.1 that accepts connections and never says anything, so a run that
+/// connects there waits (and holds the state) until it is stopped.
+fn silent_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in l.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    port
+}
+
+#[test]
+fn a_second_run_while_another_holds_the_state_is_refused_and_says_who() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = silent_port();
+    let (cfg, state) = cluster(
+        dir.path(),
+        &[node("gone", "127.0.0.1", port, "10.0.0.11")],
+        port,
+    );
+    let before = std::fs::read_to_string(&state).unwrap();
+    let mut first = std::process::Command::new(assert_cmd::cargo::cargo_bin!("rwin"))
+        .env("HOME", dir.path())
+        .env("NO_COLOR", "1")
+        .args(["--connect-timeout", "60", "--known-hosts"])
+        .arg(dir.path().join("known_hosts"))
+        .args(["-y", "up"])
+        .arg(&cfg)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = dir.path().join("cluster.rwinstate.lock");
+    let holder = format!("pid {}", first.id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !std::fs::read_to_string(&lock).is_ok_and(|t| t.contains(&holder))
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (code, _, stderr) = run(dir.path(), &["-y", "up", cfg.to_str().unwrap()]);
+    let (code2, _, stderr2) = run(
+        dir.path(),
+        &["-y", "remove-host", "gone", cfg.to_str().unwrap()],
+    );
+    let _ = first.kill();
+    let _ = first.wait();
+    for (code, stderr) in [(code, stderr), (code2, stderr2)] {
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!("another rwin ({holder}, `rwin up`, since "))
+                && stderr.contains(&format!("holds {}; wait for it", lock.display())),
+            "{stderr}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap(),
+        before,
+        "the refused runs changed nothing"
+    );
+}
