@@ -134,7 +134,8 @@ pub enum Connection {
 pub struct Node {
     /// `hostname_override`, or the address.
     pub name: String,
-    /// Where the node's entry starts in cluster.yml (its `address:` line), for editing the file.
+    /// The line of the node's `address:` in cluster.yml (`remove-host --edit-config` finds the
+    /// entry by its name in the parsed file, not by this line).
     pub line: usize,
     /// How rwin reaches the host (IP or DNS name).
     pub address: String,
