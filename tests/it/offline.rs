@@ -255,3 +255,42 @@ fn a_second_run_while_another_holds_the_state_is_refused_and_says_who() {
         "the refused runs changed nothing"
     );
 }
+
+#[test]
+fn a_state_file_cannot_make_remove_host_send_a_variable_cluster_yml_does_not_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = closed_port();
+    let (cfg, state) = cluster(
+        dir.path(),
+        &[node("keeper", "127.0.0.2", port, "10.0.0.10")],
+        port,
+    );
+    // The state says `gone` is a Windows node whose WinRM password is in RWIN_TEST_STOLEN.
+    let mut s = state_json(&state);
+    s["hosts"]["gone"]["os"] = "windows".into();
+    s["hosts"]["gone"]["connection"] = "winrm".into();
+    s["hosts"]["gone"]["winrm"] = serde_json::json!({
+        "port": port, "https": false, "auth": "ntlm", "user": "Administrator",
+        "password_env": "RWIN_TEST_STOLEN"
+    });
+    std::fs::write(&state, serde_json::to_string_pretty(&s).unwrap()).unwrap();
+    let out = super::common::rwin()
+        .env("HOME", dir.path())
+        .env("RWIN_TEST_STOLEN", "not-for-that-host")
+        .args(["--connect-timeout", "5", "--known-hosts"])
+        .arg(dir.path().join("known_hosts"))
+        .args(["-y", "remove-host", "gone", cfg.to_str().unwrap()])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("gone: the state file names RWIN_TEST_STOLEN as the WinRM password of 127.0.0.1, but no node in cluster.yml has winrm.password_env RWIN_TEST_STOLEN"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("cannot reach"),
+        "nothing was sent: {stderr}"
+    );
+}
