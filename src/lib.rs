@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod docker;
 mod exit;
+pub mod fsutil;
 pub mod os;
 pub mod outcome;
 pub mod phases;

@@ -3,7 +3,6 @@
 //! teardown and drift repair know what to undo. Losing it must never silently renumber (rke#1446).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -11,7 +10,10 @@ use std::sync::Mutex;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
+pub mod lock;
 pub mod windows;
+
+pub use lock::{LockError, StateLock};
 
 pub const STATE_VERSION: u32 = 1;
 
@@ -148,30 +150,17 @@ impl State {
         Ok(state)
     }
 
-    /// Write atomically: a temporary file (mode 0600) in the same directory, fsync, rename.
+    /// Write atomically (`fsutil::write_atomic`): a new temporary file, mode 0600 from the
+    /// start, in the same directory; fsync, rename, fsync the directory.
     pub fn save(&self, path: &Path) -> Result<(), StateError> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let err = |e: std::io::Error| StateError::Write {
+        let err = |reason: String| StateError::Write {
             path: path.into(),
-            reason: e.to_string(),
+            reason,
         };
-        let tmp = path.with_extension(format!("rwinstate.tmp{}", std::process::id()));
-        let json = serde_json::to_vec_pretty(self).map_err(|e| StateError::Write {
-            path: path.into(),
-            reason: e.to_string(),
-        })?;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(err)?;
-        f.write_all(&json)
-            .and_then(|_| f.write_all(b"\n"))
-            .and_then(|_| f.sync_all())
-            .map_err(err)?;
-        std::fs::rename(&tmp, path).map_err(err)
+        let mut json = serde_json::to_vec_pretty(self).map_err(|e| err(e.to_string()))?;
+        json.push(b'\n');
+        crate::fsutil::write_atomic(path, &json, crate::fsutil::Access::Private)
+            .map_err(|e| err(e.to_string()))
     }
 
     pub fn host_mut(&mut self, node: &str) -> &mut HostRecord {
@@ -186,6 +175,8 @@ pub struct StateStore {
     state: Mutex<State>,
     /// Changed in memory by `update_deferred` and not yet written.
     dirty: std::sync::atomic::AtomicBool,
+    /// Held until the store is dropped, after its last write (fields drop after `drop`).
+    _lock: Option<StateLock>,
 }
 
 impl StateStore {
@@ -194,6 +185,17 @@ impl StateStore {
             path,
             state: Mutex::new(state),
             dirty: std::sync::atomic::AtomicBool::new(false),
+            _lock: None,
+        }
+    }
+
+    /// The same, holding `lock` (taken before `state` was read) until the store is dropped.
+    pub fn locked(path: PathBuf, state: State, lock: StateLock) -> Self {
+        StateStore {
+            path,
+            state: Mutex::new(state),
+            dirty: std::sync::atomic::AtomicBool::new(false),
+            _lock: Some(lock),
         }
     }
 
@@ -301,6 +303,48 @@ mod tests {
             1,
             "no temporary file left behind"
         );
+    }
+
+    #[test]
+    fn save_never_writes_through_a_planted_temporary_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.rwinstate");
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "precious\n").unwrap();
+        std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
+        // Whatever name the temporary file gets, a name someone else made first is not used.
+        for name in [
+            format!("c.rwinstate.tmp{}", std::process::id()),
+            "c.rwinstate.tmp".to_string(),
+        ] {
+            std::os::unix::fs::symlink(&victim, dir.path().join(name)).unwrap();
+        }
+        let mut s = State::load(&path, "demo").unwrap();
+        s.subnets
+            .insert("n1".into(), "10.42.0.0/24".parse().unwrap());
+        s.save(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+        assert_eq!(State::load(&path, "demo").unwrap(), s);
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        assert!(meta.file_type().is_file(), "{meta:?}");
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_failed_save_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // The rename cannot replace a directory that holds a file.
+        let path = dir.path().join("c.rwinstate");
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("keep"), "").unwrap();
+        let e = State::default().save(&path).unwrap_err().to_string();
+        assert!(e.contains("cannot write the state file"), "{e}");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("c.rwinstate")]);
     }
 
     #[test]

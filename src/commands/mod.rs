@@ -17,7 +17,7 @@ use crate::cli::Command;
 use crate::config::Config;
 use crate::phases::RunContext;
 use crate::settings::Settings;
-use crate::state::{State, StateStore};
+use crate::state::{State, StateLock, StateStore};
 use crate::ui::Ui;
 use crate::ExitStatus;
 
@@ -58,17 +58,28 @@ pub(crate) fn load_config(path: &Path, ui: &Ui) -> Result<Config, ExitStatus> {
     }
 }
 
-/// Load config and state and build the plan: everything before the first connection.
+/// Load config and state and build the plan: everything before the first connection. A run
+/// that writes the state (`writer`: its command, `rwin up`) first takes the state file's lock
+/// and holds it until the context's state store is dropped.
 pub(crate) fn prepare(
     path: &Path,
     settings: &Settings,
     ui: &Arc<Ui>,
+    writer: Option<&str>,
 ) -> anyhow::Result<Result<RunContext, ExitStatus>> {
     let config = match load_config(path, ui) {
         Ok(c) => c,
         Err(status) => return Ok(Err(status)),
     };
     let state_path = crate::state::path_for(path);
+    let lock = match writer.map(|command| StateLock::acquire(&state_path, command)) {
+        None => None,
+        Some(Ok(lock)) => Some(lock),
+        Some(Err(e)) => {
+            ui.error(&e.to_string());
+            return Ok(Err(ExitStatus::Usage));
+        }
+    };
     let state = match State::load(&state_path, &config.cluster_name) {
         Ok(s) => s,
         Err(e) => {
@@ -91,7 +102,10 @@ pub(crate) fn prepare(
         ui: ui.clone(),
         config,
         plan,
-        state: Arc::new(StateStore::new(state_path, state)),
+        state: Arc::new(match lock {
+            Some(lock) => StateStore::locked(state_path, state, lock),
+            None => StateStore::new(state_path, state),
+        }),
     }))
 }
 

@@ -18,7 +18,10 @@ pub async fn run(
     ui: &Arc<Ui>,
 ) -> anyhow::Result<ExitStatus> {
     let path = args.config.config.as_path();
-    let full = match super::prepare(path, settings, ui)? {
+    // A dry run only reads: it neither waits for nor blocks a run that writes the state.
+    let command = format!("rwin remove-host {}", args.node);
+    let writer = (!args.dry_run).then_some(command.as_str());
+    let full = match super::prepare(path, settings, ui, writer)? {
         Ok(ctx) => ctx,
         Err(status) => return Ok(status),
     };
@@ -134,14 +137,7 @@ pub async fn run(
 
     let ok = (target[0].0.ok() || args.force) && others.iter().all(Host::ok);
     if in_config.is_some() && ok {
-        edit_config(
-            path,
-            in_config.as_ref().map(|n| n.line).unwrap_or(0),
-            &name,
-            args.edit_config,
-            settings,
-            ui,
-        );
+        edit_config(path, &name, args.edit_config, settings, ui);
     }
     if !target[0].0.ok() && !args.force {
         ui.error(&format!("{name} was not removed completely; the state still lists it. Fix the cause and run `rwin remove-host {name}` again"));
@@ -221,14 +217,7 @@ fn listing_for_dead_host(rec: &HostRecord) -> String {
     v.join(", ")
 }
 
-fn edit_config(
-    path: &Path,
-    line: usize,
-    name: &str,
-    edit: bool,
-    settings: &Settings,
-    ui: &Arc<Ui>,
-) {
+fn edit_config(path: &Path, name: &str, edit: bool, settings: &Settings, ui: &Arc<Ui>) {
     ui.warn(&format!(
         "{name} is still in {}: the next `rwin up` would set it up again",
         path.display()
@@ -247,19 +236,24 @@ fn edit_config(
         return;
     }
     let edited = std::fs::read_to_string(path)
-        .ok()
-        .and_then(|text| crate::config::edit::remove_node_entry(&text, line));
+        .map_err(|e| format!("could not read {}: {e}", path.display()))
+        .and_then(|text| {
+            crate::config::edit::remove_node_entry(&text, name).map_err(|e| {
+                format!(
+                    "could not take {name}'s entry out of {}: {e}; it is unchanged: edit it by hand",
+                    path.display()
+                )
+            })
+        })
+        .and_then(|text| {
+            crate::fsutil::write_atomic(path, text.as_bytes(), crate::fsutil::Access::AsBefore)
+                .map_err(|e| format!("could not write {}: {e}; it is unchanged", path.display()))
+        });
     match edited {
-        Some(text) => match std::fs::write(path, text) {
-            Ok(()) => ui.info(&format!(
-                "{name}'s entry was taken out of {}",
-                path.display()
-            )),
-            Err(e) => ui.error(&format!("could not write {}: {e}", path.display())),
-        },
-        None => ui.error(&format!(
-            "could not find {name}'s entry at line {line} of {}; edit it by hand",
+        Ok(()) => ui.info(&format!(
+            "{name}'s entry was taken out of {}",
             path.display()
         )),
+        Err(e) => ui.error(&e),
     }
 }

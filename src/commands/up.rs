@@ -13,7 +13,7 @@ use crate::ui::Ui;
 use crate::ExitStatus;
 
 pub async fn run(path: &Path, settings: &Settings, ui: &Arc<Ui>) -> anyhow::Result<ExitStatus> {
-    let ctx = match super::prepare(path, settings, ui)? {
+    let ctx = match super::prepare(path, settings, ui, Some("rwin up"))? {
         Ok(ctx) => ctx,
         Err(status) => return Ok(status),
     };

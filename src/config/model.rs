@@ -134,7 +134,8 @@ pub enum Connection {
 pub struct Node {
     /// `hostname_override`, or the address.
     pub name: String,
-    /// Where the node's entry starts in cluster.yml (its `address:` line), for editing the file.
+    /// The line of the node's `address:` in cluster.yml (`remove-host --edit-config` finds the
+    /// entry by its name in the parsed file, not by this line).
     pub line: usize,
     /// How rwin reaches the host (IP or DNS name).
     pub address: String,
@@ -308,20 +309,73 @@ pub fn windows_build(key: &str) -> Option<u32> {
     }
 }
 
-/// Parse `60s`, `2m`, `500ms` or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Option<Duration> {
+/// The longest duration a setting in cluster.yml may have: a health gate that waits longer
+/// than a day is a mistake, and values past it could not even be held (rwin#13: a 20-digit
+/// timeout crashed `validate`).
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+
+/// Why a duration was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadDuration {
+    /// Not `60s`, `2m`, `500ms`, `1h` or a number of seconds.
+    Malformed,
+    /// Longer than [`MAX_DURATION`].
+    TooLong,
+}
+
+/// Parse `60s`, `2m`, `500ms`, `1h` or a bare number of seconds, at most [`MAX_DURATION`].
+pub fn parse_duration(s: &str) -> Result<Duration, BadDuration> {
     let s = s.trim();
     let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
         Some(i) => (&s[..i], &s[i..]),
         None => (s, "s"),
     };
-    let n: f64 = num.parse().ok()?;
+    let n: f64 = num.parse().map_err(|_| BadDuration::Malformed)?;
     let secs = match unit.trim() {
         "ms" => n / 1000.0,
         "s" => n,
         "m" => n * 60.0,
         "h" => n * 3600.0,
-        _ => return None,
+        _ => return Err(BadDuration::Malformed),
     };
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(BadDuration::Malformed);
+    }
+    match Duration::try_from_secs_f64(secs) {
+        Ok(d) if d <= MAX_DURATION => Ok(d),
+        _ => Err(BadDuration::TooLong),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_within_bounds_and_never_panic() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("24h"), Ok(MAX_DURATION));
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        for long in [
+            "24.001h",
+            "86401",
+            "99999999999999999999s",
+            "1e400",
+            "9".repeat(400).as_str(),
+        ] {
+            let got = parse_duration(long);
+            assert!(
+                got == Err(BadDuration::TooLong) || got == Err(BadDuration::Malformed),
+                "{long}: {got:?}"
+            );
+        }
+        assert_eq!(
+            parse_duration("99999999999999999999s"),
+            Err(BadDuration::TooLong)
+        );
+        for bad in ["", ".", "1 minute", "-1s", "1d", "nan", "inf"] {
+            assert_eq!(parse_duration(bad), Err(BadDuration::Malformed), "{bad}");
+        }
+    }
 }

@@ -37,7 +37,7 @@ pub struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub struct RawBastion {
     pub address: S<String>,
-    pub user: Option<String>,
+    pub user: Option<S<String>>,
     pub port: Option<u16>,
     pub ssh_key_path: Option<S<String>>,
 }
@@ -58,7 +58,7 @@ pub struct RawNetwork {
 #[serde(deny_unknown_fields)]
 pub struct RawRegistry {
     pub url: S<String>,
-    pub user: Option<String>,
+    pub user: Option<S<String>>,
     pub password: Option<S<String>>,
     pub password_env: Option<S<String>>,
     #[serde(default)]
@@ -74,22 +74,22 @@ pub struct RawNode {
     pub hostname_override: Option<S<String>>,
     #[serde(default)]
     pub role: Vec<S<String>>,
-    pub user: Option<String>,
+    pub user: Option<S<String>>,
     pub port: Option<u16>,
-    pub docker_socket: Option<String>,
+    pub docker_socket: Option<S<String>>,
     pub ssh_key_path: Option<S<String>>,
     pub ssh_agent_auth: Option<bool>,
     pub password_env: Option<S<String>>,
     pub subnet: Option<S<String>>,
     #[serde(default)]
-    pub labels: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, S<String>>,
     /// Accepted for RKE compatibility; rwin has no scheduler to apply them to.
     #[serde(default)]
     pub taints: Vec<serde_json::Value>,
     pub os: Option<S<String>>,
     pub connection: Option<S<String>>,
     pub winrm: Option<S<RawWinrm>>,
-    pub route_interface: Option<String>,
+    pub route_interface: Option<S<String>>,
     pub container_interface: Option<S<String>>,
     pub public_address: Option<S<String>>,
 }
@@ -101,7 +101,7 @@ pub struct RawWinrm {
     pub port: Option<u16>,
     pub https: Option<bool>,
     pub auth: Option<S<String>>,
-    pub user: Option<String>,
+    pub user: Option<S<String>>,
     pub password: Option<S<String>>,
     pub password_env: Option<S<String>>,
     pub ca_cert: Option<S<String>>,
@@ -115,14 +115,14 @@ pub struct RawComponent {
     pub name: S<String>,
     pub image: Option<S<String>>,
     #[serde(default)]
-    pub windows_image: BTreeMap<String, String>,
+    pub windows_image: BTreeMap<String, S<String>>,
     #[serde(default)]
     pub roles: Vec<S<String>>,
     #[serde(default)]
     pub os: Vec<S<String>>,
     pub network: Option<S<String>>,
-    pub command: Option<Vec<String>>,
-    pub entrypoint: Option<Vec<String>>,
+    pub command: Option<Vec<S<String>>>,
+    pub entrypoint: Option<Vec<S<String>>>,
     #[serde(default)]
     pub args: Vec<S<String>>,
     #[serde(default)]
@@ -163,7 +163,7 @@ pub struct RawService {
 pub struct RawHealth {
     pub http: Option<S<String>>,
     pub tcp: Option<S<String>>,
-    pub exec: Option<Vec<String>>,
+    pub exec: Option<Vec<S<String>>>,
     pub timeout: Option<S<String>>,
     pub interval: Option<S<String>>,
 }

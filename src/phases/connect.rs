@@ -124,6 +124,11 @@ fn winrm_target(ctx: &RunContext, node: &Node) -> Result<WinrmTarget, String> {
     let Some(w) = &node.winrm else {
         return Err(format!("{}: no WinRM settings", node.name));
     };
+    // Only a node known from the state file alone can lack the password its record names.
+    if let (None, Some(var), false) = (&w.password, &w.password_env, w.auth == WinrmAuth::Kerberos)
+    {
+        return Err(crate::plan::missing_password(&ctx.config, node, var));
+    }
     let password = w
         .password
         .clone()

@@ -66,6 +66,7 @@ pub fn departed_node(
             password: w
                 .password_env
                 .as_ref()
+                .filter(|v| names_winrm_password(config, v))
                 .and_then(|v| std::env::var(v).ok())
                 .map(crate::secret::Secret::new),
             password_env: w.password_env.clone(),
@@ -89,4 +90,77 @@ pub fn departed_node(
     };
     planned.desired = desired_host(config, &planned, false, Vec::new());
     planned
+}
+
+/// Whether some node of cluster.yml takes its WinRM password from `var`. Only such a variable
+/// is read for a node known from the state file alone: the state file is not the user's
+/// word, and one naming any variable (a cloud token, another cluster's password) would have
+/// rwin send it to whatever address it records (issue 13, point 10).
+pub fn names_winrm_password(config: &Config, var: &str) -> bool {
+    config.nodes.iter().any(|n| {
+        n.winrm
+            .as_ref()
+            .is_some_and(|w| w.password_env.as_deref() == Some(var))
+    })
+}
+
+/// Why a departed node's WinRM login has no password, when its record names a variable.
+pub fn missing_password(config: &Config, node: &Node, var: &str) -> String {
+    if names_winrm_password(config, var) {
+        format!(
+            "{}: {var}, the WinRM password of {}, is not set: export it and run again",
+            node.name, node.address
+        )
+    } else {
+        format!(
+            "{name}: the state file names {var} as the WinRM password of {address}, but no node in cluster.yml has winrm.password_env {var}, and rwin sends a password only from a variable cluster.yml names (a state file could name any). If {var} is right for {address}, put {name} back under nodes: with winrm: {{password_env: {var}}} and run `rwin remove-host {name} --edit-config`; or, if {name} is gone, `rwin remove-host {name} --force`",
+            name = node.name,
+            address = node.address,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::WinrmRecord;
+
+    fn config(password_env: &str) -> Config {
+        let text = format!("ssh_agent_auth: true\nnodes:\n  - {{address: 10.0.0.1, os: windows, winrm: {{https: false, password_env: {password_env}}}}}\n");
+        crate::config::load_str(std::path::Path::new("c.yml"), text)
+            .map(|(c, _)| c)
+            .unwrap_or_else(|r| panic!("{}", r.render()))
+    }
+
+    #[test]
+    fn a_departed_node_gets_a_password_only_from_a_variable_cluster_yml_names() {
+        std::env::set_var("RWIN_TEST_DEPARTED_NAMED", "p1");
+        std::env::set_var("RWIN_TEST_DEPARTED_STOLEN", "p2");
+        let rec = |var: &str| HostRecord {
+            address: "203.0.113.9".into(),
+            os: "windows".into(),
+            connection: Some("winrm".into()),
+            winrm: Some(WinrmRecord {
+                port: 5985,
+                auth: "ntlm".into(),
+                user: "Administrator".into(),
+                password_env: Some(var.into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let cfg = config("RWIN_TEST_DEPARTED_NAMED");
+        let password = |var: &str| {
+            departed_node(&cfg, "gone", &rec(var), None)
+                .node
+                .winrm
+                .and_then(|w| w.password)
+                .map(|p| p.expose().to_string())
+        };
+        assert_eq!(password("RWIN_TEST_DEPARTED_NAMED").as_deref(), Some("p1"));
+        assert_eq!(password("RWIN_TEST_DEPARTED_STOLEN"), None);
+        let node = departed_node(&cfg, "gone", &rec("RWIN_TEST_DEPARTED_STOLEN"), None).node;
+        let why = missing_password(&cfg, &node, "RWIN_TEST_DEPARTED_STOLEN");
+        assert!(why.starts_with("gone: the state file names RWIN_TEST_DEPARTED_STOLEN as the WinRM password of 203.0.113.9, but no node"), "{why}");
+    }
 }

@@ -18,7 +18,7 @@ use crate::os::{host_os, DesiredHost, HostOs, WindowsDesired};
 use crate::state::State;
 
 pub use components::{ComponentInstance, PlannedComponent, ServiceInstance};
-pub use departed::departed_node;
+pub use departed::{departed_node, missing_password};
 pub use subnets::{SubnetError, SubnetSource};
 
 #[derive(Debug, thiserror::Error)]

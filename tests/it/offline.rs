@@ -270,3 +270,107 @@ fn control_characters_in_messages_are_printed_escaped() {
     );
     assert!(stderr.contains(r"evil\x1b]0;owned\x07\r.yml"), "{stderr:?}");
 }
+
+/// A TCP port on 127.0.0.1 that accepts connections and never says anything, so a run that
+/// connects there waits (and holds the state) until it is stopped.
+fn silent_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in l.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    port
+}
+
+#[test]
+fn a_second_run_while_another_holds_the_state_is_refused_and_says_who() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = silent_port();
+    let (cfg, state) = cluster(
+        dir.path(),
+        &[node("gone", "127.0.0.1", port, "10.0.0.11")],
+        port,
+    );
+    let before = std::fs::read_to_string(&state).unwrap();
+    let mut first = std::process::Command::new(assert_cmd::cargo::cargo_bin!("rwin"))
+        .env("HOME", dir.path())
+        .env("NO_COLOR", "1")
+        .args(["--connect-timeout", "60", "--known-hosts"])
+        .arg(dir.path().join("known_hosts"))
+        .args(["-y", "up"])
+        .arg(&cfg)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = dir.path().join("cluster.rwinstate.lock");
+    let holder = format!("pid {}", first.id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !std::fs::read_to_string(&lock).is_ok_and(|t| t.contains(&holder))
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (code, _, stderr) = run(dir.path(), &["-y", "up", cfg.to_str().unwrap()]);
+    let (code2, _, stderr2) = run(
+        dir.path(),
+        &["-y", "remove-host", "gone", cfg.to_str().unwrap()],
+    );
+    let _ = first.kill();
+    let _ = first.wait();
+    for (code, stderr) in [(code, stderr), (code2, stderr2)] {
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!("another rwin ({holder}, `rwin up`, since "))
+                && stderr.contains(&format!("holds {}; wait for it", lock.display())),
+            "{stderr}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap(),
+        before,
+        "the refused runs changed nothing"
+    );
+}
+
+#[test]
+fn a_state_file_cannot_make_remove_host_send_a_variable_cluster_yml_does_not_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = closed_port();
+    let (cfg, state) = cluster(
+        dir.path(),
+        &[node("keeper", "127.0.0.2", port, "10.0.0.10")],
+        port,
+    );
+    // The state says `gone` is a Windows node whose WinRM password is in RWIN_TEST_STOLEN.
+    let mut s = state_json(&state);
+    s["hosts"]["gone"]["os"] = "windows".into();
+    s["hosts"]["gone"]["connection"] = "winrm".into();
+    s["hosts"]["gone"]["winrm"] = serde_json::json!({
+        "port": port, "https": false, "auth": "ntlm", "user": "Administrator",
+        "password_env": "RWIN_TEST_STOLEN"
+    });
+    std::fs::write(&state, serde_json::to_string_pretty(&s).unwrap()).unwrap();
+    let out = super::common::rwin()
+        .env("HOME", dir.path())
+        .env("RWIN_TEST_STOLEN", "not-for-that-host")
+        .args(["--connect-timeout", "5", "--known-hosts"])
+        .arg(dir.path().join("known_hosts"))
+        .args(["-y", "remove-host", "gone", cfg.to_str().unwrap()])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("gone: the state file names RWIN_TEST_STOLEN as the WinRM password of 127.0.0.1, but no node in cluster.yml has winrm.password_env RWIN_TEST_STOLEN"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("cannot reach"),
+        "nothing was sent: {stderr}"
+    );
+}

@@ -27,7 +27,7 @@ pub async fn run(
     settings: &Settings,
     ui: &Arc<Ui>,
 ) -> anyhow::Result<ExitStatus> {
-    let ctx = match super::prepare(&args.config.config, settings, ui)? {
+    let ctx = match super::prepare(&args.config.config, settings, ui, None)? {
         Ok(ctx) => ctx,
         Err(status) => return Ok(status),
     };

@@ -7,7 +7,8 @@ use std::path::Path;
 
 use super::health::check_health;
 use super::service::check_service;
-use super::{at, set_help, valid_name, Checker, S};
+use super::text::shown;
+use super::{at, set_help, valid_name, Checker, Text, S};
 use crate::config::model::{
     windows_build, Component, Network, NetworkMode, Node, Os, PortMapping, Role, Service,
 };
@@ -102,6 +103,7 @@ fn check_component<'a>(
     let v = &comp.value;
     let name = v.name.value.as_str();
     check_name(c, v, seen);
+    check_component_text(c, v);
     let roles = component_roles(c, v);
     let os = component_os(c, v);
     if v.image.is_none() && v.windows_image.is_empty() && v.service.is_none() {
@@ -144,12 +146,16 @@ fn check_component<'a>(
     let component = Component {
         name: name.to_string(),
         image: v.image.as_ref().map(|i| i.value.clone()),
-        windows_image: v.windows_image.clone(),
+        windows_image: v
+            .windows_image
+            .iter()
+            .map(|(k, s)| (k.clone(), s.value.clone()))
+            .collect(),
         roles,
         os,
         network: network_mode,
-        command: v.command.clone(),
-        entrypoint: v.entrypoint.clone(),
+        command: v.command.as_deref().map(values),
+        entrypoint: v.entrypoint.as_deref().map(values),
         args: v.args.iter().map(|a| a.value.clone()).collect(),
         env: v
             .env
@@ -170,6 +176,63 @@ fn check_component<'a>(
     check_duplicate_ports(c, v, &component);
     check_matches_a_node(c, v, &component, scope.nodes);
     component
+}
+
+/// Written values, without their places.
+pub(super) fn values(v: &[S<String>]) -> Vec<String> {
+    v.iter().map(|s| s.value.clone()).collect()
+}
+
+/// Every value that reaches a host: images and URLs are single words; commands, arguments and
+/// environment values may hold anything printable and tab (they are quoted where they go),
+/// but no other control character.
+fn check_component_text(c: &mut Checker, v: &RawComponent) {
+    let who = format!("component {}", shown(&v.name.value));
+    c.check_text_opt(&v.image, &format!("{who}: image"), Text::Word);
+    for (build, image) in &v.windows_image {
+        let what = format!("{who}: windows_image `{}`", shown(build));
+        c.check_text(image, &what, Text::Word);
+    }
+    let lists = [
+        ("command", v.command.as_deref().unwrap_or_default()),
+        ("entrypoint", v.entrypoint.as_deref().unwrap_or_default()),
+        ("argument", &v.args),
+    ];
+    for (what, list) in lists {
+        for s in list {
+            c.check_text(s, &format!("{who}: {what}"), Text::Free);
+        }
+    }
+    for (key, value) in &v.env {
+        let what = format!("{who}: env `{}`", shown(key));
+        c.check_text(value, &what, Text::Free);
+        let bad_key = key.is_empty()
+            || key
+                .chars()
+                .any(|ch| ch == '=' || ch.is_whitespace() || ch.is_control());
+        if bad_key {
+            let place = c.key_place(value);
+            let d = c.error_place(
+                place,
+                format!("{who}: env name `{}` is not a variable name", shown(key)),
+            );
+            set_help(d, "a name has no '=', spaces or control characters");
+        }
+    }
+    for b in &v.binds {
+        c.check_text(b, &format!("{who}: bind"), Text::Line);
+    }
+    if let Some(h) = &v.health {
+        for s in [&h.value.http, &h.value.tcp].into_iter().flatten() {
+            c.check_text(s, &format!("{who}: health check"), Text::Word);
+        }
+        for s in h.value.exec.iter().flatten() {
+            c.check_text(s, &format!("{who}: health exec"), Text::Free);
+        }
+    }
+    for s in v.service.iter().flat_map(|svc| &svc.value.args) {
+        c.check_text(s, &format!("{who}: service argument"), Text::Free);
+    }
 }
 
 /// A valid name, not used by an earlier component.

@@ -3,7 +3,7 @@
 
 use super::place::Place;
 use super::{at, set_help, Checker, S};
-use crate::config::model::{parse_duration, Health, HealthCheck, NetworkMode};
+use crate::config::model::{parse_duration, BadDuration, Health, HealthCheck, NetworkMode};
 use crate::config::schema::RawHealth;
 use crate::config::template::{expressions, TemplateContext};
 
@@ -68,16 +68,31 @@ pub(super) fn check_health(
             );
         }
     }
-    let duration = |c: &mut Checker, s: &Option<S<String>>, default: u64| match s {
+    let duration = |c: &mut Checker, s: &Option<S<String>>, field: &str, default: u64| match s {
         None => Some(std::time::Duration::from_secs(default)),
-        Some(s) => parse_duration(&s.value).or_else(|| {
-            let d = c.error(s, format!("`{}` is not a duration", s.value));
-            set_help(d, "write it like 60s, 2m or 500ms");
-            None
-        }),
+        Some(s) => match parse_duration(&s.value) {
+            Ok(d) => Some(d),
+            Err(BadDuration::Malformed) => {
+                let d = c.error(s, format!("`{}` is not a duration", s.value));
+                set_help(d, "write it like 60s, 2m or 500ms");
+                None
+            }
+            Err(BadDuration::TooLong) => {
+                let d = c.error(
+                    s,
+                    format!("health {field} `{}` is longer than 24h", s.value),
+                );
+                set_help(
+                    d,
+                    "a health gate waits minutes, not days: write it like 60s or 10m",
+                );
+                None
+            }
+        },
     };
-    let timeout = duration(c, &v.timeout, 60)?;
-    let interval = duration(c, &v.interval, 1)?;
+    let timeout = duration(c, &v.timeout, "timeout", 60);
+    let interval = duration(c, &v.interval, "interval", 1);
+    let (timeout, interval) = (timeout?, interval?);
     if let (Some(s), true) = (&v.interval, interval.is_zero()) {
         c.error(s, "interval must be more than 0s");
     }
@@ -102,7 +117,12 @@ pub(super) fn check_health(
     } else if let Some(t) = &v.tcp {
         HealthCheck::Tcp(t.value.clone())
     } else {
-        HealthCheck::Exec(v.exec.clone().unwrap_or_default())
+        HealthCheck::Exec(
+            v.exec
+                .as_deref()
+                .map(super::components::values)
+                .unwrap_or_default(),
+        )
     };
     Some(Health {
         check,

@@ -23,12 +23,14 @@ mod nodes;
 mod place;
 mod registry;
 mod service;
+mod text;
 mod winrm;
 use components::check_components;
 use network::{check_engine_none, check_network};
 use nodes::check_nodes;
 use place::Place;
 use registry::check_registries;
+use text::Text;
 
 /// Where a spanned value sits: (line, column).
 fn at<T>(s: &S<T>) -> (usize, usize) {
@@ -131,10 +133,18 @@ fn check(c: &mut Checker, path: &Path, raw: RawConfig) -> Option<Config> {
         .as_ref()
         .and_then(|e| secret_from_env(c, e, "ssh_key_passphrase_env"));
     let registries = check_registries(c, &raw.private_registries);
+    if let Some(b) = &raw.bastion_host {
+        c.check_host(&b.value.address, "bastion_host address");
+        c.check_text_opt(&b.value.user, "bastion_host user", Text::Line);
+    }
     let bastion = raw.bastion_host.as_ref().map(|b| Bastion {
         address: b.value.address.value.clone(),
         port: b.value.port.unwrap_or(22),
-        user: b.value.user.clone().unwrap_or_else(|| "root".into()),
+        user: b
+            .value
+            .user
+            .as_ref()
+            .map_or_else(|| "root".into(), |u| u.value.clone()),
         key_path: b
             .value
             .ssh_key_path

@@ -8,11 +8,13 @@ use std::path::PathBuf;
 
 use ipnet::Ipv4Net;
 
+use super::text::{is_host, is_host_name, shown, Text};
 use super::winrm::check_node_winrm;
 use super::{at, parse_v4, secret_from_env, set_help, Checker};
 use crate::config::diag::Diagnostic;
 use crate::config::model::{Connection, Network, Node, Os, Role};
 use crate::config::schema::{RawConfig, RawNode};
+use crate::powershell::SINGLE_QUOTES;
 use crate::secret::Secret;
 use crate::settings::{expand_tilde, home_dir};
 
@@ -61,6 +63,7 @@ fn check_node(
         .unwrap_or_else(|| v.address.value.clone());
     let port = v.port.unwrap_or(22);
     let line = at(&v.address).0;
+    check_node_text(c, v, &name);
     check_duplicates(c, v, &name, port, seen);
     let os = node_os(c, v);
     let connection = node_connection(c, v, os);
@@ -77,26 +80,80 @@ fn check_node(
         address: v.address.value.clone(),
         port,
         internal_address: internal.unwrap_or(Ipv4Addr::UNSPECIFIED),
-        user: v.user.clone().unwrap_or_else(|| match os {
-            Os::Linux => "root".into(),
-            Os::Windows => "Administrator".into(),
-        }),
+        user: v.user.as_ref().map_or_else(
+            || match os {
+                Os::Linux => "root".into(),
+                Os::Windows => "Administrator".into(),
+            },
+            |u| u.value.clone(),
+        ),
         os,
         connection,
         docker_socket: v
             .docker_socket
-            .clone()
-            .unwrap_or_else(|| "/var/run/docker.sock".into()),
+            .as_ref()
+            .map_or_else(|| "/var/run/docker.sock".into(), |d| d.value.clone()),
         key_path,
         agent_auth,
         password,
         subnet,
         roles,
-        labels: v.labels.clone(),
-        route_interface: v.route_interface.clone(),
+        labels: v
+            .labels
+            .iter()
+            .map(|(k, s)| (k.clone(), s.value.clone()))
+            .collect(),
+        route_interface: v.route_interface.as_ref().map(|r| r.value.clone()),
         container_interface: container_interface(c, v, os),
         public_address: v.public_address.as_ref().map(|p| p.value.clone()),
         winrm,
+    }
+}
+
+/// Every value of the node that reaches its host: an address rwin can connect to, and no
+/// control characters (nor spaces or quotes in a label key) anywhere.
+fn check_node_text(c: &mut Checker, v: &RawNode, name: &str) {
+    c.check_host(&v.address, "node address");
+    if let Some(p) = &v.public_address {
+        c.check_host(p, "node public_address");
+    }
+    let who = format!("node {}", shown(name));
+    c.check_text_opt(&v.user, &format!("{who}: user"), Text::Line);
+    c.check_text_opt(
+        &v.docker_socket,
+        &format!("{who}: docker_socket"),
+        Text::Line,
+    );
+    c.check_text_opt(
+        &v.route_interface,
+        &format!("{who}: route_interface"),
+        Text::Line,
+    );
+    c.check_text_opt(
+        &v.container_interface,
+        &format!("{who}: container_interface"),
+        Text::Line,
+    );
+    for (key, value) in &v.labels {
+        c.check_text(value, &format!("{who}: label `{}`", shown(key)), Text::Line);
+        if key.is_empty()
+            || key.chars().any(|ch| {
+                ch.is_whitespace() || ch.is_control() || ch == '"' || SINGLE_QUOTES.contains(&ch)
+            })
+        {
+            let place = c.key_place(value);
+            let d = c.error_place(
+                place,
+                format!(
+                    "{who}: label key `{}` may hold no spaces, quotes or control characters",
+                    shown(key)
+                ),
+            );
+            set_help(
+                d,
+                "use letters, digits, '.', '-' and '/' (as Docker label keys do)",
+            );
+        }
     }
 }
 
@@ -164,7 +221,7 @@ fn container_interface(c: &mut Checker, v: &RawNode, os: Os) -> Option<String> {
         );
         return None;
     }
-    if v.route_interface.as_deref() == Some(ci.value.as_str()) {
+    if v.route_interface.as_ref().map(|r| r.value.as_str()) == Some(ci.value.as_str()) {
         let d = c.error(
             ci,
             format!(
@@ -382,7 +439,7 @@ fn check_ssh_auth(
 }
 
 /// Checks made once every node is known, node by node: a route IP an earlier node has too,
-/// port 0, a name with spaces or '/', a subnet larger than node_prefix.
+/// port 0, a name that is not a host name, a subnet larger than node_prefix.
 fn check_against_all(c: &mut Checker, raw: &RawConfig, nodes: &[Node], network: &Option<Network>) {
     let mut by_internal: HashMap<Ipv4Addr, &str> = HashMap::new();
     for (n, raw_node) in nodes.iter().zip(&raw.nodes.value) {
@@ -418,17 +475,7 @@ fn check_against_all(c: &mut Checker, raw: &RawConfig, nodes: &[Node], network: 
                 format!("node {} has port 0", n.name),
             );
         }
-        if n.name.chars().any(|ch| ch.is_whitespace() || ch == '/') {
-            let span = raw_node
-                .value
-                .hostname_override
-                .as_ref()
-                .unwrap_or(&raw_node.value.address);
-            c.error(
-                span,
-                format!("node name `{}` may not contain spaces or '/'", n.name),
-            );
-        }
+        check_name(c, &raw_node.value, &n.name);
         if let (Some(net), Some(s)) = (network, n.subnet) {
             if s.prefix_len() < net.node_prefix {
                 if let Some(span) = &raw_node.value.subnet {
@@ -447,6 +494,27 @@ fn check_against_all(c: &mut Checker, raw: &RawConfig, nodes: &[Node], network: 
             }
         }
     }
+}
+
+/// A node's name is a host name: it goes into file paths, service arguments, the state file
+/// and messages. A bad address that is the name too is reported once, as the address.
+fn check_name(c: &mut Checker, v: &RawNode, name: &str) {
+    if is_host_name(name) || (v.hostname_override.is_none() && !is_host(&v.address.value)) {
+        return;
+    }
+    let span = v.hostname_override.as_ref().unwrap_or(&v.address);
+    let d = c.error(
+        span,
+        format!("node name `{}` is not a host name", shown(name)),
+    );
+    set_help(
+        d,
+        if v.hostname_override.is_some() {
+            "use letters, digits and '-', in parts separated by '.' (it goes into file paths, service arguments and the state file)"
+        } else {
+            "the address is the node's name when it has no hostname_override: set hostname_override: to a host name"
+        },
+    );
 }
 
 /// cluster_cidr holds one /node_prefix subnet per node.

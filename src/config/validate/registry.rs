@@ -1,6 +1,6 @@
 //! `private_registries:`: each registry's url and password, and at most one default.
 
-use super::{secret_from_env, set_help, Checker, S};
+use super::{secret_from_env, set_help, Checker, Text, S};
 use crate::config::model::Registry;
 use crate::config::schema::RawRegistry;
 use crate::secret::Secret;
@@ -47,7 +47,9 @@ fn check_registry(c: &mut Checker, r: &S<RawRegistry>) -> Option<Registry> {
     if let Some(e) = &v.password_env {
         password = secret_from_env(c, e, "password_env").or(password);
     }
-    if v.url.value.contains("://") || v.url.value.is_empty() {
+    let url_ok = c.check_text(&v.url, "registry url", Text::Word);
+    c.check_text_opt(&v.user, "registry user", Text::Line);
+    if url_ok && (v.url.value.contains("://") || v.url.value.is_empty()) {
         let d = c.error(
             &v.url,
             format!("registry url `{}` should be host[:port]", v.url.value),
@@ -59,7 +61,7 @@ fn check_registry(c: &mut Checker, r: &S<RawRegistry>) -> Option<Registry> {
     }
     Some(Registry {
         url: v.url.value.clone(),
-        user: v.user.clone(),
+        user: v.user.as_ref().map(|u| u.value.clone()),
         password,
         is_default: v.is_default,
     })

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::{at, secret_from_env, set_help, Checker};
+use super::{at, secret_from_env, set_help, Checker, Text};
 use crate::config::diag::Diagnostic;
 use crate::config::model::{Connection, Winrm, WinrmAuth};
 use crate::config::schema::{RawNode, RawWinrm};
@@ -32,7 +32,14 @@ pub(super) fn check_node_winrm(
         set_help(d, "remove winrm:, or set connection: winrm");
     }
     if connection == Connection::Winrm {
-        winrm = winrm_settings(c, v, name, v.user.as_deref());
+        winrm = winrm_settings(c, v, name, v.user.as_ref().map(|u| u.value.as_str()));
+    }
+    if let Some(w) = &v.winrm {
+        c.check_text_opt(
+            &w.value.user,
+            &format!("node {name}: winrm.user"),
+            Text::Line,
+        );
     }
     if let Some(w) = &v.winrm {
         if let Some(p) = &w.value.password {
@@ -72,7 +79,7 @@ fn winrm_settings(
         https,
         auth,
         user: w
-            .and_then(|w| w.user.clone())
+            .and_then(|w| w.user.as_ref().map(|u| u.value.clone()))
             .or_else(|| node_user.map(str::to_string))
             .unwrap_or_else(|| "Administrator".into()),
         password,
