@@ -56,9 +56,13 @@ impl Host {
     /// a long command holds (the state file is replaced whole, so reading it is safe): the
     /// front doors ask this from their async tasks. A boot whose time has come is applied by
     /// the next command.
+    /// Also unreachable while an external vSwitch binds the NIC the front doors are reached
+    /// through (`nic_down_until_ms`; native/docker.rs): its connections drop meanwhile.
     pub fn reachable(&self) -> bool {
         WinState::load(&self.state_path).map_or(true, |s| {
-            crate::cmdlets::reboot::power_at(&s, crate::state::now_ms()) == Power::Up
+            let now = crate::state::now_ms();
+            crate::cmdlets::reboot::power_at(&s, now) == Power::Up
+                && s.nic_down_until_ms.is_none_or(|t| now >= t)
         })
     }
 

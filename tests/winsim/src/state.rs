@@ -37,6 +37,37 @@ pub struct Adapter {
     #[serde(default)]
     pub uplink: Option<String>,
     pub forwarding: bool,
+    /// DHCP enabled on the adapter's IPv4 interface (`Get-NetIPInterface`'s `Dhcp`). A
+    /// vEthernet adapter takes its NIC's setting when a vSwitch binds the NIC.
+    #[serde(default)]
+    pub dhcp: bool,
+    /// The adapter has TCP/IP bound (it is an IP interface). A NIC an external vSwitch binds
+    /// loses it: its addresses and routes move to the `vEthernet (…)` adapter.
+    #[serde(default = "yes")]
+    pub ip_bound: bool,
+    /// HNS creates a vEthernet adapter asynchronously: until this time (ms since the Unix
+    /// epoch) the adapter, its addresses and its routes are not there yet.
+    #[serde(default)]
+    pub ready_at_ms: Option<u64>,
+    /// The Plug and Play device instance ID of a device devcon.exe created (`ROOT\NET\0000`).
+    #[serde(default)]
+    pub instance_id: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Adapter {
+    /// Present at `now`: not a vEthernet adapter HNS has not finished creating.
+    pub fn present(&self, now: u64) -> bool {
+        self.ready_at_ms.is_none_or(|t| now >= t)
+    }
+
+    /// An IP interface at `now`: present and with TCP/IP bound.
+    pub fn is_ip_interface(&self, now: u64) -> bool {
+        self.ip_bound && self.present(now)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -193,6 +224,20 @@ pub struct WinState {
     pub restart: Option<Restart>,
     #[serde(default)]
     pub restart_timing: RestartTiming,
+    /// How long HNS takes to bind an external vSwitch to a NIC (ms): the vEthernet adapter and
+    /// the NIC's addresses appear on it after this. Default 5 000 ms ("it takes a few seconds
+    /// for the interface to be ready again. Sometimes, it takes more than 5 seconds",
+    /// flannel-io/flannel#1857); tests shorten it.
+    #[serde(default = "default_vswitch_ms")]
+    pub vswitch_ms: u64,
+    /// While a vSwitch binds the NIC the front doors (SSH, WinRM) are reached through, its
+    /// connections drop and new ones fail, until this time (ms since the Unix epoch).
+    #[serde(default)]
+    pub nic_down_until_ms: Option<u64>,
+}
+
+fn default_vswitch_ms() -> u64 {
+    5_000
 }
 
 pub const CURRENT_VERSION: &str = r"SOFTWARE\Microsoft\Windows NT\CurrentVersion";
@@ -257,6 +302,12 @@ impl WinState {
             linux_dev: "eth0".into(),
             uplink: None,
             forwarding: false,
+            // The namespace's address is configured statically (`ip addr add`), so this
+            // host's NIC is static; tests set DHCP where they need it.
+            dhcp: false,
+            ip_bound: true,
+            ready_at_ms: None,
+            instance_id: None,
         };
         let loopback = Adapter {
             name: "Loopback Pseudo-Interface 1".into(),
@@ -267,6 +318,10 @@ impl WinState {
             linux_dev: "lo".into(),
             uplink: None,
             forwarding: false,
+            dhcp: false,
+            ip_bound: true,
+            ready_at_ms: None,
+            instance_id: None,
         };
         let mut addresses = vec![IpAddress {
             if_index: 1,
@@ -341,6 +396,8 @@ impl WinState {
             last_boot_ms: now_ms(),
             restart: None,
             restart_timing: RestartTiming::default(),
+            vswitch_ms: default_vswitch_ms(),
+            nic_down_until_ms: None,
         }
     }
 
@@ -372,10 +429,25 @@ impl WinState {
         self.adapters.iter().find(|a| a.if_index == if_index)
     }
 
+    /// An adapter present now, by name.
     pub fn adapter_by_name(&self, name: &str) -> Option<&Adapter> {
+        let now = now_ms();
         self.adapters
             .iter()
-            .find(|a| a.name.eq_ignore_ascii_case(name))
+            .find(|a| a.name.eq_ignore_ascii_case(name) && a.present(now))
+    }
+
+    /// True when the interface `if_index` is an IP interface now (its addresses and routes
+    /// show).
+    pub fn ip_interface(&self, if_index: u32) -> bool {
+        let now = now_ms();
+        self.adapter(if_index)
+            .is_some_and(|a| a.is_ip_interface(now))
+    }
+
+    /// True when a file (or directory) exists at `path` (case-insensitive, as NTFS matches).
+    pub fn file_exists(&self, path: &str) -> bool {
+        self.files.keys().any(|k| k.eq_ignore_ascii_case(path))
     }
 
     pub fn service(&self, name: &str) -> Option<&Service> {

@@ -10,11 +10,16 @@ const BOOTSTRAP: &str = "$ProgressPreference = 'SilentlyContinue'; $s = $input |
 
 fn host() -> (Host, tempdir::Dir) {
     let dir = tempdir::Dir::new();
-    let h = Host::open(
-        dir.path.join("state.json"),
-        Effects::new(true, "unix:///nonexistent"),
-    )
-    .expect("state created");
+    let path = dir.path.join("state.json");
+    drop(
+        Host::open(path.clone(), Effects::new(true, "unix:///nonexistent")).expect("state created"),
+    );
+    // HNS's vSwitch delay has its own test (tests/network.rs); here the vEthernet adapter is
+    // there at once, so these tests see what they test.
+    let mut st = WinState::load(&path).expect("state");
+    st.vswitch_ms = 0;
+    st.save(&path).expect("state saved");
+    let h = Host::open(path, Effects::new(true, "unix:///nonexistent")).expect("state opened");
     (h, dir)
 }
 
@@ -446,7 +451,12 @@ Test-Path -Path 'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Component 
 #[test]
 fn nat_port_mappings_are_dumped_made_dnat_and_deleted() {
     let (h, d) = host();
-    let setup = "netsh routing ip nat install | Out-Null
+    // RRAS NAT runs in RRAS: configured routing-only and running.
+    let setup =
+        "Install-WindowsFeature -Name RemoteAccess, Routing -IncludeManagementTools | Out-Null
+Install-RemoteAccess -VpnType RoutingOnly
+Start-Service -Name RemoteAccess
+netsh routing ip nat install | Out-Null
 netsh routing ip nat add interface 'Ethernet' full | Out-Null
 $ip = '10.42.3.5'
 netsh routing ip nat add portmapping 'Ethernet' udp 0.0.0.0 5353 $ip 53 | Out-Null
@@ -456,7 +466,7 @@ netsh routing ip nat dump | Out-String
 ";
     let (out, err, code) = run(&h, setup);
     assert_eq!((code, err.as_str()), (0, ""), "{out}");
-    assert!(out.contains("add portmapping name=\"Ethernet\" proto=udp publicip=0.0.0.0 publicport=5353 privateip=10.42.3.5 privateport=53"), "{out}");
+    assert!(out.contains("add portmapping name=\"Ethernet\" proto=UDP publicip=0.0.0.0 publicport=5353 privateip=10.42.3.5 privateport=53"), "{out}");
     let log: Vec<String> =
         h.fx.log
             .lock()

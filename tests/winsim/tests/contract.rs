@@ -6,9 +6,22 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+/// rwin's table, then winsim's additions (tests/winsim/contract/additions.tsv: what winsim
+/// accepts that rwin does not send yet), a row there replacing rwin's row of the same cmdlet.
 fn table() -> BTreeMap<String, (BTreeSet<String>, String)> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../powershell/cmdlets.tsv");
-    let text = std::fs::read_to_string(path).expect("tests/powershell/cmdlets.tsv");
+    let mut t = rows(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../powershell/cmdlets.tsv"
+    ));
+    t.extend(rows(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/contract/additions.tsv"
+    )));
+    t
+}
+
+fn rows(path: &str) -> BTreeMap<String, (BTreeSet<String>, String)> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| {
@@ -26,12 +39,12 @@ fn table() -> BTreeMap<String, (BTreeSet<String>, String)> {
 
 /// The extract of `cmdlet`'s docs page: its pages, and the parameters they document
 /// (`documents:` and `common:` lines; tests/powershell/docs/README.md).
+/// winsim's own extracts (tests/winsim/contract/docs/) stand for cmdlets rwin does not send yet.
 fn extract(cmdlet: &str) -> Option<(Vec<String>, BTreeSet<String>)> {
-    let path = format!(
-        "{}/../powershell/docs/{cmdlet}.txt",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(path).ok()?;
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let text = std::fs::read_to_string(format!("{dir}/../powershell/docs/{cmdlet}.txt"))
+        .or_else(|_| std::fs::read_to_string(format!("{dir}/contract/docs/{cmdlet}.txt")))
+        .ok()?;
     let mut pages = Vec::new();
     let mut documented = BTreeSet::new();
     for line in text.lines() {

@@ -136,7 +136,11 @@ const SPECS: &[Spec] = &[
     },
     Spec {
         name: "Get-NetIPAddress",
-        params: &[("AddressFamily", V), ("InterfaceIndex", V)],
+        params: &[
+            ("AddressFamily", V),
+            ("InterfaceIndex", V),
+            ("IPAddress", V),
+        ],
         positional: &[],
     },
     Spec {
@@ -146,7 +150,11 @@ const SPECS: &[Spec] = &[
     },
     Spec {
         name: "Remove-NetIPAddress",
-        params: &[("IPAddress", V)],
+        params: &[
+            ("IPAddress", V),
+            ("InterfaceIndex", V),
+            ("AddressFamily", V),
+        ],
         positional: &[],
     },
     Spec {
@@ -160,8 +168,14 @@ const SPECS: &[Spec] = &[
             ("InterfaceIndex", V),
             ("AddressFamily", V),
             ("Forwarding", V),
+            ("Dhcp", V),
         ],
         positional: &[],
+    },
+    Spec {
+        name: "Rename-NetAdapter",
+        params: &[("Name", V), ("NewName", V)],
+        positional: &["Name", "NewName"],
     },
     Spec {
         name: "Get-NetRoute",
@@ -275,7 +289,7 @@ pub fn module_of(cmdlet: &str) -> Option<&'static str> {
         "Get-WindowsFeature" | "Install-WindowsFeature" | "Uninstall-WindowsFeature" => {
             "ServerManager"
         }
-        "Get-NetAdapter" => "NetAdapter",
+        "Get-NetAdapter" | "Rename-NetAdapter" => "NetAdapter",
         "Get-NetIPAddress"
         | "New-NetIPAddress"
         | "Remove-NetIPAddress"

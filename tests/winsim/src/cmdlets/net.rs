@@ -6,7 +6,7 @@ use crate::net::{contains, network_of, valid_prefix};
 use crate::ps::args::Bound;
 use crate::ps::value::{Obj, Value};
 use crate::ps::Interp;
-use crate::state::{Adapter, IpAddress, Route, WinState};
+use crate::state::{now_ms, Adapter, IpAddress, Route, WinState};
 
 const IPV4: Value = Value::Enum("IPv4", 2);
 
@@ -31,12 +31,20 @@ fn index(b: &Bound, name: &str) -> Result<Option<u32>, Fail> {
     }
 }
 
+/// The IP interface `idx` (MSFT_NetIPInterface): an adapter present now with TCP/IP bound. A
+/// NIC an external vSwitch took has none (its addresses moved to the vEthernet adapter), and a
+/// vEthernet adapter HNS is still creating is not there yet.
 fn adapter(state: &WinState, idx: u32) -> Result<Adapter, Fail> {
-    state.adapter(idx).cloned().ok_or_else(|| {
-        Fail::NotFound(format!(
+    let now = now_ms();
+    state
+        .adapter(idx)
+        .filter(|a| a.is_ip_interface(now))
+        .cloned()
+        .ok_or_else(|| {
+            Fail::NotFound(format!(
             "No MSFT_NetIPInterface objects found with property 'InterfaceIndex' equal to '{idx}'."
         ))
-    })
+        })
 }
 
 /// The Linux device an address of `a` belongs on: on a shared vEthernet adapter, an address
@@ -124,6 +132,46 @@ fn route_obj(state: &WinState, r: &Route, store: &str) -> Value {
         .into()
 }
 
+fn enabled(on: bool) -> Value {
+    if on {
+        Value::Enum("Enabled", 1)
+    } else {
+        Value::Enum("Disabled", 0)
+    }
+}
+
+/// An `Enabled`/`Disabled` parameter (the NetTCPIP enums): anything else does not bind.
+fn on_off(b: &Bound, name: &str) -> Result<Option<bool>, Fail> {
+    match b.text(name) {
+        None => Ok(None),
+        Some(f) => match f.to_ascii_lowercase().as_str() {
+            "enabled" => Ok(Some(true)),
+            "disabled" => Ok(Some(false)),
+            _ => Err(Fail::Terminating(format!("Cannot bind parameter '{name}'. Cannot convert value \"{f}\": specify one of the following enumerator names and try again: Disabled, Enabled"))),
+        },
+    }
+}
+
+fn address_obj(state: &WinState, a: &IpAddress) -> Value {
+    let adapter = state.adapter(a.if_index);
+    let alias = adapter.map(|x| x.name.clone()).unwrap_or_default();
+    // PrefixOrigin: Manual for a static address, Dhcp for one a DHCP-enabled interface holds
+    // (MSFT_NetIPAddress; winsim gives a DHCP interface's addresses the Dhcp origin).
+    let origin = match (adapter.is_some_and(|x| x.dhcp), a.if_index) {
+        (_, 1) => Value::Enum("WellKnown", 2),
+        (true, _) => Value::Enum("Dhcp", 3),
+        (false, _) => Value::Enum("Manual", 1),
+    };
+    Obj::new("Microsoft.Management.Infrastructure.CimInstance#ROOT/StandardCimv2/MSFT_NetIPAddress")
+        .with("IPAddress", a.ip.as_str())
+        .with("InterfaceIndex", a.if_index)
+        .with("InterfaceAlias", alias)
+        .with("AddressFamily", IPV4)
+        .with("PrefixLength", u32::from(a.prefix_length))
+        .with("PrefixOrigin", origin)
+        .into()
+}
+
 fn effect(r: Result<(), String>) -> Result<(), Fail> {
     r.map_err(|e| Fail::Failed(format!("winsim effect failed: {e}")))
 }
@@ -135,7 +183,7 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound) -> Result<Option<Vec<Value>>, 
         "Get-NetAdapter" => state
             .adapters
             .iter()
-            .filter(|a| a.linux_dev != "lo")
+            .filter(|a| a.linux_dev != "lo" && a.present(now_ms()))
             .map(|a| {
                 Obj::new("Microsoft.Management.Infrastructure.CimInstance#ROOT/StandardCimv2/MSFT_NetAdapter")
                     .with("Name", a.name.as_str())
@@ -150,20 +198,13 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound) -> Result<Option<Vec<Value>>, 
         "Get-NetIPAddress" => {
             family(b, name)?;
             let want = index(b, "InterfaceIndex")?;
+            let ip = b.text("IPAddress");
             let out: Vec<Value> = state
                 .addresses
                 .iter()
-                .filter(|a| want.is_none_or(|w| w == a.if_index))
-                .map(|a| {
-                    let alias = state.adapter(a.if_index).map(|x| x.name.clone()).unwrap_or_default();
-                    Obj::new("Microsoft.Management.Infrastructure.CimInstance#ROOT/StandardCimv2/MSFT_NetIPAddress")
-                        .with("IPAddress", a.ip.as_str())
-                        .with("InterfaceIndex", a.if_index)
-                        .with("InterfaceAlias", alias)
-                        .with("AddressFamily", IPV4)
-                        .with("PrefixLength", u32::from(a.prefix_length))
-                        .into()
-                })
+                .filter(|a| want.is_none_or(|w| w == a.if_index) && ip.as_ref().is_none_or(|i| *i == a.ip))
+                .filter(|a| state.ip_interface(a.if_index))
+                .map(|a| address_obj(state, a))
                 .collect();
             if out.is_empty() {
                 return Err(Fail::NotFound("No matching MSFT_NetIPAddress objects found by CIM query for instances of the ROOT/StandardCimv2/MSFT_NetIPAddress class on the  CIM server".into()));
@@ -179,6 +220,12 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound) -> Result<Option<Vec<Value>>, 
                 return Err(Fail::Failed(format!("Invalid parameter IPAddress {ip}")));
             }
             let a = adapter(state, idx)?;
+            // A static address on a DHCP-enabled interface: New-NetIPAddress saves it in the
+            // PersistentStore, which contradicts DHCP (the error Windows answers, quoted at
+            // https://serverdevworker.com/119964cbfe; seed 002 step 7 disables DHCP first).
+            if a.dhcp {
+                return Err(Fail::Failed("Inconsistent parameters PolicyStore PersistentStore and Dhcp Enabled".into()));
+            }
             if state.addresses.iter().any(|x| x.ip == ip) {
                 return Err(Fail::Failed("The object already exists.".into()));
             }
@@ -198,32 +245,56 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound) -> Result<Option<Vec<Value>>, 
                 .into()]
         }
         "Remove-NetIPAddress" => {
-            let ip = need(b, "IPAddress", name)?;
-            let Some(pos) = state.addresses.iter().position(|x| x.ip == ip) else {
-                return Err(Fail::NotFound(format!("No matching MSFT_NetIPAddress objects found with property 'IPAddress' equal to '{ip}'.")));
-            };
-            let addr = state.addresses.remove(pos);
-            if let Some(a) = state.adapter(addr.if_index).cloned() {
-                let dev = dev_for(state, &a, &ip);
-                effect(fx.run(&["ip", "addr", "del", &format!("{ip}/{}", addr.prefix_length), "dev", &dev]))?;
+            family(b, name)?;
+            let ip = b.text("IPAddress");
+            let idx = index(b, "InterfaceIndex")?;
+            if ip.is_none() && idx.is_none() {
+                return Err(Fail::Failed("Remove-NetIPAddress: winsim needs -IPAddress or -InterfaceIndex".into()));
             }
-            let connected = network_of(&ip, addr.prefix_length);
-            state.routes.retain(|r| !(r.prefix == connected && r.if_index == addr.if_index && r.next_hop == "0.0.0.0"));
+            let chosen: Vec<usize> = state
+                .addresses
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| ip.as_ref().is_none_or(|i| *i == x.ip) && idx.is_none_or(|i| i == x.if_index))
+                .filter(|(_, x)| x.if_index != 1 && state.ip_interface(x.if_index))
+                .map(|(n, _)| n)
+                .collect();
+            if chosen.is_empty() {
+                let (property, value) = match (&ip, idx) {
+                    (Some(i), _) => ("IPAddress", i.clone()),
+                    (None, Some(i)) => ("InterfaceIndex", i.to_string()),
+                    (None, None) => unreachable!("checked above"),
+                };
+                return Err(Fail::NotFound(format!("No matching MSFT_NetIPAddress objects found with property '{property}' equal to '{value}'.")));
+            }
+            for n in chosen.into_iter().rev() {
+                let addr = state.addresses.remove(n);
+                if let Some(a) = state.adapter(addr.if_index).cloned() {
+                    let dev = dev_for(state, &a, &addr.ip);
+                    effect(fx.run(&["ip", "addr", "del", &format!("{}/{}", addr.ip, addr.prefix_length), "dev", &dev]))?;
+                }
+                let connected = network_of(&addr.ip, addr.prefix_length);
+                state.routes.retain(|r| !(r.prefix == connected && r.if_index == addr.if_index && r.next_hop == "0.0.0.0"));
+            }
             Vec::new()
         }
         "Get-NetIPInterface" => {
             family(b, name)?;
             let all = state.rras_routing();
+            let now = now_ms();
             state
                 .adapters
                 .iter()
+                // An adapter without TCP/IP bound is no IP interface: a NIC an external
+                // vSwitch took is listed by Get-NetAdapter but not here.
+                .filter(|a| a.is_ip_interface(now))
                 .map(|a| {
-                    let on = all || a.forwarding;
                     Obj::new("Microsoft.Management.Infrastructure.CimInstance#ROOT/StandardCimv2/MSFT_NetIPInterface")
                         .with("InterfaceIndex", a.if_index)
                         .with("InterfaceAlias", a.name.as_str())
                         .with("AddressFamily", IPV4)
-                        .with("Forwarding", if on { Value::Enum("Enabled", 1) } else { Value::Enum("Disabled", 0) })
+                        .with("Forwarding", enabled(all || a.forwarding))
+                        .with("Dhcp", enabled(a.dhcp))
                         .with("ConnectionState", Value::Enum("Connected", 1))
                         .into()
                 })
@@ -233,16 +304,35 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound) -> Result<Option<Vec<Value>>, 
             family(b, name)?;
             let idx = index(b, "InterfaceIndex")?.ok_or_else(|| Fail::Failed("InterfaceIndex is required".into()))?;
             adapter(state, idx)?;
-            let f = need(b, "Forwarding", name)?;
-            let on = match f.to_ascii_lowercase().as_str() {
-                "enabled" => true,
-                "disabled" => false,
-                _ => return Err(Fail::Terminating(format!("Cannot bind parameter 'Forwarding'. Cannot convert value \"{f}\": specify one of the following enumerator names and try again: Disabled, Enabled"))),
-            };
+            let forwarding = on_off(b, "Forwarding")?;
+            let dhcp = on_off(b, "Dhcp")?;
+            if forwarding.is_none() && dhcp.is_none() {
+                return Err(Fail::Failed("Set-NetIPInterface: winsim needs -Forwarding or -Dhcp".into()));
+            }
             if let Some(a) = state.adapters.iter_mut().find(|a| a.if_index == idx) {
-                a.forwarding = on;
+                if let Some(on) = forwarding {
+                    a.forwarding = on;
+                }
+                // Turning DHCP off keeps the addresses the interface holds (seed 002 step 7
+                // removes the address itself afterwards; inferred).
+                if let Some(on) = dhcp {
+                    a.dhcp = on;
+                }
             }
             effect(fx.sync_forwarding(state))?;
+            Vec::new()
+        }
+        "Rename-NetAdapter" => {
+            let old = need(b, "Name", name)?;
+            let new = need(b, "NewName", name)?;
+            let now = now_ms();
+            if state.adapters.iter().any(|a| a.name.eq_ignore_ascii_case(&new) && a.present(now)) {
+                return Err(Fail::Failed(format!("Rename-NetAdapter: an adapter named '{new}' already exists")));
+            }
+            let Some(a) = state.adapters.iter_mut().find(|a| a.name.eq_ignore_ascii_case(&old) && a.present(now) && a.linux_dev != "lo") else {
+                return Err(Fail::NotFound(format!("No MSFT_NetAdapter objects found with property 'Name' equal to '{old}'.  Verify the value of the property and retry.")));
+            };
+            a.name = new;
             Vec::new()
         }
         "Get-NetRoute" => {
@@ -261,7 +351,7 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound) -> Result<Option<Vec<Value>>, 
                 Some(p) if p.eq_ignore_ascii_case("PersistentStore") => &["PersistentStore"],
                 Some(p) => return Err(Fail::Flow(crate::ps::Flow::Unsupported(format!("winsim: unsupported -PolicyStore {p} of Get-NetRoute (only ActiveStore, PersistentStore)")))),
             };
-            let wanted = |r: &&Route| prefix.as_ref().is_none_or(|p| *p == r.prefix) && idx.is_none_or(|i| i == r.if_index);
+            let wanted = |r: &&Route| prefix.as_ref().is_none_or(|p| *p == r.prefix) && idx.is_none_or(|i| i == r.if_index) && state.ip_interface(r.if_index);
             let mut out: Vec<Value> = Vec::new();
             for store in stores {
                 let persistent_only = *store == "PersistentStore";

@@ -647,10 +647,13 @@ fn network_create(ctx: &mut Ctx, rest: &[&str]) -> Result<NativeOut, String> {
     else {
         return Ok(daemon("HNS failed with error : The parameter is incorrect. (transparent network without com.docker.network.windowsshim.interface)"));
     };
+    // HNS binds a transparent/l2bridge network to a NIC with TCP/IP (hcsshim#95); not to a
+    // vEthernet adapter (docker/for-win#4581) and not to one a vSwitch already took.
+    let now = crate::state::now_ms();
     let Some(nic) = state
         .adapter_by_name(&nic_name)
         .cloned()
-        .filter(|a| a.uplink.is_none() && a.linux_dev != "lo")
+        .filter(|a| a.uplink.is_none() && a.linux_dev != "lo" && a.is_ip_interface(now))
     else {
         return Ok(daemon(&format!(
             "HNS failed with error : The network adapter {nic_name} was not found."
@@ -697,7 +700,14 @@ fn network_create(ctx: &mut Ctx, rest: &[&str]) -> Result<NativeOut, String> {
         return Ok(out);
     }
     let id = out.stdout.trim().to_string();
-    // The host's own addresses and routes move to the new vEthernet adapter, as on Windows.
+    // An external vSwitch on the NIC: the NIC loses its TCP/IP binding, and a new adapter
+    // `vEthernet (<NIC>)` with the NIC's MAC and DHCP setting takes its addresses and routes
+    // (Server 2019+; flannel's hostgw_windows.go waits for the renamed interface and its
+    // management IP). HNS does this asynchronously: the vEthernet appears after `vswitch_ms`
+    // (flannel-io/flannel#1857), and until then connections through the NIC are down
+    // (microsoft/SDN#306; hcsshim#108: a connection right after the network is created fails
+    // with "unreachable network").
+    let ready_at = now + state.vswitch_ms;
     for ip in state
         .addresses
         .iter_mut()
@@ -712,6 +722,16 @@ fn network_create(ctx: &mut Ctx, rest: &[&str]) -> Result<NativeOut, String> {
     {
         r.if_index = if_index;
     }
+    if let Some(a) = state
+        .adapters
+        .iter_mut()
+        .find(|a| a.if_index == nic.if_index)
+    {
+        a.ip_bound = false;
+    }
+    if nic.linux_dev == FRONT_DOOR_DEV {
+        state.nic_down_until_ms = Some(ready_at);
+    }
     state.adapters.push(Adapter {
         name: vname,
         if_index,
@@ -721,6 +741,10 @@ fn network_create(ctx: &mut Ctx, rest: &[&str]) -> Result<NativeOut, String> {
         linux_dev: bridge.clone(),
         uplink: Some(nic.linux_dev.clone()),
         forwarding: false,
+        dhcp: nic.dhcp,
+        ip_bound: true,
+        ready_at_ms: Some(ready_at),
+        instance_id: None,
     });
     state.networks.push(ContainerNetwork {
         name,
@@ -743,6 +767,9 @@ fn network_create(ctx: &mut Ctx, rest: &[&str]) -> Result<NativeOut, String> {
     }
     Ok(out)
 }
+
+/// The Linux device of the NIC the front doors (SSH, WinRM) are reached through.
+const FRONT_DOOR_DEV: &str = "eth0";
 
 fn fake_id(name: &str) -> String {
     let mut h: u64 = 0xcbf29ce484222325;
@@ -786,6 +813,10 @@ fn network_rm(ctx: &mut Ctx, name: &str) -> Result<NativeOut, String> {
         .routes
         .retain(|r| !(r.if_index == net.adapter_index && r.prefix == sub));
     if let Some(p) = physical {
+        // Without the vSwitch the NIC has TCP/IP bound again.
+        if let Some(a) = state.adapters.iter_mut().find(|a| a.if_index == p) {
+            a.ip_bound = true;
+        }
         for ip in state
             .addresses
             .iter_mut()

@@ -1,6 +1,7 @@
 //! The native commands a script may run (docker, netsh, sc.exe), each with a whitelist of
 //! subcommands. Their output goes to the pipeline as lines and their exit code to $LASTEXITCODE.
 
+mod devcon;
 mod docker;
 mod netsh;
 mod sc;
@@ -16,6 +17,13 @@ pub fn is_native(name: &str) -> bool {
         .any(|n| n.eq_ignore_ascii_case(name))
 }
 
+/// True for a path to devcon.exe (Microsoft's Device Console, a WDK tool no Windows ships: the
+/// user supplies it, so it runs by the path where it was put; native/devcon.rs).
+pub fn is_devcon(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with("\\devcon.exe") && lower.len() > "\\devcon.exe".len()
+}
+
 /// Runs a native command; Err names what is outside the contract.
 pub fn run(
     ctx: &mut Ctx,
@@ -23,6 +31,9 @@ pub fn run(
     args: &[String],
     stdin: Option<&str>,
 ) -> Result<NativeOut, String> {
+    if is_devcon(name) {
+        return devcon::run(ctx, args);
+    }
     let lower = name.to_ascii_lowercase();
     match lower.trim_end_matches(".exe") {
         "docker" => docker::run(ctx, args, stdin),

@@ -1,9 +1,37 @@
 //! `netsh routing ip nat …`: RRAS NAT interfaces and port mappings, made real as iptables
 //! MASQUERADE and DNAT rules by effects. netsh prints its errors on stdout, as Windows does.
+//!
+//! What Windows requires (BEHAVIOURS.md, "netsh routing ip nat"): RRAS NAT is a routing
+//! protocol of the Routing and Remote Access service, so the commands need RRAS configured
+//! (`Install-RemoteAccess -VpnType RoutingOnly`) and RemoteAccess running; NAT interfaces are
+//! IP interfaces, each with one mode (`full`, `addressonly` or `private`; a second `add` of the
+//! same interface fails, `set interface` would change it); the dump is a netsh script.
 
 use super::{failed, ok, NativeOut};
 use crate::host::Ctx;
-use crate::state::{NatInterface, PortMapping};
+use crate::state::{now_ms, NatInterface, PortMapping};
+
+/// An interface's name and mode from `add interface "NAME" MODE` or its tagged form
+/// `add interface name="NAME" mode=MODE` (what the dump prints and published scripts use).
+fn name_and_mode(words: &[&str]) -> Option<(String, Option<String>)> {
+    let tag = |w: &str, t: &str| {
+        w.split_once('=')
+            .filter(|(k, _)| k.eq_ignore_ascii_case(t))
+            .map(|(_, v)| v.trim_matches('"').to_string())
+    };
+    match words {
+        [n] => Some((tag(n, "name").unwrap_or_else(|| n.to_string()), None)),
+        [n, m] => Some((
+            tag(n, "name").unwrap_or_else(|| n.to_string()),
+            Some(
+                tag(m, "mode")
+                    .unwrap_or_else(|| m.to_string())
+                    .to_ascii_lowercase(),
+            ),
+        )),
+        _ => None,
+    }
+}
 
 pub fn run(ctx: &mut Ctx, args: &[String]) -> Result<NativeOut, String> {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -17,6 +45,15 @@ pub fn run(ctx: &mut Ctx, args: &[String]) -> Result<NativeOut, String> {
             "",
         )
     };
+    // RRAS NAT runs inside the RemoteAccess service: configured routing-only and running.
+    // Windows' wording when it is not was not captured: winsim says so in its own words.
+    if lw.starts_with(&["routing", "ip", "nat"]) && !state.rras_routing() {
+        return Ok(failed(
+            1,
+            "winsim: the Routing and Remote Access service is not configured and running (Install-RemoteAccess -VpnType RoutingOnly, then Start-Service RemoteAccess); Windows' own wording for this was not captured\r\n",
+            "",
+        ));
+    }
     let answer = match lw.as_slice() {
         ["routing", "ip", "nat", "install"] => {
             state.nat_installed = true;
@@ -29,31 +66,51 @@ pub fn run(ctx: &mut Ctx, args: &[String]) -> Result<NativeOut, String> {
             ok("")
         }
         ["routing", "ip", "nat", "dump"] => {
+            // A netsh script ("Displays the NAT configuration … in script form", netsh
+            // routing ip nat docs): the section header and `pushd routing ip nat` as a real
+            // host's `netsh dump` prints them, then `install`, the interfaces with their
+            // modes and the port mappings in the tagged form (names quoted, values upper
+            // case, as published netsh NAT scripts write them), then `popd`.
+            let mut s = String::from(
+                "\r\n# ----------------------------------\r\n# NAT configuration\r\n# ----------------------------------\r\npushd routing ip nat\r\n",
+            );
             if !state.nat_installed {
-                return Ok(not_installed());
+                s.push_str("uninstall\r\n\r\n\r\npopd\r\n");
+                return Ok(ok(&s));
             }
-            let mut s = String::from("\r\n#NAT configuration\r\npushd routing ip nat\r\n");
+            // `set global` with netsh's defaults, as a published netsh NAT script writes it.
+            s.push_str("uninstall\r\ninstall\r\nset global tcptimeoutmins=1440 udptimeoutmins=1 loglevel=ERROR\r\n\r\n");
             for i in &state.nat_interfaces {
                 s.push_str(&format!(
                     "add interface name=\"{}\" mode={}\r\n",
-                    i.name, i.mode
+                    i.name,
+                    i.mode.to_ascii_uppercase()
                 ));
             }
             for m in &state.port_mappings {
                 s.push_str(&format!(
                     "add portmapping name=\"{}\" proto={} publicip={} publicport={} privateip={} privateport={}\r\n",
-                    m.interface, m.proto, m.public_ip, m.public_port, m.private_ip, m.private_port
+                    m.interface, m.proto.to_ascii_uppercase(), m.public_ip, m.public_port, m.private_ip, m.private_port
                 ));
             }
-            s.push_str("popd\r\n");
+            s.push_str("\r\n\r\npopd\r\n");
             ok(&s)
         }
-        ["routing", "ip", "nat", verb @ ("add" | "delete"), "interface", _, rest @ ..] => {
+        ["routing", "ip", "nat", verb @ ("add" | "delete" | "set"), "interface", ..] => {
             if !state.nat_installed {
                 return Ok(not_installed());
             }
-            let name = words[5].to_string();
-            if state.adapter_by_name(&name).is_none() {
+            let Some((name, mode)) = name_and_mode(&words[5..]) else {
+                return Err(format!("netsh command line 'netsh {}'", words.join(" ")));
+            };
+            // Only an IP interface: a NIC an external vSwitch took has no TCP/IP binding
+            // (its addresses are on the vEthernet adapter), and a vEthernet adapter HNS is
+            // still creating is not there yet.
+            let now = now_ms();
+            if !state
+                .adapter_by_name(&name)
+                .is_some_and(|a| a.is_ip_interface(now))
+            {
                 return Ok(failed(
                     1,
                     &format!("The interface {name} is not known.\r\n"),
@@ -64,27 +121,43 @@ pub fn run(ctx: &mut Ctx, args: &[String]) -> Result<NativeOut, String> {
                 .nat_interfaces
                 .iter()
                 .position(|i| i.name.eq_ignore_ascii_case(&name));
-            match (*verb, rest, existing) {
-                ("add", [mode @ ("full" | "private")], None) => {
+            const MODES: [&str; 3] = ["full", "addressonly", "private"];
+            match (*verb, mode.as_deref(), existing) {
+                // Without a mode the interface is the private side: published scripts add
+                // the internal interface bare and set the public one to full afterwards
+                // (inferred from REDACTD-DEV/Hyper-V-Lab-Deploy GW01-PostInstall.ps1,
+                // victorar/azure-hybrid-networking Configure-NVA.ps1).
+                ("add", m, None) if m.is_none_or(|m| MODES.contains(&m)) => {
                     state.nat_interfaces.push(NatInterface {
                         name,
-                        mode: mode.to_string(),
+                        mode: m.unwrap_or("private").to_string(),
                     });
                     ok("")
                 }
-                ("add", [_], Some(_)) => failed(
+                // The one way to change an interface's mode.
+                ("set", Some(m), Some(p)) if MODES.contains(&m) => {
+                    state.nat_interfaces[p].mode = m.to_string();
+                    ok("")
+                }
+                ("set", Some(_), None) => failed(
+                    1,
+                    "The specified interface is not registered with the router.\r\n",
+                    "",
+                ),
+                // One mode per interface: a second add fails, whatever its mode.
+                ("add", _, Some(_)) => failed(
                     1,
                     "An interface with this name is already registered with the router.\r\n",
                     "",
                 ),
-                ("delete", [], Some(p)) => {
+                ("delete", None, Some(p)) => {
                     state.nat_interfaces.remove(p);
                     state
                         .port_mappings
                         .retain(|m| !m.interface.eq_ignore_ascii_case(&name));
                     ok("")
                 }
-                ("delete", [], None) => failed(
+                ("delete", None, None) => failed(
                     1,
                     "The specified interface is not registered with the router.\r\n",
                     "",

@@ -70,10 +70,17 @@ impl Interp<'_, '_> {
             .any(|k| k.kind() == "command_invokation_operator");
         let args = self.command_args(n.child_by_field_name("command_elements"), src)?;
         if invoke {
+            let target = self.expr(name_node, src)?;
+            // `& 'C:\…\devcon.exe' ARGS`: a user-supplied program by its path.
+            if let Value::Str(path) = &target {
+                if native::is_devcon(path) {
+                    return self.program_at(path, args, input, n, src);
+                }
+            }
             if !args.is_empty() {
                 return Err(unsupported("arguments to '&'", n, self.line_base));
             }
-            return match self.expr(name_node, src)? {
+            return match target {
                 Value::ScriptBlock(body) => self.invoke_block(&body, input.unwrap_or_default()),
                 other => Err(unsupported(
                     format!("'&' on '{}'", other.to_text()),
@@ -98,6 +105,9 @@ impl Interp<'_, '_> {
         }
         if native::is_native(&name) {
             return self.native(&name, args, input, n);
+        }
+        if native::is_devcon(&name) {
+            return self.program_at(&name, args, input, n, src);
         }
         let Some(spec) = cmdlets::spec(&name) else {
             return Err(unsupported(
@@ -279,6 +289,23 @@ impl Interp<'_, '_> {
                 self.line_base,
             )),
         }
+    }
+
+    /// A program that is no part of Windows, started by its path: it runs only when the file
+    /// is there (the user put it on the host); otherwise PowerShell does not find the command
+    /// (CommandNotFoundException, statement-terminating).
+    fn program_at(
+        &mut self,
+        path: &str,
+        args: Vec<Arg>,
+        input: Option<Vec<Value>>,
+        n: Node,
+        src: &str,
+    ) -> Result<Vec<Value>, Flow> {
+        if !self.ctx.state.file_exists(path) {
+            return Err(Flow::Statement(self.not_recognized(path, n, src)));
+        }
+        self.native(path, args, input, n)
     }
 
     fn native(
