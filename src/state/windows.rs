@@ -15,6 +15,8 @@ pub struct TurnedOn {
     pub remote_access_started: bool,
     pub ip_enable_router: bool,
     pub nat: bool,
+    /// rwin made the loopback adapter the container network is bound to.
+    pub loopback: bool,
 }
 
 /// One `add portmapping` line of `netsh routing ip nat dump`.

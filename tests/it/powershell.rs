@@ -93,7 +93,7 @@ fn mapping(proto: &str, public_port: u16, private_ip: &str, private_port: u16) -
 /// A fresh host: Docker and one NIC holding the node's address, nothing else.
 fn fresh_facts(d: &DesiredHost) -> String {
     format!(
-        r#"{{"build":"20348","ubr":2849,"edition":"ServerStandard","features":[{{"name":"RemoteAccess","install_state":"Available"}},{{"name":"Routing","install_state":"Available"}}],"services":[{{"name":"docker","status":"Running","start_type":"Automatic"}}],"ip_enable_router":0,"adapters":[{{"name":"Ethernet 2","if_index":6,"mac":"00-15-5D-01-02-03","description":"NIC","status":"Up"}}],"addresses":[{{"if_index":6,"ip":"{}","prefix_length":24}}],"interfaces":[{{"if_index":6,"alias":"Ethernet 2","forwarding":"Disabled"}}],"routes":[],"docker_version":"{{\"Server\":{{\"Version\":\"24.0.7\"}}}}"}}"#,
+        r#"{{"build":"20348","ubr":2849,"edition":"ServerStandard","features":[{{"name":"RemoteAccess","install_state":"Available"}},{{"name":"Routing","install_state":"Available"}}],"services":[{{"name":"docker","status":"Running","start_type":"Automatic"}}],"ip_enable_router":0,"adapters":[{{"name":"Ethernet 2","if_index":6,"mac":"00-15-5D-01-02-03","description":"NIC","status":"Up"}}],"addresses":[{{"if_index":6,"ip":"{}","prefix_length":24}}],"interfaces":[{{"if_index":6,"alias":"Ethernet 2","forwarding":"Disabled"}}],"routes":[],"devcon":true,"docker_version":"{{\"Server\":{{\"Version\":\"24.0.7\"}}}}"}}"#,
         d.internal_address
     )
 }
@@ -280,7 +280,19 @@ fn problems(script: &str, table: &BTreeMap<String, Vec<String>>) -> Vec<String> 
         }
     }
     for cmd in nodes.iter().filter(|n| n.kind() == "command") {
-        let Some(name) = cmd.child_by_field_name("command_name").map(text) else {
+        // `& 'C:\path\tool.exe'` runs a native command by its path: the row is the tool's name.
+        let Some(name) = cmd.child_by_field_name("command_name").map(|n| {
+            let t = text(n);
+            match t.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')) {
+                Some(path) => path
+                    .rsplit('\\')
+                    .next()
+                    .unwrap_or(path)
+                    .trim_end_matches(".exe")
+                    .to_string(),
+                None => t,
+            }
+        }) else {
             bad.push(format!("{}: a command without a plain name", at(*cmd)));
             continue;
         };

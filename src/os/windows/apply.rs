@@ -18,7 +18,10 @@ use std::fmt::Write as _;
 pub const HNS_WAIT_SECS: u32 = 60;
 
 use super::change::{driver_name, Change};
-use super::{firewall_rule_name, CLUSTER_LABEL, INTERFACE_OPTION, NETWORK, TCPIP_KEY};
+use super::{
+    firewall_rule_name, CLUSTER_LABEL, DEVCON, INTERFACE_OPTION, LOOPBACK_NAME, NETLOOP_INF,
+    NETWORK, TCPIP_KEY,
+};
 use crate::os::DesiredHost;
 use crate::powershell::quote;
 
@@ -38,7 +41,7 @@ pub fn apply_script(d: &DesiredHost, changes: &[Change]) -> String {
             have_ri = true;
         }
         if needs_container(c) && !have_ca {
-            find_container(&mut s, d, changes, &mut have_ri);
+            find_container(&mut s, d, changes);
             have_ca = true;
         }
         step(&mut s, d, c);
@@ -87,33 +90,21 @@ fn find_route_if(s: &mut String, d: &DesiredHost) {
     );
 }
 
-/// `$cai`/`$can`: the container network's adapter, by the route NIC's MAC. Without a NIC
-/// name (route interface detected, network unchanged) the MAC is that of the interface holding
-/// the internal address: the NIC itself or, once bound, its vEthernet twin with the same MAC.
-fn find_container(s: &mut String, d: &DesiredHost, changes: &[Change], have_ri: &mut bool) {
-    let nic = route_interface_name(d, changes);
+/// `$cai`/`$can`: the container network's adapter: the vEthernet with the bound adapter's MAC
+/// (the highest ifIndex, Rancher's rule), waiting for HNS to make it.
+fn find_container(s: &mut String, d: &DesiredHost, changes: &[Change]) {
+    let nic = bound_adapter_name(d, changes);
     let tries = hns_tries();
-    s.push_str("$all = Get-NetAdapter -ErrorAction Stop\n");
-    let what = if nic.is_empty() {
-        if !*have_ri {
-            find_route_if(s, d);
-            *have_ri = true;
-        }
-        s.push_str("$nic = $all | Where-Object { $_.ifIndex -eq $ri } | Select-Object -First 1\n");
-        format!("the interface holding {}", d.internal_address)
-    } else {
-        let _ = writeln!(
-            s,
-            "$nic = $all | Where-Object {{ $_.Name -eq {} }} | Select-Object -First 1",
-            quote(&nic)
-        );
-        nic
-    };
+    let _ = writeln!(
+        s,
+        "$all = Get-NetAdapter -ErrorAction Stop\n$nic = $all | Where-Object {{ $_.Name -eq {} }} | Select-Object -First 1",
+        quote(&nic)
+    );
     let _ = writeln!(
         s,
         "if ($null -eq $nic) {{ throw {no_nic} }}\n$mac = $nic.MacAddress\n$ca = $null\nforeach ($try in @({tries})) {{\n  if ($null -eq $ca) {{\n    if ($try -gt 1) {{ Start-Sleep -Seconds 1; $all = Get-NetAdapter -ErrorAction Stop }}\n    $found = $null\n    foreach ($a in $all) {{\n      if ($a.MacAddress -eq $mac -and $a.Name -like 'vEthernet*') {{\n        if ($null -eq $found) {{ $found = $a }} elseif ($a.ifIndex -gt $found.ifIndex) {{ $found = $a }}\n      }}\n    }}\n    $ca = $found\n  }}\n}}\nif ($null -eq $ca) {{ throw {no_ca} }}\n$cai = [int]$ca.ifIndex\n$can = [string]$ca.Name",
-        no_nic = quote(&format!("rwin: finding the container network's adapter: there is no adapter {what}")),
-        no_ca = quote(&format!("rwin: finding the container network's adapter: no vEthernet adapter has had the MAC address of {what} for {HNS_WAIT_SECS}s; is network {NETWORK} bound to it?")),
+        no_nic = quote(&format!("rwin: finding the container network's adapter: there is no adapter {nic}")),
+        no_ca = quote(&format!("rwin: finding the container network's adapter: no vEthernet adapter has had the MAC address of {nic} for {HNS_WAIT_SECS}s; is network {NETWORK} bound to it?")),
     );
 }
 
@@ -127,11 +118,9 @@ fn hns_tries() -> String {
         .join(",")
 }
 
-/// The name of the NIC the container network is bound to: what the network change carries,
-/// else `container_interface`, else the configured route NIC. Empty when the route NIC is
-/// detected and the network is unchanged: then the interface holding the internal address
-/// tells (the NIC itself or, once bound, its vEthernet twin with the same MAC).
-fn route_interface_name(d: &DesiredHost, changes: &[Change]) -> String {
+/// The name of the adapter the container network is bound to: what the network change
+/// carries, else `container_interface`, else the loopback adapter rwin makes.
+fn bound_adapter_name(d: &DesiredHost, changes: &[Change]) -> String {
     changes
         .iter()
         .find_map(|c| match c {
@@ -141,8 +130,7 @@ fn route_interface_name(d: &DesiredHost, changes: &[Change]) -> String {
             _ => None,
         })
         .or_else(|| d.windows.container_interface.clone())
-        .or_else(|| d.windows.route_interface.clone())
-        .unwrap_or_default()
+        .unwrap_or_else(|| LOOPBACK_NAME.to_string())
 }
 
 fn check_exit(s: &mut String, what: &str) {
@@ -195,6 +183,7 @@ fn step(s: &mut String, d: &DesiredHost, c: &Change) {
             );
             debug_assert_eq!(*name, firewall_rule_name(&d.cluster));
         }
+        Change::CreateLoopback { name } => create_loopback(s, name),
         Change::CreateNetwork {
             driver,
             subnet,
@@ -237,15 +226,16 @@ fn step(s: &mut String, d: &DesiredHost, c: &Change) {
             prefix_len,
         } => {
             let gw = quote(&gateway.to_string());
-            if d.windows.container_interface.is_some() {
-                // The vEthernet of a NIC of its own inherits that NIC's DHCP, and New-NetIPAddress
-                // fails on a DHCP interface: make it static and take every other address off, as
-                // seed 002 step 7 converts an adapter (Set-NetIPInterface -Dhcp Disabled,
-                // Remove-NetIPAddress, New-NetIPAddress). Never done on the route NIC's vEthernet,
-                // which carries the host's own address and default route.
+            {
+                // The vEthernet of the container adapter inherits its DHCP (a loopback adapter
+                // comes with DHCP on), and New-NetIPAddress fails on a DHCP interface: make it
+                // static and take every other address off, as seed 002 step 7 converts an
+                // adapter (Set-NetIPInterface -Dhcp Disabled, Remove-NetIPAddress,
+                // New-NetIPAddress). The container adapter is never the route NIC, so this never
+                // touches the host's own address or default route.
                 let _ = writeln!(s, "$ipif = Get-NetIPInterface -InterfaceIndex $cai -AddressFamily IPv4 -ErrorAction Stop\nif ([string]$ipif.Dhcp -eq 'Enabled') {{ Set-NetIPInterface -InterfaceIndex $cai -AddressFamily IPv4 -Dhcp Disabled -ErrorAction Stop }}\nforeach ($x in @(Get-NetIPAddress -AddressFamily IPv4 -InterfaceIndex $cai -ErrorAction SilentlyContinue)) {{ if ($x.IPAddress -ne {gw}) {{ Remove-NetIPAddress -InterfaceIndex $cai -IPAddress $x.IPAddress -Confirm:$false -ErrorAction Stop }} }}");
             }
-            let _ = writeln!(s, "$have = Get-NetIPAddress -AddressFamily IPv4 -InterfaceIndex $cai -ErrorAction Stop | Where-Object {{ $_.IPAddress -eq {gw} }}\nif ($null -eq $have) {{ New-NetIPAddress -InterfaceIndex $cai -IPAddress {gw} -PrefixLength {prefix_len} -ErrorAction Stop | Out-Null }}");
+            let _ = writeln!(s, "$have = Get-NetIPAddress -AddressFamily IPv4 -InterfaceIndex $cai -ErrorAction SilentlyContinue | Where-Object {{ $_.IPAddress -eq {gw} }}\nif ($null -eq $have) {{ New-NetIPAddress -InterfaceIndex $cai -IPAddress {gw} -PrefixLength {prefix_len} -ErrorAction Stop | Out-Null }}");
         }
         Change::EnableForwarding { container, .. } => {
             let i = if *container { "$cai" } else { "$ri" };
@@ -294,6 +284,28 @@ fn step(s: &mut String, d: &DesiredHost, c: &Change) {
             }
         }
     }
+}
+
+/// devcon makes a loopback adapter ("Microsoft KM-TEST Loopback Adapter", named "Ethernet N");
+/// the new one (not there before, described as a loopback adapter) is renamed `name`.
+fn create_loopback(s: &mut String, name: &str) {
+    let tries = hns_tries();
+    let _ = writeln!(
+        s,
+        "$before = @(Get-NetAdapter -ErrorAction Stop | ForEach-Object {{ [int]$_.ifIndex }})\n& {devcon} install {inf} '*MSLOOP' | Out-Null",
+        devcon = quote(DEVCON),
+        inf = quote(NETLOOP_INF),
+    );
+    check_exit(
+        s,
+        &format!("making the loopback adapter (devcon install {NETLOOP_INF} *MSLOOP)"),
+    );
+    let _ = writeln!(
+        s,
+        "$lb = $null\nforeach ($try in @({tries})) {{\n  if ($null -eq $lb) {{\n    if ($try -gt 1) {{ Start-Sleep -Seconds 1 }}\n    foreach ($a in @(Get-NetAdapter -ErrorAction Stop)) {{\n      $new = $true\n      foreach ($i in $before) {{ if ($i -eq [int]$a.ifIndex) {{ $new = $false }} }}\n      if ($new -and $a.InterfaceDescription -like '*Loopback Adapter*') {{ $lb = $a }}\n    }}\n  }}\n}}\nif ($null -eq $lb) {{ throw {} }}\nRename-NetAdapter -Name $lb.Name -NewName {} -ErrorAction Stop",
+        quote(&format!("rwin: devcon made no loopback adapter that appeared within {HNS_WAIT_SECS}s")),
+        quote(name),
+    );
 }
 
 /// Every route to `prefix` goes, in both stores: `Set-NetRoute` cannot change a next hop.

@@ -31,6 +31,10 @@ pub enum Change {
         remote: Vec<String>,
         why: String,
     },
+    /// A loopback adapter of the container network's own, made with devcon and renamed.
+    CreateLoopback {
+        name: String,
+    },
     CreateNetwork {
         driver: WindowsDriver,
         subnet: Ipv4Net,
@@ -99,6 +103,7 @@ impl std::fmt::Display for Change {
             SetIpEnableRouter => write!(f, "+ IPEnableRouter=1 (persisted; full effect after a reboot: rwin does it only with --allow-reboot)"),
             AddFirewallRule { name, remote } => write!(f, "+ firewall rule {name} admitting {}", remote.join(", ")),
             ReplaceFirewallRule { name, remote, why } => write!(f, "~ firewall rule {name} admitting {} ({why})", remote.join(", ")),
+            CreateLoopback { name } => write!(f, "+ loopback adapter {name} for the container network (devcon install netloop.inf *MSLOOP)"),
             CreateNetwork { driver, subnet, gateway, interface } => write!(f, "+ container network {NETWORK} ({}, {subnet}, gateway {gateway}, on {interface})", driver_name(*driver)),
             RecreateNetwork { driver, subnet, gateway, interface, why } => write!(f, "~ container network {NETWORK} ({}, {subnet}, gateway {gateway}, on {interface}), was {why}", driver_name(*driver)),
             RemoveAddress { ip } => write!(f, "- address {ip} on the container network's adapter"),

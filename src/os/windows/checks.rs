@@ -142,17 +142,20 @@ pub fn checks(d: &DesiredHost, f: &WindowsFacts) -> Vec<Check> {
     };
     let route_if = layout.route_if;
     v.push(Check::pass("route interface", route_if.name.clone()));
-    v.push(if layout.own_nic {
-        Check::pass(
+    v.push(match layout.bind_if {
+        Some(a) => Check::pass(
             "container interface",
-            format!("{} (a NIC of its own)", layout.bind_if.name),
-        )
-    } else {
-        Check::warn(
+            if layout.loopback {
+                format!("{} (the loopback adapter rwin made)", a.name)
+            } else {
+                format!("{} (a NIC of its own)", a.name)
+            },
+        ),
+        None => Check::fail(
             "container interface",
-            format!("the container network is bound to the route NIC {}: Windows moves its address to a vEthernet adapter, so RRAS NAT cannot have distinct public and private sides and port mappings may not work", route_if.name),
-            "give the node a second NIC and name it with container_interface: (seed 001's layout)",
-        )
+            format!("the loopback adapter {} is missing", layout.bind_name),
+            UP,
+        ),
     });
     v.push(match f.network(NETWORK) {
         Some(n)
@@ -180,7 +183,7 @@ pub fn checks(d: &DesiredHost, f: &WindowsFacts) -> Vec<Check> {
         ),
         None => Check::fail("container network", format!("{NETWORK} is missing"), UP),
     });
-    let adapter = f.container_adapter(layout.bind_if);
+    let adapter = layout.bind_if.and_then(|b| f.container_adapter(b));
     let gw = d.gateway.to_string();
     v.push(match adapter {
         Some(a)
@@ -200,10 +203,7 @@ pub fn checks(d: &DesiredHost, f: &WindowsFacts) -> Vec<Check> {
         ),
         None => Check::fail(
             "gateway on the container adapter",
-            format!(
-                "no vEthernet adapter with the MAC of {}",
-                layout.bind_if.name
-            ),
+            format!("no vEthernet adapter with the MAC of {}", layout.bind_name),
             UP,
         ),
     });

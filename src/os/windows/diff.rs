@@ -8,7 +8,7 @@ use ipnet::Ipv4Net;
 
 use super::change::{driver_name, Change};
 use super::facts::{is_vethernet, Adapter, WindowsFacts};
-use super::{firewall_rule_name, FEATURES, NETWORK};
+use super::{firewall_rule_name, DEVCON, FEATURES, LOOPBACK_NAME, NETWORK};
 use crate::os::DesiredHost;
 
 /// The NIC that carries routed traffic: `route_interface` when set; otherwise the one Up
@@ -60,27 +60,26 @@ pub fn route_interface<'a>(d: &DesiredHost, f: &'a WindowsFacts) -> Result<&'a A
     }
 }
 
-/// Where the container network sits on a Windows node: the route NIC (other nodes' routes
-/// and this node's routes to them go through it), the NIC the network is bound to, and the
-/// interface that is RRAS NAT's public (`full`) side.
-#[derive(Debug, Clone, Copy)]
+/// Where the container network sits on a Windows node. Never on the route NIC: binding a
+/// transparent network to a NIC takes TCP/IP off it and moves its address to a vEthernet
+/// adapter after a while, dropping the connections through it meanwhile (issue 12 §1;
+/// tests/winsim/BEHAVIOURS.md). The seeds bind it to an adapter of its own: a second NIC
+/// (seed 001) or a loopback adapter made for it (seeds 000 and 002).
+#[derive(Debug, Clone)]
 pub struct Layout<'a> {
+    /// Where other nodes' routes and this node's routes to them go (it keeps its address).
     pub route_if: &'a Adapter,
-    /// `container_interface` when set (seed 001: a NIC of its own, so the route NIC keeps its
-    /// address); otherwise the route NIC itself (the network moves its address to the vEthernet).
-    pub bind_if: &'a Adapter,
-    /// Whether the network has a NIC of its own.
-    pub own_nic: bool,
+    /// The name of the adapter the network is bound to, and the adapter once it exists.
+    pub bind_name: String,
+    pub bind_if: Option<&'a Adapter>,
+    /// rwin makes (or made) that adapter: a loopback adapter, with devcon.
+    pub loopback: bool,
 }
 
 impl<'a> Layout<'a> {
-    /// RRAS NAT's public side, where port mappings go: with a container NIC of its own, the
-    /// interface of the host's default route (the one with the lowest metric: where outbound
-    /// traffic leaves), else the route NIC; bound to the route NIC, that NIC as before.
+    /// RRAS NAT's public (`full`) side, where port mappings go: the interface of the host's
+    /// default route (the lowest metric: where outbound traffic leaves), else the route NIC.
     pub fn nat_public(&self, f: &'a WindowsFacts) -> &'a str {
-        if !self.own_nic {
-            return &self.route_if.name;
-        }
         f.routes
             .iter()
             .filter(|r| r.dest == "0.0.0.0/0")
@@ -94,10 +93,17 @@ impl<'a> Layout<'a> {
 pub fn layout<'a>(d: &DesiredHost, f: &'a WindowsFacts) -> Result<Layout<'a>, String> {
     let route_if = route_interface(d, f)?;
     let Some(name) = &d.windows.container_interface else {
+        let bind_if = f.adapter(LOOPBACK_NAME);
+        if bind_if.is_none() && !f.devcon {
+            return Err(format!(
+                "the container network needs an adapter of its own, and there is none: put Microsoft's devcon.exe (Windows Driver Kit) at {DEVCON} so rwin can make a loopback adapter {LOOPBACK_NAME} for it, or give the node a second NIC and name it with container_interface:"
+            ));
+        }
         return Ok(Layout {
             route_if,
-            bind_if: route_if,
-            own_nic: false,
+            bind_name: LOOPBACK_NAME.to_string(),
+            bind_if,
+            loopback: true,
         });
     };
     let bind_if = f.adapter(name).ok_or_else(|| {
@@ -121,8 +127,9 @@ pub fn layout<'a>(d: &DesiredHost, f: &'a WindowsFacts) -> Result<Layout<'a>, St
     }
     Ok(Layout {
         route_if,
-        bind_if,
-        own_nic: true,
+        bind_name: name.clone(),
+        bind_if: Some(bind_if),
+        loopback: false,
     })
 }
 
@@ -226,11 +233,16 @@ pub fn diff(d: &DesiredHost, f: &WindowsFacts) -> Vec<Change> {
 
 fn network_changes(d: &DesiredHost, f: &WindowsFacts, layout: Layout, v: &mut Vec<Change>) {
     let route_if = layout.route_if;
+    if layout.bind_if.is_none() {
+        v.push(Change::CreateLoopback {
+            name: layout.bind_name.clone(),
+        });
+    }
     let (driver, subnet, gateway, interface) = (
         d.windows.driver,
         d.subnet,
         d.gateway,
-        layout.bind_if.name.clone(),
+        layout.bind_name.clone(),
     );
     let found = f.network(NETWORK);
     let new_network = match &found {
@@ -279,11 +291,11 @@ fn network_changes(d: &DesiredHost, f: &WindowsFacts, layout: Layout, v: &mut Ve
     let adapter = if new_network {
         None
     } else {
-        f.container_adapter(layout.bind_if)
+        layout.bind_if.and_then(|b| f.container_adapter(b))
     };
     let container_name = adapter
         .map(|a| a.name.clone())
-        .unwrap_or_else(|| format!("vEthernet ({})", layout.bind_if.name));
+        .unwrap_or_else(|| format!("vEthernet ({})", layout.bind_name));
     let gw = gateway.to_string();
     let has_gw = adapter.is_some_and(|a| {
         f.addresses.iter().any(|x| {

@@ -49,6 +49,8 @@ pub struct WindowsFacts {
     #[serde(deserialize_with = "many")]
     pub routes: Vec<Route>,
     pub firewall_rule: Option<FirewallRule>,
+    /// devcon.exe is where rwin looks for it (`DEVCON`): rwin can make a loopback adapter.
+    pub devcon: bool,
     /// `netsh routing ip nat dump` as printed; `None` when RRAS is not configured.
     #[serde(deserialize_with = "text")]
     pub nat_dump: Option<String>,
@@ -167,6 +169,7 @@ if ($routing -eq 'Installed') {{
   $natDump = netsh routing ip nat dump | Out-String
 }}
 $services = @(Get-Service -Name 'RemoteAccess', 'docker', 'rwin-*' -ErrorAction SilentlyContinue | ForEach-Object {{ [ordered]@{{ name = [string]$_.Name; status = [string]$_.Status; start_type = [string]$_.StartType }} }})
+$devcon = Test-Path -Path {devcon}
 $rebootServicing = Test-Path -Path '{reboot0}'
 $rebootUpdate = Test-Path -Path '{reboot1}'
 $os = Get-CimInstance -ClassName Win32_OperatingSystem -Property LastBootUpTime -ErrorAction SilentlyContinue
@@ -212,6 +215,7 @@ if ($null -ne $docker) {{
   interfaces = $interfaces
   routes = $routes
   firewall_rule = $rule
+  devcon = $devcon
   nat_dump = $natDump
   docker_version = $dockerVersion
   networks = $networks
@@ -221,6 +225,7 @@ if ($null -ne $docker) {{
         cluster = crate::powershell::comment_text(&d.cluster),
         version_key = quote(VERSION_KEY),
         tcpip_key = quote(TCPIP_KEY),
+        devcon = quote(super::DEVCON),
         reboot0 = REBOOT_KEYS[0],
         reboot1 = REBOOT_KEYS[1],
     )

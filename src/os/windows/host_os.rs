@@ -96,9 +96,12 @@ impl HostOs for Windows {
         // later repair of something an admin had on does not make it so.
         let first = rec.windows.is_none();
         let w = rec.windows.get_or_insert_with(Default::default);
+        // The loopback adapter is always rwin's own, whichever run made it.
+        let loopback = made.turned_on.loopback || w.turned_on.loopback;
         if first {
             w.turned_on = made.turned_on;
         }
+        w.turned_on.loopback = loopback;
         for i in made.nat_interfaces {
             if !w.nat_interfaces.contains(&i) {
                 w.nat_interfaces.push(i);

@@ -59,6 +59,17 @@ pub const TCPIP_KEY: &str = r"HKLM:\SYSTEM\CurrentControlSet\Services\Tcpip\Para
 /// Where Windows keeps `CurrentBuildNumber`, `UBR` and `EditionID`.
 pub const VERSION_KEY: &str = r"HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion";
 /// The features that give Windows its router (ServerManager docs; seed 002).
+/// The loopback adapter rwin makes for the container network when no `container_interface`
+/// is given (seeds 000/002: the transparent network on a private adapter of its own).
+pub const LOOPBACK_NAME: &str = "rwin-containers";
+/// Where rwin expects Microsoft's devcon.exe (a Windows Driver Kit tool no Windows ships; the
+/// user puts it there), which makes and removes that adapter: `devcon install
+/// C:\Windows\inf\netloop.inf *MSLOOP` (Rancher's command, WINDOWS.md; Microsoft Learn, "DevCon
+/// Install") and `devcon remove @<device instance ID>` ("DevCon Remove").
+pub const DEVCON: &str = r"C:\Program Files\rwin\devcon.exe";
+/// Where Windows keeps the loopback adapter's driver description (Windows in C:\Windows).
+pub const NETLOOP_INF: &str = r"C:\Windows\inf\netloop.inf";
+
 pub const FEATURES: [&str; 2] = ["RemoteAccess", "Routing"];
 
 /// The name of the firewall rule that admits the cluster's traffic.

@@ -28,6 +28,7 @@ impl TurnedOn {
                 Change::StartRemoteAccess => t.remote_access_started = true,
                 Change::SetIpEnableRouter => t.ip_enable_router = true,
                 Change::InstallNat => t.nat = true,
+                Change::CreateLoopback { .. } => t.loopback = true,
                 _ => {}
             }
         }
@@ -111,6 +112,9 @@ pub fn teardown_script(t: &Teardown) -> String {
         s,
         "$ns = docker network ls -q --filter {label}\nforeach ($n in $ns) {{\n  docker network rm $n | Out-Null\n  if ($LASTEXITCODE -eq 0) {{ Write-Output 'removed=container network' }} else {{ Write-Output 'left=container network (docker network rm failed)' }}\n}}"
     );
+    if t.turned_on.loopback {
+        remove_loopback(&mut s);
+    }
     for (dest, via) in &t.routes {
         remove_route(&mut s, &dest.to_string(), Some(*via));
     }
@@ -190,4 +194,17 @@ fn router(s: &mut String, t: &TurnedOn) {
             quote(&format!("left=Windows features {} (Uninstall-WindowsFeature failed)", t.features.join(", ")))
         );
     }
+}
+
+/// The loopback adapter rwin made, by its device instance ID (only that device, not every
+/// `*MSLOOP` one: the host may have loopback adapters of its own).
+fn remove_loopback(s: &mut String) {
+    let name = quote(super::LOOPBACK_NAME);
+    let devcon = quote(super::DEVCON);
+    let _ = writeln!(
+        s,
+        "$lb = $null\nforeach ($a in @(Get-NetAdapter -ErrorAction SilentlyContinue)) {{ if ($a.Name -eq {name}) {{ $lb = $a }} }}\nif ($null -ne $lb) {{\n  $id = '@' + [string]$lb.PnPDeviceID\n  & {devcon} remove $id | Out-Null\n  $lb = $null\n  foreach ($a in @(Get-NetAdapter -ErrorAction SilentlyContinue)) {{ if ($a.Name -eq {name}) {{ $lb = $a }} }}\n  if ($null -eq $lb) {{ Write-Output {} }} else {{ Write-Output {} }}\n}}",
+        quote(&format!("removed=loopback adapter {}", super::LOOPBACK_NAME)),
+        quote(&format!("left=loopback adapter {} (devcon remove failed; remove it in Device Manager)", super::LOOPBACK_NAME)),
+    );
 }

@@ -49,11 +49,11 @@ fn desired() -> DesiredHost {
 /// available); each field follows the output its cmdlet's docs page describes. The same
 /// convergence is checked end to end against winsim by the mixed lab test (a second `up`
 /// changes nothing), which rests on winsim's sourced behaviours, not on this text.
-const CONVERGED: &str = r#"{"build":"20348","ubr":2849,"edition":"ServerStandard","features":[{"name":"RemoteAccess","install_state":"Installed"},{"name":"Routing","install_state":"Installed"}],"routing_status":"Installed","services":[{"name":"docker","status":"Running","start_type":"Automatic"},{"name":"RemoteAccess","status":"Running","start_type":"Automatic"}],"ip_enable_router":1,"reboot_pending":false,"adapters":[{"name":"Ethernet","if_index":4,"mac":"00-15-5D-01-02-01","description":"Microsoft Hyper-V Network Adapter","status":"Up"},{"name":"Ethernet 2","if_index":6,"mac":"00-15-5D-01-02-03","description":"Microsoft Hyper-V Network Adapter #2","status":"Up"},{"name":"vEthernet (Ethernet 2)","if_index":14,"mac":"00-15-5D-01-02-03","description":"Hyper-V Virtual Ethernet Adapter","status":"Up"}],"addresses":[{"if_index":4,"ip":"192.168.1.20","prefix_length":24},{"if_index":6,"ip":"10.0.0.11","prefix_length":24},{"if_index":14,"ip":"10.42.1.1","prefix_length":24},{"if_index":1,"ip":"127.0.0.1","prefix_length":8}],"interfaces":[{"if_index":6,"alias":"Ethernet 2","forwarding":"Enabled"},{"if_index":14,"alias":"vEthernet (Ethernet 2)","forwarding":"Enabled"},{"if_index":4,"alias":"Ethernet","forwarding":"Disabled"}],"routes":[{"dest":"0.0.0.0/0","next_hop":"192.168.1.1","if_index":4,"metric":0},{"dest":"10.42.0.0/24","next_hop":"10.0.0.10","if_index":6,"metric":0},{"dest":"10.42.2.0/24","next_hop":"10.0.0.12","if_index":6,"metric":0},{"dest":"10.42.1.0/24","next_hop":"0.0.0.0","if_index":14,"metric":256},{"dest":"10.42.1.1/32","next_hop":"0.0.0.0","if_index":14,"metric":256},{"dest":"169.254.169.250/32","next_hop":"0.0.0.0","if_index":14,"metric":0}],"firewall_rule":{"name":"rwin-demo","enabled":"True","direction":"Inbound","action":"Allow","remote_address":["10.42.0.0/255.255.0.0","10.0.0.10","10.0.0.11","10.0.0.12"]},"nat_dump":"\r\n# ----------------------------------\r\n# NAT configuration\r\n# ----------------------------------\r\npushd routing ip nat\r\nuninstall\r\ninstall\r\nset global tcptimeoutmins=1440 udptimeoutmins=1 loglevel=ERROR\r\n\r\n#\r\n#NAT Configuration For Interface Ethernet 2\r\n#\r\nadd interface name=\"Ethernet 2\" mode=FULL\r\n\r\n#\r\n#NAT Configuration For Interface vEthernet (Ethernet 2)\r\n#\r\nadd interface name=\"vEthernet (Ethernet 2)\" mode=PRIVATE\r\n\r\npopd\r\n","docker_version":"{\"Client\":{\"Version\":\"24.0.7\",\"Os\":\"windows\"},\"Server\":{\"Platform\":{\"Name\":\"Mirantis Container Runtime\"},\"Version\":\"24.0.7\",\"Os\":\"windows\"}}\r\n","networks":"[\r\n    {\r\n        \"Name\": \"rwin\",\r\n        \"Id\": \"4f6a\",\r\n        \"Driver\": \"transparent\",\r\n        \"IPAM\": {\"Driver\": \"windows\", \"Config\": [{\"Subnet\": \"10.42.1.0/24\", \"Gateway\": \"10.42.1.1\"}]},\r\n        \"Options\": {\"com.docker.network.windowsshim.interface\": \"Ethernet 2\", \"com.docker.network.windowsshim.hnsid\": \"A1B2\"},\r\n        \"Labels\": {\"io.rwin.cluster\": \"demo\"}\r\n    }\r\n]\r\n"}"#;
+const CONVERGED: &str = r#"{"build":"20348","ubr":2849,"edition":"ServerStandard","features":[{"name":"RemoteAccess","install_state":"Installed"},{"name":"Routing","install_state":"Installed"}],"routing_status":"Installed","services":[{"name":"docker","status":"Running","start_type":"Automatic"},{"name":"RemoteAccess","status":"Running","start_type":"Automatic"}],"ip_enable_router":1,"reboot_pending":false,"adapters":[{"name":"Ethernet","if_index":4,"mac":"00-15-5D-01-02-01","description":"Microsoft Hyper-V Network Adapter","status":"Up"},{"name":"Ethernet 2","if_index":6,"mac":"00-15-5D-01-02-03","description":"Microsoft Hyper-V Network Adapter #2","status":"Up"},{"name":"rwin-containers","if_index":8,"mac":"02-00-4C-4F-4F-50","description":"Microsoft KM-TEST Loopback Adapter","status":"Up"},{"name":"vEthernet (rwin-containers)","if_index":14,"mac":"02-00-4C-4F-4F-50","description":"Hyper-V Virtual Ethernet Adapter","status":"Up"}],"addresses":[{"if_index":4,"ip":"192.168.1.20","prefix_length":24},{"if_index":6,"ip":"10.0.0.11","prefix_length":24},{"if_index":14,"ip":"10.42.1.1","prefix_length":24},{"if_index":1,"ip":"127.0.0.1","prefix_length":8}],"interfaces":[{"if_index":6,"alias":"Ethernet 2","forwarding":"Enabled"},{"if_index":14,"alias":"vEthernet (rwin-containers)","forwarding":"Enabled"},{"if_index":4,"alias":"Ethernet","forwarding":"Disabled"}],"routes":[{"dest":"0.0.0.0/0","next_hop":"192.168.1.1","if_index":4,"metric":0},{"dest":"10.42.0.0/24","next_hop":"10.0.0.10","if_index":6,"metric":0},{"dest":"10.42.2.0/24","next_hop":"10.0.0.12","if_index":6,"metric":0},{"dest":"10.42.1.0/24","next_hop":"0.0.0.0","if_index":14,"metric":256},{"dest":"10.42.1.1/32","next_hop":"0.0.0.0","if_index":14,"metric":256},{"dest":"169.254.169.250/32","next_hop":"0.0.0.0","if_index":14,"metric":0}],"devcon":true,"firewall_rule":{"name":"rwin-demo","enabled":"True","direction":"Inbound","action":"Allow","remote_address":["10.42.0.0/255.255.0.0","10.0.0.10","10.0.0.11","10.0.0.12"]},"nat_dump":"\r\n# ----------------------------------\r\n# NAT configuration\r\n# ----------------------------------\r\npushd routing ip nat\r\nuninstall\r\ninstall\r\nset global tcptimeoutmins=1440 udptimeoutmins=1 loglevel=ERROR\r\n\r\n#\r\n#NAT Configuration For Interface Ethernet\r\n#\r\nadd interface name=\"Ethernet\" mode=FULL\r\n\r\n#\r\n#NAT Configuration For Interface vEthernet (rwin-containers)\r\n#\r\nadd interface name=\"vEthernet (rwin-containers)\" mode=PRIVATE\r\n\r\npopd\r\n","docker_version":"{\"Client\":{\"Version\":\"24.0.7\",\"Os\":\"windows\"},\"Server\":{\"Platform\":{\"Name\":\"Mirantis Container Runtime\"},\"Version\":\"24.0.7\",\"Os\":\"windows\"}}\r\n","networks":"[\r\n    {\r\n        \"Name\": \"rwin\",\r\n        \"Id\": \"4f6a\",\r\n        \"Driver\": \"transparent\",\r\n        \"IPAM\": {\"Driver\": \"windows\", \"Config\": [{\"Subnet\": \"10.42.1.0/24\", \"Gateway\": \"10.42.1.1\"}]},\r\n        \"Options\": {\"com.docker.network.windowsshim.interface\": \"rwin-containers\", \"com.docker.network.windowsshim.hnsid\": \"A1B2\"},\r\n        \"Labels\": {\"io.rwin.cluster\": \"demo\"}\r\n    }\r\n]\r\n"}"#;
 
 /// A fresh Server 2019 host: Docker installed, nothing else. `features` comes as one object
 /// and `routes` in 5.1's `{value, Count}` wrapping, as ConvertTo-Json sometimes prints them.
-const FRESH: &str = r#"{"build":"17763","ubr":6414,"edition":"ServerDatacenter","features":{"name":"RemoteAccess","install_state":"Available"},"routing_status":null,"services":[{"name":"docker","status":"Running","start_type":"Automatic"}],"ip_enable_router":0,"reboot_pending":false,"adapters":[{"name":"Ethernet 2","if_index":6,"mac":"00-15-5D-01-02-03","description":"Intel(R) 82574L","status":"Up"}],"addresses":[{"if_index":6,"ip":"10.0.0.11","prefix_length":24}],"interfaces":[{"if_index":6,"alias":"Ethernet 2","forwarding":"Disabled"}],"routes":{"value":[{"dest":"0.0.0.0/0","next_hop":"10.0.0.1","if_index":6,"metric":0}],"Count":1},"firewall_rule":null,"nat_dump":null,"docker_version":"{\"Client\":{\"Version\":\"20.10.9\"},\"Server\":{\"Version\":\"20.10.9\"}}","networks":null}"#;
+const FRESH: &str = r#"{"build":"17763","ubr":6414,"edition":"ServerDatacenter","features":{"name":"RemoteAccess","install_state":"Available"},"routing_status":null,"services":[{"name":"docker","status":"Running","start_type":"Automatic"}],"ip_enable_router":0,"reboot_pending":false,"adapters":[{"name":"Ethernet 2","if_index":6,"mac":"00-15-5D-01-02-03","description":"Intel(R) 82574L","status":"Up"}],"addresses":[{"if_index":6,"ip":"10.0.0.11","prefix_length":24}],"interfaces":[{"if_index":6,"alias":"Ethernet 2","forwarding":"Disabled"}],"routes":{"value":[{"dest":"0.0.0.0/0","next_hop":"10.0.0.1","if_index":6,"metric":0}],"Count":1},"devcon":true,"firewall_rule":null,"nat_dump":null,"docker_version":"{\"Client\":{\"Version\":\"20.10.9\"},\"Server\":{\"Version\":\"20.10.9\"}}","networks":null}"#;
 
 fn facts(s: &str) -> WindowsFacts {
     parse_facts(s).unwrap()
@@ -75,16 +75,19 @@ fn parse_facts_reads_a_converged_host() {
             n.subnet.as_deref(),
             n.interface.as_deref()
         ),
-        ("transparent", Some("10.42.1.0/24"), Some("Ethernet 2"))
+        ("transparent", Some("10.42.1.0/24"), Some("rwin-containers"))
     );
     assert_eq!(
         f.nat_interfaces(),
         vec![
-            ("Ethernet 2".to_string(), "FULL".to_string()),
-            ("vEthernet (Ethernet 2)".to_string(), "PRIVATE".to_string())
+            ("Ethernet".to_string(), "FULL".to_string()),
+            (
+                "vEthernet (rwin-containers)".to_string(),
+                "PRIVATE".to_string()
+            )
         ]
     );
-    let nic = f.adapter("Ethernet 2").unwrap();
+    let nic = f.adapter("rwin-containers").unwrap();
     assert_eq!(f.container_adapter(nic).map(|a| a.if_index), Some(14));
 }
 
@@ -111,10 +114,9 @@ fn converged_host_needs_no_change_and_passes_doctor() {
     let (d, f) = (desired(), facts(CONVERGED));
     assert_eq!(diff(&d, &f), vec![]);
     assert!(blockers(&d, &f).is_empty(), "{:?}", blockers(&d, &f));
-    // Bound to the route NIC, doctor warns about the layout (and nothing fails).
     let bad: Vec<_> = checks(&d, &f)
         .into_iter()
-        .filter(|c| c.status != Status::Pass && c.name != "container interface")
+        .filter(|c| c.status != Status::Pass)
         .collect();
     assert!(bad.is_empty(), "{bad:?}");
 }
@@ -156,16 +158,17 @@ fn fresh_host_gets_every_change_in_apply_order() {
             "+ start the RemoteAccess service",
             "+ IPEnableRouter=1 (persisted; full effect after a reboot: rwin does it only with --allow-reboot)",
             "+ firewall rule rwin-demo admitting 10.42.0.0/16, 10.0.0.10, 10.0.0.11, 10.0.0.12",
-            "+ container network rwin (transparent, 10.42.1.0/24, gateway 10.42.1.1, on Ethernet 2)",
+            "+ loopback adapter rwin-containers for the container network (devcon install netloop.inf *MSLOOP)",
+            "+ container network rwin (transparent, 10.42.1.0/24, gateway 10.42.1.1, on rwin-containers)",
             "+ gateway 10.42.1.1/24 on the container network's adapter",
             "+ IPv4 forwarding on Ethernet 2",
-            "+ IPv4 forwarding on vEthernet (Ethernet 2)",
+            "+ IPv4 forwarding on vEthernet (rwin-containers)",
             "+ route 10.42.0.0/24 via 10.0.0.10 (lin1)",
             "+ route 10.42.2.0/24 via 10.0.0.12 (win2)",
             "+ metadata route 169.254.169.250/32 on the container network's adapter",
             "+ install RRAS NAT",
             "+ outbound NAT: Ethernet 2 as the public (full) side",
-            "+ outbound NAT: vEthernet (Ethernet 2) as the private side",
+            "+ outbound NAT: vEthernet (rwin-containers) as the private side",
         ]
     );
     assert!(blockers(&d, &f).is_empty());
@@ -218,7 +221,7 @@ fn changed_network_is_recreated_with_everything_on_its_new_adapter() {
     d.windows.driver = crate::config::WindowsDriver::L2bridge;
     let changes = diff(&d, &facts(CONVERGED));
     assert!(
-        matches!(&changes[0], Change::RecreateNetwork { why, .. } if why == "transparent, 10.42.1.0/24, gateway 10.42.1.1, on Ethernet 2"),
+        matches!(&changes[0], Change::RecreateNetwork { why, .. } if why == "transparent, 10.42.1.0/24, gateway 10.42.1.1, on rwin-containers"),
         "{changes:?}"
     );
     assert!(changes
@@ -241,9 +244,17 @@ fn route_interface_is_detected_or_the_blocker_lists_the_choices() {
     });
     let b = blockers(&d, &f);
     assert_eq!(b, ["no Up network adapter (other than vEthernet) holds the internal address 10.0.0.11: set route_interface: to one of: Ethernet 2, Ethernet 3"]);
-    // Once bound, Windows moves the address to the vEthernet twin: the NIC is still found.
+    // Bound (by an rwin that bound the network to the route NIC), Windows moved the address
+    // to the NIC's vEthernet twin: the NIC is still found, and the network moves off it.
     let mut f = facts(CONVERGED);
-    f.addresses[1].if_index = 14;
+    f.adapters.push(Adapter {
+        name: "vEthernet (Ethernet 2)".into(),
+        if_index: 15,
+        mac: "00-15-5D-01-02-03".into(),
+        status: "Up".into(),
+        ..Default::default()
+    });
+    f.addresses[1].if_index = 15;
     assert_eq!(
         diff::route_interface(&d, &f).map(|a| a.name.as_str()),
         Ok("Ethernet 2")
@@ -323,10 +334,15 @@ fn image_selection() {
 fn a_route_interface_with_a_typographic_quote_is_quoted_whole() {
     let name = "Bob\u{2019}s NIC";
     let mut d = desired();
-    d.windows.route_interface = Some(name.into());
+    d.windows.container_interface = Some(name.into());
     let mut f = facts(FRESH);
-    f.adapters[0].name = name.into();
-    f.interfaces[0].alias = name.into();
+    f.adapters.push(Adapter {
+        name: name.into(),
+        if_index: 7,
+        mac: "00-15-5D-01-02-04".into(),
+        status: "Up".into(),
+        ..Default::default()
+    });
     let changes = diff(&d, &f);
     assert!(
         changes.iter().any(
@@ -409,11 +425,15 @@ fn a_container_interface_that_is_the_route_nic_or_missing_is_a_blocker() {
         ),
         "{b:?}"
     );
-    // Bound to the route NIC (no container_interface), the route NIC stays NAT's public side
-    // and the route NIC's vEthernet is never converted from DHCP.
-    let d = desired();
-    let script = apply_script(&d, &diff(&d, &facts(FRESH)));
-    assert!(!script.contains("-Dhcp Disabled"), "{script}");
+    // Without container_interface and without devcon there is no adapter to use: a blocker.
+    let mut f = facts(FRESH);
+    f.devcon = false;
+    let b = blockers(&desired(), &f);
+    assert!(
+        b.iter()
+            .any(|e| e.contains("devcon.exe") && e.contains("container_interface")),
+        "{b:?}"
+    );
 }
 
 /// Host text in the description comment of a step (an adapter name read from the host) cannot

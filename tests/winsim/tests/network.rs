@@ -11,7 +11,7 @@ use winsim::host::Host;
 use winsim::state::{FileEntry, WinState};
 
 mod common;
-use common::{desired, host};
+use common::{desired, host, put_devcon};
 
 /// Runs a script as rwin does: (stdout, stderr, exit code).
 fn run(h: &Host, script: &str) -> (String, String, i32) {
@@ -354,10 +354,10 @@ fn rwin_apply(h: &Host, d: &DesiredHost) -> (String, String, i32) {
 /// container network must go on its own adapter, so the route NIC keeps its address (the
 /// connection rwin works through is not dropped), and the apply succeeds.
 #[test]
-#[ignore = "fails until rwin's container-adapter layout lands (issue 12 §1)"]
 fn rwin_keeps_the_route_nic_out_of_the_vswitch() {
     let (h, _d) = host("rwin-vswitch", |st| {
         rras(st);
+        put_devcon(st);
         st.registry
             .get_mut(winsim::state::TCPIP_PARAMETERS)
             .map(|k| k.insert("IPEnableRouter".into(), serde_json::json!(1)));
@@ -378,10 +378,10 @@ fn rwin_keeps_the_route_nic_out_of_the_vswitch() {
 /// rwin on a host whose NIC is DHCP-enabled (most cloud VMs): the gateway address must be set
 /// where New-NetIPAddress works (a static container adapter, or converted as seed 002 does).
 #[test]
-#[ignore = "fails until rwin's container-adapter layout lands (issue 12 §1)"]
 fn rwin_sets_the_gateway_on_a_host_whose_nic_uses_dhcp() {
     let (h, _d) = host("rwin-dhcp", |st| {
         rras(st);
+        put_devcon(st);
         st.vswitch_ms = 0;
         if let Some(a) = st.adapters.iter_mut().find(|a| a.name == "Ethernet") {
             a.dhcp = true;
@@ -397,10 +397,10 @@ fn rwin_sets_the_gateway_on_a_host_whose_nic_uses_dhcp() {
 /// rwin with outbound NAT: RRAS NAT `full` must go on an IP interface (the one holding the
 /// host's outbound address), never on a NIC a vSwitch took.
 #[test]
-#[ignore = "fails until rwin's container-adapter layout lands (issue 12 §1)"]
 fn rwin_puts_nat_on_ip_interfaces_only() {
     let (h, _d) = host("rwin-nat", |st| {
         rras(st);
+        put_devcon(st);
         st.vswitch_ms = 0;
     });
     let (out, err, code) = rwin_apply(&h, &desired(true));

@@ -9,7 +9,7 @@ use winsim::runner::Output;
 use winsim::state::Service;
 
 mod common;
-use common::{desired, host};
+use common::{desired, host, put_devcon};
 
 /// Runs a script the way rwin does (its command line, the script on stdin).
 fn run(host: &Host, script: &str) -> Output {
@@ -76,7 +76,10 @@ fn a_converged_host_shows_no_change_on_the_second_run() {
     // HNS's vSwitch delay is left out (the vEthernet adapter is there at once): this test is
     // about the route stores; rwin against the delay is tests/network.rs
     // rwin_keeps_the_route_nic_out_of_the_vswitch.
-    let (h, _dir) = host("strict-converge", |st| st.vswitch_ms = 0);
+    let (h, _dir) = host("strict-converge", |st| {
+        st.vswitch_ms = 0;
+        put_devcon(st);
+    });
     let d = desired(false);
     let plan = |h: &Host| {
         let facts = run(h, &facts_script(&d));

@@ -159,7 +159,7 @@ const SPECS: &[Spec] = &[
     },
     Spec {
         name: "Get-NetIPInterface",
-        params: &[("AddressFamily", V)],
+        params: &[("AddressFamily", V), ("InterfaceIndex", V)],
         positional: &[],
     },
     Spec {

@@ -191,6 +191,9 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound) -> Result<Option<Vec<Value>>, 
                     .with("ifIndex", a.if_index)
                     .with("Status", a.status.as_str())
                     .with("MacAddress", a.mac.as_str())
+                    // MSFT_NetAdapter's PnPDeviceID: the device instance ID (`ROOT\NET\0000`
+                    // for a root-enumerated one such as devcon's loopback adapter).
+                    .with("PnPDeviceID", a.instance_id.clone().unwrap_or_default())
                     .with("LinkSpeed", "10 Gbps")
                     .into()
             })
@@ -280,14 +283,16 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound) -> Result<Option<Vec<Value>>, 
         }
         "Get-NetIPInterface" => {
             family(b, name)?;
+            let want = index(b, "InterfaceIndex")?;
             let all = state.rras_routing();
             let now = now_ms();
-            state
+            let out: Vec<Value> = state
                 .adapters
                 .iter()
                 // An adapter without TCP/IP bound is no IP interface: a NIC an external
                 // vSwitch took is listed by Get-NetAdapter but not here.
                 .filter(|a| a.is_ip_interface(now))
+                .filter(|a| want.is_none_or(|w| w == a.if_index))
                 .map(|a| {
                     Obj::new("Microsoft.Management.Infrastructure.CimInstance#ROOT/StandardCimv2/MSFT_NetIPInterface")
                         .with("InterfaceIndex", a.if_index)
@@ -298,7 +303,15 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound) -> Result<Option<Vec<Value>>, 
                         .with("ConnectionState", Value::Enum("Connected", 1))
                         .into()
                 })
-                .collect()
+                .collect();
+            // Get-NetIPInterface -InterfaceIndex N for an index with no IP interface is an
+            // ObjectNotFound error (CIM cmdlets' "No MSFT_NetIPInterface objects found").
+            if let (Some(w), true) = (want, out.is_empty()) {
+                return Err(Fail::Failed(format!(
+                    "No MSFT_NetIPInterface objects found with property 'InterfaceIndex' equal to '{w}'.  Verify the value of the property and retry."
+                )));
+            }
+            out
         }
         "Set-NetIPInterface" => {
             family(b, name)?;

@@ -53,3 +53,22 @@ pub fn desired(outbound_nat: bool) -> DesiredHost {
         windows: WindowsDesired::default(),
     }
 }
+
+/// Where rwin looks for devcon.exe (rwin::os::windows::DEVCON).
+pub const DEVCON: &str = r"C:\Program Files\rwin\devcon.exe";
+
+/// The user put Microsoft's devcon.exe where rwin looks for it, so rwin can make the
+/// container network's loopback adapter (no Windows ships devcon: BEHAVIOURS.md).
+pub fn put_devcon(st: &mut WinState) {
+    for (path, directory) in [(r"C:\Program Files\rwin", true), (DEVCON, false)] {
+        st.files.insert(
+            path.into(),
+            winsim::state::FileEntry {
+                directory,
+                sha256: (!directory).then(|| "00".into()),
+                size: (!directory).then_some(1),
+                calls_scm: false,
+            },
+        );
+    }
+}
