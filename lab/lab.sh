@@ -519,7 +519,8 @@ start_winsim() {
         --ssh "$ip:22" --ssh-host-key "$d/ssh_host_ed25519_key" --authorized-key "$RUN/authorized_keys" \
         --password-env WINSIM_PASSWORD --user Administrator \
         --winrm-http "$ip:5985" --winrm-https "$ip:5986" --tls-cert "$d/winrm.crt" --tls-key "$d/winrm.key" \
-        --docker-host unix:///var/run/docker.sock
+        --docker-host unix:///var/run/docker.sock \
+        --user-file 'C:\Program Files\rwin\devcon.exe'
     echo "$LAUNCHED" >"$d/winsim.pid"
     wait_until "winsim on $h ($ip:22)" "$d/winsim.log" "$LAUNCHED" tcp_open "$ip" 22
     wait_until "winsim on $h ($ip:5985)" "$d/winsim.log" "$LAUNCHED" tcp_open "$ip" 5985

@@ -7,6 +7,10 @@ pub mod service;
 pub mod windows;
 
 pub use host_os::{host_os, HostOs};
+
+/// The last line every teardown script prints: without it the script stopped part way
+/// (whatever its `removed=` lines say), and the node is not removed from the state.
+pub const TEARDOWN_DONE: &str = "teardown=done";
 pub use linux::Linux;
 /// What the engine-independent phases carry of a Windows port mapping (opaque to them).
 pub use windows::PortMappingChange;

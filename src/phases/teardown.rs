@@ -52,6 +52,22 @@ fn report(ctx: &RunContext, h: &mut Host, out: &crate::transport::ExecOutput) {
             left.push(what.to_string());
         }
     }
+    if !out
+        .stdout
+        .lines()
+        .any(|l| l.trim() == crate::os::TEARDOWN_DONE)
+    {
+        let why = out.stderr.trim();
+        return h.fail(
+            &ctx.ui,
+            ErrorKind::Teardown,
+            format!(
+                "{name}: the teardown script stopped before its end (exit {}){}; what it removed is listed above; run remove-host again",
+                out.code,
+                if why.is_empty() { String::new() } else { format!(": {}", crate::ui::one_line(why)) }
+            ),
+        );
+    }
     if !left.is_empty() {
         h.fail(
             &ctx.ui,

@@ -89,6 +89,25 @@ pub(super) async fn run(ctx: &phases::RunContext, hosts: &[Host], image: Option<
     Probe { checks, matrix }
 }
 
+/// The probe container's address as its host reported it, read into an IPv4 address: it goes
+/// into other hosts' ping commands, so host text that is not one never gets there.
+fn probe_address(reported: &str) -> Result<String, Check> {
+    reported
+        .trim()
+        .parse::<std::net::Ipv4Addr>()
+        .map(|ip| ip.to_string())
+        .map_err(|_| {
+            Check::fail(
+                "probe",
+                format!(
+                    "the probe container's address is not an IPv4 address: {:?}",
+                    crate::ui::one_line(reported)
+                ),
+                "check the container engine on this host; then doctor --probe again",
+            )
+        })
+}
+
 /// Start the probe container on `h`: its address on the pod network, or the failed check.
 async fn start(ctx: &phases::RunContext, h: &Host, image: &str) -> Result<String, Check> {
     // A Windows host runs its own build's image of the pod component.
@@ -101,9 +120,10 @@ async fn start(ctx: &phases::RunContext, h: &Host, image: &str) -> Result<String
         .unwrap_or_else(|| image.to_string());
     let spec = probe_spec(ctx, h, &host_image);
     let Some(docker) = h.docker_api() else {
-        return winrm::start(ctx, h, &spec).await.map_err(|e| {
-            Check::fail("probe", e, "check --probe-image; then doctor --probe again")
-        });
+        return winrm::start(ctx, h, &spec)
+            .await
+            .map_err(|e| Check::fail("probe", e, "check --probe-image; then doctor --probe again"))
+            .and_then(|ip| probe_address(&ip));
     };
     let started = ensure::apply(
         docker,
@@ -114,7 +134,7 @@ async fn start(ctx: &phases::RunContext, h: &Host, image: &str) -> Result<String
     .await;
     match started {
         Ok(()) => match ensure::container_ip(docker, PROBE, POD_NETWORK).await {
-            Some(ip) => Ok(ip),
+            Some(ip) => probe_address(&ip),
             None => Err(Check::fail(
                 "probe",
                 "the probe container got no address",
@@ -347,5 +367,23 @@ nodes:
                 HealthCheck::Exec(argv(&["ping", "-c", "1", "-W", "2", "10.42.0.2"]))
             )
         );
+    }
+
+    /// A probe address is host text: only an IPv4 address reaches another host's ping.
+    #[test]
+    fn a_probe_address_that_is_not_ipv4_never_reaches_a_ping() {
+        assert_eq!(
+            probe_address(" 10.42.1.7\r\n").ok().as_deref(),
+            Some("10.42.1.7")
+        );
+        for forged in [
+            "10.42.1.7; calc",
+            "$(calc)",
+            "10.42.1.7\nRemove-Item C:\\",
+            "",
+        ] {
+            let c = probe_address(forged).unwrap_err();
+            assert!(c.detail.contains("not an IPv4 address"), "{c:?}");
+        }
     }
 }

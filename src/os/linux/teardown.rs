@@ -64,6 +64,6 @@ pub fn teardown_script(t: &Teardown) -> String {
     if t.restore_forwarding_off {
         s.push_str("sysctl -q -w net.ipv4.ip_forward=0 && echo 'removed=IPv4 forwarding (rwin had turned it on)' || left 'IPv4 forwarding'\n");
     }
-    s.push_str("true\n");
+    let _ = writeln!(s, "echo {}", crate::os::TEARDOWN_DONE);
     s
 }

@@ -265,23 +265,28 @@ fn step(s: &mut String, d: &DesiredHost, c: &Change) {
             check_exit(s, "installing RRAS NAT (netsh routing ip nat install)");
         }
         Change::AddNatInterface { interface, private } => {
-            if *private {
-                s.push_str("netsh routing ip nat add interface $can private | Out-Null\n");
-                check_exit(
-                    s,
-                    "adding the container network's adapter to RRAS NAT as private",
-                );
+            // An interface has one NAT mode: `add` fails when RRAS already knows it (its NAT
+            // configuration outlives a stopped RemoteAccess, whose dump the facts then could
+            // not read), and `set interface` gives it the mode instead (tests/winsim/BEHAVIOURS.md,
+            // "netsh routing ip nat").
+            let (name, mode, what) = if *private {
+                (
+                    "$can".to_string(),
+                    "private",
+                    "the container network's adapter to RRAS NAT as private".to_string(),
+                )
             } else {
-                let _ = writeln!(
-                    s,
-                    "netsh routing ip nat add interface {} full | Out-Null",
-                    quote(interface)
-                );
-                check_exit(
-                    s,
-                    &format!("adding {interface} to RRAS NAT as the public side"),
-                );
-            }
+                (
+                    quote(interface),
+                    "full",
+                    format!("{interface} to RRAS NAT as the public side"),
+                )
+            };
+            let _ = writeln!(
+                s,
+                "netsh routing ip nat add interface {name} {mode} | Out-Null\nif ($LASTEXITCODE -ne 0) {{ netsh routing ip nat set interface {name} {mode} | Out-Null }}"
+            );
+            check_exit(s, &format!("adding {what}"));
         }
     }
 }

@@ -241,14 +241,18 @@ pub fn mapping_script(c: &PortMappingChange) -> String {
         let _ = writeln!(s, "{}", delete_call(m));
     }
     for p in &c.ports {
+        // The same mapping may exist already where the facts could not see it (RRAS keeps its
+        // NAT configuration while RemoteAccess is stopped, and netsh cannot dump it then): it
+        // goes first, as any mapping to the same address goes, and a missing one is fine. netsh
+        // keeps one mapping per interface, protocol and public port.
         let _ = writeln!(
             s,
-            "netsh routing ip nat add portmapping {} {} 0.0.0.0 {} $ip {} | Out-Null\nif ($LASTEXITCODE -ne 0) {{ throw {} }}",
-            quote(&c.interface),
-            p.proto,
-            p.host_port,
-            p.container_port,
-            quote(&format!(
+            "netsh routing ip nat delete portmapping {if_} {proto} 0.0.0.0 {hp} $ip {cp} | Out-Null\nnetsh routing ip nat add portmapping {if_} {proto} 0.0.0.0 {hp} $ip {cp} | Out-Null\nif ($LASTEXITCODE -ne 0) {{ throw {why} }}",
+            if_ = quote(&c.interface),
+            proto = quote(&p.proto),
+            hp = p.host_port,
+            cp = p.container_port,
+            why = quote(&format!(
                 "{}: adding the RRAS NAT port mapping {}/{} failed (netsh's message is above): is {} registered with RRAS NAT?",
                 c.container, p.host_port, p.proto, c.interface
             )),

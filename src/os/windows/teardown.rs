@@ -126,6 +126,7 @@ pub fn teardown_script(t: &Teardown) -> String {
         quote(&format!("left=firewall rule {}", firewall_rule_name(&t.cluster)))
     );
     router(&mut s, &t.turned_on);
+    let _ = writeln!(s, "Write-Output {}", quote(crate::os::TEARDOWN_DONE));
     s
 }
 

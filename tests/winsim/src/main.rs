@@ -14,6 +14,7 @@ const USAGE: &str = "usage:
   winsim serve --state F --ssh ADDR:PORT --ssh-host-key F [--authorized-key F] [--password-env V]
                [--winrm-http ADDR:PORT] [--winrm-https ADDR:PORT] [--tls-cert F] [--tls-key F]
                [--user Administrator] --docker-host unix:///S [--dry-effects]
+               [--user-file 'C:\\path\\tool.exe']  (a file the user put on the host)
   winsim state --file F
   winsim run --state F [--docker-host unix:///S] [--dry-effects] -- <command line>";
 
@@ -91,10 +92,15 @@ fn run(args: &[String]) -> anyhow::Result<i32> {
             Ok(out.code)
         }
         "serve" => {
-            let host = Host::open(
-                PathBuf::from(need("state")?),
-                Effects::new(dry, &docker_host),
-            )?;
+            let state = PathBuf::from(need("state")?);
+            if let Some(file) = f.get("user-file") {
+                // A file the user put on the host (devcon.exe, which no Windows ships).
+                drop(Host::open(state.clone(), Effects::new(dry, &docker_host))?);
+                let mut st = WinState::load(&state)?;
+                st.put_user_file(file);
+                st.save(&state)?;
+            }
+            let host = Host::open(state, Effects::new(dry, &docker_host))?;
             let runner = SharedHost(Arc::new(host));
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(serve(runner, f))?;

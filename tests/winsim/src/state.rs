@@ -259,6 +259,32 @@ pub struct NetSnapshot {
 }
 
 impl WinState {
+    /// `path` (and its folders) as a file the user put on the host, if it is not there yet.
+    pub fn put_user_file(&mut self, path: &str) {
+        let mut dir = String::new();
+        let parts: Vec<&str> = path.split('\\').collect();
+        for part in &parts[..parts.len().saturating_sub(1)] {
+            if !dir.is_empty() {
+                dir.push('\\');
+            }
+            dir.push_str(part);
+            if dir.len() > 2 {
+                self.files.entry(dir.clone()).or_insert(FileEntry {
+                    directory: true,
+                    sha256: None,
+                    size: None,
+                    calls_scm: false,
+                });
+            }
+        }
+        self.files.entry(path.to_string()).or_insert(FileEntry {
+            directory: false,
+            sha256: Some("00".into()),
+            size: Some(1),
+            calls_scm: false,
+        });
+    }
+
     /// A fresh Windows Server 2022 host whose "Ethernet" is the namespace's eth0.
     pub fn fresh(net: &NetSnapshot) -> WinState {
         let mut registry = BTreeMap::new();

@@ -83,7 +83,7 @@ fn unknown_cmdlet_parameter_and_construct_are_refused_with_their_line() {
             "winsim: unsupported parameter -Verbose of Get-Service at line 1",
         ),
         ("try { 1 } catch { 2 }", "winsim: unsupported"),
-        ("$a = 1 + 2", "winsim: unsupported operator"),
+        ("$a = 1 * 2", "winsim: unsupported operator"),
         (
             "docker image prune -f",
             "winsim: unsupported docker subcommand 'image' at line 1",

@@ -409,3 +409,24 @@ fn rwin_puts_nat_on_ip_interfaces_only() {
         "rwin's apply failed registering RRAS NAT\nstdout:\n{out}\nstderr:\n{err}"
     );
 }
+
+/// RRAS keeps its NAT configuration while RemoteAccess is stopped, but the facts cannot read
+/// it then: rwin plans the NAT interfaces again, and its apply, which starts RemoteAccess
+/// first, must give an interface NAT already knows its mode (`set interface`) rather than fail
+/// on `add interface` (one mode per interface).
+#[test]
+fn rwin_repairs_a_stopped_remoteaccess_whose_nat_interfaces_exist() {
+    let (h, _d) = host("rwin-nat-again", |st| {
+        rras(st);
+        put_devcon(st);
+        st.vswitch_ms = 0;
+    });
+    let (out, err, code) = rwin_apply(&h, &desired(true));
+    assert_eq!(code, 0, "first apply\nstdout:\n{out}\nstderr:\n{err}");
+    ok(&h, "Stop-Service -Name 'RemoteAccess'");
+    let (out, err, code) = rwin_apply(&h, &desired(true));
+    assert_eq!(
+        code, 0,
+        "the repair after RemoteAccess was stopped\nstdout:\n{out}\nstderr:\n{err}"
+    );
+}

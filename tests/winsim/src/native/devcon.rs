@@ -5,7 +5,7 @@
 //! loopback adapter (`install C:\Windows\inf\netloop.inf *MSLOOP`, Rancher's and seed 002's
 //! tool), a network adapter "Ethernet N" described "Microsoft KM-TEST Loopback Adapter", with
 //! DHCP on, so with no DHCP server it holds an APIPA address (169.254.x.y/16). In the namespace
-//! it is a Linux dummy device. Sources: BEHAVIOURS.md, "A loopback adapter".
+//! it is a Linux bridge without ports. Sources: BEHAVIOURS.md, "A loopback adapter".
 
 use super::{failed, ok, NativeOut};
 use crate::host::Ctx;
@@ -70,8 +70,11 @@ fn install(ctx: &mut Ctx, inf: &str, hwid: &str) -> NativeOut {
         1 + (if_index % 253),
         1 + (if_index * 7 % 253)
     );
+    // A Linux bridge with no ports stands for it: an interface that is up, holds addresses and
+    // leads nowhere, as a loopback adapter does (a `dummy` device would do too, but the lab
+    // machines' kernels have no dummy driver; every lab kernel has bridges).
     for argv in [
-        vec!["ip", "link", "add", &dev, "type", "dummy"],
+        vec!["ip", "link", "add", &dev, "type", "bridge"],
         vec!["ip", "link", "set", &dev, "up"],
     ] {
         if let Err(e) = ctx.fx.run(&argv) {

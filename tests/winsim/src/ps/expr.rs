@@ -73,6 +73,9 @@ impl Interp<'_, '_> {
             }
             "logical_expression" => self.logical(n, src),
             "comparison_expression" => self.comparison(n, src),
+            "additive_expression" if n.child(1).is_some_and(|o| text(o, src) == "+") => {
+                self.add(n, src)
+            }
             kind if is_wrapper(kind) => Err(unsupported(
                 format!("operator in '{}'", text(n, src)),
                 n,
@@ -235,6 +238,24 @@ impl Interp<'_, '_> {
             [one] => Ok(Value::ScriptBlock(one.to_text())),
             _ => Err(unsupported(
                 "[ScriptBlock]::Create arguments",
+                n,
+                self.line_base,
+            )),
+        }
+    }
+
+    /// `a + b` (about_Arithmetic_Operators: `+` adds numbers and concatenates strings; the
+    /// left operand's type decides). Only those two: arrays and hash tables are not modelled.
+    fn add(&mut self, n: Node, src: &str) -> Result<Value, Flow> {
+        let k = kids(n);
+        let (Some(l), Some(r)) = (k.first(), k.get(1)) else {
+            return Err(unsupported("additive expression", n, self.line_base));
+        };
+        match (self.expr(*l, src)?, self.expr(*r, src)?) {
+            (Value::Int(a), Value::Int(b)) => Ok(Value::Int(a.saturating_add(b))),
+            (Value::Str(a), b) => Ok(Value::Str(a + &b.to_text())),
+            _ => Err(unsupported(
+                format!("operands of '{}'", text(n, src)),
                 n,
                 self.line_base,
             )),
