@@ -520,7 +520,7 @@ start_winsim() {
         --password-env WINSIM_PASSWORD --user Administrator \
         --winrm-http "$ip:5985" --winrm-https "$ip:5986" --tls-cert "$d/winrm.crt" --tls-key "$d/winrm.key" \
         --docker-host unix:///var/run/docker.sock \
-        --user-file 'C:\Program Files\rwin\devcon.exe'
+        --user-file 'C:\Program Files\devcon\devcon.exe'
     echo "$LAUNCHED" >"$d/winsim.pid"
     wait_until "winsim on $h ($ip:22)" "$d/winsim.log" "$LAUNCHED" tcp_open "$ip" 22
     wait_until "winsim on $h ($ip:5985)" "$d/winsim.log" "$LAUNCHED" tcp_open "$ip" 5985

@@ -3,6 +3,7 @@
 //! Errors are named and carry the node, so every message says which host and what to do.
 
 mod error;
+mod host_key;
 pub mod known_hosts;
 pub mod ssh;
 pub mod winrm;

@@ -9,11 +9,10 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use russh::client::{self, Handle};
-use russh::keys::PublicKeyOrCertificate;
-use russh::keys::{PrivateKeyWithHashAlg, PublicKey};
+use russh::keys::PrivateKeyWithHashAlg;
 use russh::ChannelMsg;
 
-use super::known_hosts::{self, Verdict};
+use super::host_key::{ClientHandler, KeyProblem};
 use super::{BoxStream, ExecOutput, Transport, TransportError};
 use crate::secret::Secret;
 
@@ -42,103 +41,6 @@ pub struct SshTarget {
 /// (facts, a plan's worth of lines); a host that streams without end must not exhaust rwin's
 /// memory, and 64 MiB leaves room for any real answer.
 const OUTPUT_CAP: usize = 64 << 20;
-
-/// A host key problem seen during the handshake, turned into an error after it fails.
-#[derive(Debug, Clone)]
-enum KeyProblem {
-    Unknown(String),
-    Changed(String, usize),
-    Revoked(String, usize),
-    CertAuthority(String, usize),
-    Unreadable(String),
-}
-
-struct ClientHandler {
-    known_hosts: PathBuf,
-    host: String,
-    port: u16,
-    accept_new: bool,
-    confirm: Option<Confirm>,
-    node: String,
-    problem: Arc<Mutex<Option<KeyProblem>>>,
-}
-
-impl ClientHandler {
-    fn record(&self, p: KeyProblem) {
-        if let Ok(mut slot) = self.problem.lock() {
-            *slot = Some(p);
-        }
-    }
-
-    async fn verify(&self, key: &PublicKey) -> bool {
-        let fp = known_hosts::fingerprint(key);
-        match known_hosts::check(&self.known_hosts, &self.host, self.port, key) {
-            Ok(Verdict::Known) => true,
-            Ok(Verdict::Changed { line }) => {
-                self.record(KeyProblem::Changed(fp, line));
-                false
-            }
-            Ok(Verdict::Revoked { line }) => {
-                self.record(KeyProblem::Revoked(fp, line));
-                false
-            }
-            Err(e) => {
-                self.record(KeyProblem::Unreadable(e.to_string()));
-                false
-            }
-            Ok(Verdict::CertAuthority { line }) => {
-                self.record(KeyProblem::CertAuthority(fp, line));
-                false
-            }
-            Ok(Verdict::Unknown) => {
-                let trust = if self.accept_new {
-                    true
-                } else if let Some(confirm) = self.confirm.clone() {
-                    let question = format!(
-                        "{}: the host key of {}:{} is not known.\n  {fp}\nTrust it and record it in {}?",
-                        self.node,
-                        self.host,
-                        self.port,
-                        self.known_hosts.display()
-                    );
-                    tokio::task::spawn_blocking(move || confirm.confirm(question))
-                        .await
-                        .unwrap_or(false)
-                } else {
-                    false
-                };
-                if !trust {
-                    self.record(KeyProblem::Unknown(fp));
-                    return false;
-                }
-                match known_hosts::learn(&self.known_hosts, &self.host, self.port, key) {
-                    Ok(()) => true,
-                    Err(e) => {
-                        self.record(KeyProblem::Unreadable(e.to_string()));
-                        false
-                    }
-                }
-            }
-        }
-    }
-}
-
-impl client::Handler for ClientHandler {
-    type Error = russh::Error;
-
-    async fn check_server_key(
-        &mut self,
-        key: &PublicKeyOrCertificate,
-    ) -> Result<bool, Self::Error> {
-        match key {
-            PublicKeyOrCertificate::PublicKey { key, .. } => Ok(self.verify(key).await),
-            PublicKeyOrCertificate::Certificate(cert) => {
-                let key = PublicKey::new(cert.public_key().clone(), "");
-                Ok(self.verify(&key).await)
-            }
-        }
-    }
-}
 
 /// An open, authenticated SSH connection to one host.
 pub struct SshTransport {

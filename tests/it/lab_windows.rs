@@ -581,6 +581,18 @@ fn mixed_lab_end_to_end() {
     ] {
         assert_eq!(after[key], fresh[key], "win2 {key} is back as it was");
     }
+    // The loopback adapter rwin made for the container network is gone, and so is its vEthernet.
+    let adapters = |st: &serde_json::Value| -> Vec<String> {
+        st["adapters"]
+            .as_array()
+            .map(|a| a.iter().map(|x| x["name"].to_string()).collect())
+            .expect("winsim's state lists adapters")
+    };
+    assert_eq!(
+        adapters(&after),
+        adapters(fresh),
+        "win2 adapters are back as they were"
+    );
     let prefixes = |st: &serde_json::Value| {
         let mut v: Vec<String> = st["routes"]
             .as_array()

@@ -65,8 +65,9 @@ pub const LOOPBACK_NAME: &str = "rwin-containers";
 /// Where rwin expects Microsoft's devcon.exe (a Windows Driver Kit tool no Windows ships; the
 /// user puts it there), which makes and removes that adapter: `devcon install
 /// C:\Windows\inf\netloop.inf *MSLOOP` (Rancher's command, WINDOWS.md; Microsoft Learn, "DevCon
-/// Install") and `devcon remove @<device instance ID>` ("DevCon Remove").
-pub const DEVCON: &str = r"C:\Program Files\rwin\devcon.exe";
+/// Install") and `devcon remove @<device instance ID>` ("DevCon Remove"). It is outside rwin's
+/// own folders, which teardown removes whole: the tool is the user's.
+pub const DEVCON: &str = r"C:\Program Files\devcon\devcon.exe";
 /// Where Windows keeps the loopback adapter's driver description (Windows in C:\Windows).
 pub const NETLOOP_INF: &str = r"C:\Windows\inf\netloop.inf";
 

@@ -251,7 +251,7 @@ fn netsh_nat_needs_rras_running_takes_ip_interfaces_with_one_mode_and_dumps_a_sc
     assert!(ok(&h, "netsh routing ip nat dump").contains("mode=PRIVATE"));
 }
 
-const DEVCON: &str = r"C:\Program Files\rwin\devcon.exe";
+const DEVCON: &str = r"C:\Program Files\devcon\devcon.exe";
 
 /// Behaviour: devcon.exe (user-supplied) installs the loopback adapter: "Ethernet N",
 /// "Microsoft KM-TEST Loopback Adapter", DHCP on with an APIPA address; Rename-NetAdapter
@@ -272,7 +272,7 @@ fn devcon_installs_a_dhcp_loopback_adapter_only_where_the_tool_is() {
         st.vswitch_ms = 1500;
         // The user put devcon.exe on the host.
         st.files.insert(
-            r"C:\Program Files\rwin".into(),
+            r"C:\Program Files\devcon".into(),
             FileEntry {
                 directory: true,
                 sha256: None,
