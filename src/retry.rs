@@ -7,21 +7,10 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-/// An error that knows whether trying the same thing again can help.
+/// An error that knows whether trying the same thing again can help (each layer implements it
+/// for its own errors, so this module depends on nothing).
 pub trait Retryable {
     fn is_retryable(&self) -> bool;
-}
-
-impl Retryable for crate::transport::TransportError {
-    fn is_retryable(&self) -> bool {
-        crate::transport::TransportError::is_retryable(self)
-    }
-}
-
-impl Retryable for crate::transport::winrm::WinrmError {
-    fn is_retryable(&self) -> bool {
-        crate::transport::winrm::WinrmError::is_retryable(self)
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -127,6 +127,12 @@ impl TransportError {
     }
 }
 
+impl crate::retry::Retryable for TransportError {
+    fn is_retryable(&self) -> bool {
+        TransportError::is_retryable(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::TransportError;

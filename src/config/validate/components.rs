@@ -154,8 +154,8 @@ fn check_component<'a>(
         roles,
         os,
         network: network_mode,
-        command: v.command.as_deref().map(values),
-        entrypoint: v.entrypoint.as_deref().map(values),
+        command: v.command.as_deref().map(super::values),
+        entrypoint: v.entrypoint.as_deref().map(super::values),
         args: v.args.iter().map(|a| a.value.clone()).collect(),
         env: v
             .env
@@ -176,11 +176,6 @@ fn check_component<'a>(
     check_duplicate_ports(c, v, &component);
     check_matches_a_node(c, v, &component, scope.nodes);
     component
-}
-
-/// Written values, without their places.
-pub(super) fn values(v: &[S<String>]) -> Vec<String> {
-    v.iter().map(|s| s.value.clone()).collect()
 }
 
 /// Every value that reaches a host: images and URLs are single words; commands, arguments and

@@ -117,12 +117,7 @@ pub(super) fn check_health(
     } else if let Some(t) = &v.tcp {
         HealthCheck::Tcp(t.value.clone())
     } else {
-        HealthCheck::Exec(
-            v.exec
-                .as_deref()
-                .map(super::components::values)
-                .unwrap_or_default(),
-        )
+        HealthCheck::Exec(v.exec.as_deref().map(super::values).unwrap_or_default())
     };
     Some(Health {
         check,

@@ -205,3 +205,7 @@ fn parse_v4(c: &mut Checker, s: &S<String>, what: &str) -> Option<Ipv4Addr> {
         }
     }
 }
+/// The values of a list of located strings.
+fn values(v: &[S<String>]) -> Vec<String> {
+    v.iter().map(|s| s.value.clone()).collect()
+}

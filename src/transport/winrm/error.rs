@@ -5,7 +5,6 @@ use std::fmt;
 use std::path::PathBuf;
 
 use super::encryption::EncryptionError;
-use super::http::TlsSetupError;
 use super::ntlm::NtlmError;
 use super::xml::XmlError;
 
@@ -193,6 +192,34 @@ impl WinrmError {
             _ => None,
         }
     }
+}
+
+impl crate::retry::Retryable for WinrmError {
+    fn is_retryable(&self) -> bool {
+        WinrmError::is_retryable(self)
+    }
+}
+
+/// Why the TLS client for an endpoint could not be set up (before any connection).
+#[derive(Debug, thiserror::Error)]
+pub enum TlsSetupError {
+    /// rustls refused the crypto provider's protocol versions.
+    #[error(transparent)]
+    Versions(tokio_rustls::rustls::Error),
+
+    #[error("unusable CA certificate: {0}")]
+    CaCertificate(#[source] tokio_rustls::rustls::Error),
+
+    /// The system's certificate verifier could not start.
+    #[error(transparent)]
+    SystemVerifier(tokio_rustls::rustls::Error),
+
+    #[error("{host:?} is not a name or address TLS can check ({source})")]
+    ServerName {
+        host: String,
+        #[source]
+        source: tokio_rustls::rustls::pki_types::InvalidDnsNameError,
+    },
 }
 
 #[cfg(test)]

@@ -455,7 +455,7 @@ fn basic_client(
 
 #[path = "http_conn.rs"]
 mod conn;
-pub use conn::TlsSetupError;
+pub use super::error::TlsSetupError;
 #[path = "http_ntlm.rs"]
 mod ntlm_flow;
 

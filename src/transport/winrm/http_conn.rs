@@ -23,10 +23,10 @@ use tokio_rustls::rustls::client::danger::{
     HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
 };
 use tokio_rustls::rustls::crypto::CryptoProvider;
-use tokio_rustls::rustls::pki_types::{CertificateDer, InvalidDnsNameError, ServerName, UnixTime};
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use tokio_rustls::rustls::{DigitallySignedStruct, SignatureScheme};
 
-use super::super::error::WinrmError;
+use super::super::error::{TlsSetupError, WinrmError};
 use super::super::http_diagnose::{chain, io_kinds, looks_like_tls, tls_reason};
 use super::MAX_ANSWER_BYTES;
 
@@ -38,28 +38,6 @@ pub(super) enum Verify {
     Only(Vec<CertificateDer<'static>>),
     /// Any (`insecure_skip_verify`).
     Nothing,
-}
-
-/// Why the TLS client for an endpoint could not be set up (before any connection).
-#[derive(Debug, thiserror::Error)]
-pub enum TlsSetupError {
-    /// rustls refused the crypto provider's protocol versions.
-    #[error(transparent)]
-    Versions(rustls::Error),
-
-    #[error("unusable CA certificate: {0}")]
-    CaCertificate(#[source] rustls::Error),
-
-    /// The system's certificate verifier could not start.
-    #[error(transparent)]
-    SystemVerifier(rustls::Error),
-
-    #[error("{host:?} is not a name or address TLS can check ({source})")]
-    ServerName {
-        host: String,
-        #[source]
-        source: InvalidDnsNameError,
-    },
 }
 
 /// How to open connections to one endpoint, and how their failures read.
