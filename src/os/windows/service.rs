@@ -246,7 +246,7 @@ pub fn service_facts_script(spec: &ServiceSpec) -> String {
     let name = quote(&spec.name);
     format!(
         r#"# rwin facts for service {svc} (component {component}): read-only, prints one JSON object.
-$files = @(Get-FileHash -Path {paths} -Algorithm SHA256 -ErrorAction SilentlyContinue | ForEach-Object {{ [ordered]@{{ path = [string]$_.Path; hash = [string]$_.Hash }} }})
+$files = @(Get-FileHash -LiteralPath {paths} -Algorithm SHA256 -ErrorAction SilentlyContinue | ForEach-Object {{ [ordered]@{{ path = [string]$_.Path; hash = [string]$_.Hash }} }})
 $status = $null
 $config = $null
 $svc = Get-Service -Name {name} -ErrorAction SilentlyContinue
@@ -328,7 +328,7 @@ pub fn service_apply_script(
         let data = base64::engine::general_purpose::STANDARD.encode(bytes);
         let _ = writeln!(
             s,
-            "$bytes = [Convert]::FromBase64String('{data}')\nSet-Content -Path {path} -Value $bytes -Encoding Byte\n$h = Get-FileHash -Path {path} -Algorithm SHA256\nif ([string]$h.Hash -ne '{hash}') {{ throw {why} }}",
+            "$bytes = [Convert]::FromBase64String('{data}')\nSet-Content -LiteralPath {path} -Value $bytes -Encoding Byte\n$h = Get-FileHash -LiteralPath {path} -Algorithm SHA256\nif ([string]$h.Hash -ne '{hash}') {{ throw {why} }}",
             hash = f.sha256.to_ascii_uppercase(),
             why = quote(&format!(
                 "{}: the copy on the node does not have the SHA-256 of the file sent ({})",
@@ -596,5 +596,47 @@ mod tests {
             apply_result(&s, "", "", 1),
             Err("the service script stopped (exit 1) without saying why".into())
         );
+    }
+
+    /// A file name Windows accepts may hold `[` and `]`, which `-Path` reads as a wildcard
+    /// range (about_Wildcards): every cmdlet that names an uploaded file takes `-LiteralPath`.
+    #[test]
+    fn file_cmdlets_take_the_path_literally() {
+        let mut s = spec(&[], &[]);
+        s.binary.name = "agent[1].exe".into();
+        let scripts = [
+            service_facts_script(&s),
+            service_apply_script(
+                &s,
+                &ServiceWork {
+                    upload: vec![s.binary.clone()],
+                    ..ServiceWork::default()
+                },
+                &[vec![0u8]],
+            )
+            .unwrap(),
+        ];
+        for script in &scripts {
+            for cmdlet in ["Get-FileHash", "Set-Content", "Test-Path", "Remove-Item"] {
+                assert!(
+                    !script.contains(&format!("{cmdlet} -Path")),
+                    "{cmdlet} -Path in:\n{script}"
+                );
+            }
+            assert!(
+                script.contains(r"-LiteralPath 'C:\Program Files\rwin\agent\agent[1].exe'"),
+                "{script}"
+            );
+        }
+        let mut t = String::new();
+        super::super::service_teardown::teardown_services(
+            &mut t,
+            &[ServiceRecord {
+                name: "rwin-agent".into(),
+                depends_on: Vec::new(),
+                files: vec![remote_path(&s, &s.binary)],
+            }],
+        );
+        assert!(!t.contains(" -Path "), "{t}");
     }
 }

@@ -59,7 +59,7 @@ fn remove_path(s: &mut String, path: &str, dir: bool) {
     let recurse = if dir { " -Recurse" } else { "" };
     let _ = writeln!(
         s,
-        "if (Test-Path -Path {p}) {{ Remove-Item -Path {p}{recurse} -Force -ErrorAction SilentlyContinue }}\nif (Test-Path -Path {p}) {{ Write-Output {} }} else {{ Write-Output {} }}",
+        "if (Test-Path -LiteralPath {p}) {{ Remove-Item -LiteralPath {p}{recurse} -Force -ErrorAction SilentlyContinue }}\nif (Test-Path -LiteralPath {p}) {{ Write-Output {} }} else {{ Write-Output {} }}",
         quote(&format!("left={what} {path}")),
         quote(&format!("removed={what} {path}")),
     );

@@ -76,7 +76,7 @@ const SPECS: &[Spec] = &[
     },
     Spec {
         name: "Test-Path",
-        params: &[("Path", V)],
+        params: &[("Path", V), ("LiteralPath", V)],
         positional: &["Path"],
     },
     Spec {
@@ -260,7 +260,7 @@ const SPECS: &[Spec] = &[
     },
     Spec {
         name: "Get-FileHash",
-        params: &[("Path", V), ("Algorithm", V)],
+        params: &[("Path", V), ("LiteralPath", V), ("Algorithm", V)],
         positional: &["Path"],
     },
     Spec {
@@ -270,12 +270,22 @@ const SPECS: &[Spec] = &[
     },
     Spec {
         name: "Set-Content",
-        params: &[("Path", V), ("Value", V), ("Encoding", V)],
+        params: &[
+            ("Path", V),
+            ("LiteralPath", V),
+            ("Value", V),
+            ("Encoding", V),
+        ],
         positional: &["Path", "Value"],
     },
     Spec {
         name: "Remove-Item",
-        params: &[("Path", V), ("Recurse", S), ("Force", S)],
+        params: &[
+            ("Path", V),
+            ("LiteralPath", V),
+            ("Recurse", S),
+            ("Force", S),
+        ],
         positional: &["Path"],
     },
 ];
@@ -318,6 +328,15 @@ pub fn all() -> &'static [Spec] {
 }
 
 /// A required parameter's text.
+/// `-LiteralPath`, else `-Path` (winsim expands no wildcards either way; the two differ on
+/// Windows only in that `-Path` would, about_Wildcards).
+pub fn path(b: &Bound, cmdlet: &str) -> Result<String, Fail> {
+    match b.text("LiteralPath") {
+        Some(p) => Ok(p),
+        None => need(b, "Path", cmdlet),
+    }
+}
+
 pub fn need(b: &Bound, name: &str, cmdlet: &str) -> Result<String, Fail> {
     b.text(name).ok_or_else(|| {
         Fail::Failed(format!(

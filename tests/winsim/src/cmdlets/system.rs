@@ -71,7 +71,7 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound, at: Node) -> Result<Option<Vec
     let fx = i.ctx.fx;
     let out: Vec<Value> = match name {
         "Get-ItemProperty" | "Set-ItemProperty" | "Test-Path" => {
-            let path = need(b, "Path", name)?;
+            let path = super::path(b, name)?;
             if name == "Test-Path" {
                 let exists = match hklm(&path) {
                     Some(key) => state.reg_key_exists(key),
@@ -429,7 +429,7 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound, at: Node) -> Result<Option<Vec
             Vec::new()
         }
         "Set-Content" => {
-            let path = need(b, "Path", name)?;
+            let path = super::path(b, name)?;
             let encoding = b.text("Encoding").unwrap_or_default();
             if !encoding.eq_ignore_ascii_case("Byte") {
                 return Err(Fail::Flow(crate::ps::unsupported(
@@ -495,7 +495,10 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound, at: Node) -> Result<Option<Vec
                     i.line_base,
                 )));
             }
-            let paths = b.list("Path");
+            let mut paths = b.list("LiteralPath");
+            if paths.is_empty() {
+                paths = b.list("Path");
+            }
             if paths.is_empty() {
                 need(b, "Path", name)?;
             }
@@ -577,7 +580,7 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound, at: Node) -> Result<Option<Vec
                 .into()]
         }
         "Remove-Item" => {
-            let path = need(b, "Path", name)?;
+            let path = super::path(b, name)?;
             let lower = path.to_ascii_lowercase();
             let prefix = format!("{}\\", lower.trim_end_matches('\\'));
             let before = state.files.len();
