@@ -41,6 +41,15 @@ pub(super) fn check_node_winrm(
             Text::Line,
         );
     }
+    if let (Some(w), Some(set)) = (&v.winrm, &winrm) {
+        if !set.https && set.auth == WinrmAuth::Ntlm {
+            let d = c.warn(
+                w,
+                format!("node {name} uses WinRM over plain HTTP: NTLM encrypts the messages, but nothing checks the host's identity, and the login can be relayed to another host"),
+            );
+            set_help(d, "prefer https: true with the host's certificate (ca_cert:)");
+        }
+    }
     if let Some(w) = &v.winrm {
         if let Some(p) = &w.value.password {
             let d = c.warn(
