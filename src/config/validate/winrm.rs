@@ -47,7 +47,10 @@ pub(super) fn check_node_winrm(
                 w,
                 format!("node {name} uses WinRM over plain HTTP: NTLM encrypts the messages, but nothing checks the host's identity, and the login can be relayed to another host"),
             );
-            set_help(d, "prefer https: true with the host's certificate (ca_cert:)");
+            set_help(
+                d,
+                "prefer https: true with the host's certificate (ca_cert:)",
+            );
         }
     }
     if let Some(w) = &v.winrm {
