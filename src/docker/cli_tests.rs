@@ -401,3 +401,22 @@ fn version_output_gives_the_server_version() {
     assert!(e.to_string().contains("not running"));
     commands(&version_script());
 }
+
+/// The health wait is a counted loop: its script is the same size for a one-minute and a
+/// 24-hour timeout (a list of every try's number made 864,000 entries of the latter).
+#[test]
+fn the_health_wait_does_not_grow_with_the_timeout() {
+    let size = |timeout: u64| {
+        let h = Health {
+            check: HealthCheck::Tcp("10.0.0.7:8080".into()),
+            timeout: Duration::from_secs(timeout),
+            interval: Duration::from_millis(100),
+        };
+        ensure(&web(), ContainerChange::Start, Some(h))
+            .unwrap()
+            .text()
+            .len()
+    };
+    let (minute, day) = (size(60), size(86_400));
+    assert!(day - minute < 16, "{minute} bytes for 60 s, {day} for 24 h");
+}

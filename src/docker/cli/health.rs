@@ -115,19 +115,20 @@ pub(super) fn wait(ps: &mut Ps, name: &str, h: &Health) -> Result<(), HealthScri
     };
     let interval = h.interval.max(Duration::from_millis(100));
     let tries = h.timeout.as_millis() / interval.as_millis() + 1;
-    let list: Vec<String> = (1..=tries).map(|n| n.to_string()).collect();
     let sleep = match interval.subsec_millis() {
         0 => format!("-Seconds {}", interval.as_secs()),
         _ => format!("-Milliseconds {}", interval.as_millis()),
     };
+    // A counted loop: the script is the same size whatever the number of tries (a list of
+    // every try's number grew with timeout/interval).
     ps.line("$healthy = $false");
-    ps.open(&format!("foreach ($attempt in @({}))", list.join(", ")));
-    ps.open("if (!$healthy)");
+    ps.line("$attempt = 0");
+    ps.open(&format!("while (!$healthy -and $attempt -lt {tries})"));
+    ps.line("$attempt = $attempt + 1");
     ps.line(&format!("if ($attempt -gt 1) {{ Start-Sleep {sleep} }}"));
     for statement in &probe {
         ps.line(statement);
     }
-    ps.close();
     ps.close();
     let secs = h.timeout.as_secs_f64();
     let failed = format!("{name}: not healthy after {secs}s ({tries} tries): {check}");

@@ -194,6 +194,7 @@ impl<'c, 'h> Interp<'c, 'h> {
             }
             "if_statement" => self.if_statement(n, src, out),
             "foreach_statement" => self.foreach_statement(n, src, out),
+            "while_statement" => self.while_statement(n, src, out),
             "flow_control_statement" => self.flow_control(n, src),
             other => Err(unsupported(
                 format!("statement '{other}'"),
@@ -251,6 +252,31 @@ impl<'c, 'h> Interp<'c, 'h> {
         for item in items {
             self.set_var(&name, item);
             self.block(*body, src, out)?;
+        }
+        Ok(())
+    }
+
+    /// `while (condition) { body }` (about_While): the condition is tested before each run of
+    /// the body. winsim stops a loop that runs past a million times (a script bug, not Windows).
+    fn while_statement(&mut self, n: Node, src: &str, out: &mut Vec<Value>) -> Result<(), Flow> {
+        let cond = n
+            .child_by_field_name("condition")
+            .and_then(|c| kids(c).into_iter().find(|k| k.kind() == "pipeline"));
+        let body = kids(n).into_iter().find(|k| k.kind() == "statement_block");
+        let (Some(cond), Some(body)) = (cond, body) else {
+            return Err(unsupported("while form", n, self.line_base));
+        };
+        let mut runs = 0u32;
+        while self.condition(cond, src)? {
+            runs += 1;
+            if runs > 1_000_000 {
+                return Err(unsupported(
+                    "while loop past a million runs",
+                    n,
+                    self.line_base,
+                ));
+            }
+            self.block(body, src, out)?;
         }
         Ok(())
     }
