@@ -135,6 +135,10 @@ fn check(c: &mut Checker, path: &Path, raw: RawConfig) -> Option<Config> {
     let registries = check_registries(c, &raw.private_registries);
     if let Some(b) = &raw.bastion_host {
         c.check_host(&b.value.address, "bastion_host address");
+        if b.value.port == Some(0) {
+            let d = c.error(&b.value.address, "bastion_host has port 0");
+            set_help(d, "give the bastion's SSH port (22 when left out)");
+        }
         c.check_text_opt(&b.value.user, "bastion_host user", Text::Line);
     }
     let bastion = raw.bastion_host.as_ref().map(|b| Bastion {

@@ -34,6 +34,13 @@ pub(super) fn check_node_winrm(
     if connection == Connection::Winrm {
         winrm = winrm_settings(c, v, name, v.user.as_ref().map(|u| u.value.as_str()));
     }
+    if let Some(w) = v.winrm.as_ref().filter(|w| w.value.port == Some(0)) {
+        let d = c.error(w, format!("node {name}: winrm.port is 0"));
+        set_help(
+            d,
+            "leave port out (5986 with https, 5985 without) or give the listener's port",
+        );
+    }
     if let Some(w) = &v.winrm {
         c.check_text_opt(
             &w.value.user,
