@@ -8,10 +8,10 @@ use rwin::os::windows::{apply_script, diff, facts_script, parse_facts, script_co
 use rwin::os::DesiredHost;
 use std::time::Duration;
 use winsim::host::Host;
-use winsim::state::{FileEntry, WinState};
+use winsim::state::WinState;
 
 mod common;
-use common::{desired, host, put_devcon};
+use common::{desired, host, put_devcon, DEVCON};
 
 /// Runs a script as rwin does: (stdout, stderr, exit code).
 fn run(h: &Host, script: &str) -> (String, String, i32) {
@@ -251,8 +251,6 @@ fn netsh_nat_needs_rras_running_takes_ip_interfaces_with_one_mode_and_dumps_a_sc
     assert!(ok(&h, "netsh routing ip nat dump").contains("mode=PRIVATE"));
 }
 
-const DEVCON: &str = r"C:\Program Files\devcon\devcon.exe";
-
 /// Behaviour: devcon.exe (user-supplied) installs the loopback adapter: "Ethernet N",
 /// "Microsoft KM-TEST Loopback Adapter", DHCP on with an APIPA address; Rename-NetAdapter
 /// renames it; a network bound to it makes its vEthernet without dropping the host's
@@ -271,24 +269,7 @@ fn devcon_installs_a_dhcp_loopback_adapter_only_where_the_tool_is() {
     let (h, _d2) = host("devcon", |st| {
         st.vswitch_ms = 1500;
         // The user put devcon.exe on the host.
-        st.files.insert(
-            r"C:\Program Files\devcon".into(),
-            FileEntry {
-                directory: true,
-                sha256: None,
-                size: None,
-                calls_scm: false,
-            },
-        );
-        st.files.insert(
-            DEVCON.into(),
-            FileEntry {
-                directory: false,
-                sha256: Some("00".into()),
-                size: Some(1),
-                calls_scm: false,
-            },
-        );
+        put_devcon(st);
     });
     assert_eq!(
         ok(&h, &install),

@@ -54,21 +54,11 @@ pub fn desired(outbound_nat: bool) -> DesiredHost {
     }
 }
 
-/// Where rwin looks for devcon.exe (rwin::os::windows::DEVCON).
-pub const DEVCON: &str = r"C:\Program Files\devcon\devcon.exe";
+/// Where rwin looks for devcon.exe.
+pub const DEVCON: &str = rwin::os::windows::DEVCON;
 
 /// The user put Microsoft's devcon.exe where rwin looks for it, so rwin can make the
 /// container network's loopback adapter (no Windows ships devcon: BEHAVIOURS.md).
 pub fn put_devcon(st: &mut WinState) {
-    for (path, directory) in [(r"C:\Program Files\devcon", true), (DEVCON, false)] {
-        st.files.insert(
-            path.into(),
-            winsim::state::FileEntry {
-                directory,
-                sha256: (!directory).then(|| "00".into()),
-                size: (!directory).then_some(1),
-                calls_scm: false,
-            },
-        );
-    }
+    st.put_user_file(DEVCON);
 }
