@@ -79,14 +79,14 @@ fn needs_container(c: &Change) -> bool {
 /// `$ri`: the interface holding the node's internal address, where routes to neighbours go.
 fn find_route_if(s: &mut String, d: &DesiredHost) {
     let ip = quote(&d.internal_address.to_string());
-    let tries = hns_tries();
-    let _ = writeln!(
+    wait_for(
         s,
-        "$ri = $null\nforeach ($try in @({tries})) {{\n  if ($null -eq $ri) {{\n    if ($try -gt 1) {{ Start-Sleep -Seconds 1 }}\n    $ips = Get-NetIPAddress -AddressFamily IPv4 -ErrorAction Stop\n    foreach ($ip in $ips) {{ if ($ip.IPAddress -eq {ip}) {{ $ri = [int]$ip.InterfaceIndex }} }}\n  }}\n}}\nif ($null -eq $ri) {{ throw {} }}",
-        quote(&format!(
+        "ri",
+        &format!("foreach ($ip in @(Get-NetIPAddress -AddressFamily IPv4 -ErrorAction Stop)) {{ if ($ip.IPAddress -eq {ip}) {{ $ri = [int]$ip.InterfaceIndex }} }}"),
+        &format!(
             "rwin: finding the interface that holds {}: no interface has had that address for {HNS_WAIT_SECS}s",
             d.internal_address
-        ))
+        ),
     );
 }
 
@@ -94,17 +94,32 @@ fn find_route_if(s: &mut String, d: &DesiredHost) {
 /// (the highest ifIndex, Rancher's rule), waiting for HNS to make it.
 fn find_container(s: &mut String, d: &DesiredHost, changes: &[Change]) {
     let nic = bound_adapter_name(d, changes);
-    let tries = hns_tries();
     let _ = writeln!(
         s,
-        "$all = Get-NetAdapter -ErrorAction Stop\n$nic = $all | Where-Object {{ $_.Name -eq {} }} | Select-Object -First 1",
-        quote(&nic)
+        "$all = Get-NetAdapter -ErrorAction Stop\n$nic = $all | Where-Object {{ $_.Name -eq {} }} | Select-Object -First 1\nif ($null -eq $nic) {{ throw {} }}\n$mac = $nic.MacAddress",
+        quote(&nic),
+        quote(&format!("rwin: finding the container network's adapter: there is no adapter {nic}")),
     );
+    wait_for(
+        s,
+        "ca",
+        "foreach ($a in @(Get-NetAdapter -ErrorAction Stop)) {\n  if ($a.MacAddress -eq $mac -and $a.Name -like 'vEthernet*') {\n    if ($null -eq $ca) { $ca = $a } elseif ($a.ifIndex -gt $ca.ifIndex) { $ca = $a }\n  }\n}",
+        &format!("rwin: finding the container network's adapter: no vEthernet adapter has had the MAC address of {nic} for {HNS_WAIT_SECS}s; is network {NETWORK} bound to it?"),
+    );
+    s.push_str("$cai = [int]$ca.ifIndex\n$can = [string]$ca.Name\n");
+}
+
+/// `$var = $null`, then `look` once a second until it sets `$var`, for at most
+/// [`HNS_WAIT_SECS`]; then `gone` is thrown if it never did. `look` sees every adapter or
+/// address afresh each time (HNS makes them asynchronously). One pass of `look` sets `$var`
+/// only when it found it, so the highest-ifIndex rule of a pass holds.
+fn wait_for(s: &mut String, var: &str, look: &str, gone: &str) {
+    let look: String = look.lines().map(|l| format!("    {l}\n")).collect();
     let _ = writeln!(
         s,
-        "if ($null -eq $nic) {{ throw {no_nic} }}\n$mac = $nic.MacAddress\n$ca = $null\nforeach ($try in @({tries})) {{\n  if ($null -eq $ca) {{\n    if ($try -gt 1) {{ Start-Sleep -Seconds 1; $all = Get-NetAdapter -ErrorAction Stop }}\n    $found = $null\n    foreach ($a in $all) {{\n      if ($a.MacAddress -eq $mac -and $a.Name -like 'vEthernet*') {{\n        if ($null -eq $found) {{ $found = $a }} elseif ($a.ifIndex -gt $found.ifIndex) {{ $found = $a }}\n      }}\n    }}\n    $ca = $found\n  }}\n}}\nif ($null -eq $ca) {{ throw {no_ca} }}\n$cai = [int]$ca.ifIndex\n$can = [string]$ca.Name",
-        no_nic = quote(&format!("rwin: finding the container network's adapter: there is no adapter {nic}")),
-        no_ca = quote(&format!("rwin: finding the container network's adapter: no vEthernet adapter has had the MAC address of {nic} for {HNS_WAIT_SECS}s; is network {NETWORK} bound to it?")),
+        "${var} = $null\nforeach ($try in @({})) {{\n  if ($null -eq ${var}) {{\n    if ($try -gt 1) {{ Start-Sleep -Seconds 1 }}\n{look}  }}\n}}\nif ($null -eq ${var}) {{ throw {} }}",
+        hns_tries(),
+        quote(gone),
     );
 }
 
@@ -294,7 +309,6 @@ fn step(s: &mut String, d: &DesiredHost, c: &Change) {
 /// devcon makes a loopback adapter ("Microsoft KM-TEST Loopback Adapter", named "Ethernet N");
 /// the new one (not there before, described as a loopback adapter) is renamed `name`.
 fn create_loopback(s: &mut String, name: &str) {
-    let tries = hns_tries();
     let _ = writeln!(
         s,
         "$before = @(Get-NetAdapter -ErrorAction Stop | ForEach-Object {{ [int]$_.ifIndex }})\n& {devcon} install {inf} '*MSLOOP' | Out-Null",
@@ -305,11 +319,16 @@ fn create_loopback(s: &mut String, name: &str) {
         s,
         &format!("making the loopback adapter (devcon install {NETLOOP_INF} *MSLOOP)"),
     );
+    wait_for(
+        s,
+        "lb",
+        "foreach ($a in @(Get-NetAdapter -ErrorAction Stop)) {\n  $new = $true\n  foreach ($i in $before) { if ($i -eq [int]$a.ifIndex) { $new = $false } }\n  if ($new -and $a.InterfaceDescription -like '*Loopback Adapter*') { $lb = $a }\n}",
+        &format!("rwin: devcon made no loopback adapter that appeared within {HNS_WAIT_SECS}s"),
+    );
     let _ = writeln!(
         s,
-        "$lb = $null\nforeach ($try in @({tries})) {{\n  if ($null -eq $lb) {{\n    if ($try -gt 1) {{ Start-Sleep -Seconds 1 }}\n    foreach ($a in @(Get-NetAdapter -ErrorAction Stop)) {{\n      $new = $true\n      foreach ($i in $before) {{ if ($i -eq [int]$a.ifIndex) {{ $new = $false }} }}\n      if ($new -and $a.InterfaceDescription -like '*Loopback Adapter*') {{ $lb = $a }}\n    }}\n  }}\n}}\nif ($null -eq $lb) {{ throw {} }}\nRename-NetAdapter -Name $lb.Name -NewName {} -ErrorAction Stop",
-        quote(&format!("rwin: devcon made no loopback adapter that appeared within {HNS_WAIT_SECS}s")),
-        quote(name),
+        "Rename-NetAdapter -Name $lb.Name -NewName {} -ErrorAction Stop",
+        quote(name)
     );
 }
 
