@@ -2,6 +2,7 @@
 //! each API request opens a channel to the Docker socket on the host's one SSH connection.
 //! `spec` turns a component into a container config (pure); `ensure` makes a host match it.
 
+mod capped;
 pub mod cli;
 pub mod ensure;
 pub mod health;
@@ -49,6 +50,8 @@ pub fn connect(
             .map_err(|e| bollard::errors::Error::IOError {
                 err: std::io::Error::other(e.to_string()),
             })?;
+            // One request per stream, so the cap bounds this one answer.
+            let stream = capped::Capped::new(stream, capped::ANSWER_CAP);
             let (mut sender, conn) =
                 hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
             tokio::spawn(async move {
@@ -85,6 +88,11 @@ pub fn connect(
 
 /// Docker's error, in words an operator can act on.
 pub fn describe(err: &bollard::errors::Error) -> String {
+    if let Some(cap) = capped::too_large(err) {
+        return format!(
+            "{cap}; rwin stopped reading it. A real engine's answers are far smaller: check what answers on the host's Docker socket"
+        );
+    }
     match err {
         bollard::errors::Error::DockerResponseServerError {
             status_code,
@@ -144,3 +152,6 @@ impl Engine {
         matches!(self, Engine::Cli { .. })
     }
 }
+
+#[cfg(test)]
+mod tests;
