@@ -8,15 +8,24 @@ are pyspnego's own Python NTLM (`spnego.server(protocol="ntlm")`, forced with
 `NegotiateOptions.use_ntlm` so no system GSSAPI library stands in for it), and the
 multipart/encrypted framing is parsed and built here from [MS-WSMV] 2.2.9.1.1.
 
-What it serves, on POST /wsman over plain HTTP on 127.0.0.1:
+What it serves, on POST /wsman on 127.0.0.1, over plain HTTP or, when ACCEPTOR_TLS_CERT and
+ACCEPTOR_TLS_KEY name a PEM certificate and its key, over HTTPS:
 - HTTP authentication as a Windows WinRM listener does it (RFC 4559, [MS-WSMV] 2.2.9.1):
   a request without credentials gets 401 with `WWW-Authenticate: Negotiate`; a NEGOTIATE token
   in `Authorization: Negotiate <b64>` (or `NTLM <b64>`) gets 401 with the CHALLENGE in
   `WWW-Authenticate`; the AUTHENTICATE token gets 200 when pyspnego accepts it and 401 when it
   does not. The context belongs to the TCP connection (one handler instance per connection).
-- On an authenticated connection, only encrypted requests ([MS-WSMV] 2.2.9.1.1): each is
-  unwrapped with pyspnego's `unwrap_winrm(header, data)` and every answer is sealed with
-  `wrap_winrm(data)`, in the same framing.
+- On an authenticated plain-HTTP connection, only encrypted requests ([MS-WSMV] 2.2.9.1.1):
+  each is unwrapped with pyspnego's `unwrap_winrm(header, data)` and every answer is sealed
+  with `wrap_winrm(data)`, in the same framing. Over HTTPS bodies go in clear inside TLS, as
+  a Windows HTTPS listener takes them.
+- Channel binding (Extended Protection), when ACCEPTOR_CBT_CERT names a PEM certificate: the
+  acceptor is given the `tls-server-end-point` binding of that certificate (RFC 5929 section
+  4.1: the hash its signature names, SHA-256 for MD5 and SHA-1) as pyspnego's
+  GssChannelBindings, so pyspnego refuses an AUTHENTICATE without MsvAvChannelBindings or
+  with another value ([MS-NLMP] 3.2.5.1.2), as a WinRM host with CbtHardeningLevel=Strict
+  does. Naming the served certificate is an honest host; naming another one is what the host
+  sees when a relay or a TLS-inspecting proxy showed the client its own certificate.
 - WinRS just enough for one command: Create (3.1.4.5.2) answers a ShellId of its choosing,
   Command (3.1.4.11) a CommandId, Receive (3.1.4.14) the output of `echo <text>` (the only
   command it knows) with CommandState Done and exit code 0, Signal (3.1.4.12) and Delete
@@ -43,6 +52,7 @@ Output, one line each, flushed, for tests/it/winrm_interop.rs to read:
   auth ok <DOMAIN\\user as pyspnego authenticated it>
   auth refused <pyspnego's reason>
   decrypted <wsa:Action of the unwrapped envelope>
+  received <wsa:Action of an envelope that came in clear over HTTPS>
   created shell <ShellId>
   error <what went wrong on the server's side>
 The process exits when its standard input closes, so it cannot outlive the test.
@@ -52,6 +62,7 @@ import base64
 import http.server
 import os
 import re
+import ssl
 import time
 import struct
 import sys
@@ -97,6 +108,39 @@ _print_lock = threading.Lock()
 
 MODE = os.environ.get("ACCEPTOR_MODE", "")
 FORGED = base64.b64encode(b"forged\r\n").decode()
+TLS = bool(os.environ.get("ACCEPTOR_TLS_CERT"))
+
+
+def channel_bindings():
+    """The GssChannelBindings for ACCEPTOR_CBT_CERT, or None when it is not set."""
+    path = os.environ.get("ACCEPTOR_CBT_CERT")
+    if not path:
+        return None
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from spnego.channel_bindings import GssChannelBindings
+
+    with open(path, "rb") as f:
+        cert = x509.load_pem_x509_certificate(f.read())
+    algorithm = cert.signature_hash_algorithm
+    if algorithm is None:
+        sys.exit(f"{path}: RFC 5929 defines no tls-server-end-point binding for its signature")
+    if algorithm.name in ("md5", "sha1"):
+        algorithm = hashes.SHA256()
+    digest = hashes.Hash(algorithm)
+    digest.update(cert.public_bytes(Encoding.DER))
+    return GssChannelBindings(application_data=b"tls-server-end-point:" + digest.finalize())
+
+
+BINDINGS = channel_bindings()
+
+
+def acceptor():
+    """A new pyspnego NTLM acceptor, with the channel bindings when there are any."""
+    return spnego.server(
+        protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm, channel_bindings=BINDINGS
+    )
 
 
 class Drop:
@@ -249,13 +293,13 @@ def run(command, args):
     return (m.group(1) + "\r\n").encode("utf-8"), 0
 
 
-def answer(xml_text):
-    """(HTTP status, answer envelope) for one decrypted request."""
+def answer(xml_text, how="decrypted"):
+    """(HTTP status, answer envelope) for one request that came `how` (decrypted, received)."""
     root = ET.fromstring(xml_text)
     action = text(root, "s:Header/a:Action")
     message_id = text(root, "s:Header/a:MessageID")
     resource = text(root, "s:Header/w:ResourceURI")
-    say(f"decrypted {action}")
+    say(f"{how} {action}")
     if resource != CMD_RESOURCE:
         return fault(message_id, "InvalidResourceURI", f"unknown resource {resource}")
     shell_id = None
@@ -371,7 +415,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return
             if self.ctx is None or self.ctx.complete:
                 # A NEGOTIATE: a new context, even on a connection that had one.
-                self.ctx = spnego.server(protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm)
+                self.ctx = acceptor()
             try:
                 out = self.ctx.step(base64.b64decode(b64.strip()))
             except Exception as e:  # pyspnego's refusal, or a token it cannot parse
@@ -390,7 +434,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif self.ctx is None or not self.ctx.complete:
             self.reply(401, authenticate="Negotiate")
             return
-        self.serve_encrypted(body)
+        if TLS:
+            self.serve_plain(body)
+        else:
+            self.serve_encrypted(body)
 
     impostor_answers = 0
 
@@ -429,6 +476,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         action, body = bodies[min(n, len(bodies) - 1)]
         say(f"forged {action}")
         self.forged(envelope(action, "uuid:0", body))
+
+    def serve_plain(self, body):
+        """Over HTTPS: the envelope in clear, the answer in clear."""
+        try:
+            status, xml_answer = answer(body.decode("utf-8"), "received")
+        except Exception as e:  # XML, anything: log it
+            say(f"error {type(e).__name__}: {e}")
+            self.reply(400)
+            return
+        self.reply(status, xml_answer.encode("utf-8"), "application/soap+xml;charset=UTF-8")
 
     def serve_encrypted(self, body):
         content_type = self.headers.get("Content-Type", "")
@@ -477,6 +534,10 @@ def main():
         sys.exit(1)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    if TLS:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(os.environ["ACCEPTOR_TLS_CERT"], os.environ["ACCEPTOR_TLS_KEY"])
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     say(f"listening 127.0.0.1:{server.server_address[1]}")
     # Serve until the test closes our stdin (or dies, which closes it too).

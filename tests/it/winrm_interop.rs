@@ -7,11 +7,15 @@
 //! so these tests see that pyspnego really read what rwin sealed, and rwin reading the
 //! ShellId and the command output shows that rwin really read what pyspnego sealed.
 //!
+//! Over HTTPS the acceptor is also given the TLS channel binding of a certificate, so pyspnego
+//! checks the MsvAvChannelBindings rwin sends, as a host with CbtHardeningLevel=Strict does.
+//!
 //! Needs the project's Python with pyspnego (lab/install-deps.sh makes lab/.venv), or
-//! `$RWIN_PYTHON`; without it the tests fail and say so.
+//! `$RWIN_PYTHON`, and the openssl command for the HTTPS certificates; without them the tests
+//! fail and say so.
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -60,6 +64,24 @@ impl Acceptor {
 
     /// Start the acceptor misbehaving as `mode` says (ACCEPTOR_MODE, see the script).
     fn start_as(accounts: &str, mode: &str) -> Acceptor {
+        Acceptor::start_with(accounts, mode, &[])
+    }
+
+    /// Start the acceptor over HTTPS with `served` (`<name>.pem` and `<name>.key`), expecting
+    /// the channel binding of the certificate `bound` (see the script).
+    fn start_tls(accounts: &str, served: &Path, bound: &Path) -> Acceptor {
+        Acceptor::start_with(
+            accounts,
+            "",
+            &[
+                ("ACCEPTOR_TLS_CERT", served.with_extension("pem")),
+                ("ACCEPTOR_TLS_KEY", served.with_extension("key")),
+                ("ACCEPTOR_CBT_CERT", bound.with_extension("pem")),
+            ],
+        )
+    }
+
+    fn start_with(accounts: &str, mode: &str, env: &[(&str, PathBuf)]) -> Acceptor {
         let dir = tempfile::tempdir().unwrap();
         let users = dir.path().join("ntlm-users");
         std::fs::write(&users, accounts).unwrap();
@@ -69,6 +91,7 @@ impl Acceptor {
             .arg(&script)
             .env("NTLM_USER_FILE", &users)
             .env("ACCEPTOR_MODE", mode)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -174,6 +197,15 @@ impl Acceptor {
         o.operation_timeout = Duration::from_secs(5);
         o
     }
+
+    /// NTLM over HTTPS to the TLS acceptor; its certificates are self-signed, so without
+    /// verification (the case where only the channel binding stops a relay).
+    fn https_options(&self, user: &str, password: &str) -> HttpOptions {
+        let mut o = self.options(user, password);
+        o.https = true;
+        o.insecure_skip_verify = true;
+        o
+    }
 }
 
 impl Drop for Acceptor {
@@ -204,16 +236,26 @@ fn args(a: &[&str]) -> Vec<String> {
 
 /// The Actions the acceptor decrypted, in order.
 fn decrypted(log: &[String]) -> Vec<&str> {
-    log.iter()
-        .filter_map(|l| l.strip_prefix("decrypted "))
-        .collect()
+    served(log, "decrypted ")
+}
+
+/// The Actions the acceptor logged with `how` (`decrypted `, `received `), in order.
+fn served<'a>(log: &'a [String], how: &str) -> Vec<&'a str> {
+    log.iter().filter_map(|l| l.strip_prefix(how)).collect()
 }
 
 /// Open a shell as `user`, run two commands in it and close it; check both sides' views.
 async fn shell_round_trip(accounts: &str, user: &str, principal: &str) {
-    let mut acceptor = Acceptor::start(accounts);
+    let acceptor = Acceptor::start(accounts);
+    let opts = acceptor.options(user, PASSWORD);
+    round_trip(acceptor, opts, principal, "decrypted ").await;
+}
+
+/// Open a shell with `opts`, run two commands and close it; pyspnego authenticated
+/// `principal` once and logged each envelope with `how`.
+async fn round_trip(mut acceptor: Acceptor, opts: HttpOptions, principal: &str, how: &str) {
     let outcome = bounded("open, two commands, close", async {
-        let shell = open(acceptor.options(user, PASSWORD)).await?;
+        let shell = open(opts).await?;
         let id = shell.shell_id().await;
         let hi = shell
             .run("cmd.exe", &args(&["/c", "echo", "hi"]), None)
@@ -234,9 +276,10 @@ async fn shell_round_trip(accounts: &str, user: &str, principal: &str) {
     let auths: Vec<&String> = log.iter().filter(|l| l.starts_with("auth ")).collect();
     assert_eq!(auths, [&format!("auth ok {principal}")], "{report}");
     // pyspnego decrypted every envelope rwin sealed, on one context: the sequence numbers
-    // and the RC4 state ran on across all eight messages in both directions.
+    // and the RC4 state ran on across all eight messages in both directions (over HTTPS:
+    // every envelope reached it, on the connection it authenticated).
     assert_eq!(
-        decrypted(&log),
+        served(&log, how),
         [CREATE, COMMAND, RECEIVE, SIGNAL, COMMAND, RECEIVE, SIGNAL, DELETE],
         "{report}"
     );
@@ -376,4 +419,93 @@ async fn a_receive_cut_off_for_a_while_is_asked_again() {
     let out = outcome.unwrap_or_else(|e| panic!("{e}\n{report}"));
     assert_eq!((out.stdout.as_str(), out.code), ("hi\r\n", 0), "{report}");
     assert!(report.contains("dropped connection 2"), "{report}");
+}
+
+// ---------------------------------------------------------------- HTTPS: the channel binding
+
+/// A self-signed certificate `<dir>/<name>.pem` and its key `<name>.key`, made by the openssl
+/// command; `key` and `sign` are its key-generation and signing options.
+fn certificate(dir: &Path, name: &str, key: &str, sign: &str) -> PathBuf {
+    let run = |args: String| {
+        let args: Vec<&str> = args.split(' ').collect();
+        let out = Command::new("openssl")
+            .args(&args)
+            .current_dir(dir)
+            .output()
+            .unwrap_or_else(|e| panic!("these tests need the openssl command ({e})"));
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(format!("genpkey {key} -out {name}.key"));
+    run(format!(
+        "req -x509 -new -key {name}.key -days 2 -subj /CN=rwin-cbt-{name} {sign} -out {name}.pem"
+    ));
+    dir.join(name)
+}
+
+/// Over HTTPS, pyspnego given the host certificate's channel binding (as a host with
+/// CbtHardeningLevel=Strict) accepts rwin's NTLM, MIC and all, and serves a shell: for an RSA
+/// certificate signed with SHA-256 and an ECDSA P-384 one signed with SHA-384 (whose binding
+/// is a SHA-384 hash).
+#[tokio::test]
+async fn https_ntlm_carries_the_channel_binding_pyspnego_requires() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = [
+        certificate(
+            dir.path(),
+            "rsa",
+            "-algorithm RSA -pkeyopt rsa_keygen_bits:2048",
+            "-sha256",
+        ),
+        certificate(
+            dir.path(),
+            "p384",
+            "-algorithm EC -pkeyopt ec_paramgen_curve:P-384",
+            "-sha384",
+        ),
+    ];
+    for cert in &certs {
+        let acceptor = Acceptor::start_tls(&format!("RWIN:vagrant:{PASSWORD}\n"), cert, cert);
+        let opts = acceptor.https_options("RWIN\\vagrant", PASSWORD);
+        round_trip(acceptor, opts, "RWIN\\vagrant", "received ").await;
+    }
+}
+
+/// A relay (or a TLS-inspecting proxy) shows rwin a certificate of its own and passes the NTLM
+/// messages on to the host: the host then finds the binding of a certificate that is not its
+/// own and refuses the login, even though rwin skipped certificate verification. rwin names
+/// the rejection and the channel binding as a cause.
+#[tokio::test]
+async fn a_login_bound_to_another_certificate_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let rsa = "-algorithm RSA -pkeyopt rsa_keygen_bits:2048";
+    let shown = certificate(dir.path(), "relay", rsa, "-sha256");
+    let host = certificate(dir.path(), "host", rsa, "-sha256");
+    let mut acceptor = Acceptor::start_tls(&format!("RWIN:vagrant:{PASSWORD}\n"), &shown, &host);
+    let result = bounded(
+        "open through a relay",
+        open(acceptor.https_options("RWIN\\vagrant", PASSWORD)),
+    )
+    .await;
+    let log = acceptor.finish();
+    let report = acceptor.report(&log);
+    let err = match result {
+        Ok(_) => panic!("a login bound to another certificate opened a shell\n{report}"),
+        Err(e) => e,
+    };
+    assert!(
+        matches!(err, WinrmError::AuthRejected { .. }),
+        "{err:?}\n{report}"
+    );
+    assert!(err.to_string().contains("channel binding"), "{err}");
+    // pyspnego read the binding rwin sent and found it is not the host's.
+    assert!(
+        log.iter().any(|l| l.starts_with("auth refused")
+            && l.contains("Acceptor bindings do not match initiator bindings")),
+        "{report}"
+    );
+    assert!(served(&log, "received ").is_empty(), "{report}");
 }

@@ -617,3 +617,7 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "http_cbt_tests.rs"]
+mod cbt_tests;

@@ -4,7 +4,8 @@
 //! request because the authenticated one was not back in its pool yet, and the host answered 401).
 //! Here hyper's HTTP/1.1 client runs over a TCP stream, or over rustls for HTTPS with the
 //! verification rules of the reqwest path: the system roots (the platform verifier, as reqwest
-//! uses), only the `ca_cert` CAs, or nothing when `insecure_skip_verify` is set.
+//! uses), only the `ca_cert` CAs, or nothing when `insecure_skip_verify` is set. A TLS
+//! connection keeps the channel binding of the certificate the host showed on it, for NTLM.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +27,7 @@ use tokio_rustls::rustls::crypto::CryptoProvider;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use tokio_rustls::rustls::{DigitallySignedStruct, SignatureScheme};
 
+use super::super::channel_binding::ChannelBinding;
 use super::super::error::{TlsSetupError, WinrmError};
 use super::super::http_diagnose::{chain, io_kinds, looks_like_tls, tls_reason};
 use super::MAX_ANSWER_BYTES;
@@ -57,6 +59,8 @@ pub(super) struct Dialer {
 pub(super) struct Connection {
     sender: SendRequest<Full<Bytes>>,
     driver: JoinHandle<()>,
+    /// What NTLM on this connection binds to: the certificate of this very TLS session.
+    binding: ChannelBinding,
 }
 
 impl Drop for Connection {
@@ -139,13 +143,20 @@ impl Dialer {
             // Envelopes are single small writes; do not let Nagle hold them back.
             let _ = tcp.set_nodelay(true);
             match &self.tls {
-                None => self.start(tcp).await,
+                None => self.start(tcp, ChannelBinding::Plain).await,
                 Some((connector, name)) => {
                     let tls = connector
                         .connect(name.clone(), tcp)
                         .await
                         .map_err(|e| self.tls_failed(&e))?;
-                    self.start(tls).await
+                    // The end-entity certificate comes first (RFC 8446 4.4.2, RFC 5246 7.4.2).
+                    let certificate = tls
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|chain| chain.first());
+                    let binding = ChannelBinding::for_certificate(certificate.map(|c| c.as_ref()));
+                    self.start(tls, binding).await
                 }
             }
         };
@@ -157,7 +168,7 @@ impl Dialer {
             })?
     }
 
-    async fn start<I>(&self, io: I) -> Result<Connection, WinrmError>
+    async fn start<I>(&self, io: I, binding: ChannelBinding) -> Result<Connection, WinrmError>
     where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -168,7 +179,11 @@ impl Dialer {
             // Ends when the connection closes; the sender then reports it closed.
             let _ = conn.await;
         });
-        Ok(Connection { sender, driver })
+        Ok(Connection {
+            sender,
+            driver,
+            binding,
+        })
     }
 
     /// A POST to `/wsman` with the Host header; the caller adds its headers.
@@ -228,6 +243,11 @@ impl Dialer {
 }
 
 impl Connection {
+    /// What NTLM on this connection binds to.
+    pub(super) fn channel_binding(&self) -> &ChannelBinding {
+        &self.binding
+    }
+
     /// Whether the connection is known to be closed (the host hung up while it was idle).
     pub(super) fn is_closed(&self) -> bool {
         self.sender.is_closed()

@@ -5,12 +5,15 @@
 //! is authenticated and the request sent again; a 401 right after a handshake is a rejection.
 //! Over plain HTTP every other answer must be sealed with the context: one in clear is refused
 //! unread, whatever its HTTP status (issue 13: a host that never knew the password could
-//! otherwise answer for the real one).
+//! otherwise answer for the real one). Over HTTPS the handshake is bound to the certificate of
+//! its connection (MsvAvChannelBindings, [`super::super::channel_binding`]), so a relay that
+//! showed rwin another certificate cannot pass the login on (issue 13).
 
 use base64::Engine as _;
 use hyper::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::StatusCode;
 
+use super::super::channel_binding::ChannelBinding;
 use super::super::encryption::{self, EncryptionError};
 use super::super::error::WinrmError;
 use super::super::http_diagnose::excerpt;
@@ -99,6 +102,9 @@ impl HttpPoster {
         let mut conn = dialer.connect().await?;
         let mut ctx =
             NtlmClient::new(&self.user, password, &self.host).map_err(|e| self.ntlm_error(e))?;
+        if let ChannelBinding::TlsServerEndPoint(data) = conn.channel_binding() {
+            ctx.bind_to_channel(data);
+        }
         let negotiate = ctx.negotiate().map_err(|e| self.ntlm_error(e))?;
         let reply = auth_exchange(&mut conn, dialer, &negotiate).await?;
         let challenge = match reply.token {
@@ -117,7 +123,7 @@ impl HttpPoster {
             .map_err(|e| self.ntlm_error(e))?;
         let reply = auth_exchange(&mut conn, dialer, &authenticate).await?;
         if reply.status == StatusCode::UNAUTHORIZED {
-            return Err(self.rejected("ntlm", &reply.offered));
+            return Err(self.authenticate_refused(&reply.offered, conn.channel_binding()));
         }
         if !reply.status.is_success() {
             return Err(WinrmError::HttpStatus {
@@ -130,6 +136,29 @@ impl HttpPoster {
             conn,
             ctx: Box::new(ctx),
         })
+    }
+
+    /// The host answered AUTHENTICATE with 401. Over HTTPS the channel binding is one more
+    /// reason it may have: a binding that is not for its certificate (something on the path
+    /// showed rwin another one), or none where it requires one (CbtHardeningLevel=Strict).
+    fn authenticate_refused(&self, offered: &[String], binding: &ChannelBinding) -> WinrmError {
+        let mut err = self.rejected("ntlm", offered);
+        if let WinrmError::AuthRejected { hint, .. } = &mut err {
+            match binding {
+                ChannelBinding::Plain => {}
+                ChannelBinding::TlsServerEndPoint(_) => hint.push_str(
+                    ". The login was bound to the certificate rwin received (channel binding): \
+                     the host refuses it when something on the path, such as a relay or a \
+                     TLS-inspecting proxy, showed rwin a certificate that is not the host's",
+                ),
+                ChannelBinding::Undefined(why) => hint.push_str(&format!(
+                    ". rwin sent no channel binding because {why}; a host with \
+                     CbtHardeningLevel=Strict refuses such a login \
+                     (winrm get winrm/config/service/auth)"
+                )),
+            }
+        }
+        err
     }
 }
 

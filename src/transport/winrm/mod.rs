@@ -2,8 +2,10 @@
 //! builds requests and `response` reads answers (quick-xml, namespaces matched by URI);
 //! `shell` runs commands in one reused shell over any [`Poster`]; `http` is the HTTP poster:
 //! Basic over HTTPS, NTLM over HTTPS or over HTTP with message encryption (`ntlm` is the sspi-rs
-//! context, `encryption` the multipart/encrypted framing). Kerberos is not supported.
+//! context, `encryption` the multipart/encrypted framing, `channel_binding` what NTLM over HTTPS
+//! binds to). Kerberos is not supported.
 
+mod channel_binding;
 mod encryption;
 mod envelope;
 mod error;

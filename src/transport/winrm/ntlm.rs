@@ -99,6 +99,16 @@ impl NtlmClient {
         })
     }
 
+    /// Bind the authentication to the channel it runs on. `application_data` is the channel
+    /// binding's application data (for TLS, `tls-server-end-point:` and the certificate hash:
+    /// [`super::channel_binding`]); sspi puts the MD5 of the RFC 2744 struct holding it into
+    /// the AUTHENTICATE message's target info as MsvAvChannelBindings, after MsvAvFlags (MIC
+    /// present) and before MsvAvEOL, and computes the MIC over the message that carries it
+    /// ([MS-NLMP] 3.1.5.1.2). Call before [`NtlmClient::authenticate`].
+    pub fn bind_to_channel(&mut self, application_data: &[u8]) {
+        self.ntlm.set_channel_bindings(application_data);
+    }
+
     /// The first message (NEGOTIATE), to send before the host has said anything.
     pub fn negotiate(&mut self) -> Result<Vec<u8>, NtlmError> {
         let (token, _) = self.step(None)?;
