@@ -67,8 +67,20 @@ pub fn encode_command(script: &str) -> String {
 
 /// The script every rwin script runs under; the script itself goes on stdin (Ansible's
 /// Windows bootstrap does the same), so the command line stays the same whatever the script.
-pub const BOOTSTRAP: &str =
-    "$ProgressPreference = 'SilentlyContinue'; $s = $input | Out-String; & ([ScriptBlock]::Create($s))";
+///
+/// Before it reads stdin it makes the console UTF-8 both ways, as Ansible's bootstrap does
+/// (`bootstrap_wrapper.ps1` in ansible/ansible): a console starts in the host's OEM code page
+/// (Console.InputEncoding and Console.OutputEncoding default to the console's code page,
+/// which the system locale decides: 437 on an en-US host), and nothing else sets it over
+/// OpenSSH, so PowerShell would read rwin's UTF-8 script and write its output as CP437 and
+/// mangle every non-ASCII character (over WinRM, rwin's WINRS_CODEPAGE=65001 already does it).
+/// It assigns the properties rather than run `chcp.com 65001` (older Ansible): .NET caches
+/// Console.InputEncoding, so a code page changed behind its back need not reach it (the
+/// Console.InputEncoding docs). `New-Object System.Text.UTF8Encoding` writes no byte order
+/// mark (the UTF8Encoding() constructor's docs), so output starts with the script's first byte.
+pub const BOOTSTRAP: &str = "$ProgressPreference = 'SilentlyContinue'; \
+     [Console]::InputEncoding = [Console]::OutputEncoding = New-Object -TypeName System.Text.UTF8Encoding; \
+     $s = $input | Out-String; & ([ScriptBlock]::Create($s))";
 
 /// Windows PowerShell 5.1 by its full path, as WinRS must be given it: rwin's WinRM transport
 /// starts commands without cmd.exe (WINRS_SKIP_CMD_SHELL), and a host then does not look a
@@ -282,6 +294,20 @@ mod tests {
         // Outside the BMP: a surrogate pair, low unit first within each pair's bytes.
         assert_eq!(encode_command("\u{1F600}"), "PdgA3g==");
         assert_eq!(decode(&encode_command("it’s \u{1F600}")), "it’s \u{1F600}");
+    }
+
+    /// The bootstrap travels in every command line, over WinRM too: ASCII, and it makes the
+    /// console UTF-8 before `$input` first reads the script.
+    #[test]
+    fn the_bootstrap_sets_utf8_before_it_reads_the_script() {
+        assert!(BOOTSTRAP.is_ascii());
+        let at = |s: &str| BOOTSTRAP.find(s).unwrap_or_else(|| panic!("no {s}"));
+        let read = at("$input");
+        assert!(at("[Console]::InputEncoding") < read);
+        assert!(at("[Console]::OutputEncoding") < read);
+        assert!(BOOTSTRAP.contains("New-Object -TypeName System.Text.UTF8Encoding;"));
+        // Far below cmd.exe's 8191 characters (OpenSSH's default shell).
+        assert!(script_command().len() < 1000, "{}", script_command().len());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::cmdlets::reboot::Power;
 use crate::effects::Effects;
-use crate::runner::{CommandRunner, Output};
+use crate::runner::{CommandRunner, Launch, Output};
 use crate::state::WinState;
 use futures_util::future::BoxFuture;
 use std::path::PathBuf;
@@ -15,6 +15,9 @@ pub struct Ctx<'h> {
     pub fx: &'h Effects,
     /// The process's environment variables beyond the host's own (`$env:NAME`).
     pub env: &'h [(String, String)],
+    /// The console code page the process starts in (codepage.rs): stdin is read and output
+    /// written in it until the script sets `[Console]::InputEncoding`/`OutputEncoding`.
+    pub codepage: u32,
 }
 
 /// The host: state file plus effects. Implements [`CommandRunner`].
@@ -77,18 +80,19 @@ impl Host {
     }
 
     /// Runs one command line to completion: load the state, run, save. While the host
-    /// restarts nothing runs (the front doors drop such connections).
+    /// restarts nothing runs (the front doors drop such connections). The process starts in
+    /// the host's OEM code page, as a command from an OpenSSH session does.
     pub fn run_sync(&self, command_line: &str, stdin: &[u8]) -> Output {
-        self.run_sync_env(command_line, stdin, &[])
+        self.run_with(command_line, stdin, &Launch::default())
     }
 
-    /// [`Host::run_sync`] with these environment variables in the process.
-    pub fn run_sync_env(
-        &self,
-        command_line: &str,
-        stdin: &[u8],
-        env: &[(String, String)],
-    ) -> Output {
+    /// [`Host::run_sync`] with the process started as `launch` says (environment variables,
+    /// console code page).
+    pub fn run_with(&self, command_line: &str, stdin: &[u8], launch: &Launch) -> Output {
+        let codepage = launch.codepage.unwrap_or(crate::codepage::OEM);
+        if let Err(e) = crate::codepage::is_known(codepage) {
+            return fail(format!("{e}\n"));
+        }
         let _one_at_a_time = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut state = match WinState::load(&self.state_path) {
             Ok(s) => s,
@@ -104,23 +108,20 @@ impl Host {
             }
             Err(e) => return fail(format!("winsim: effect of the boot failed: {e}\n")),
         }
-        let stdin = String::from_utf8_lossy(stdin);
-        let (stdout, mut stderr, code) = {
+        let mut out = {
             let mut ctx = Ctx {
                 state: &mut state,
                 fx: &self.fx,
-                env,
+                env: &launch.env,
+                codepage,
             };
-            crate::ps::run_command_line(&mut ctx, command_line, &stdin)
+            crate::ps::run_command_line(&mut ctx, command_line, stdin)
         };
         if let Err(e) = state.save(&self.state_path) {
-            stderr.push_str(&format!("winsim: {e:#}\n"));
+            out.stderr
+                .extend_from_slice(format!("winsim: {e:#}\n").as_bytes());
         }
-        Output {
-            stdout: stdout.into_bytes(),
-            stderr: stderr.into_bytes(),
-            code,
-        }
+        out
     }
 }
 
@@ -142,23 +143,29 @@ impl CommandRunner for SharedHost {
     }
 
     fn run<'a>(&'a self, command_line: &'a str, stdin: &'a [u8]) -> BoxFuture<'a, Output> {
-        self.run_env(command_line, stdin, &[])
+        self.launch(command_line, stdin, &NO_LAUNCH)
     }
 
-    fn run_env<'a>(
+    fn launch<'a>(
         &'a self,
         command_line: &'a str,
         stdin: &'a [u8],
-        env: &'a [(String, String)],
+        launch: &'a Launch,
     ) -> BoxFuture<'a, Output> {
         let host = self.0.clone();
         let line = command_line.to_string();
         let input = stdin.to_vec();
-        let env = env.to_vec();
+        let launch = launch.clone();
         Box::pin(async move {
-            tokio::task::spawn_blocking(move || host.run_sync_env(&line, &input, &env))
+            tokio::task::spawn_blocking(move || host.run_with(&line, &input, &launch))
                 .await
                 .unwrap_or_else(|e| fail(format!("winsim: command panicked: {e}\n")))
         })
     }
 }
+
+/// How an OpenSSH session starts a command: no extra environment, the OEM code page.
+static NO_LAUNCH: Launch = Launch {
+    env: Vec::new(),
+    codepage: None,
+};

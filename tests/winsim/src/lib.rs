@@ -1,6 +1,7 @@
 //! winsim: a Windows Server 2022 host simulator for rwin's tests (see README.md).
 
 pub mod cmdlets;
+pub mod codepage;
 pub mod effects;
 pub mod host;
 pub mod native;
@@ -13,3 +14,5 @@ pub mod winrm;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_console;

@@ -11,20 +11,33 @@ pub struct Output {
     pub code: i32,
 }
 
+/// What a front door starts a command with besides its command line and stdin.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Launch {
+    /// Environment variables (`name`, `value`) in the process, as a WinRS shell created with
+    /// an `rsp:Environment` gives its commands (WSManCreateShell's
+    /// WSMAN_ENVIRONMENT_VARIABLE_SET).
+    pub env: Vec<(String, String)>,
+    /// The console code page the process starts in: a WinRS shell's WINRS_CODEPAGE, which the
+    /// service sets as the shell's input and output code page ([MS-WSMV], Remote Shells:
+    /// https://learn.microsoft.com/openspecs/windows_protocols/ms-wsmv/593f3ed0-0c7a-4158-a4be-0b429b597e31);
+    /// `None` for the host's OEM code page, what an OpenSSH session's console gets.
+    pub codepage: Option<u32>,
+}
+
 /// Runs one command line on the simulated host. `command_line` is what the client asked for:
 /// the whole string of an SSH `exec`, or WinRS's `<rsp:Command>` and `<rsp:Arguments>` joined by
 /// spaces. `stdin` is everything the client sent before closing stdin.
 pub trait CommandRunner: Send + Sync + 'static {
     fn run<'a>(&'a self, command_line: &'a str, stdin: &'a [u8]) -> BoxFuture<'a, Output>;
 
-    /// [`CommandRunner::run`] with environment variables (`name`, `value`) in the process, as
-    /// a WinRS shell created with an `rsp:Environment` gives its commands (WSManCreateShell's
-    /// WSMAN_ENVIRONMENT_VARIABLE_SET). Runners without an environment ignore them.
-    fn run_env<'a>(
+    /// [`CommandRunner::run`] started as `launch` says. Runners without environment variables
+    /// or a console ignore it.
+    fn launch<'a>(
         &'a self,
         command_line: &'a str,
         stdin: &'a [u8],
-        _env: &'a [(String, String)],
+        _launch: &'a Launch,
     ) -> BoxFuture<'a, Output> {
         self.run(command_line, stdin)
     }

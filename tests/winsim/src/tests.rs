@@ -6,9 +6,10 @@ use crate::host::Host;
 use crate::ps::cmdline::encode;
 use crate::state::WinState;
 
-const BOOTSTRAP: &str = "$ProgressPreference = 'SilentlyContinue'; $s = $input | Out-String; & ([ScriptBlock]::Create($s))";
+/// rwin's bootstrap (README.md, "Command line"), which makes the console UTF-8 first.
+pub(crate) const BOOTSTRAP: &str = "$ProgressPreference = 'SilentlyContinue'; [Console]::InputEncoding = [Console]::OutputEncoding = New-Object -TypeName System.Text.UTF8Encoding; $s = $input | Out-String; & ([ScriptBlock]::Create($s))";
 
-fn host() -> (Host, tempdir::Dir) {
+pub(crate) fn host() -> (Host, tempdir::Dir) {
     let dir = tempdir::Dir::new();
     let path = dir.path.join("state.json");
     drop(
@@ -37,7 +38,7 @@ fn run(h: &Host, script: &str) -> (String, String, i32) {
     )
 }
 
-mod tempdir {
+pub(crate) mod tempdir {
     /// A scratch directory removed on drop (no extra dependency for one helper).
     pub struct Dir {
         pub path: std::path::PathBuf,

@@ -12,14 +12,15 @@ use rwin::secret::Secret;
 use rwin::transport::winrm::{
     Auth, HttpOptions, HttpPoster, Insecure, RandomIds, ShellOptions, WinrmError, WinrsShell,
 };
-use winsim::runner::{CommandRunner, Output};
+use winsim::runner::{CommandRunner, Launch, Output};
 use winsim::winrm::{tls_config, Users, WinrmServer};
 
 const USER: &str = "Administrator";
 const PASSWORD: &str = "Winsim-Passw0rd!";
 
 /// Stand-in host commands: `echo WORDS`, `fail N` (stderr, exit N), `sleep MS`, `cat` (stdin
-/// back on stdout), `wait GATE` (finishes when the test opens the gate: see `open_gate`).
+/// back on stdout), `wait GATE` (finishes when the test opens the gate: see `open_gate`),
+/// `codepage` (the console code page the shell started it in, `None` for the host's OEM one).
 struct TestRunner;
 
 /// Gates for `wait GATE`: a command that runs exactly as long as the test wants, so a test
@@ -38,6 +39,24 @@ fn gate(name: &str) -> Arc<tokio::sync::Notify> {
 }
 
 impl CommandRunner for TestRunner {
+    fn launch<'a>(
+        &'a self,
+        line: &'a str,
+        stdin: &'a [u8],
+        launch: &'a Launch,
+    ) -> BoxFuture<'a, Output> {
+        if line.trim() == "codepage" {
+            let stdout = format!("{:?}\r\n", launch.codepage).into_bytes();
+            return Box::pin(async move {
+                Output {
+                    stdout,
+                    ..Output::default()
+                }
+            });
+        }
+        self.run(line, stdin)
+    }
+
     fn run<'a>(&'a self, line: &'a str, stdin: &'a [u8]) -> BoxFuture<'a, Output> {
         Box::pin(async move {
             // A program given by its full path (`C:\…\echo`) is the same program.
@@ -264,6 +283,32 @@ async fn without_cmd_exe_a_program_needs_its_full_path() {
         .expect("the full path runs");
     assert_eq!((out.stdout.as_str(), out.code), ("hi\r\n", 0));
     shell.close().await.unwrap();
+}
+
+/// A shell created with WINRS_CODEPAGE starts its commands in that console code page, as
+/// the service sets it as the shell's input and output code page ([MS-WSMV], Remote Shells);
+/// without it they get the host's OEM code page.
+#[tokio::test]
+async fn the_shell_code_page_is_its_commands_console_code_page() {
+    let s = start().await;
+    for (codepage, want) in [
+        (Some(65001), "Some(65001)"),
+        (Some(437), "Some(437)"),
+        (None, "None"),
+    ] {
+        let poster = HttpPoster::new(rwin_options(&s, false, PASSWORD)).expect("a poster");
+        let mut opts = ShellOptions {
+            operation_timeout: Duration::from_secs(1),
+            ..ShellOptions::default()
+        };
+        opts.spec.codepage = codepage;
+        let shell = WinrsShell::open(Arc::new(poster), Arc::new(RandomIds::default()), opts)
+            .await
+            .expect("shell opens");
+        let out = shell.run("codepage", &[], None).await.unwrap();
+        assert_eq!(out.stdout, format!("{want}\r\n"));
+        shell.close().await.unwrap();
+    }
 }
 
 async fn rwin_runs_commands(opts: HttpOptions, name: &str) {

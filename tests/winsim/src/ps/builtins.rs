@@ -1,17 +1,23 @@
 //! Running a command: `& <script block>`, the pipeline cmdlets (ForEach-Object, Where-Object,
-//! Select-Object, ConvertTo/From-Json, Out-String, Out-Null, Write-Output), the host cmdlets in
-//! cmdlets/ and the native commands in native/. ErrorAction decides what a failure does.
+//! Select-Object, ConvertTo/From-Json, Out-String, Out-Null, Write-Output) and New-Object, the
+//! host cmdlets in cmdlets/ and the native commands in native/. ErrorAction decides what a
+//! failure does.
 
 use super::args::{Arg, Kind, Spec};
 use super::eval::{kids, text, Interp};
 use super::json::{from_json, to_json};
-use super::value::Value;
+use super::value::{Obj, Value};
 use super::{unsupported, Flow};
 use crate::cmdlets::{self, Fail};
 use crate::native;
 use tree_sitter::Node;
 
-const PIPELINE_CMDLETS: [Spec; 8] = [
+/// The one type `New-Object` makes: a UTF-8 encoding without a byte order mark (the
+/// parameterless constructor's, https://learn.microsoft.com/dotnet/api/system.text.utf8encoding.-ctor),
+/// which rwin's bootstrap sets as the console's encodings.
+pub const UTF8_ENCODING: &str = "System.Text.UTF8Encoding";
+
+const PIPELINE_CMDLETS: [Spec; 9] = [
     Spec {
         name: "ForEach-Object",
         params: &[("Process", Kind::Value)],
@@ -51,6 +57,11 @@ const PIPELINE_CMDLETS: [Spec; 8] = [
         name: "Write-Output",
         params: &[("InputObject", Kind::Value)],
         positional: &["InputObject"],
+    },
+    Spec {
+        name: "New-Object",
+        params: &[("TypeName", Kind::Value)],
+        positional: &["TypeName"],
     },
 ];
 
@@ -278,6 +289,21 @@ impl Interp<'_, '_> {
                 Ok(vec![Value::Str(s)])
             }
             "Out-Null" => Ok(Vec::new()),
+            "New-Object" => match b.text("TypeName") {
+                Some(t) if t.eq_ignore_ascii_case(UTF8_ENCODING) => Ok(vec![Value::Object(
+                    Obj::new(UTF8_ENCODING)
+                        .with("CodePage", 65001i64)
+                        .with("WebName", "utf-8"),
+                )]),
+                other => Err(unsupported(
+                    format!(
+                        "New-Object -TypeName {} (the subset makes {UTF8_ENCODING} only)",
+                        other.unwrap_or_default()
+                    ),
+                    n,
+                    self.line_base,
+                )),
+            },
             "Write-Output" => Ok(b
                 .get("InputObject")
                 .cloned()

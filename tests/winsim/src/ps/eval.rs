@@ -7,9 +7,36 @@ use crate::host::Ctx;
 use std::collections::HashMap;
 use tree_sitter::Node;
 
+/// The encodings .NET's Console reads stdin and writes stdout and stderr in, as code pages
+/// (codepage.rs). Both start as the console's code page: Console.InputEncoding and
+/// Console.OutputEncoding default to it ("The default code page that the console uses is
+/// determined by the system locale", https://learn.microsoft.com/dotnet/api/system.console.outputencoding;
+/// https://learn.microsoft.com/dotnet/api/system.console.inputencoding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Console {
+    pub input: u32,
+    pub output: u32,
+}
+
+impl Console {
+    pub fn both(codepage: u32) -> Console {
+        Console {
+            input: codepage,
+            output: codepage,
+        }
+    }
+}
+
 /// One running script: its variable scopes, what it wrote to stderr, and the host it acts on.
 pub struct Interp<'c, 'h> {
     pub ctx: &'c mut Ctx<'h>,
+    /// The process's console encodings; the script may set them (`[Console]::InputEncoding`).
+    pub console: Console,
+    /// The process's stdin, until `$input` first reads it: it is decoded then, in the input
+    /// encoding of that moment. That a bootstrap setting InputEncoding before it reads
+    /// `$input` is in time is inferred from Ansible's, which does so on real hosts
+    /// (BEHAVIOURS.md).
+    stdin: Option<Vec<u8>>,
     scopes: Vec<HashMap<String, Value>>,
     pub stderr: String,
     /// Output already written before a terminating error, still shown on stdout.
@@ -32,19 +59,17 @@ pub fn text<'s>(n: Node, src: &'s str) -> &'s str {
 }
 
 impl<'c, 'h> Interp<'c, 'h> {
-    /// A fresh interpreter; `stdin` is what `$input` enumerates (line by line).
-    pub fn new(ctx: &'c mut Ctx<'h>, stdin: &str) -> Self {
+    /// A fresh interpreter; `stdin` is what `$input` enumerates (line by line, once decoded).
+    pub fn new(ctx: &'c mut Ctx<'h>, stdin: &[u8]) -> Self {
+        let console = Console::both(ctx.codepage);
         let mut global = HashMap::new();
-        let lines: Vec<Value> = stdin
-            .lines()
-            .map(|l| Value::Str(l.trim_end_matches('\r').to_string()))
-            .collect();
-        global.insert("input".to_string(), Value::Array(lines));
         global.insert("erroractionpreference".into(), "Continue".into());
         global.insert("progresspreference".into(), "Continue".into());
         global.insert("lastexitcode".into(), Value::Null);
         Interp {
             ctx,
+            console,
+            stdin: Some(stdin.to_vec()),
             scopes: vec![global],
             stderr: String::new(),
             partial: Vec::new(),
@@ -74,6 +99,22 @@ impl<'c, 'h> Interp<'c, 'h> {
             _ => {}
         }
         self.scopes.iter().rev().find_map(|s| s.get(&key).cloned())
+    }
+
+    /// Reads the process's stdin into the global `$input` the first time a script asks for
+    /// it, in the input encoding set by then.
+    pub fn read_stdin(&mut self) -> Result<(), Flow> {
+        let Some(bytes) = self.stdin.take() else {
+            return Ok(());
+        };
+        let text =
+            crate::codepage::decode(self.console.input, &bytes).map_err(Flow::Unsupported)?;
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| Value::Str(l.trim_end_matches('\r').to_string()))
+            .collect();
+        self.scopes[0].insert("input".to_string(), Value::Array(lines));
+        Ok(())
     }
 
     pub fn set_var(&mut self, name: &str, v: Value) {
@@ -318,7 +359,7 @@ impl<'c, 'h> Interp<'c, 'h> {
         let k = kids(n);
         if let [one] = k.as_slice() {
             match one.kind() {
-                "assignment_expression" => return self.assignment(*one, src).map(|()| Vec::new()),
+                "assignment_expression" => return self.assignment(*one, src).map(|_| Vec::new()),
                 "pipeline_chain" => return self.chain(*one, src),
                 _ => {}
             }
@@ -336,8 +377,10 @@ impl<'c, 'h> Interp<'c, 'h> {
             }
         }
         if let [one] = k.as_slice() {
-            if one.kind() != "command" && one.kind() != "assignment_expression" {
-                return self.expr(*one, src);
+            match one.kind() {
+                "assignment_expression" => return self.assignment(*one, src),
+                "command" => {}
+                _ => return self.expr(*one, src),
             }
         }
         Ok(Value::from_items(self.pipeline(n, src)?))
@@ -362,7 +405,9 @@ impl<'c, 'h> Interp<'c, 'h> {
         Ok(items.unwrap_or_default())
     }
 
-    fn assignment(&mut self, n: Node, src: &str) -> Result<(), Flow> {
+    /// `target = value`; returns the value, so `$a = $b = 0` gives both the same
+    /// (about_Assignment_Operators, "Assigning multiple variables").
+    fn assignment(&mut self, n: Node, src: &str) -> Result<Value, Flow> {
         let k = kids(n);
         let op = k.iter().find(|c| c.kind() == "assignement_operator");
         if op.is_some_and(|o| text(*o, src) != "=") {
@@ -381,17 +426,61 @@ impl<'c, 'h> Interp<'c, 'h> {
             return Err(unsupported("assignment form", n, self.line_base));
         };
         let target = innermost(*left);
-        if target.kind() != "variable" {
-            return Err(unsupported(
+        match target.kind() {
+            "variable" => {
+                let name = self.var_name(target, src)?;
+                let v = self.pipeline_value(value, src)?;
+                self.set_var(&name, v.clone());
+                Ok(v)
+            }
+            "member_access" if target.child(1).is_some_and(|o| text(o, src) == "::") => {
+                let v = self.pipeline_value(value, src)?;
+                self.set_static(target, src, &v)?;
+                Ok(v)
+            }
+            _ => Err(unsupported(
                 format!("assignment to '{}'", text(*left, src)),
                 *left,
                 self.line_base,
-            ));
+            )),
         }
-        let name = self.var_name(target, src)?;
-        let v = self.pipeline_value(value, src)?;
-        self.set_var(&name, v);
-        Ok(())
+    }
+
+    /// `[Console]::InputEncoding = …` and `[Console]::OutputEncoding = …`, the only static
+    /// properties the subset sets, and only to a `New-Object -TypeName
+    /// System.Text.UTF8Encoding`: from then on stdin is read, or output written, as UTF-8
+    /// (Console.InputEncoding, Console.OutputEncoding; Ansible's bootstrap_wrapper.ps1 sets
+    /// both so before it reads `$input`).
+    fn set_static(&mut self, target: Node, src: &str, v: &Value) -> Result<(), Flow> {
+        let k = kids(target);
+        let ty = k.first().map(|t| text(*t, src).to_ascii_lowercase());
+        let member = k.last().map(|m| text(*m, src).to_ascii_lowercase());
+        let console = matches!(ty.as_deref(), Some("[console]" | "[system.console]"));
+        let utf8 = matches!(v, Value::Object(o) if o.type_name == super::builtins::UTF8_ENCODING);
+        match (console, member.as_deref()) {
+            (true, Some("inputencoding")) if utf8 => {
+                self.console.input = crate::codepage::UTF8;
+                Ok(())
+            }
+            (true, Some("outputencoding")) if utf8 => {
+                self.console.output = crate::codepage::UTF8;
+                Ok(())
+            }
+            (true, Some("inputencoding" | "outputencoding")) => Err(unsupported(
+                format!(
+                    "value '{}' for '{}' (the subset sets New-Object -TypeName System.Text.UTF8Encoding)",
+                    v.to_text(),
+                    text(target, src)
+                ),
+                target,
+                self.line_base,
+            )),
+            _ => Err(unsupported(
+                format!("assignment to '{}'", text(target, src)),
+                target,
+                self.line_base,
+            )),
+        }
     }
 }
 

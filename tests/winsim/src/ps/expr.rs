@@ -26,6 +26,9 @@ impl Interp<'_, '_> {
                     }
                 }
                 let name = self.var_name(n, src)?;
+                if name.eq_ignore_ascii_case("input") {
+                    self.read_stdin()?;
+                }
                 Ok(self.get_var(&name).unwrap_or(Value::Null))
             }
             "verbatim_string_characters" => {

@@ -12,6 +12,7 @@ pub mod json;
 pub mod value;
 
 use crate::host::Ctx;
+use crate::runner::Output;
 pub use eval::Interp;
 use tree_sitter::{Node, Parser, Tree};
 use value::Value;
@@ -92,15 +93,18 @@ pub fn render_output(items: &[Value]) -> String {
     out
 }
 
-/// Runs a script (the text the bootstrap reads from stdin, or a test's script) in `ctx`.
-/// Returns (stdout, stderr, exit code).
+/// Runs a script (the text the bootstrap reads from stdin, or a test's script) in `ctx`, with
+/// `stdin` as what `$input` enumerates. Returns (stdout, stderr, exit code) as text.
 pub fn run_script(ctx: &mut Ctx, script: &str, stdin: &str) -> (String, String, i32) {
-    let mut interp = Interp::new(ctx, stdin);
+    let mut interp = Interp::new(ctx, stdin.as_bytes());
+    interp.console = eval::Console::both(crate::codepage::UTF8);
     let result = interp.run_source(script, 0);
-    finish(interp, result)
+    finish(interp, result).1
 }
 
-fn finish(interp: Interp, result: Result<Vec<Value>, Flow>) -> (String, String, i32) {
+/// The text of stdout and stderr and the exit code once a script has run, and the code page
+/// the process wrote them in.
+fn finish(interp: Interp, result: Result<Vec<Value>, Flow>) -> (u32, (String, String, i32)) {
     let mut stderr = interp.stderr.clone();
     let (stdout, code) = match result {
         Ok(items) => (render_output(&items), interp.exit_code()),
@@ -115,17 +119,41 @@ fn finish(interp: Interp, result: Result<Vec<Value>, Flow>) -> (String, String, 
             (render_output(&interp.partial), 1)
         }
     };
-    (stdout, stderr, code)
+    (interp.console.output, (stdout, stderr, code))
 }
 
-/// Runs one whole command line as powershell.exe or the SSH server would receive it.
-pub fn run_command_line(ctx: &mut Ctx, command_line: &str, stdin: &str) -> (String, String, i32) {
-    match cmdline::decode(command_line) {
-        Ok(bootstrap) => {
-            let mut interp = Interp::new(ctx, stdin);
-            let result = interp.run_source(&bootstrap, 0);
-            finish(interp, result)
+/// Runs one whole command line as powershell.exe or the SSH server would receive it: stdin
+/// bytes are read, and stdout and stderr written, in the process's console encodings
+/// (`ctx.codepage` until the script sets `[Console]::InputEncoding`/`OutputEncoding`).
+/// winsim writes all output at the end, in the output encoding the script left set; powershell.exe
+/// writes as it goes (rwin's bootstrap sets the encoding before anything is written).
+pub fn run_command_line(ctx: &mut Ctx, command_line: &str, stdin: &[u8]) -> Output {
+    let bootstrap = match cmdline::decode(command_line) {
+        Ok(b) => b,
+        Err(msg) => {
+            return Output {
+                stdout: Vec::new(),
+                stderr: format!("{msg}\n").into_bytes(),
+                code: 1,
+            }
         }
-        Err(msg) => (String::new(), format!("{msg}\n"), 1),
+    };
+    let mut interp = Interp::new(ctx, stdin);
+    let result = interp.run_source(&bootstrap, 0);
+    let (codepage, (stdout, stderr, code)) = finish(interp, result);
+    match (
+        crate::codepage::encode(codepage, &stdout),
+        crate::codepage::encode(codepage, &stderr),
+    ) {
+        (Ok(stdout), Ok(stderr)) => Output {
+            stdout,
+            stderr,
+            code,
+        },
+        (Err(e), _) | (_, Err(e)) => Output {
+            stdout: Vec::new(),
+            stderr: format!("{e}\n").into_bytes(),
+            code: 1,
+        },
     }
 }

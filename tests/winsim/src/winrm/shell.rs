@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use super::soap::{self, Header};
 use super::xml::{escape, Element, NS_SHELL, NS_SOAP};
-use crate::runner::{CommandRunner, Output};
+use crate::runner::{CommandRunner, Launch, Output};
 
 const RESOURCE_CMD: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd";
 const SHELL: &str = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell";
@@ -36,8 +36,8 @@ struct Command {
     task: Option<tokio::task::JoinHandle<()>>,
     /// Bytes of stdout and stderr already returned by earlier Receives.
     sent: (usize, usize),
-    /// The shell's environment variables, which the command's process gets.
-    env: Vec<(String, String)>,
+    /// How the shell starts its commands' processes (environment, code page).
+    launch: Launch,
 }
 
 /// `C:\…`: a path CreateProcess can start without searching for it.
@@ -50,8 +50,9 @@ fn is_absolute_windows_path(program: &str) -> bool {
 pub struct Shells {
     runner: Arc<dyn CommandRunner>,
     shells: Mutex<HashMap<String, HashMap<String, Command>>>,
-    /// Each shell's `rsp:Environment` (MS-WSMV Shell: Environment, `rsp:Variable Name=`).
-    envs: Mutex<HashMap<String, Vec<(String, String)>>>,
+    /// How each shell starts its commands: its `rsp:Environment` (MS-WSMV Shell: Environment,
+    /// `rsp:Variable Name=`) and its WINRS_CODEPAGE.
+    launches: Mutex<HashMap<String, Launch>>,
 }
 
 /// An answer: whether it is a fault (HTTP 500) and the envelope.
@@ -73,7 +74,7 @@ impl Shells {
         Shells {
             runner,
             shells: Mutex::new(HashMap::new()),
-            envs: Mutex::new(HashMap::new()),
+            launches: Mutex::new(HashMap::new()),
         }
     }
 
@@ -123,6 +124,25 @@ impl Shells {
     }
 
     fn create(&self, h: &Header, body: &Element) -> Answer {
+        // The client's console code page, which the service makes the shell's input and output
+        // code page ([MS-WSMV] Remote Shells); without it the shell has the host's OEM one.
+        let codepage = match h.option("WINRS_CODEPAGE") {
+            None => None,
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(cp) => Some(cp),
+                Err(_) => {
+                    return failed(soap::fault(
+                        &h.message_id,
+                        false,
+                        "w:InvalidOptions",
+                        None,
+                        &format!(
+                            "winsim: unsupported WINRS_CODEPAGE value {v:?} (a code page number)"
+                        ),
+                    ))
+                }
+            },
+        };
         let id = soap::new_id();
         let env: Vec<(String, String)> = body
             .child(NS_SHELL, "Shell")
@@ -133,10 +153,10 @@ impl Shells {
                     .collect()
             })
             .unwrap_or_default();
-        self.envs
+        self.launches
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(id.clone(), env);
+            .insert(id.clone(), Launch { env, codepage });
         self.lock().insert(id.clone(), HashMap::new());
         let body = format!(
             "<x:ResourceCreated><a:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:Address><a:ReferenceParameters><w:ResourceURI>{RESOURCE_CMD}</w:ResourceURI><w:SelectorSet><w:Selector Name=\"ShellId\">{id}</w:Selector></w:SelectorSet></a:ReferenceParameters></x:ResourceCreated><rsp:Shell xmlns:rsp=\"{NS_SHELL}\"><rsp:ShellId>{id}</rsp:ShellId><rsp:ResourceUri>{RESOURCE_CMD}</rsp:ResourceUri><rsp:IdleTimeOut>PT7200.000S</rsp:IdleTimeOut><rsp:InputStreams>stdin</rsp:InputStreams><rsp:OutputStreams>stdout stderr</rsp:OutputStreams></rsp:Shell>"
@@ -150,7 +170,7 @@ impl Shells {
 
     fn delete(&self, h: &Header) -> Answer {
         let id = h.shell_id.clone().unwrap_or_default();
-        self.envs
+        self.launches
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&id);
@@ -213,8 +233,8 @@ impl Shells {
             .attr("CommandId")
             .map(str::to_uppercase)
             .unwrap_or_else(soap::new_id);
-        let env = self
-            .envs
+        let launch = self
+            .launches
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(&id)
@@ -236,7 +256,7 @@ impl Shells {
                 done_tx: Some(tx),
                 task: None,
                 sent: (0, 0),
-                env,
+                launch,
             },
         );
         let body = format!(
@@ -291,10 +311,10 @@ impl Shells {
         let runner = Arc::clone(&self.runner);
         let line = cmd.line.clone();
         let stdin = std::mem::take(&mut cmd.stdin);
-        let env = cmd.env.clone();
+        let launch = cmd.launch.clone();
         let Some(tx) = cmd.done_tx.take() else { return };
         cmd.task = Some(tokio::spawn(async move {
-            let out = runner.run_env(&line, &stdin, &env).await;
+            let out = runner.launch(&line, &stdin, &launch).await;
             let _ = tx.send(Some(out));
         }));
     }

@@ -8,6 +8,13 @@ use winsim::state::WinState;
 
 /// A scratch directory removed at the end of the test.
 pub struct Scratch(std::path::PathBuf);
+impl Scratch {
+    /// The directory (it also holds the host's state.json).
+    #[allow(dead_code)] // only some of the test binaries that share this module use it
+    pub fn dir(&self) -> &std::path::Path {
+        &self.0
+    }
+}
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
