@@ -105,11 +105,18 @@ impl Host {
             Err(e) => return fail(format!("winsim: effect of the boot failed: {e}\n")),
         }
         let stdin = String::from_utf8_lossy(stdin);
+        if state.auditing {
+            state.process_events.push(command_line.to_string());
+        }
+        // The shell's own variables (WinRS's rsp:Environment) first: they are set on top of
+        // the logon session's.
+        let mut env = env.to_vec();
+        env.extend(state.logon_environment());
         let (stdout, mut stderr, code) = {
             let mut ctx = Ctx {
                 state: &mut state,
                 fx: &self.fx,
-                env,
+                env: &env,
             };
             crate::ps::run_command_line(&mut ctx, command_line, &stdin)
         };

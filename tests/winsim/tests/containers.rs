@@ -243,3 +243,91 @@ fn the_probe_commands_rwin_uses_on_windows_are_windows_commands() {
         ]
     );
 }
+
+/// A pull of a Windows base image takes minutes (several GB: the state's `pull_ms` stands for
+/// it), and a pull of an image the registry does not have fails with the daemon's message.
+#[test]
+fn docker_pull_takes_its_time_and_an_image_the_registry_lacks_fails() {
+    let (h, d) = host("pull");
+    let path = d.0.join("state.json");
+    let mut st = winsim::state::WinState::load(&path).expect("state");
+    st.pull_ms = 300;
+    st.absent_images = vec!["reg.example:5000/web".into()];
+    st.save(&path).expect("save");
+    let at = std::time::Instant::now();
+    let (out, err, code) = run(
+        &h,
+        "docker pull 'mcr.microsoft.com/windows/servercore:ltsc2022' | Out-Null\n$LASTEXITCODE",
+    );
+    assert_eq!((out.as_str(), err.as_str(), code), ("0\r\n", "", 0));
+    assert!(at.elapsed() >= std::time::Duration::from_millis(300));
+    let (out, err, _) = run(&h, "docker pull 'reg.example:5000/web'\n$LASTEXITCODE");
+    assert_eq!(out, "1\r\n");
+    assert_eq!(
+        err,
+        "Error response from daemon: manifest for reg.example:5000/web:latest not found: manifest unknown: manifest unknown\n"
+    );
+    assert_eq!(
+        docker_calls(&h),
+        ["docker pull mcr.microsoft.com/windows/servercore:ltsc2022"],
+        "the missing image reached no engine"
+    );
+}
+
+/// `docker run --env-file` reads the file on the host as the docker CLI does (a BOM dropped,
+/// CRLF line ends, `#` comments, the value kept as written), refuses a missing file with Go's
+/// Windows error before anything reaches the engine, and a `finally` block runs after a
+/// `throw` in its `try` block (about_Try_Catch_Finally).
+#[test]
+fn docker_reads_an_env_file_from_the_host_and_a_finally_block_runs_after_a_throw() {
+    let (h, _d) = host("env-file");
+    let temp = r"C:\Users\Administrator\AppData\Local\Temp";
+    let (out, err, code) = run(
+        &h,
+        "$f = $env:TEMP + '\\web.env'\n\
+         Set-Content -LiteralPath $f -Value @('# a comment', '  A= spaced  ', 'B=it''s \"q\"') -Encoding UTF8\n\
+         docker run -d --env-file $f --name 'rwin-web' 'busybox:1'\n\
+         if ($LASTEXITCODE -ne 0) { throw 'run' }\n\
+         Write-Output $f",
+    );
+    assert_eq!(
+        (out.as_str(), err.as_str(), code),
+        (format!("{temp}\\web.env\r\n").as_str(), "", 0)
+    );
+    assert_eq!(
+        docker_calls(&h),
+        ["docker run -e A= spaced   -e B=it's \"q\" -d --name rwin-web busybox:1"]
+    );
+    // Windows PowerShell's UTF8: a BOM first, CRLF after every value.
+    let st = winsim::state::WinState::load(&_d.0.join("state.json")).expect("state");
+    assert_eq!(
+        st.files[&format!("{temp}\\web.env")].content.as_deref(),
+        Some("\u{feff}# a comment\r\n  A= spaced  \r\nB=it's \"q\"\r\n")
+    );
+    // A missing file: the CLI's own error (exit 125), nothing reaches the engine.
+    let (out, err, _) = run(
+        &h,
+        "docker run -d --env-file 'C:\\Users\\Administrator\\AppData\\Local\\Temp\\gone.env' 'busybox:1'\n$LASTEXITCODE\n\
+         docker create --env-file 'C:\\nowhere\\x.env' 'busybox:1'\n$LASTEXITCODE",
+    );
+    assert_eq!(out, "125\r\n125\r\n");
+    assert_eq!(
+        err,
+        format!(
+            "docker: open {temp}\\gone.env: The system cannot find the file specified.\nSee 'docker run --help'.\n\
+             docker: open C:\\nowhere\\x.env: The system cannot find the path specified.\nSee 'docker create --help'.\n"
+        )
+    );
+    assert_eq!(docker_calls(&h).len(), 1);
+    // try/finally: the finally block runs, then the error ends the script.
+    let (out, err, code) = run(
+        &h,
+        "$ErrorActionPreference = 'Stop'\n\
+         try {\n    Write-Output 'tried'\n    throw 'failed'\n    Write-Output 'not reached'\n} finally {\n    Write-Output 'cleaned'\n}\n\
+         Write-Output 'not reached either'",
+    );
+    assert_eq!((out.as_str(), code), ("tried\r\ncleaned\r\n", 1), "{err}");
+    assert!(err.starts_with("failed\r\n"), "{err}");
+    let (_, err, _) = run(&h, "try { Write-Output 1 } catch { Write-Output 2 }");
+    assert!(err.contains("winsim: unsupported"), "{err}");
+}
