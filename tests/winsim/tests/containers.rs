@@ -132,14 +132,8 @@ fn rwins_container_script_makes_the_bind_directories_first() {
         r"C:\rwin\web\logs:C:\inetpub\logs",
         r"C:\ProgramData\rwin\web:C:\data:ro",
     ]);
-    let script = ensure_script(
-        &spec,
-        &ContainerChange::Create,
-        &[],
-        None,
-        Isolation::Default,
-    )
-    .expect("script");
+    let script =
+        ensure_script(&spec, &ContainerChange::Create, None, Isolation::Default).expect("script");
     let (out, err, code) = run(&h, script.text());
     assert!(
         rwin::docker::cli::succeeded(&out),
@@ -159,7 +153,6 @@ fn rwins_container_script_makes_the_bind_directories_first() {
         &ContainerChange::Replace {
             reason: "image changed".into(),
         },
-        &[],
         None,
         Isolation::Default,
     )
@@ -330,4 +323,87 @@ fn docker_reads_an_env_file_from_the_host_and_a_finally_block_runs_after_a_throw
     assert!(err.starts_with("failed\r\n"), "{err}");
     let (_, err, _) = run(&h, "try { Write-Output 1 } catch { Write-Output 2 }");
     assert!(err.contains("winsim: unsupported"), "{err}");
+}
+
+/// rwin's container script with an environment, run with the shell variables rwin's WinRM
+/// connection sets (`container_environment`), on a host that records what Windows can record:
+/// the command line of every process (event 4688) and the text of every script block (event
+/// 4104). The value reaches the container (winsim's engine gets it) and none of those, and the
+/// env file is gone afterwards (issue 13 §9).
+#[test]
+fn the_environment_reaches_the_container_through_a_file_that_is_gone_afterwards() {
+    use rwin::docker::cli::container_environment;
+    let (h, d) = host("env-secret");
+    let path = d.0.join("state.json");
+    let mut st = winsim::state::WinState::load(&path).expect("state");
+    st.auditing = true;
+    st.save(&path).expect("save");
+    const VALUE: &str = "s3cret value; $(calc) 'x'";
+    let mut spec = web(&[]);
+    spec.env = BTreeMap::from([
+        ("SITE_SECRET".into(), VALUE.into()),
+        ("EMPTY".into(), String::new()),
+    ]);
+    let script =
+        ensure_script(&spec, &ContainerChange::Create, None, Isolation::Default).expect("script");
+    assert!(!script.text().contains("s3cret"), "{}", script.text());
+    let env: Vec<(String, String)> = container_environment([&spec])
+        .into_iter()
+        .map(|(k, v)| (k, v.expose().to_string()))
+        .collect();
+    let bootstrap = script_command();
+    let out = h.run_sync_env(&bootstrap, script.text().as_bytes(), &env);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        rwin::docker::cli::succeeded(&stdout),
+        "exit {}\n{stdout}\n{stderr}",
+        out.code
+    );
+    // The engine got the variables.
+    let calls = docker_calls(&h);
+    assert!(
+        calls[0].starts_with(&format!(
+            "docker run -e EMPTY= -e SITE_SECRET={VALUE} -d --name rwin-web "
+        )),
+        "{calls:?}"
+    );
+    let st = winsim::state::WinState::load(&path).expect("state");
+    // Nothing Windows records holds the value.
+    assert!(!st.script_block_events.is_empty() && !st.process_events.is_empty());
+    for event in st.script_block_events.iter().chain(&st.process_events) {
+        assert!(!event.contains("s3cret"), "{event}");
+    }
+    let run_line = st
+        .process_events
+        .iter()
+        .find(|e| e.starts_with("docker run"))
+        .expect("docker run's command line");
+    assert!(
+        run_line.starts_with(
+            r"docker run -d --name rwin-web --env-file C:\Users\Administrator\AppData\Local\Temp\rwin-web.env "
+        ),
+        "{run_line}"
+    );
+    // The file is gone.
+    assert!(
+        !st.files.keys().any(|k| k.ends_with("rwin-web.env")),
+        "{:?}",
+        st.files.keys().collect::<Vec<_>>()
+    );
+    // Without the shell's variables (a script run outside rwin's connection) it stops before
+    // the container is touched, and still leaves no file.
+    let out = h.run_sync_env(&bootstrap, script.text().as_bytes(), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "the value of env SITE_SECRET is not in the WinRM shell's environment (RWIN_ENV_WEB_1)"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(docker_calls(&h).len(), 1);
+    let st = winsim::state::WinState::load(&path).expect("state");
+    assert!(!st.files.keys().any(|k| k.ends_with("rwin-web.env")));
 }
