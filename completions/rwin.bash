@@ -65,7 +65,7 @@ _rwin() {
 
     case "${cmd}" in
         rwin)
-            opts="-v -q -y -h -V --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --allow-reboot --help --version up plan validate remove-host doctor completions help"
+            opts="-v -q -y -h -V --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --pull-timeout --allow-reboot --help --version up plan validate remove-host doctor completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -91,6 +91,10 @@ _rwin() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --pull-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -99,7 +103,7 @@ _rwin() {
             return 0
             ;;
         rwin__subcmd__completions)
-            opts="-v -q -y -h --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --allow-reboot --help bash elvish fish powershell zsh"
+            opts="-v -q -y -h --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --pull-timeout --allow-reboot --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -125,6 +129,10 @@ _rwin() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --pull-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -133,7 +141,7 @@ _rwin() {
             return 0
             ;;
         rwin__subcmd__doctor)
-            opts="-v -q -y -h --probe --probe-image --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --allow-reboot --help"
+            opts="-v -q -y -h --probe --probe-image --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --pull-timeout --allow-reboot --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -160,6 +168,10 @@ _rwin() {
                     return 0
                     ;;
                 --command-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pull-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -283,7 +295,7 @@ _rwin() {
             return 0
             ;;
         rwin__subcmd__plan)
-            opts="-v -q -y -h --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --allow-reboot --help"
+            opts="-v -q -y -h --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --pull-timeout --allow-reboot --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -306,6 +318,10 @@ _rwin() {
                     return 0
                     ;;
                 --command-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pull-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -317,7 +333,7 @@ _rwin() {
             return 0
             ;;
         rwin__subcmd__remove__subcmd__host)
-            opts="-v -q -y -h --force --edit-config --dry-run --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --allow-reboot --help"
+            opts="-v -q -y -h --force --edit-config --dry-run --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --pull-timeout --allow-reboot --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -340,6 +356,10 @@ _rwin() {
                     return 0
                     ;;
                 --command-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pull-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -351,7 +371,7 @@ _rwin() {
             return 0
             ;;
         rwin__subcmd__up)
-            opts="-v -q -y -h --dry-run --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --allow-reboot --help"
+            opts="-v -q -y -h --dry-run --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --pull-timeout --allow-reboot --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -374,6 +394,10 @@ _rwin() {
                     return 0
                     ;;
                 --command-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pull-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -385,7 +409,7 @@ _rwin() {
             return 0
             ;;
         rwin__subcmd__validate)
-            opts="-v -q -y -h --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --allow-reboot --help"
+            opts="-v -q -y -h --concurrency --verbose --quiet --output --yes --no-color --accept-new-host-keys --known-hosts --connect-timeout --command-timeout --pull-timeout --allow-reboot --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -408,6 +432,10 @@ _rwin() {
                     return 0
                     ;;
                 --command-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pull-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

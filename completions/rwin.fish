@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_rwin_global_optspecs
-    string join \n concurrency= v/verbose q/quiet output= y/yes no-color accept-new-host-keys known-hosts= connect-timeout= command-timeout= allow-reboot h/help V/version
+    string join \n concurrency= v/verbose q/quiet output= y/yes no-color accept-new-host-keys known-hosts= connect-timeout= command-timeout= pull-timeout= allow-reboot h/help V/version
 end
 
 function __fish_rwin_needs_command
@@ -30,6 +30,7 @@ json\t''"
 complete -c rwin -n "__fish_rwin_needs_command" -l known-hosts -d 'The known_hosts file to verify and record SSH host keys in' -r -F
 complete -c rwin -n "__fish_rwin_needs_command" -l connect-timeout -d 'Seconds to wait for a host to accept a connection and finish the SSH handshake, for each step of the SSH login, and for each channel (command, forward) the host is asked to open' -r
 complete -c rwin -n "__fish_rwin_needs_command" -l command-timeout -d 'Seconds any single remote command may take before it is abandoned' -r
+complete -c rwin -n "__fish_rwin_needs_command" -l pull-timeout -d 'Seconds an image pull on a Windows host reached over WinRM may take: it runs as a command of its own, outside --command-timeout (Windows base images are several GB). At most a day' -r
 complete -c rwin -n "__fish_rwin_needs_command" -s v -l verbose -d 'More detail: the scripts sent to hosts and the number of remote round trips'
 complete -c rwin -n "__fish_rwin_needs_command" -s q -l quiet -d 'Only errors and the final result'
 complete -c rwin -n "__fish_rwin_needs_command" -s y -l yes -d 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
@@ -51,6 +52,7 @@ json\t''"
 complete -c rwin -n "__fish_rwin_using_subcommand up" -l known-hosts -d 'The known_hosts file to verify and record SSH host keys in' -r -F
 complete -c rwin -n "__fish_rwin_using_subcommand up" -l connect-timeout -d 'Seconds to wait for a host to accept a connection and finish the SSH handshake, for each step of the SSH login, and for each channel (command, forward) the host is asked to open' -r
 complete -c rwin -n "__fish_rwin_using_subcommand up" -l command-timeout -d 'Seconds any single remote command may take before it is abandoned' -r
+complete -c rwin -n "__fish_rwin_using_subcommand up" -l pull-timeout -d 'Seconds an image pull on a Windows host reached over WinRM may take: it runs as a command of its own, outside --command-timeout (Windows base images are several GB). At most a day' -r
 complete -c rwin -n "__fish_rwin_using_subcommand up" -l dry-run -d 'Show the plan and change nothing (same as `rwin plan`)'
 complete -c rwin -n "__fish_rwin_using_subcommand up" -s v -l verbose -d 'More detail: the scripts sent to hosts and the number of remote round trips'
 complete -c rwin -n "__fish_rwin_using_subcommand up" -s q -l quiet -d 'Only errors and the final result'
@@ -65,6 +67,7 @@ json\t''"
 complete -c rwin -n "__fish_rwin_using_subcommand plan" -l known-hosts -d 'The known_hosts file to verify and record SSH host keys in' -r -F
 complete -c rwin -n "__fish_rwin_using_subcommand plan" -l connect-timeout -d 'Seconds to wait for a host to accept a connection and finish the SSH handshake, for each step of the SSH login, and for each channel (command, forward) the host is asked to open' -r
 complete -c rwin -n "__fish_rwin_using_subcommand plan" -l command-timeout -d 'Seconds any single remote command may take before it is abandoned' -r
+complete -c rwin -n "__fish_rwin_using_subcommand plan" -l pull-timeout -d 'Seconds an image pull on a Windows host reached over WinRM may take: it runs as a command of its own, outside --command-timeout (Windows base images are several GB). At most a day' -r
 complete -c rwin -n "__fish_rwin_using_subcommand plan" -s v -l verbose -d 'More detail: the scripts sent to hosts and the number of remote round trips'
 complete -c rwin -n "__fish_rwin_using_subcommand plan" -s q -l quiet -d 'Only errors and the final result'
 complete -c rwin -n "__fish_rwin_using_subcommand plan" -s y -l yes -d 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
@@ -78,6 +81,7 @@ json\t''"
 complete -c rwin -n "__fish_rwin_using_subcommand validate" -l known-hosts -d 'The known_hosts file to verify and record SSH host keys in' -r -F
 complete -c rwin -n "__fish_rwin_using_subcommand validate" -l connect-timeout -d 'Seconds to wait for a host to accept a connection and finish the SSH handshake, for each step of the SSH login, and for each channel (command, forward) the host is asked to open' -r
 complete -c rwin -n "__fish_rwin_using_subcommand validate" -l command-timeout -d 'Seconds any single remote command may take before it is abandoned' -r
+complete -c rwin -n "__fish_rwin_using_subcommand validate" -l pull-timeout -d 'Seconds an image pull on a Windows host reached over WinRM may take: it runs as a command of its own, outside --command-timeout (Windows base images are several GB). At most a day' -r
 complete -c rwin -n "__fish_rwin_using_subcommand validate" -s v -l verbose -d 'More detail: the scripts sent to hosts and the number of remote round trips'
 complete -c rwin -n "__fish_rwin_using_subcommand validate" -s q -l quiet -d 'Only errors and the final result'
 complete -c rwin -n "__fish_rwin_using_subcommand validate" -s y -l yes -d 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'
@@ -91,6 +95,7 @@ json\t''"
 complete -c rwin -n "__fish_rwin_using_subcommand remove-host" -l known-hosts -d 'The known_hosts file to verify and record SSH host keys in' -r -F
 complete -c rwin -n "__fish_rwin_using_subcommand remove-host" -l connect-timeout -d 'Seconds to wait for a host to accept a connection and finish the SSH handshake, for each step of the SSH login, and for each channel (command, forward) the host is asked to open' -r
 complete -c rwin -n "__fish_rwin_using_subcommand remove-host" -l command-timeout -d 'Seconds any single remote command may take before it is abandoned' -r
+complete -c rwin -n "__fish_rwin_using_subcommand remove-host" -l pull-timeout -d 'Seconds an image pull on a Windows host reached over WinRM may take: it runs as a command of its own, outside --command-timeout (Windows base images are several GB). At most a day' -r
 complete -c rwin -n "__fish_rwin_using_subcommand remove-host" -l force -d 'Clean the other hosts and the state even if NODE cannot be reached'
 complete -c rwin -n "__fish_rwin_using_subcommand remove-host" -l edit-config -d 'Also take NODE\'s entry out of cluster.yml (the rest of the file is kept as it is)'
 complete -c rwin -n "__fish_rwin_using_subcommand remove-host" -l dry-run -d 'List what would be removed, and change nothing'
@@ -108,6 +113,7 @@ json\t''"
 complete -c rwin -n "__fish_rwin_using_subcommand doctor" -l known-hosts -d 'The known_hosts file to verify and record SSH host keys in' -r -F
 complete -c rwin -n "__fish_rwin_using_subcommand doctor" -l connect-timeout -d 'Seconds to wait for a host to accept a connection and finish the SSH handshake, for each step of the SSH login, and for each channel (command, forward) the host is asked to open' -r
 complete -c rwin -n "__fish_rwin_using_subcommand doctor" -l command-timeout -d 'Seconds any single remote command may take before it is abandoned' -r
+complete -c rwin -n "__fish_rwin_using_subcommand doctor" -l pull-timeout -d 'Seconds an image pull on a Windows host reached over WinRM may take: it runs as a command of its own, outside --command-timeout (Windows base images are several GB). At most a day' -r
 complete -c rwin -n "__fish_rwin_using_subcommand doctor" -l probe -d 'Also start a small container on each node and check it reaches one on every other node'
 complete -c rwin -n "__fish_rwin_using_subcommand doctor" -s v -l verbose -d 'More detail: the scripts sent to hosts and the number of remote round trips'
 complete -c rwin -n "__fish_rwin_using_subcommand doctor" -s q -l quiet -d 'Only errors and the final result'
@@ -122,6 +128,7 @@ json\t''"
 complete -c rwin -n "__fish_rwin_using_subcommand completions" -l known-hosts -d 'The known_hosts file to verify and record SSH host keys in' -r -F
 complete -c rwin -n "__fish_rwin_using_subcommand completions" -l connect-timeout -d 'Seconds to wait for a host to accept a connection and finish the SSH handshake, for each step of the SSH login, and for each channel (command, forward) the host is asked to open' -r
 complete -c rwin -n "__fish_rwin_using_subcommand completions" -l command-timeout -d 'Seconds any single remote command may take before it is abandoned' -r
+complete -c rwin -n "__fish_rwin_using_subcommand completions" -l pull-timeout -d 'Seconds an image pull on a Windows host reached over WinRM may take: it runs as a command of its own, outside --command-timeout (Windows base images are several GB). At most a day' -r
 complete -c rwin -n "__fish_rwin_using_subcommand completions" -s v -l verbose -d 'More detail: the scripts sent to hosts and the number of remote round trips'
 complete -c rwin -n "__fish_rwin_using_subcommand completions" -s q -l quiet -d 'Only errors and the final result'
 complete -c rwin -n "__fish_rwin_using_subcommand completions" -s y -l yes -d 'Never prompt; take the default answer that is safe (refuse unknown host keys unless --accept-new-host-keys is given)'

@@ -61,6 +61,13 @@ pub struct GlobalArgs {
     #[arg(long, global = true, default_value_t = 300, value_name = "SECONDS")]
     pub command_timeout: u64,
 
+    /// Seconds an image pull on a Windows host reached over WinRM may take: it runs as a
+    /// command of its own, outside --command-timeout (Windows base images are several GB).
+    /// At most a day.
+    #[arg(long, global = true, default_value_t = 1800, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub pull_timeout: u64,
+
     /// Restart a Windows host when a change needs a reboot to take effect, wait for it to
     /// answer again and carry on. Without it a needed reboot is only reported.
     #[arg(long, global = true)]

@@ -23,6 +23,8 @@ pub struct Settings {
     pub known_hosts: Option<PathBuf>,
     pub connect_timeout: Duration,
     pub command_timeout: Duration,
+    /// `--pull-timeout`: how long an image pull run as a command of its own may take.
+    pub pull_timeout: Duration,
     /// `--allow-reboot`: Windows hosts may be restarted when a change needs it.
     pub allow_reboot: bool,
 }
@@ -50,6 +52,7 @@ impl Settings {
             known_hosts,
             connect_timeout: Duration::from_secs(g.connect_timeout.max(1)),
             command_timeout: Duration::from_secs(g.command_timeout.max(1)),
+            pull_timeout: Duration::from_secs(g.pull_timeout.clamp(1, 86_400)),
             allow_reboot: g.allow_reboot,
         }
     }

@@ -26,6 +26,7 @@ pub fn context(config_yaml: &str, state: State, dir: &Path) -> RunContext {
         known_hosts: Some(dir.join("known_hosts")),
         connect_timeout: Duration::from_secs(1),
         command_timeout: Duration::from_secs(1),
+        pull_timeout: Duration::from_secs(1),
         allow_reboot: false,
     };
     let ui = Arc::new(Ui::new(&settings));

@@ -1,24 +1,30 @@
 //! Containers on Windows hosts through the Docker CLI. WinRM carries commands, not byte streams,
 //! so the Docker API cannot be tunnelled to a Windows host cheaply; rwin sends one PowerShell
 //! script per component per host instead, doing what `ensure::apply` and `health::wait_healthy`
-//! do over the API, in the PowerShell subset of `tests/winsim/README.md`. Pure: the caller runs
-//! the script and hands what came back to `parse_inspect` / `parse_version`.
+//! do over the API, in the PowerShell subset of `tests/winsim/README.md`, after a command of its
+//! own that pulls the image where the host lacks it (`images`). Pure: the caller runs the
+//! scripts and hands what came back to `parse_inspect` / `parse_version` / `parse_images`.
 
 mod binds;
+mod env_file;
 mod health;
+mod images;
 mod parse;
 mod powershell;
 pub mod probe;
 
+pub use env_file::container_environment;
+pub use images::{has_image, images_script, parse_images, pull_script, registry_name};
 pub use parse::{parse_inspect, parse_version, OutputError};
 pub use powershell::Script;
 
 use super::ensure::ContainerChange;
-use super::spec::{registry_of, ContainerSpec, POD_NETWORK};
+use super::spec::{ContainerSpec, POD_NETWORK};
 use super::LABEL_CLUSTER;
 use crate::config::{Health, NetworkMode, Registry};
 use crate::powershell::quote;
 use crate::secret::Secret;
+use images::registry_password_variable;
 use powershell::{arg, Ps};
 
 /// Render health-check templates with this as `container.ip`: the script reads the address
@@ -53,12 +59,7 @@ pub enum Isolation {
     HyperV,
 }
 
-/// The environment variable of the WinRS shell that holds the password of `registries[index]`.
-fn registry_password_variable(index: usize) -> String {
-    format!("RWIN_REGISTRY_PASSWORD_{index}")
-}
-
-/// The variables a Windows host's shell needs for [`ensure_script`]: each registry password,
+/// The variables a Windows host's shell needs for [`pull_script`]: each registry password,
 /// by the name the script reads it from (`$env:…`). Script Block Logging (event 4104)
 /// records a script's text, so the passwords travel in the WinRS shell's environment
 /// (WSManCreateShell's WSMAN_ENVIRONMENT_VARIABLE_SET) instead.
@@ -71,56 +72,35 @@ pub fn registry_environment(registries: &[Registry]) -> Vec<(String, Secret)> {
         .collect()
 }
 
-/// The script that makes `spec`'s container match `change`, then waits for `health`.
-/// The image is pulled only if the host lacks it, after `docker login` when its registry in
-/// `registries` has credentials (the password read from the shell's environment, see
-/// [`registry_environment`]; `docker logout` after the pull, whether it worked or not), and
-/// before the old container is removed, so a failed pull leaves that running. The health check's templates must already be rendered, with
-/// [`CONTAINER_IP`] for `container.ip`. Tries are `timeout / interval + 1`; Test-NetConnection
-/// has no timeout of its own, so a filtered port can stretch the wait.
-/// An error names the component, e.g. for a value docker.exe would not receive unchanged.
+/// The script that makes `spec`'s container match `change`, then waits for `health`. The image
+/// must be on the host already ([`pull_script`] runs before, as a command of its own). The
+/// container's environment goes in through an env file (`env_file`): its values come from the
+/// shell's environment (see [`container_environment`]), never from the script's text or
+/// docker.exe's command line. Bind directories and the env file are made before the old
+/// container is removed, so a failure there leaves that running. The health check's templates
+/// must already be rendered, with [`CONTAINER_IP`] for `container.ip`. Tries are
+/// `timeout / interval + 1`; Test-NetConnection has no timeout of its own, so a filtered port
+/// can stretch the wait. An error names the component, e.g. for a value docker.exe would not
+/// receive unchanged.
 pub fn ensure_script(
     spec: &ContainerSpec,
     change: &ContainerChange,
-    registries: &[Registry],
     health: Option<&Health>,
     isolation: Isolation,
 ) -> Result<Script, String> {
     let in_component = |e: String| format!("component {}: {e}", spec.component);
-    let host = registry_of(&spec.image);
-    let registry = host.and_then(|h| registries.iter().enumerate().find(|(_, r)| r.url == h));
-    let login = registry
-        .and_then(|(i, r)| Some((i, r.url.as_str(), r.user.as_deref()?, r.password.as_ref()?)));
-    // Windows PowerShell 5.1 pipes text to native commands as ASCII ($OutputEncoding).
-    if let Some((_, url, _, _)) = login.filter(|l| !l.3.expose().is_ascii()) {
-        return Err(in_component(format!(
-            "the password of registry {url} has non-ASCII characters, which Windows PowerShell 5.1 cannot pipe to docker login unchanged"
-        )));
-    }
-    let login = login.map(|(i, url, user, _)| Login {
-        registry: url,
-        user,
-        variable: registry_password_variable(i),
-    });
-    let text = script(spec, change, login.as_ref(), health, isolation).map_err(in_component)?;
-    // No secret is in the text any more: the password stays in the shell's environment.
+    let text = script(spec, change, health, isolation).map_err(in_component)?;
+    // No secret is in the text: registry passwords and environment values stay in the
+    // shell's environment.
     Ok(Script {
         redacted: text.clone(),
         text,
     })
 }
 
-/// A `docker login` before the pull: the password comes from the shell variable `variable`.
-struct Login<'a> {
-    registry: &'a str,
-    user: &'a str,
-    variable: String,
-}
-
 fn script(
     spec: &ContainerSpec,
     change: &ContainerChange,
-    login: Option<&Login>,
     health: Option<&Health>,
     isolation: Isolation,
 ) -> Result<String, String> {
@@ -139,48 +119,7 @@ fn script(
     let quoted_name = arg("name", name)?;
     match change {
         ContainerChange::Create | ContainerChange::Replace { .. } => {
-            let image = arg("image", &spec.image)?;
-            let tagged = arg("image", &with_tag(&spec.image))?;
-            let no_docker =
-                format!("{name}: docker images failed: is Docker running on this host?");
-            ps.docker(&format!("$present = docker images -q {tagged}"), &no_docker);
-            ps.open("if (!$present)");
-            let failed = format!("{name}: pulling {} failed (Docker's message is above); the old container, if any, is left running", spec.image);
-            match login {
-                Some(Login {
-                    registry,
-                    user,
-                    variable,
-                }) => {
-                    let missing = format!("{name}: the password of registry {registry} is not in the WinRM shell's environment ({variable}); this script must run through rwin's WinRM connection");
-                    ps.line(&format!(
-                        "if (!$env:{variable}) {{ throw {} }}",
-                        quote(&missing)
-                    ));
-                    let call = format!(
-                        "$env:{variable} | docker login -u {} --password-stdin {} | Out-Null",
-                        arg("registry user", user)?,
-                        arg("registry", registry)?
-                    );
-                    ps.docker(&call, &format!("{name}: docker login to registry {registry} as user {user} failed: check user and password_env in private_registries"));
-                    // Log out whether the pull worked or not: `docker login` leaves the
-                    // credentials in the host's Docker config (issue 13).
-                    ps.line(&format!("docker pull {image} | Out-Null"));
-                    ps.line("$pulled = $LASTEXITCODE");
-                    ps.line(&format!(
-                        "docker logout {} | Out-Null",
-                        arg("registry", registry)?
-                    ));
-                    ps.line(&format!(
-                        "if ($pulled -ne 0) {{ throw {} }}",
-                        quote(&failed)
-                    ));
-                }
-                None => ps.docker(&format!("docker pull {image} | Out-Null"), &failed),
-            }
-            ps.close();
-            // Docker on Windows refuses a bind whose host directory is missing (Linux makes it);
-            // made before the old container goes, so a failure leaves that running.
+            // Docker on Windows refuses a bind whose host directory is missing (Linux makes it).
             for b in &spec.binds {
                 if let Some(dir) = binds::host_dir(b) {
                     ps.line(&format!(
@@ -189,15 +128,19 @@ fn script(
                     ));
                 }
             }
+            let env_file = env_file::open(&mut ps, spec)?;
             if matches!(change, ContainerChange::Replace { .. }) {
                 let failed = format!("{name}: removing the old container failed");
                 ps.docker(&format!("docker rm -f {quoted_name} | Out-Null"), &failed);
             }
             let run = format!(
                 "docker run -d {} | Out-Null",
-                run_args(spec, isolation)?.join(" ")
+                run_args(spec, isolation, env_file.as_deref())?.join(" ")
             );
             ps.docker(&run, &format!("{name}: creating and starting the container failed (Docker's message is above)"));
+            if env_file.is_some() {
+                env_file::close(&mut ps);
+            }
         }
         ContainerChange::Start => {
             let failed = format!("{name}: starting the container failed");
@@ -212,20 +155,17 @@ fn script(
     Ok(ps.text)
 }
 
-/// `image` with `:latest` if it names no tag or digest: `docker images -q busybox` would list
-/// every busybox tag, not just the one `docker run busybox` uses.
-fn with_tag(image: &str) -> String {
-    let last = image.rsplit('/').next().unwrap_or(image);
-    if image.contains('@') || last.contains(':') {
-        image.to_string()
-    } else {
-        format!("{image}:latest")
-    }
-}
-
-/// Everything after `docker run -d`, quoted.
-fn run_args(spec: &ContainerSpec, isolation: Isolation) -> Result<Vec<String>, String> {
+/// Everything after `docker run -d`, quoted; the environment is in the file `env_file` (a
+/// PowerShell expression) when there is one.
+fn run_args(
+    spec: &ContainerSpec,
+    isolation: Isolation,
+    env_file: Option<&str>,
+) -> Result<Vec<String>, String> {
     let mut a = vec!["--name".to_string(), arg("name", &spec.name)?];
+    if let Some(file) = env_file {
+        a.extend(["--env-file".into(), file.to_string()]);
+    }
     for (k, v) in &spec.labels {
         a.extend(["--label".into(), arg("label", &format!("{k}={v}"))?]);
     }
@@ -250,12 +190,6 @@ fn run_args(spec: &ContainerSpec, isolation: Isolation) -> Result<Vec<String>, S
     }
     if spec.privileged {
         a.push("--privileged".into());
-    }
-    for (k, v) in &spec.env {
-        a.extend([
-            "-e".into(),
-            arg("environment variable", &format!("{k}={v}"))?,
-        ]);
     }
     for b in &spec.binds {
         a.extend(["-v".into(), arg("bind", b)?]);

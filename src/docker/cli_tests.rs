@@ -123,17 +123,20 @@ fn docker_run_args(script: &str) -> Vec<Arg> {
         .unwrap()
 }
 
-/// `ensure_script` with the registry of `registry()` and default isolation.
+/// `ensure_script` with default isolation.
 fn ensure(
     spec: &ContainerSpec,
     change: ContainerChange,
     h: Option<Health>,
 ) -> Result<Script, String> {
-    ensure_script(spec, &change, &[registry()], h.as_ref(), Isolation::Default)
+    ensure_script(spec, &change, h.as_ref(), Isolation::Default)
 }
 
+/// The old container goes only once the bind folders and the env file are there, so a failure
+/// before leaves it running; the env file goes in a `finally`, whatever happened. No pull: it
+/// is a command of its own (`pull_script`).
 #[test]
-fn replacing_a_pod_container_pulls_first_then_runs_and_waits_for_http() {
+fn replacing_a_pod_container_writes_the_env_file_then_removes_runs_and_waits_for_http() {
     let check = HealthCheck::Http(format!("http://{CONTAINER_IP}:80/healthz"));
     let reason = "configuration changed".into();
     let s = ensure(
@@ -145,24 +148,26 @@ fn replacing_a_pod_container_pulls_first_then_runs_and_waits_for_http() {
     assert_eq!(s.text(), s.redacted());
     let text = s.text();
     let pos = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("no {needle}"));
-    assert!(pos("docker pull") < pos("docker rm -f") && pos("docker rm -f") < pos("docker run"));
     assert!(
-        !text.contains("docker login"),
-        "no credentials for this registry, no login"
+        pos("New-Item") < pos("Set-Content")
+            && pos("Set-Content") < pos("docker rm -f")
+            && pos("docker rm -f") < pos("docker run")
+            && pos("docker run") < pos("} finally {")
+            && pos("} finally {") < pos("Remove-Item -LiteralPath $envFile"),
+        "{text}"
     );
+    assert!(!text.contains("docker pull") && !text.contains("docker login"));
+    // The value is in neither the script nor docker's command line.
+    assert!(!text.contains("Default Web Site"), "{text}");
+    let args = docker_run_args(text);
+    assert!(args.contains(&Arg::Other("$envFile".into())), "{args:?}");
+    assert!(!args.contains(&Arg::Word("-e".into())), "{args:?}");
     insta::assert_snapshot!(text);
 }
 
 #[test]
-fn creating_from_a_private_registry_logs_in_and_redacts_the_password() {
-    let mut spec = web();
-    spec.image = "reg.example:5000/web:1.2".into();
-    spec.entrypoint = Some(vec!["powershell.exe".into(), "-Command".into()]);
-    spec.command = vec!["C:\\app\\run.ps1".into()];
-    let mut h = health(HealthCheck::Tcp("10.0.0.7:8080".into()));
-    h.interval = Duration::from_millis(500);
-    let change = ContainerChange::Create;
-    let s = ensure_script(&spec, &change, &[registry()], Some(&h), Isolation::HyperV).unwrap();
+fn pulling_from_a_private_registry_logs_in_and_out_and_keeps_the_password_out() {
+    let s = pull_script("reg.example:5000/web:1.2", &[registry()]).unwrap();
     let (_, login) = commands(s.text())
         .into_iter()
         .find(|(n, a)| n == "docker" && a.first() == Some(&Arg::Word("login".into())))
@@ -191,11 +196,16 @@ fn creating_from_a_private_registry_logs_in_and_redacts_the_password() {
         s.text()
     );
     assert!(s.text().contains("docker logout 'reg.example:5000'"));
-    assert!(
-        !s.text().contains("docker rm"),
-        "nothing to remove on create"
-    );
+    // A failure names the image and the registry, and says what to check.
+    assert!(s.text().contains("pulling image reg.example:5000/web:1.2 from registry reg.example:5000 failed (Docker''s message is above): check the image''s name and tag, that the host reaches it, and its user and password_env in private_registries; the old container, if any, is left running"), "{}", s.text());
+    assert!(s.text().trim_end().ends_with("Write-Output 'rwin: done'"));
     insta::assert_snapshot!(s.redacted());
+    // Without credentials for the image's registry: no login, Docker Hub named as the registry.
+    let hub = pull_script("busybox:1", &[registry()]).unwrap();
+    assert!(!hub.text().contains("docker login"), "{}", hub.text());
+    assert!(hub
+        .text()
+        .contains("pulling image busybox:1 from registry docker.io failed"));
 }
 
 #[test]
@@ -224,14 +234,33 @@ fn start_and_unchanged_only_start_and_wait() {
 fn hostile_values_arrive_as_one_string_argument() {
     let hostile = "a b'; Remove-Item C:\\ -Recurse; $(calc) `n $env:X & echo %PATH% | x";
     let mut spec = web();
-    spec.env = BTreeMap::from([("EVIL".into(), hostile.into())]);
+    spec.env = BTreeMap::from([("EVIL'; calc; '".into(), hostile.into())]);
     spec.command = vec![hostile.into(), "--flag=it's".into()];
     spec.binds = vec![format!("C:\\data {hostile}:C:\\data")];
     let s = ensure(&spec, ContainerChange::Create, None).unwrap();
     let cmds = commands(s.text());
     let names: Vec<&str> = cmds.iter().map(|(n, _)| n.as_str()).collect();
-    let allowed = ["docker", "New-Item", "Out-Null", "Write-Output"];
+    let allowed = [
+        "docker",
+        "New-Item",
+        "Out-Null",
+        "Write-Output",
+        "Set-Content",
+        "Remove-Item",
+    ];
     assert!(names.iter().all(|n| allowed.contains(n)), "{names:?}");
+    // The only Remove-Item is the env file's.
+    let removes: Vec<&Vec<Arg>> = cmds
+        .iter()
+        .filter(|(n, _)| n == "Remove-Item")
+        .map(|(_, a)| a)
+        .collect();
+    assert_eq!(removes.len(), 1, "{removes:?}");
+    assert_eq!(removes[0][1], Arg::Other("$envFile".into()));
+    // The environment's name is one quoted string, its value is not in the script at all.
+    assert!(s
+        .text()
+        .contains("('EVIL''; calc; ''=' + $env:RWIN_ENV_WEB_0)"));
     // The bind's host directory is made first, its path one single-quoted string.
     let (_, new_item) = cmds
         .iter()
@@ -243,13 +272,10 @@ fn hostile_values_arrive_as_one_string_argument() {
         "{new_item:?}"
     );
     let args = docker_run_args(s.text());
-    assert!(
-        args.contains(&Arg::Str(format!("EVIL={hostile}"))),
-        "{args:?}"
-    );
     assert!(args.contains(&Arg::Str(format!("C:\\data {hostile}:C:\\data"))));
     assert!(args.ends_with(&[Arg::Str(hostile.into()), Arg::Str("--flag=it's".into())]));
-    assert!(args.iter().all(|a| !matches!(a, Arg::Other(_))), "{args:?}");
+    let other: Vec<&Arg> = args.iter().filter(|a| matches!(a, Arg::Other(_))).collect();
+    assert_eq!(other, [&Arg::Other("$envFile".into())], "{args:?}");
 }
 
 #[test]
@@ -269,16 +295,7 @@ fn values_windows_powershell_would_change_are_refused() {
     }
     let mut r = registry();
     r.password = Some(Secret::new("pässword"));
-    let mut spec = web();
-    spec.image = "reg.example:5000/web:1.2".into();
-    let e = ensure_script(
-        &spec,
-        &ContainerChange::Create,
-        &[r],
-        None,
-        Isolation::Default,
-    );
-    let e = e.unwrap_err();
+    let e = pull_script("reg.example:5000/web:1.2", &[r]).unwrap_err();
     assert!(e.contains("non-ASCII") && !e.contains("pässword"), "{e}");
 }
 
@@ -301,20 +318,23 @@ fn a_multi_line_value_is_not_re_indented_inside_the_health_loop() {
 
 #[test]
 fn an_untagged_image_is_looked_for_as_latest_and_a_line_break_cannot_leave_the_comment() {
-    let mut spec = web();
-    spec.image = "reg.example:5000/tools/busybox".into();
-    let reason = "x\nRemove-Item C:\\".into();
-    let s = ensure(&spec, ContainerChange::Replace { reason }, None).unwrap();
+    let s = pull_script("reg.example:5000/tools/busybox", &[]).unwrap();
     assert!(s
         .text()
         .contains("docker images -q 'reg.example:5000/tools/busybox:latest'"));
     assert!(s
         .text()
         .contains("docker pull 'reg.example:5000/tools/busybox' |"));
-    assert!(commands(s.text()).iter().all(|(n, _)| n != "Remove-Item"));
-    assert_eq!(with_tag("busybox@sha256:ab"), "busybox@sha256:ab");
+    let reason = "x\nRemove-Item C:\\".into();
+    let s = ensure(&web(), ContainerChange::Replace { reason }, None).unwrap();
+    let removes: Vec<_> = commands(s.text())
+        .into_iter()
+        .filter(|(n, _)| n == "Remove-Item")
+        .collect();
+    assert_eq!(removes.len(), 1, "only the env file's: {removes:?}");
+    assert_eq!(images::with_tag("busybox@sha256:ab"), "busybox@sha256:ab");
     assert_eq!(
-        with_tag("localhost:5000/busybox:1"),
+        images::with_tag("localhost:5000/busybox:1"),
         "localhost:5000/busybox:1"
     );
 }

@@ -206,12 +206,7 @@ async fn deploy_container(
         detail: Some(detail),
         ok: false,
     };
-    let verb = match &change {
-        ContainerChange::Create => Outcome::Created,
-        ContainerChange::Replace { .. } => Outcome::Replaced,
-        ContainerChange::Start => Outcome::Started,
-        ContainerChange::Unchanged => Outcome::Unchanged,
-    };
+    let verb = outcome_of(&change);
     if change != ContainerChange::Unchanged {
         ctx.ui
             .host_step(name, &format!("{} {}", verb.verb(), spec.name));
@@ -237,6 +232,20 @@ async fn deploy_container(
         deploy_by_api(ctx, h, t.as_ref(), docker, spec, health, change, verb).await,
         None,
     )
+}
+
+fn outcome_of(change: &ContainerChange) -> Outcome {
+    match change {
+        ContainerChange::Create => Outcome::Created,
+        ContainerChange::Replace { .. } => Outcome::Replaced,
+        ContainerChange::Start => Outcome::Started,
+        ContainerChange::Unchanged => Outcome::Unchanged,
+    }
+}
+
+/// The word the host's line gives `change` ("create", "replace", …).
+fn verb_of(change: &ContainerChange) -> &'static str {
+    outcome_of(change).verb()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -328,13 +337,23 @@ async fn deploy_by_script(
     } else {
         cli::Isolation::Default
     };
-    let script = cli::ensure_script(
-        spec,
+    // The pull is a command of its own with its own time limit, and only where the facts
+    // show the host lacks the image: a run that pulls nothing costs no round trip for it.
+    let creates = matches!(
         change,
-        &ctx.config.registries,
-        health.as_ref(),
-        isolation,
-    )?;
+        ContainerChange::Create | ContainerChange::Replace { .. }
+    );
+    let present = h
+        .facts
+        .as_ref()
+        .and_then(|f| f.images.as_ref())
+        .is_some_and(|images| cli::has_image(images, &spec.image));
+    if creates && !present {
+        super::pull::pull_image(ctx, h, &spec.image).await?;
+        ctx.ui
+            .host_step(h.name(), &format!("{} {}", verb_of(change), spec.name));
+    }
+    let script = cli::ensure_script(spec, change, health.as_ref(), isolation)?;
     let os = h.node.host_os;
     let then = mapping.map(|m| os.publish_script(m)).unwrap_or_default();
     ctx.ui.debug(&format!(

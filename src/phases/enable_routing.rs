@@ -80,7 +80,7 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
     let docker = match h.engine.clone() {
         Some(crate::docker::Engine::Api(docker)) => docker,
         None => return,
-        Some(crate::docker::Engine::Cli { command }) => {
+        Some(crate::docker::Engine::Cli { command, .. }) => {
             let orphans = h.changes.remove_orphans.clone();
             if orphans.is_empty() {
                 return;

@@ -15,6 +15,8 @@ use crate::transport::Transport;
 
 /// Between the two answers of the engine script.
 const SEPARATOR: &str = "--- rwin: containers ---";
+/// Between the containers and the images the host has.
+const IMAGES_SEPARATOR: &str = "--- rwin: images ---";
 /// Between the containers and the services script's answer.
 const SERVICES_SEPARATOR: &str = "--- rwin: services ---";
 
@@ -25,6 +27,7 @@ struct EngineFacts {
     network: Option<NetworkFacts>,
     containers: BTreeMap<String, Option<Existing>>,
     orphans: Vec<String>,
+    images: Option<std::collections::BTreeSet<String>>,
 }
 
 pub async fn run(ctx: &RunContext, h: &mut Host) {
@@ -63,9 +66,12 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
                 network: None,
                 containers: BTreeMap::new(),
                 orphans: Vec::new(),
+                images: None,
             }),
             Some(Engine::Api(docker)) => engine_facts_api(ctx, h, docker).await,
-            Some(Engine::Cli { command }) => engine_facts_cli(ctx, h, t.as_ref(), command).await,
+            Some(Engine::Cli { command, .. }) => {
+                engine_facts_cli(ctx, h, t.as_ref(), command).await
+            }
         }
     };
     let host_script = async {
@@ -146,6 +152,7 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
         containers: engine.containers,
         services,
         orphans: engine.orphans,
+        images: engine.images,
         received_at,
     });
 }
@@ -207,6 +214,7 @@ async fn engine_facts_api(
         network,
         containers,
         orphans,
+        images: None,
     })
 }
 
@@ -223,10 +231,18 @@ async fn engine_facts_cli(
         Some(s) if !service_specs.is_empty() => s.facts_script(&service_specs),
         _ => String::new(),
     };
+    // The images the host has, for the containers to be made here: a pull is a command of its
+    // own, sent only for an image the host lacks.
+    let images_script = if ctx.plan.instances_on(name).next().is_some() {
+        cli::images_script()
+    } else {
+        String::new()
+    };
     let script = format!(
-        "{}Write-Output '{SEPARATOR}'\n{}Write-Output '{SERVICES_SEPARATOR}'\n{}",
+        "{}Write-Output '{SEPARATOR}'\n{}Write-Output '{IMAGES_SEPARATOR}'\n{}Write-Output '{SERVICES_SEPARATOR}'\n{}",
         cli::version_script(),
         cli::inspect_script(&ctx.plan.cluster_name).map_err(|e| format!("{name}: {e}"))?,
+        images_script,
         services_script
     );
     let out = t
@@ -244,6 +260,9 @@ async fn engine_facts_cli(
         .stdout
         .split_once(SERVICES_SEPARATOR)
         .unwrap_or((out.stdout.as_str(), ""));
+    let (engine_out, images_out) = engine_out
+        .split_once(IMAGES_SEPARATOR)
+        .unwrap_or((engine_out, ""));
     let (version, inspected) = engine_out.split_once(SEPARATOR).unwrap_or(("", ""));
     let version = cli::parse_version(version).map_err(|e| format!("{name}: {e}"))?;
     let mut found = cli::parse_inspect(inspected).map_err(|e| format!("{name}: {e}"))?;
@@ -261,5 +280,6 @@ async fn engine_facts_cli(
         network: None,
         containers,
         orphans,
+        images: Some(cli::parse_images(images_out)),
     })
 }

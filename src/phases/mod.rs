@@ -4,6 +4,7 @@
 //! anything whatever a phase forgets to check.
 
 mod connect;
+mod deadline;
 mod deploy_components;
 mod deploy_services;
 mod diff;
@@ -11,6 +12,7 @@ mod enable_routing;
 mod error;
 mod gather_facts;
 mod outcome;
+mod pull;
 mod reboot;
 mod runner;
 mod teardown;
@@ -34,6 +36,7 @@ use crate::ui::Ui;
 pub(crate) use deploy_components::health_check_for;
 pub use error::{ErrorKind, HostError};
 pub use outcome::ComponentResult;
+pub(crate) use pull::pull_image;
 pub use reboot::{wait_for_reboot, Boot, RebootWait, Rebooted};
 pub use runner::{record, Made, Phase, APPLY, SURVEY};
 
@@ -58,6 +61,10 @@ pub struct HostFacts {
     pub services: BTreeMap<String, crate::os::service::ServiceFacts>,
     /// rwin-labelled containers of this cluster that no planned component claims.
     pub orphans: Vec<String>,
+    /// The images the host has, as `docker images` names them (`docker::cli::parse_images`),
+    /// where the docker CLI engine read them; `None` elsewhere (the API pulls by itself).
+    #[serde(skip)]
+    pub images: Option<std::collections::BTreeSet<String>>,
     /// This machine's clock (seconds since the epoch) when the host's answer arrived.
     pub received_at: f64,
 }

@@ -105,6 +105,14 @@ impl Ui {
         }
     }
 
+    /// How a long step goes, on the host's progress line: shown only where that line is
+    /// animated (a terminal), so a log gets the step's own lines, not one a second.
+    pub fn host_progress(&self, node: &str, step: &str) {
+        if self.multi.is_some() {
+            self.host_step(node, step);
+        }
+    }
+
     /// A host finished (ok or not); its progress line stops.
     pub fn host_done(&self, node: &str, ok: bool, text: &str) {
         if let Ok(mut bars) = self.bars.lock() {

@@ -5,6 +5,7 @@
 //! - `lab_windows`: a mixed lab, 2 Linux hosts and 2 winsim (simulated Windows) hosts.
 //! - `offline`: commands against hosts that are gone (remove-host --force on a dead host).
 //! - `ssh`: password and ssh-agent logins and host key checks against a real sshd on 127.0.0.1.
+//! - `winsim_up`: `rwin up` against one winsim host over WinRM on 127.0.0.1, effects dry.
 
 mod cli;
 mod common;
@@ -17,3 +18,4 @@ mod ssh;
 mod validate;
 mod winrm_interop;
 mod winrm_replay;
+mod winsim_up;

@@ -583,14 +583,16 @@ fn health(check: rwin::config::HealthCheck) -> rwin::config::Health {
     }
 }
 
-/// The container scripts of src/docker/cli.rs: a first deploy (pull behind a registry login,
-/// Hyper-V isolation, an http health check on the container's address), a replacement on the
-/// host network with the image's entrypoint cleared and a tcp check on the node's address, a
-/// start with an exec check, the removal, the inspection and the version query.
+/// The container scripts of src/docker/cli.rs: the image pull (behind a registry login, and
+/// from Docker Hub without one), a first deploy (the environment through an env file, Hyper-V
+/// isolation, an http health check on the container's address), a replacement on the host
+/// network with the image's entrypoint cleared and a tcp check on the node's address, a start
+/// with an exec check, the removal, the inspection, the image list and the version query.
 fn container_scripts() -> Vec<(&'static str, String)> {
     use rwin::config::{HealthCheck, NetworkMode, Registry};
     use rwin::docker::cli::{
-        ensure_script, inspect_script, remove_script, version_script, Isolation, CONTAINER_IP,
+        ensure_script, images_script, inspect_script, pull_script, remove_script, version_script,
+        Isolation, CONTAINER_IP,
     };
     use rwin::docker::ensure::ContainerChange;
     let registry = Registry {
@@ -608,19 +610,32 @@ fn container_scripts() -> Vec<(&'static str, String)> {
         ports: Vec::new(),
         ..web.clone()
     };
-    let ensure = |spec, change, registries: &[Registry], check, isolation| {
-        ensure_script(spec, &change, registries, Some(&health(check)), isolation)
+    let ensure = |spec, change, check, isolation| {
+        ensure_script(spec, &change, Some(&health(check)), isolation)
             .expect("an ensure script")
+            .text()
+            .to_string()
+    };
+    let pull = |image: &str, registries: &[Registry]| {
+        pull_script(image, registries)
+            .expect("a pull script")
             .text()
             .to_string()
     };
     vec![
         (
+            "container_pull_login",
+            pull(&web.image, std::slice::from_ref(&registry)),
+        ),
+        (
+            "container_pull",
+            pull("mcr.microsoft.com/windows/nanoserver:ltsc2022", &[]),
+        ),
+        (
             "container_ensure_create",
             ensure(
                 &web,
                 ContainerChange::Create,
-                std::slice::from_ref(&registry),
                 HealthCheck::Http(format!("http://{CONTAINER_IP}:80/healthz")),
                 Isolation::HyperV,
             ),
@@ -632,7 +647,6 @@ fn container_scripts() -> Vec<(&'static str, String)> {
                 ContainerChange::Replace {
                     reason: "configuration changed".into(),
                 },
-                &[],
                 HealthCheck::Tcp("10.0.0.11:80".into()),
                 Isolation::Default,
             ),
@@ -642,7 +656,6 @@ fn container_scripts() -> Vec<(&'static str, String)> {
             ensure(
                 &web,
                 ContainerChange::Start,
-                &[],
                 HealthCheck::Exec(vec!["cmd".into(), "/c".into(), "exit 0".into()]),
                 Isolation::Default,
             ),
@@ -655,6 +668,7 @@ fn container_scripts() -> Vec<(&'static str, String)> {
             "container_inspect",
             inspect_script("demo").expect("a script"),
         ),
+        ("container_images", images_script()),
         ("container_version", version_script()),
     ]
 }
@@ -679,14 +693,8 @@ fn probe_scripts() -> Vec<(&'static str, String)> {
             .into(),
         ..web_spec()
     };
-    let start = ensure_script(
-        &spec,
-        &ContainerChange::Create,
-        &[],
-        None,
-        Isolation::Default,
-    )
-    .expect("the probe's ensure script");
+    let start = ensure_script(&spec, &ContainerChange::Create, None, Isolation::Default)
+        .expect("the probe's ensure script");
     vec![
         ("probe_start", start.text().to_string()),
         ("probe_address", probe::address_script("rwin-probe")),

@@ -263,10 +263,11 @@ mod winrm {
             command: cli::probe::KEEP_ALIVE.map(String::from).to_vec(),
             ..spec.clone()
         };
+        // The pull is a command of its own, with its own time limit, as in `up`.
+        crate::phases::pull_image(ctx, h, &spec.image).await?;
         let script = cli::ensure_script(
             &spec,
             &ContainerChange::Create,
-            &ctx.config.registries,
             None,
             cli::Isolation::Default,
         )?;
@@ -323,6 +324,7 @@ nodes:
             containers: BTreeMap::new(),
             services: BTreeMap::new(),
             orphans: Vec::new(),
+            images: None,
             received_at: 0.0,
         })
     }

@@ -59,6 +59,7 @@ async fn rows_for_a_read_host_an_unreachable_one_and_one_without_docker() {
         containers: BTreeMap::new(),
         services: BTreeMap::new(),
         orphans: Vec::new(),
+        images: None,
         received_at,
     });
     hosts[1].error = Some(HostError::connect("lin2: cannot reach 192.0.2.12:2222: Connection refused (os error 111). Is the host up and sshd listening on that port?", true));

@@ -173,6 +173,7 @@ fn check_component<'a>(
         service,
     };
     check_has_windows_image(c, v, &component);
+    check_env_names_for_windows(c, v, &component);
     check_duplicate_ports(c, v, &component);
     check_matches_a_node(c, v, &component, scope.nodes);
     component
@@ -463,6 +464,26 @@ fn check_has_windows_image(c: &mut Checker, v: &RawComponent, component: &Compon
             d,
             "add windows_image: {\"20348\": image-for-ltsc2022, …}, or os: [linux]",
         );
+    }
+}
+
+/// On Windows the environment reaches docker.exe through an env file (docker::cli), where a
+/// line starting with `#` is a comment (Docker's env-file format): such a name would be lost.
+fn check_env_names_for_windows(c: &mut Checker, v: &RawComponent, component: &Component) {
+    if !component.os.contains(&Os::Windows) || v.service.is_some() {
+        return;
+    }
+    let name = &component.name;
+    for (key, value) in v.env.iter().filter(|(k, _)| k.starts_with('#')) {
+        let place = c.key_place(value);
+        let d = c.error_place(
+            place,
+            format!(
+                "component {name}: env name `{}` cannot reach a Windows container: Docker's env file, which carries the environment there, reads a line starting with # as a comment",
+                shown(key)
+            ),
+        );
+        set_help(d, "rename the variable");
     }
 }
 

@@ -77,6 +77,13 @@ impl Ps {
         self.depth = self.depth.saturating_sub(1);
         self.line("}");
     }
+
+    /// `} head {`: the block ends and the next (`else`, `finally`) begins on the same line.
+    pub fn close_open(&mut self, head: &str) {
+        self.depth = self.depth.saturating_sub(1);
+        self.line(&format!("}} {head} {{"));
+        self.depth += 1;
+    }
 }
 
 /// Why Windows PowerShell 5.1 would not pass a value to docker.exe unchanged.

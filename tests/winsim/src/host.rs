@@ -108,11 +108,18 @@ impl Host {
             }
             Err(e) => return fail(format!("winsim: effect of the boot failed: {e}\n")),
         }
+        if state.auditing {
+            state.process_events.push(command_line.to_string());
+        }
+        // The shell's own variables (WinRS's rsp:Environment) first: they are set on top of
+        // the logon session's.
+        let mut env = launch.env.clone();
+        env.extend(state.logon_environment());
         let mut out = {
             let mut ctx = Ctx {
                 state: &mut state,
                 fx: &self.fx,
-                env: &launch.env,
+                env: &env,
                 codepage,
             };
             crate::ps::run_command_line(&mut ctx, command_line, stdin)

@@ -93,13 +93,17 @@ fn run(args: &[String]) -> anyhow::Result<i32> {
         }
         "serve" => {
             let state = PathBuf::from(need("state")?);
+            drop(Host::open(state.clone(), Effects::new(dry, &docker_host))?);
+            let mut st = WinState::load(&state)?;
             if let Some(file) = f.get("user-file") {
                 // A file the user put on the host (devcon.exe, which no Windows ships).
-                drop(Host::open(state.clone(), Effects::new(dry, &docker_host))?);
-                let mut st = WinState::load(&state)?;
                 st.put_user_file(file);
-                st.save(&state)?;
             }
+            // The account the front doors serve, with the profile of its earlier logons.
+            let account = f.get("user").map_or("Administrator", String::as_str);
+            st.account = account.to_string();
+            st.put_profile(account);
+            st.save(&state)?;
             let host = Host::open(state, Effects::new(dry, &docker_host))?;
             let runner = SharedHost(Arc::new(host));
             let rt = tokio::runtime::Runtime::new()?;

@@ -150,6 +150,11 @@ pub struct FileEntry {
     /// service" (see native/sc.rs).
     #[serde(default)]
     pub calls_scm: bool,
+    /// The text of a file a cmdlet wrote as text (Set-Content with a text encoding), as its
+    /// bytes decode (a BOM is the first character): what a program that reads it sees (docker's
+    /// `--env-file`, native/docker.rs). `None` for files written as bytes or put there whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
 }
 
 /// A `Restart-Computer` under way: the host still answers until `down_at_ms` (shutting down),
@@ -234,6 +239,36 @@ pub struct WinState {
     /// connections drop and new ones fail, until this time (ms since the Unix epoch).
     #[serde(default)]
     pub nic_down_until_ms: Option<u64>,
+    /// How long `docker pull` takes (ms) before it answers. Windows base images are several
+    /// GB (Microsoft's container base images page: the Windows Server image 3.1 GB, the
+    /// Windows image 3.4 GB), so a real pull takes minutes; tests set a delay. Default 0.
+    #[serde(default)]
+    pub pull_ms: u64,
+    /// Images the registry does not have: `docker pull` of one fails as the daemon reports
+    /// a manifest the registry does not know (native/docker.rs). A test's setup.
+    #[serde(default)]
+    pub absent_images: Vec<String>,
+    /// The account the front doors log on as: its logon session's environment and profile
+    /// (host.rs, `logon`). winsim serves one account (`serve --user`).
+    #[serde(default = "default_account")]
+    pub account: String,
+    /// What an administrator turns on to see what a host runs, both off on a fresh Windows:
+    /// process creation auditing with command lines (Security event 4688) and PowerShell
+    /// Script Block Logging (event 4104). While on, winsim keeps their events below.
+    #[serde(default)]
+    pub auditing: bool,
+    /// Event 4688: the command line of each process started (powershell.exe, and each native
+    /// program a script runs), while `auditing` is on.
+    #[serde(default)]
+    pub process_events: Vec<String>,
+    /// Event 4104: the text of each script block compiled (`[ScriptBlock]::Create`), while
+    /// `auditing` is on.
+    #[serde(default)]
+    pub script_block_events: Vec<String>,
+}
+
+fn default_account() -> String {
+    "Administrator".into()
 }
 
 fn default_vswitch_ms() -> u64 {
@@ -274,6 +309,7 @@ impl WinState {
                     sha256: None,
                     size: None,
                     calls_scm: false,
+                    content: None,
                 });
             }
         }
@@ -282,7 +318,45 @@ impl WinState {
             sha256: Some("00".into()),
             size: Some(1),
             calls_scm: false,
+            content: None,
         });
+    }
+
+    /// The folders of `account`'s profile, as the User Profile Service makes them at its first
+    /// logon ("About User Profiles": a profile is created the first time a user logs on),
+    /// with the temporary folder its processes' TEMP names.
+    pub fn put_profile(&mut self, account: &str) {
+        let profile = format!(r"C:\Users\{account}");
+        for dir in [
+            r"C:\Users".to_string(),
+            profile.clone(),
+            format!(r"{profile}\AppData"),
+            format!(r"{profile}\AppData\Local"),
+            format!(r"{profile}\AppData\Local\Temp"),
+        ] {
+            self.files.entry(dir).or_insert(FileEntry {
+                directory: true,
+                sha256: None,
+                size: None,
+                calls_scm: false,
+                content: None,
+            });
+        }
+    }
+
+    /// The environment variables a process of the account's logon session starts with, those
+    /// winsim models: `USERNAME`, `USERPROFILE`, and `TEMP`/`TMP` in the profile's
+    /// `AppData\Local\Temp` (Microsoft's list for a user session:
+    /// https://learn.microsoft.com/previous-versions/windows/desktop/sidebar/system-environment-getenvironmentvariable).
+    pub fn logon_environment(&self) -> Vec<(String, String)> {
+        let profile = format!(r"C:\Users\{}", self.account);
+        let temp = format!(r"{profile}\AppData\Local\Temp");
+        vec![
+            ("USERNAME".into(), self.account.clone()),
+            ("USERPROFILE".into(), profile),
+            ("TEMP".into(), temp.clone()),
+            ("TMP".into(), temp),
+        ]
     }
 
     /// A fresh Windows Server 2022 host whose "Ethernet" is the namespace's eth0.
@@ -382,7 +456,7 @@ impl WinState {
                 },
             );
         }
-        WinState {
+        let mut fresh = WinState {
             registry,
             reboot_pending: Vec::new(),
             feature_install_needs_reboot: false,
@@ -414,6 +488,7 @@ impl WinState {
                         sha256: None,
                         size: None,
                         calls_scm: false,
+                        content: None,
                     },
                 )
             })
@@ -424,7 +499,16 @@ impl WinState {
             restart_timing: RestartTiming::default(),
             vswitch_ms: default_vswitch_ms(),
             nic_down_until_ms: None,
-        }
+            pull_ms: 0,
+            absent_images: Vec::new(),
+            account: default_account(),
+            auditing: false,
+            process_events: Vec::new(),
+            script_block_events: Vec::new(),
+        };
+        // The account winsim serves has logged on before.
+        fresh.put_profile(&default_account());
+        fresh
     }
 
     /// Reads the state file.

@@ -132,14 +132,8 @@ fn rwins_container_script_makes_the_bind_directories_first() {
         r"C:\rwin\web\logs:C:\inetpub\logs",
         r"C:\ProgramData\rwin\web:C:\data:ro",
     ]);
-    let script = ensure_script(
-        &spec,
-        &ContainerChange::Create,
-        &[],
-        None,
-        Isolation::Default,
-    )
-    .expect("script");
+    let script =
+        ensure_script(&spec, &ContainerChange::Create, None, Isolation::Default).expect("script");
     let (out, err, code) = run(&h, script.text());
     assert!(
         rwin::docker::cli::succeeded(&out),
@@ -159,7 +153,6 @@ fn rwins_container_script_makes_the_bind_directories_first() {
         &ContainerChange::Replace {
             reason: "image changed".into(),
         },
-        &[],
         None,
         Isolation::Default,
     )
@@ -242,4 +235,187 @@ fn the_probe_commands_rwin_uses_on_windows_are_windows_commands() {
             "docker exec rwin-probe ping -c 1 -W 2 10.42.0.2",
         ]
     );
+}
+
+/// A pull of a Windows base image takes minutes (several GB: the state's `pull_ms` stands for
+/// it), and a pull of an image the registry does not have fails with the daemon's message.
+#[test]
+fn docker_pull_takes_its_time_and_an_image_the_registry_lacks_fails() {
+    let (h, d) = host("pull");
+    let path = d.0.join("state.json");
+    let mut st = winsim::state::WinState::load(&path).expect("state");
+    st.pull_ms = 300;
+    st.absent_images = vec!["reg.example:5000/web".into()];
+    st.save(&path).expect("save");
+    let at = std::time::Instant::now();
+    let (out, err, code) = run(
+        &h,
+        "docker pull 'mcr.microsoft.com/windows/servercore:ltsc2022' | Out-Null\n$LASTEXITCODE",
+    );
+    assert_eq!((out.as_str(), err.as_str(), code), ("0\r\n", "", 0));
+    assert!(at.elapsed() >= std::time::Duration::from_millis(300));
+    let (out, err, _) = run(&h, "docker pull 'reg.example:5000/web'\n$LASTEXITCODE");
+    assert_eq!(out, "1\r\n");
+    assert_eq!(
+        err,
+        "Error response from daemon: manifest for reg.example:5000/web:latest not found: manifest unknown: manifest unknown\n"
+    );
+    assert_eq!(
+        docker_calls(&h),
+        ["docker pull mcr.microsoft.com/windows/servercore:ltsc2022"],
+        "the missing image reached no engine"
+    );
+}
+
+/// `docker run --env-file` reads the file on the host as the docker CLI does (a BOM dropped,
+/// CRLF line ends, `#` comments, the value kept as written), refuses a missing file with Go's
+/// Windows error before anything reaches the engine, and a `finally` block runs after a
+/// `throw` in its `try` block (about_Try_Catch_Finally).
+#[test]
+fn docker_reads_an_env_file_from_the_host_and_a_finally_block_runs_after_a_throw() {
+    let (h, _d) = host("env-file");
+    let temp = r"C:\Users\Administrator\AppData\Local\Temp";
+    let (out, err, code) = run(
+        &h,
+        "$f = $env:TEMP + '\\web.env'\n\
+         Set-Content -LiteralPath $f -Value @('# a comment', '  A= spaced  ', 'B=it''s \"q\"') -Encoding UTF8\n\
+         docker run -d --env-file $f --name 'rwin-web' 'busybox:1'\n\
+         if ($LASTEXITCODE -ne 0) { throw 'run' }\n\
+         Write-Output $f",
+    );
+    assert_eq!(
+        (out.as_str(), err.as_str(), code),
+        (format!("{temp}\\web.env\r\n").as_str(), "", 0)
+    );
+    assert_eq!(
+        docker_calls(&h),
+        ["docker run -e A= spaced   -e B=it's \"q\" -d --name rwin-web busybox:1"]
+    );
+    // Windows PowerShell's UTF8: a BOM first, CRLF after every value.
+    let st = winsim::state::WinState::load(&_d.0.join("state.json")).expect("state");
+    assert_eq!(
+        st.files[&format!("{temp}\\web.env")].content.as_deref(),
+        Some("\u{feff}# a comment\r\n  A= spaced  \r\nB=it's \"q\"\r\n")
+    );
+    // A missing file: the CLI's own error (exit 125), nothing reaches the engine.
+    let (out, err, _) = run(
+        &h,
+        "docker run -d --env-file 'C:\\Users\\Administrator\\AppData\\Local\\Temp\\gone.env' 'busybox:1'\n$LASTEXITCODE\n\
+         docker create --env-file 'C:\\nowhere\\x.env' 'busybox:1'\n$LASTEXITCODE",
+    );
+    assert_eq!(out, "125\r\n125\r\n");
+    assert_eq!(
+        err,
+        format!(
+            "docker: open {temp}\\gone.env: The system cannot find the file specified.\nSee 'docker run --help'.\n\
+             docker: open C:\\nowhere\\x.env: The system cannot find the path specified.\nSee 'docker create --help'.\n"
+        )
+    );
+    assert_eq!(docker_calls(&h).len(), 1);
+    // try/finally: the finally block runs, then the error ends the script.
+    let (out, err, code) = run(
+        &h,
+        "$ErrorActionPreference = 'Stop'\n\
+         try {\n    Write-Output 'tried'\n    throw 'failed'\n    Write-Output 'not reached'\n} finally {\n    Write-Output 'cleaned'\n}\n\
+         Write-Output 'not reached either'",
+    );
+    assert_eq!((out.as_str(), code), ("tried\r\ncleaned\r\n", 1), "{err}");
+    assert!(err.starts_with("failed\r\n"), "{err}");
+    let (_, err, _) = run(&h, "try { Write-Output 1 } catch { Write-Output 2 }");
+    assert!(err.contains("winsim: unsupported"), "{err}");
+}
+
+/// rwin's container script with an environment, run with the shell variables rwin's WinRM
+/// connection sets (`container_environment`), on a host that records what Windows can record:
+/// the command line of every process (event 4688) and the text of every script block (event
+/// 4104). The value reaches the container (winsim's engine gets it) and none of those, and the
+/// env file is gone afterwards (issue 13 §9).
+#[test]
+fn the_environment_reaches_the_container_through_a_file_that_is_gone_afterwards() {
+    use rwin::docker::cli::container_environment;
+    let (h, d) = host("env-secret");
+    let path = d.0.join("state.json");
+    let mut st = winsim::state::WinState::load(&path).expect("state");
+    st.auditing = true;
+    st.save(&path).expect("save");
+    const VALUE: &str = "s3cret value; $(calc) 'x'";
+    let mut spec = web(&[]);
+    spec.env = BTreeMap::from([
+        ("SITE_SECRET".into(), VALUE.into()),
+        ("EMPTY".into(), String::new()),
+    ]);
+    let script =
+        ensure_script(&spec, &ContainerChange::Create, None, Isolation::Default).expect("script");
+    assert!(!script.text().contains("s3cret"), "{}", script.text());
+    let env: Vec<(String, String)> = container_environment([&spec])
+        .into_iter()
+        .map(|(k, v)| (k, v.expose().to_string()))
+        .collect();
+    let bootstrap = script_command();
+    // As over WinRM: the shell's variables and its UTF-8 code page.
+    let launch = winsim::runner::Launch {
+        env,
+        codepage: Some(65001),
+    };
+    let out = h.run_with(&bootstrap, script.text().as_bytes(), &launch);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        rwin::docker::cli::succeeded(&stdout),
+        "exit {}\n{stdout}\n{stderr}",
+        out.code
+    );
+    // The engine got the variables.
+    let calls = docker_calls(&h);
+    assert!(
+        calls[0].starts_with(&format!(
+            "docker run -e EMPTY= -e SITE_SECRET={VALUE} -d --name rwin-web "
+        )),
+        "{calls:?}"
+    );
+    let st = winsim::state::WinState::load(&path).expect("state");
+    // Nothing Windows records holds the value.
+    assert!(!st.script_block_events.is_empty() && !st.process_events.is_empty());
+    for event in st.script_block_events.iter().chain(&st.process_events) {
+        assert!(!event.contains("s3cret"), "{event}");
+    }
+    let run_line = st
+        .process_events
+        .iter()
+        .find(|e| e.starts_with("docker run"))
+        .expect("docker run's command line");
+    assert!(
+        run_line.starts_with(
+            r"docker run -d --name rwin-web --env-file C:\Users\Administrator\AppData\Local\Temp\rwin-web.env "
+        ),
+        "{run_line}"
+    );
+    // The file is gone.
+    assert!(
+        !st.files.keys().any(|k| k.ends_with("rwin-web.env")),
+        "{:?}",
+        st.files.keys().collect::<Vec<_>>()
+    );
+    // Without the shell's variables (a script run outside rwin's connection) it stops before
+    // the container is touched, and still leaves no file.
+    let out = h.run_with(
+        &bootstrap,
+        script.text().as_bytes(),
+        &winsim::runner::Launch {
+            env: Vec::new(),
+            codepage: Some(65001),
+        },
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "the value of env SITE_SECRET is not in the WinRM shell's environment (RWIN_ENV_WEB_1)"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(docker_calls(&h).len(), 1);
+    let st = winsim::state::WinState::load(&path).expect("state");
+    assert!(!st.files.keys().any(|k| k.ends_with("rwin-web.env")));
 }

@@ -431,22 +431,36 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound, at: Node) -> Result<Option<Vec
         "Set-Content" => {
             let path = super::path(b, name)?;
             let encoding = b.text("Encoding").unwrap_or_default();
-            if !encoding.eq_ignore_ascii_case("Byte") {
+            let items = b.get("Value").cloned().unwrap_or(Value::Null).into_items();
+            let mut bytes = Vec::new();
+            let mut content = None;
+            if encoding.eq_ignore_ascii_case("Byte") {
+                for v in items {
+                    let n = v.to_int().map_err(Fail::Failed)?;
+                    let byte = u8::try_from(n).map_err(|_| {
+                        Fail::Failed(format!(
+                            "Cannot convert value \"{n}\" to type \"System.Byte\". Value was either too large or too small for an unsigned byte."
+                        ))
+                    })?;
+                    bytes.push(byte);
+                }
+            } else if encoding.eq_ignore_ascii_case("UTF8") {
+                // Windows PowerShell writes a BOM with every Unicode encoding but UTF7
+                // (about_Character_Encoding), and each value's text followed by a newline,
+                // CRLF on Windows (Set-Content: `-NoNewline` is what leaves it out).
+                let mut text = String::from('\u{feff}');
+                for v in items {
+                    text.push_str(&v.to_text());
+                    text.push_str("\r\n");
+                }
+                bytes = text.as_bytes().to_vec();
+                content = Some(text);
+            } else {
                 return Err(Fail::Flow(crate::ps::unsupported(
-                    format!("Set-Content -Encoding '{encoding}' (the subset writes bytes only)"),
+                    format!("Set-Content -Encoding '{encoding}' (the subset writes Byte and UTF8)"),
                     at,
                     i.line_base,
                 )));
-            }
-            let mut bytes = Vec::new();
-            for v in b.get("Value").cloned().unwrap_or(Value::Null).into_items() {
-                let n = v.to_int().map_err(Fail::Failed)?;
-                let byte = u8::try_from(n).map_err(|_| {
-                    Fail::Failed(format!(
-                        "Cannot convert value \"{n}\" to type \"System.Byte\". Value was either too large or too small for an unsigned byte."
-                    ))
-                })?;
-                bytes.push(byte);
             }
             let parent = path.rsplit_once('\\').map(|(p, _)| p).unwrap_or("");
             let parent_is_dir = state
@@ -482,6 +496,7 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound, at: Node) -> Result<Option<Vec
                     sha256: Some(sha256_hex(&bytes)),
                     size: Some(bytes.len() as u64),
                     calls_scm: names_scm_entry(&bytes),
+                    content,
                 },
             );
             Vec::new()
@@ -569,6 +584,7 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound, at: Node) -> Result<Option<Vec
                             sha256: None,
                             size: None,
                             calls_scm: false,
+                            content: None,
                         },
                     );
                 }

@@ -50,9 +50,10 @@ pub fn run(ctx: &mut Ctx, args: &[String], stdin: Option<&str>) -> Result<Native
         }
         ["ps", "-aq", "--filter", f] if f.starts_with("label=") => Ok(ctx.fx.docker(args, None)),
         ["exec", _, _, ..] => exec(ctx, args),
-        ["container", "inspect", ..] | ["pull", _] | ["images", "-q", _] => {
-            Ok(ctx.fx.docker(args, None))
-        }
+        ["container", "inspect", ..]
+        | ["images", "-q", _]
+        | ["images", "--digests", "--format", _] => Ok(ctx.fx.docker(args, None)),
+        ["pull", image] => Ok(pull(ctx, args, image)),
         ["login", "-u", _, "--password-stdin", _] => Ok(ctx.fx.docker(args, stdin)),
         ["logout", _] => Ok(ctx.fx.docker(args, None)),
         ["create" | "run", ..] if a.first() == Some(&"create") || a.contains(&"-d") => {
@@ -68,6 +69,33 @@ pub fn run(ctx: &mut Ctx, args: &[String], stdin: Option<&str>) -> Result<Native
             a.first().copied().unwrap_or("")
         )),
     }
+}
+
+/// `docker pull IMAGE`: it answers after the state's `pull_ms` (a Windows base image is
+/// several GB: `WinState::pull_ms`). An image in the state's `absent_images` fails as the
+/// daemon reports a manifest the registry does not have (moby `distribution/errors.go`,
+/// `notFoundError`: "manifest for <ref> not found: <registry error>", the reference as
+/// `reference.FamiliarString` prints it, with the CLI's default `:latest`; the registry's
+/// error for a missing manifest is "manifest unknown: manifest unknown"). The docker CLI
+/// prints the daemon's error as `Error response from daemon: …` and exits 1.
+fn pull(ctx: &mut Ctx, args: &[String], image: &str) -> NativeOut {
+    if ctx.state.pull_ms > 0 {
+        std::thread::sleep(std::time::Duration::from_millis(ctx.state.pull_ms));
+    }
+    if ctx.state.absent_images.iter().any(|i| i == image) {
+        let last = image.rsplit('/').next().unwrap_or(image);
+        let tagged = if image.contains('@') || last.contains(':') {
+            image.to_string()
+        } else {
+            format!("{image}:latest")
+        };
+        return failed(
+            1,
+            "",
+            &format!("Error response from daemon: manifest for {tagged} not found: manifest unknown: manifest unknown\n"),
+        );
+    }
+    ctx.fx.docker(args, None)
 }
 
 /// Windows ping's options, each with whether it takes a value: those its docs page lists (case
@@ -217,7 +245,8 @@ fn start(ctx: &mut Ctx, name: &str) -> NativeOut {
 
 /// The options of `docker create|run` that take a value (the ones rwin's scripts use), as the
 /// docker CLI reads them: `--name x` or `--name=x`.
-const RUN_VALUE_OPTIONS: [&str; 13] = [
+const RUN_VALUE_OPTIONS: [&str; 14] = [
+    "--env-file",
     "--name",
     "--label",
     "-l",
@@ -320,6 +349,22 @@ impl RunLine {
         out
     }
 
+    /// The command line again with the env files' variables as `-e NAME=VALUE` in place of
+    /// `--env-file`: what winsim's Linux dockerd is given (on its own host, not Windows).
+    fn with_env(&self, vars: &[String]) -> Vec<String> {
+        let mut out = vec![self.verb.clone()];
+        for v in vars {
+            out.extend(["-e".to_string(), v.clone()]);
+        }
+        for (k, v) in self.options.iter().filter(|(k, _)| k != "--env-file") {
+            out.push(k.clone());
+            out.extend(v.clone());
+        }
+        out.push(self.image.clone());
+        out.extend(self.command.iter().cloned());
+        out
+    }
+
     /// The values of option `-x`/`--long`.
     fn values<'a>(&'a self, names: &'a [&str]) -> impl Iterator<Item = &'a str> + 'a {
         self.options
@@ -335,6 +380,29 @@ impl RunLine {
 /// Docker on Linux would create the directory. Here "exists" means a directory in winsim's
 /// simulated filesystem (`New-Item -ItemType Directory` makes one).
 fn container_run(ctx: &mut Ctx, args: &[String]) -> Result<NativeOut, String> {
+    let line = RunLine::parse(args)?;
+    let files: Vec<String> = line.values(&["--env-file"]).map(String::from).collect();
+    let args = &if files.is_empty() {
+        args.to_vec()
+    } else {
+        match env_files(ctx, &files)? {
+            Ok(vars) => line.with_env(&vars),
+            Err(msg) => {
+                // The docker CLI reads env files before it asks the daemon for anything
+                // (docker/cli `cli/command/container/opts.go`, `parse`), and reports a
+                // failure as any other of its own (`reportError`: `docker: …`, 125).
+                return Ok(failed(
+                    125,
+                    "",
+                    &format!(
+                        "docker: {}.\nSee 'docker {} --help'.\n",
+                        msg.trim_end_matches('.'),
+                        line.verb
+                    ),
+                ));
+            }
+        }
+    };
     let line = RunLine::parse(args)?;
     for spec in line.values(&["-v", "--volume"]) {
         if let Some(why) = refused_bind(ctx, spec) {
@@ -377,6 +445,85 @@ fn container_run(ctx: &mut Ctx, args: &[String]) -> Result<NativeOut, String> {
         _ => {}
     }
     Ok(ctx.fx.docker(&argv, None))
+}
+
+/// The variables of `docker create|run --env-file` files, read from winsim's file system as
+/// the docker CLI reads them on the host (docker/cli 24.0.7, the version winsim's engine
+/// reports: `opts/file.go` `parseKeyValueFile`, the format its `pkg/kvfile` documents):
+/// a UTF-8 BOM at the start is dropped; each line (Go's `bufio.ScanLines`: LF ends it, a CR
+/// before it goes too) loses its leading whitespace; empty lines and lines starting with `#`
+/// are skipped; `NAME=VALUE` is taken as it is (the value not trimmed, quotes kept), a bare
+/// `NAME` takes the value of docker.exe's own environment variable of that name if it has one.
+/// A name with a space or tab, or no name, is refused ("poorly formatted environment: …").
+/// A file that is not there fails as Go's `os.Open` does on Windows (`open PATH: The system
+/// cannot find the file specified.`, or "…the path specified." when its folder is missing).
+/// `Ok(Err(message))` is the CLI's error; `Err` is outside the contract (a folder, a file
+/// written as bytes).
+fn env_files(ctx: &Ctx, files: &[String]) -> Result<Result<Vec<String>, String>, String> {
+    let mut vars = Vec::new();
+    for path in files {
+        let entry = ctx
+            .state
+            .files
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(path))
+            .map(|(_, f)| f);
+        let parent = path.rsplit_once('\\').map_or("", |(p, _)| p);
+        let text = match entry {
+            Some(f) if !f.directory => f.content.clone().ok_or_else(|| {
+                format!("docker --env-file {path}: a file winsim has only the bytes' hash of (write it with Set-Content -Encoding UTF8)")
+            })?,
+            Some(_) => return Err(format!("docker --env-file {path}: a folder")),
+            None if ctx
+                .state
+                .files
+                .iter()
+                .any(|(k, f)| f.directory && k.eq_ignore_ascii_case(parent)) =>
+            {
+                return Ok(Err(format!(
+                    "open {path}: The system cannot find the file specified."
+                )))
+            }
+            None => {
+                return Ok(Err(format!(
+                    "open {path}: The system cannot find the path specified."
+                )))
+            }
+        };
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        for raw in text.split('\n') {
+            let raw = raw.strip_suffix('\r').unwrap_or(raw);
+            let line = raw.trim_start();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (name, value) = match line.split_once('=') {
+                Some((n, v)) => (n, Some(v)),
+                None => (line, None),
+            };
+            let name = name.trim_start_matches([' ', '\t']);
+            if name.contains([' ', '\t']) {
+                return Ok(Err(format!(
+                    "poorly formatted environment: variable '{name}' contains whitespaces"
+                )));
+            }
+            if name.is_empty() {
+                return Ok(Err(format!(
+                    "poorly formatted environment: no variable name on line '{line}'"
+                )));
+            }
+            match value {
+                Some(v) => vars.push(format!("{name}={v}")),
+                None => {
+                    let own = ctx.env.iter().find(|(k, _)| k.eq_ignore_ascii_case(name));
+                    if let Some((_, v)) = own {
+                        vars.push(format!("{}={v}", name.trim()));
+                    }
+                }
+            }
+        }
+    }
+    Ok(Ok(vars))
 }
 
 /// What the docker CLI prints and returns when the daemon refuses `docker create|run`: `run`

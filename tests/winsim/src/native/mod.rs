@@ -31,6 +31,13 @@ pub fn run(
     args: &[String],
     stdin: Option<&str>,
 ) -> Result<NativeOut, String> {
+    if ctx.state.auditing {
+        // Event 4688 records a process's command line: Windows PowerShell builds it from the
+        // arguments as it does for every native program (native/sc.rs).
+        let mut line = vec![name.to_string()];
+        line.extend(args.iter().cloned());
+        ctx.state.process_events.push(sc::command_line(&line));
+    }
     if is_devcon(name) {
         return devcon::run(ctx, args);
     }

@@ -26,7 +26,7 @@ fn needs_quotes(arg: &str) -> bool {
 }
 
 /// The command line Windows PowerShell 5.1 builds from `args`.
-fn command_line(args: &[String]) -> String {
+pub(super) fn command_line(args: &[String]) -> String {
     args.iter()
         .map(|a| {
             if needs_quotes(a) {

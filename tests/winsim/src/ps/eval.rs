@@ -236,6 +236,7 @@ impl<'c, 'h> Interp<'c, 'h> {
             "if_statement" => self.if_statement(n, src, out),
             "foreach_statement" => self.foreach_statement(n, src, out),
             "while_statement" => self.while_statement(n, src, out),
+            "try_statement" => self.try_statement(n, src, out),
             "flow_control_statement" => self.flow_control(n, src),
             other => Err(unsupported(
                 format!("statement '{other}'"),
@@ -320,6 +321,37 @@ impl<'c, 'h> Interp<'c, 'h> {
             self.block(body, src, out)?;
         }
         Ok(())
+    }
+
+    /// `try { … } finally { … }` (about_Try_Catch_Finally): the finally block runs after the
+    /// try block whether that ended normally or with a terminating error, which then goes on
+    /// up (there being no catch block to take it); an error in the finally block replaces it.
+    /// Catch blocks are outside the subset. (Statement-terminating errors are resolved by
+    /// `$ErrorActionPreference` before they reach here, as elsewhere in winsim: with 'Stop',
+    /// rwin's setting, they are terminating.)
+    fn try_statement(&mut self, n: Node, src: &str, out: &mut Vec<Value>) -> Result<(), Flow> {
+        let k = kids(n);
+        let body = k.iter().find(|c| c.kind() == "statement_block");
+        let finally = k
+            .iter()
+            .find(|c| c.kind() == "finally_clause")
+            .and_then(|f| kids(*f).into_iter().find(|c| c.kind() == "statement_block"));
+        let (Some(body), Some(finally)) = (body, finally) else {
+            return Err(unsupported(
+                "try form (only try/finally)",
+                n,
+                self.line_base,
+            ));
+        };
+        if k.iter().any(|c| c.kind() == "catch_clauses") {
+            return Err(unsupported("catch block", n, self.line_base));
+        }
+        let tried = self.block(*body, src, out);
+        if let Err(Flow::Unsupported(_)) = tried {
+            return tried;
+        }
+        self.block(finally, src, out)?;
+        tried
     }
 
     fn flow_control(&mut self, n: Node, src: &str) -> Result<(), Flow> {

@@ -238,7 +238,15 @@ impl Interp<'_, '_> {
                         ))
                     })
             }
-            [one] => Ok(Value::ScriptBlock(one.to_text())),
+            [one] => {
+                // Script Block Logging records a script block's text when it is compiled
+                // (about_Logging_Windows; event 4104).
+                let text = one.to_text();
+                if self.ctx.state.auditing {
+                    self.ctx.state.script_block_events.push(text.clone());
+                }
+                Ok(Value::ScriptBlock(text))
+            }
             _ => Err(unsupported(
                 "[ScriptBlock]::Create arguments",
                 n,
