@@ -123,6 +123,7 @@ pub fn run_command_line(ctx: &mut Ctx, command_line: &str, stdin: &str) -> (Stri
     match cmdline::decode(command_line) {
         Ok(bootstrap) => {
             let mut interp = Interp::new(ctx, stdin);
+            interp.non_interactive = cmdline::non_interactive(command_line);
             let result = interp.run_source(&bootstrap, 0);
             finish(interp, result)
         }
