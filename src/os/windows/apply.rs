@@ -167,9 +167,12 @@ fn step(s: &mut String, d: &DesiredHost, c: &Change) {
             let names: Vec<String> = names.iter().map(|n| quote(n)).collect();
             let _ = writeln!(s, "$fr = Install-WindowsFeature -Name {} -IncludeManagementTools -ErrorAction Stop\nif ([string]$fr.RestartNeeded -eq 'Yes') {{ $reboot = $true }}", names.join(", "));
         }
-        Change::ConfigureRouting => {
-            s.push_str("Install-RemoteAccess -VpnType RoutingOnly -ErrorAction Stop | Out-Null\n")
-        }
+        // It asks to confirm (its docs page's Example 2), and powershell.exe -NonInteractive
+        // cannot: the prompt fails and nothing is configured (about_PowerShell_exe;
+        // tests/winsim/BEHAVIOURS.md, "Routing and RRAS").
+        Change::ConfigureRouting => s.push_str(
+            "Install-RemoteAccess -VpnType RoutingOnly -Confirm:$false -ErrorAction Stop | Out-Null\n",
+        ),
         Change::RemoteAccessAutomatic { .. } => s.push_str(
             "Set-Service -Name 'RemoteAccess' -StartupType Automatic -ErrorAction Stop\n",
         ),

@@ -72,7 +72,6 @@ fn a_missing_cmdlet_makes_rwin_fail_not_succeed() {
 /// route twice (New-NetRoute, Get-NetRoute and MSFT_NetRoute docs; BEHAVIOURS.md). rwin's
 /// second run on a host it has just converged must plan no change.
 #[test]
-#[ignore = "rwin fails this until Install-RemoteAccess runs with -Confirm:$false (issue 12 §2)"]
 fn a_converged_host_shows_no_change_on_the_second_run() {
     // HNS's vSwitch delay is left out (the vEthernet adapter is there at once): this test is
     // about the route stores; rwin against the delay is tests/network.rs
