@@ -73,6 +73,9 @@ fn needs_container(c: &Change) -> bool {
                 ..
             }
             | Change::AddNatInterface { private: true, .. }
+            // After the network's adapter exists: HNS makes it some time after `docker network
+            // create`, and RRAS takes only the interfaces there are when it starts.
+            | Change::RestartRemoteAccess
     )
 }
 
@@ -178,6 +181,9 @@ fn step(s: &mut String, d: &DesiredHost, c: &Change) {
         ),
         Change::StartRemoteAccess => {
             s.push_str("Start-Service -Name 'RemoteAccess' -ErrorAction Stop\n")
+        }
+        Change::RestartRemoteAccess => {
+            s.push_str("Restart-Service -Name 'RemoteAccess' -ErrorAction Stop\n")
         }
         Change::SetIpEnableRouter => {
             let _ = writeln!(s, "Set-ItemProperty -Path {} -Name 'IPEnableRouter' -Value 1 -Type DWord -ErrorAction Stop\n$reboot = $true", quote(TCPIP_KEY));

@@ -80,6 +80,10 @@ pub enum Change {
         address: Ipv4Addr,
         purpose: String,
     },
+    /// RemoteAccess restarted after the container network was made, so RRAS takes its new
+    /// vEthernet adapter before NAT interfaces are added (Calico's node-service.ps1, Rancher's
+    /// per-host-subnet for rancher/rancher#10544; tests/winsim/BEHAVIOURS.md, inferred).
+    RestartRemoteAccess,
     InstallNat,
     /// A port mapping into the container subnet that no published port wants any more.
     DeletePortMapping {
@@ -113,6 +117,7 @@ impl std::fmt::Display for Change {
             ReplaceRoute { dest, via, node, was } => write!(f, "~ route {dest} via {via} ({node}), was {was}"),
             DeleteRoute { dest, via } => write!(f, "- route {dest} via {via} (no node owns it any more)"),
             AddHostRoute { address, purpose } => write!(f, "+ {purpose} route {address}/32 on the container network's adapter"),
+            RestartRemoteAccess => write!(f, "~ restart the RemoteAccess service, so RRAS takes the new container network's adapter"),
             InstallNat => write!(f, "+ install RRAS NAT"),
             DeletePortMapping { mapping } => write!(f, "- port mapping {mapping} (no component publishes it)"),
             AddNatInterface { interface, private } => write!(f, "+ outbound NAT: {interface} as the {} side", if *private { "private" } else { "public (full)" }),

@@ -357,6 +357,15 @@ fn network_changes(d: &DesiredHost, f: &WindowsFacts, layout: Layout, v: &mut Ve
             });
         }
     }
+    // RRAS takes the host's interfaces when RemoteAccess starts: a network made now has a new
+    // vEthernet adapter that its NAT (and routing) do not know until RemoteAccess restarts.
+    // Code that works on real hosts restarts it after creating the network, before adding NAT
+    // interfaces (Calico's node-service.ps1, "to pick up any interface renumbering"; Rancher's
+    // per-host-subnet startup script for rancher/rancher#10544). Inferred, not documented:
+    // tests/winsim/BEHAVIOURS.md, "Routing and RRAS".
+    if new_network {
+        v.push(Change::RestartRemoteAccess);
+    }
     // Published ports are RRAS NAT port mappings on the route NIC: they need NAT installed and
     // the NIC registered as its public side even without outbound NAT.
     let publishes = !d.published.is_empty();

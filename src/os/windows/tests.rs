@@ -166,12 +166,23 @@ fn fresh_host_gets_every_change_in_apply_order() {
             "+ route 10.42.0.0/24 via 10.0.0.10 (lin1)",
             "+ route 10.42.2.0/24 via 10.0.0.12 (win2)",
             "+ metadata route 169.254.169.250/32 on the container network's adapter",
+            "~ restart the RemoteAccess service, so RRAS takes the new container network's adapter",
             "+ install RRAS NAT",
             "+ outbound NAT: Ethernet 2 as the public (full) side",
             "+ outbound NAT: vEthernet (rwin-containers) as the private side",
         ]
     );
     assert!(blockers(&d, &f).is_empty());
+    // The restart comes once the new adapter exists (the script waits for HNS to make it)
+    // and before NAT takes its interfaces.
+    let script = apply_script(&d, &diff(&d, &f));
+    let at = |needle: &str| {
+        script
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle} in\n{script}"))
+    };
+    assert!(at("$cai = [int]$ca.ifIndex") < at("Restart-Service -Name 'RemoteAccess'"));
+    assert!(at("Restart-Service -Name 'RemoteAccess'") < at("netsh routing ip nat install"));
 }
 
 #[test]
@@ -228,6 +239,7 @@ fn changed_network_is_recreated_with_everything_on_its_new_adapter() {
         .iter()
         .any(|c| matches!(c, Change::AddHostRoute { .. })));
     assert!(changes.iter().any(|c| matches!(c, Change::ReplaceRoute { was, .. } if was.ends_with("re-added with the new network"))));
+    assert!(changes.contains(&Change::RestartRemoteAccess));
 }
 
 #[test]

@@ -561,7 +561,6 @@ fn rwin_sets_the_gateway_on_a_host_whose_nic_uses_dhcp() {
 /// rwin with outbound NAT: RRAS NAT `full` must go on an IP interface (the one holding the
 /// host's outbound address), never on a NIC a vSwitch took.
 #[test]
-#[ignore = "rwin fails this until it restarts RemoteAccess after making the container network (issue 12 §1)"]
 fn rwin_puts_nat_on_ip_interfaces_only() {
     let (h, _d) = host("rwin-nat", |st| {
         rras(st);
@@ -580,7 +579,6 @@ fn rwin_puts_nat_on_ip_interfaces_only() {
 /// first, must give an interface NAT already knows its mode (`set interface`) rather than fail
 /// on `add interface` (one mode per interface).
 #[test]
-#[ignore = "rwin fails this until it restarts RemoteAccess after making the container network (issue 12 §1)"]
 fn rwin_repairs_a_stopped_remoteaccess_whose_nat_interfaces_exist() {
     let (h, _d) = host("rwin-nat-again", |st| {
         rras(st);
@@ -661,7 +659,6 @@ fn rwin_recreates_a_container_network_that_has_no_dns_servers() {
 /// When rwin recreates the container network, its new vEthernet adapter is one RRAS did not
 /// know: rwin restarts RemoteAccess, so RRAS NAT takes it (BEHAVIOURS.md, inferred).
 #[test]
-#[ignore = "rwin fails this until it restarts RemoteAccess after making the container network (issue 12 §1)"]
 fn rwin_restarts_remoteaccess_when_it_recreates_the_network() {
     let (h, _d) = host("rwin-rras-restart", |st| {
         rras(st);
