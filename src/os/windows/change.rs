@@ -35,17 +35,21 @@ pub enum Change {
     CreateLoopback {
         name: String,
     },
+    /// `dns`: the DNS servers its containers get, never empty (with none the diff plans no
+    /// network and the blockers say why: `dns.rs`).
     CreateNetwork {
         driver: WindowsDriver,
         subnet: Ipv4Net,
         gateway: Ipv4Addr,
         interface: String,
+        dns: Vec<Ipv4Addr>,
     },
     RecreateNetwork {
         driver: WindowsDriver,
         subnet: Ipv4Net,
         gateway: Ipv4Addr,
         interface: String,
+        dns: Vec<Ipv4Addr>,
         why: String,
     },
     RemoveAddress {
@@ -108,8 +112,8 @@ impl std::fmt::Display for Change {
             AddFirewallRule { name, remote } => write!(f, "+ firewall rule {name} admitting {}", remote.join(", ")),
             ReplaceFirewallRule { name, remote, why } => write!(f, "~ firewall rule {name} admitting {} ({why})", remote.join(", ")),
             CreateLoopback { name } => write!(f, "+ loopback adapter {name} for the container network (devcon install netloop.inf *MSLOOP)"),
-            CreateNetwork { driver, subnet, gateway, interface } => write!(f, "+ container network {NETWORK} ({}, {subnet}, gateway {gateway}, on {interface})", driver_name(*driver)),
-            RecreateNetwork { driver, subnet, gateway, interface, why } => write!(f, "~ container network {NETWORK} ({}, {subnet}, gateway {gateway}, on {interface}), was {why}", driver_name(*driver)),
+            CreateNetwork { driver, subnet, gateway, interface, dns } => write!(f, "+ container network {NETWORK} ({}, {subnet}, gateway {gateway}, on {interface}, DNS {})", driver_name(*driver), dns_list(dns)),
+            RecreateNetwork { driver, subnet, gateway, interface, dns, why } => write!(f, "~ container network {NETWORK} ({}, {subnet}, gateway {gateway}, on {interface}, DNS {}), was {why}", driver_name(*driver), dns_list(dns)),
             RemoveAddress { ip } => write!(f, "- address {ip} on the container network's adapter"),
             AddGatewayAddress { gateway, prefix_len } => write!(f, "+ gateway {gateway}/{prefix_len} on the container network's adapter"),
             EnableForwarding { interface, .. } => write!(f, "+ IPv4 forwarding on {interface}"),
@@ -123,6 +127,14 @@ impl std::fmt::Display for Change {
             AddNatInterface { interface, private } => write!(f, "+ outbound NAT: {interface} as the {} side", if *private { "private" } else { "public (full)" }),
         }
     }
+}
+
+/// DNS servers as a plan shows them: `10.0.0.2, 10.0.0.3`.
+fn dns_list(dns: &[Ipv4Addr]) -> String {
+    dns.iter()
+        .map(Ipv4Addr::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub(crate) fn driver_name(d: WindowsDriver) -> &'static str {

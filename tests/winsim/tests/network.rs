@@ -619,7 +619,6 @@ fn dns_of_a_container(h: &Host) -> Option<Vec<String>> {
 /// default route leaves by): on a transparent network without them a container has no DNS
 /// server at all (rancher/rancher#11419; BEHAVIOURS.md).
 #[test]
-#[ignore = "rwin fails this until its container network carries DNS servers (issue 12 §1)"]
 fn rwin_gives_the_container_network_the_hosts_dns_servers() {
     let (h, _d) = host("rwin-dns", |st| {
         rras(st);
@@ -638,7 +637,6 @@ fn rwin_gives_the_container_network_the_hosts_dns_servers() {
 
 /// A container network an earlier rwin made without DNS servers is recreated with them.
 #[test]
-#[ignore = "rwin fails this until its container network carries DNS servers (issue 12 §1)"]
 fn rwin_recreates_a_container_network_that_has_no_dns_servers() {
     let (h, _d) = host("rwin-dns-again", |st| {
         rras(st);
