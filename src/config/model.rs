@@ -43,6 +43,8 @@ pub struct Network {
     pub dns_address: Option<Ipv4Addr>,
     pub outbound_nat: bool,
     pub windows_driver: WindowsDriver,
+    /// The DNS servers of every Windows node's container network; `None`: each host's own.
+    pub windows_dns_servers: Option<Vec<Ipv4Addr>>,
     /// `none`: hosts without a container engine get only routing and a plain bridge with the
     /// node's gateway (no components).
     pub container_engine: ContainerEngine,

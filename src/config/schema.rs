@@ -51,6 +51,7 @@ pub struct RawNetwork {
     pub dns_address: Option<S<String>>,
     pub outbound_nat: Option<bool>,
     pub windows_driver: Option<S<String>>,
+    pub windows_dns_servers: Option<S<Vec<S<String>>>>,
     pub container_engine: Option<S<String>>,
 }
 

@@ -257,6 +257,9 @@ pub struct WindowsDesired {
     /// /32 routes on the container network adapter (seed 000), when configured.
     pub metadata_address: Option<Ipv4Addr>,
     pub dns_address: Option<Ipv4Addr>,
+    /// The DNS servers the container network gives its containers (`network.
+    /// windows_dns_servers`); `None`: the host's own.
+    pub dns_servers: Option<Vec<Ipv4Addr>>,
 }
 
 impl Default for WindowsDesired {
@@ -267,6 +270,7 @@ impl Default for WindowsDesired {
             driver: crate::config::WindowsDriver::Transparent,
             metadata_address: None,
             dns_address: None,
+            dns_servers: None,
         }
     }
 }

@@ -224,6 +224,7 @@ pub(crate) fn desired_host(
             driver: config.network.windows_driver,
             metadata_address: config.network.metadata_address,
             dns_address: config.network.dns_address,
+            dns_servers: config.network.windows_dns_servers.clone(),
         },
     }
 }

@@ -61,6 +61,7 @@ fn cluster() -> (DesiredHost, DesiredHost) {
             driver: WindowsDriver::L2bridge,
             metadata_address: Some("169.254.169.250".parse().expect("an address")),
             dns_address: Some("169.254.169.251".parse().expect("an address")),
+            dns_servers: None,
         },
     );
     win2.published = vec![published("tcp", 8080, 80), published("udp", 5353, 53)];
@@ -93,7 +94,7 @@ fn mapping(proto: &str, public_port: u16, private_ip: &str, private_port: u16) -
 /// A fresh host: Docker and one NIC holding the node's address, nothing else.
 fn fresh_facts(d: &DesiredHost) -> String {
     format!(
-        r#"{{"build":"20348","ubr":2849,"edition":"ServerStandard","features":[{{"name":"RemoteAccess","install_state":"Available"}},{{"name":"Routing","install_state":"Available"}}],"services":[{{"name":"docker","status":"Running","start_type":"Automatic"}}],"ip_enable_router":0,"adapters":[{{"name":"Ethernet 2","if_index":6,"mac":"00-15-5D-01-02-03","description":"NIC","status":"Up"}}],"addresses":[{{"if_index":6,"ip":"{}","prefix_length":24}}],"interfaces":[{{"if_index":6,"alias":"Ethernet 2","forwarding":"Disabled"}}],"routes":[],"devcon":true,"docker_version":"{{\"Server\":{{\"Version\":\"24.0.7\"}}}}"}}"#,
+        r#"{{"build":"20348","ubr":2849,"edition":"ServerStandard","features":[{{"name":"RemoteAccess","install_state":"Available"}},{{"name":"Routing","install_state":"Available"}}],"services":[{{"name":"docker","status":"Running","start_type":"Automatic"}}],"ip_enable_router":0,"adapters":[{{"name":"Ethernet 2","if_index":6,"mac":"00-15-5D-01-02-03","description":"NIC","status":"Up"}}],"addresses":[{{"if_index":6,"ip":"{}","prefix_length":24}}],"interfaces":[{{"if_index":6,"alias":"Ethernet 2","forwarding":"Disabled"}}],"routes":[],"dns":[{{"if_index":6,"servers":["10.0.0.2"]}}],"devcon":true,"docker_version":"{{\"Server\":{{\"Version\":\"24.0.7\"}}}}"}}"#,
         d.internal_address
     )
 }
@@ -116,12 +117,14 @@ fn every_change(d: &DesiredHost) -> Vec<Change> {
                 subnet,
                 gateway,
                 interface,
+                dns,
             } => changes.push(Change::RecreateNetwork {
                 driver,
                 subnet,
                 gateway,
                 interface,
-                why: "nat, 172.20.0.0/16, gateway 172.20.0.1, on none".into(),
+                dns,
+                why: "nat, 172.20.0.0/16, gateway 172.20.0.1, on none, DNS none".into(),
             }),
             Change::AddGatewayAddress { .. } => {
                 changes.push(Change::RemoveAddress {

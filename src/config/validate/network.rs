@@ -1,5 +1,5 @@
 //! `network:`: cluster_cidr and node_prefix, the metadata and DNS addresses, the Windows
-//! driver and the container engine; and the special-purpose ranges a container subnet cannot
+//! driver and DNS servers, and the container engine; and the special-purpose ranges a container subnet cannot
 //! live in.
 
 use std::net::Ipv4Addr;
@@ -20,6 +20,7 @@ pub(super) fn check_network(c: &mut Checker, raw: Option<&S<RawNetwork>>) -> Opt
             dns_address: None,
             outbound_nat: true,
             windows_driver: WindowsDriver::Transparent,
+            windows_dns_servers: None,
             container_engine: ContainerEngine::Docker,
         });
     };
@@ -31,6 +32,10 @@ pub(super) fn check_network(c: &mut Checker, raw: Option<&S<RawNetwork>>) -> Opt
     let node_prefix = check_node_prefix(c, n, cluster_cidr);
     let (metadata_address, dns_address) = check_addresses(c, n, cluster_cidr);
     let windows_driver = windows_driver(c, n);
+    let windows_dns_servers = n
+        .windows_dns_servers
+        .as_ref()
+        .map(|list| windows_dns_servers(c, list));
     let container_engine = container_engine(c, n);
     Some(Network {
         cluster_cidr: cluster_cidr?,
@@ -39,6 +44,7 @@ pub(super) fn check_network(c: &mut Checker, raw: Option<&S<RawNetwork>>) -> Opt
         dns_address,
         outbound_nat: n.outbound_nat.unwrap_or(true),
         windows_driver,
+        windows_dns_servers,
         container_engine,
     })
 }
@@ -137,6 +143,48 @@ fn windows_driver(c: &mut Checker, n: &RawNetwork) -> WindowsDriver {
     }
 }
 
+/// windows_dns_servers: one or more IPv4 addresses a container can send queries to. Not the
+/// unspecified address, a loopback address (inside a container that is the container itself),
+/// a multicast or the broadcast address.
+fn windows_dns_servers(c: &mut Checker, list: &S<Vec<S<String>>>) -> Vec<Ipv4Addr> {
+    if list.value.is_empty() {
+        let d = c.error(list, "windows_dns_servers is an empty list");
+        set_help(
+            d,
+            "list one or more IPv4 addresses, or leave the key out to give each Windows node's containers the host's own DNS servers",
+        );
+        return Vec::new();
+    }
+    let mut servers = Vec::new();
+    for s in &list.value {
+        let Some(ip) = parse_v4(c, s, "windows_dns_servers entry") else {
+            continue;
+        };
+        let why = if ip.is_unspecified() {
+            Some("the unspecified address")
+        } else if ip.is_loopback() {
+            Some("a loopback address, which inside a container is the container itself")
+        } else if ip.is_multicast() {
+            Some("a multicast address")
+        } else if ip.is_broadcast() {
+            Some("the broadcast address")
+        } else {
+            None
+        };
+        match why {
+            Some(why) => {
+                let d = c.error(s, format!("windows_dns_servers entry {ip} is {why}"));
+                set_help(
+                    d,
+                    "give the address of a DNS server the containers can reach",
+                );
+            }
+            None => servers.push(ip),
+        }
+    }
+    servers
+}
+
 fn container_engine(c: &mut Checker, n: &RawNetwork) -> ContainerEngine {
     match &n.container_engine {
         None => ContainerEngine::Docker,
@@ -205,4 +253,33 @@ fn reserved_overlap(net: &Ipv4Net) -> Option<(Ipv4Net, &'static str)> {
         let range: Ipv4Net = range.parse().expect("a valid constant");
         (range.contains(&net.network()) || net.contains(&range.network())).then_some((range, *why))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// `windows_dns_servers` reaches the model in order; left out, each host's own are used
+    /// (`None`). Its mistakes are the bad-config corpus's `windows-dns-servers-*` cases.
+    #[test]
+    fn windows_dns_servers_are_read_in_order() {
+        let key = std::env::temp_dir().join("rwin-network-test-key");
+        std::fs::write(&key, "k").unwrap();
+        let load = |network: &str| {
+            let text = format!(
+                "ssh_key_path: {}\n{network}nodes:\n  - {{address: 192.0.2.1}}\n",
+                key.display()
+            );
+            crate::config::load_str(std::path::Path::new("c.yml"), text)
+                .map(|(c, _)| c.network.windows_dns_servers)
+                .map_err(|r| r.render())
+                .unwrap()
+        };
+        assert_eq!(load(""), None);
+        assert_eq!(
+            load("network:\n  windows_dns_servers: [10.0.0.3, 169.254.169.251]\n"),
+            Some(vec![
+                "10.0.0.3".parse().unwrap(),
+                "169.254.169.251".parse().unwrap()
+            ])
+        );
+    }
 }

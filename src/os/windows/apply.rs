@@ -19,8 +19,8 @@ pub const HNS_WAIT_SECS: u32 = 60;
 
 use super::change::{driver_name, Change};
 use super::{
-    firewall_rule_name, CLUSTER_LABEL, DEVCON, INTERFACE_OPTION, LOOPBACK_NAME, NETLOOP_INF,
-    NETWORK, TCPIP_KEY,
+    firewall_rule_name, CLUSTER_LABEL, DEVCON, DNS_OPTION, INTERFACE_OPTION, LOOPBACK_NAME,
+    NETLOOP_INF, NETWORK, TCPIP_KEY,
 };
 use crate::os::DesiredHost;
 use crate::powershell::quote;
@@ -73,6 +73,9 @@ fn needs_container(c: &Change) -> bool {
                 ..
             }
             | Change::AddNatInterface { private: true, .. }
+            // After the network's adapter exists: HNS makes it some time after `docker network
+            // create`, and RRAS takes only the interfaces there are when it starts.
+            | Change::RestartRemoteAccess
     )
 }
 
@@ -167,14 +170,20 @@ fn step(s: &mut String, d: &DesiredHost, c: &Change) {
             let names: Vec<String> = names.iter().map(|n| quote(n)).collect();
             let _ = writeln!(s, "$fr = Install-WindowsFeature -Name {} -IncludeManagementTools -ErrorAction Stop\nif ([string]$fr.RestartNeeded -eq 'Yes') {{ $reboot = $true }}", names.join(", "));
         }
-        Change::ConfigureRouting => {
-            s.push_str("Install-RemoteAccess -VpnType RoutingOnly -ErrorAction Stop | Out-Null\n")
-        }
+        // It asks to confirm (its docs page's Example 2), and powershell.exe -NonInteractive
+        // cannot: the prompt fails and nothing is configured (about_PowerShell_exe;
+        // tests/winsim/BEHAVIOURS.md, "Routing and RRAS").
+        Change::ConfigureRouting => s.push_str(
+            "Install-RemoteAccess -VpnType RoutingOnly -Confirm:$false -ErrorAction Stop | Out-Null\n",
+        ),
         Change::RemoteAccessAutomatic { .. } => s.push_str(
             "Set-Service -Name 'RemoteAccess' -StartupType Automatic -ErrorAction Stop\n",
         ),
         Change::StartRemoteAccess => {
             s.push_str("Start-Service -Name 'RemoteAccess' -ErrorAction Stop\n")
+        }
+        Change::RestartRemoteAccess => {
+            s.push_str("Restart-Service -Name 'RemoteAccess' -ErrorAction Stop\n")
         }
         Change::SetIpEnableRouter => {
             let _ = writeln!(s, "Set-ItemProperty -Path {} -Name 'IPEnableRouter' -Value 1 -Type DWord -ErrorAction Stop\n$reboot = $true", quote(TCPIP_KEY));
@@ -204,23 +213,36 @@ fn step(s: &mut String, d: &DesiredHost, c: &Change) {
             subnet,
             gateway,
             interface,
+            dns,
         }
         | Change::RecreateNetwork {
             driver,
             subnet,
             gateway,
             interface,
+            dns,
             ..
         } => {
             if matches!(c, Change::RecreateNetwork { .. }) {
                 let _ = writeln!(s, "docker network rm {} | Out-Null", quote(NETWORK));
                 check_exit(s, &format!("removing the old container network {NETWORK} (are containers still attached to it?)"));
             }
+            // The DNS servers go with the network: on a transparent or l2bridge network a
+            // container gets no other (`dns.rs`). The diff never plans a network without them;
+            // should a change list ever hold one, the script stops rather than make it.
+            if dns.is_empty() {
+                let _ = writeln!(
+                    s,
+                    "throw {}",
+                    quote(&format!("rwin: no DNS servers for the container network {NETWORK}: its containers would resolve no name"))
+                );
+            }
             let _ = writeln!(
                 s,
-                "docker network create -d {} --subnet {subnet} --gateway {gateway} -o {} --label {} {} | Out-Null",
+                "docker network create -d {} --subnet {subnet} --gateway {gateway} -o {} -o {} --label {} {} | Out-Null",
                 driver_name(*driver),
                 quote(&format!("{INTERFACE_OPTION}={interface}")),
+                quote(&format!("{DNS_OPTION}={}", super::dns::option_value(dns))),
                 quote(&format!("{CLUSTER_LABEL}={}", d.cluster)),
                 quote(NETWORK),
             );

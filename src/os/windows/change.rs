@@ -35,17 +35,21 @@ pub enum Change {
     CreateLoopback {
         name: String,
     },
+    /// `dns`: the DNS servers its containers get, never empty (with none the diff plans no
+    /// network and the blockers say why: `dns.rs`).
     CreateNetwork {
         driver: WindowsDriver,
         subnet: Ipv4Net,
         gateway: Ipv4Addr,
         interface: String,
+        dns: Vec<Ipv4Addr>,
     },
     RecreateNetwork {
         driver: WindowsDriver,
         subnet: Ipv4Net,
         gateway: Ipv4Addr,
         interface: String,
+        dns: Vec<Ipv4Addr>,
         why: String,
     },
     RemoveAddress {
@@ -80,6 +84,10 @@ pub enum Change {
         address: Ipv4Addr,
         purpose: String,
     },
+    /// RemoteAccess restarted after the container network was made, so RRAS takes its new
+    /// vEthernet adapter before NAT interfaces are added (Calico's node-service.ps1, Rancher's
+    /// per-host-subnet for rancher/rancher#10544; tests/winsim/BEHAVIOURS.md, inferred).
+    RestartRemoteAccess,
     InstallNat,
     /// A port mapping into the container subnet that no published port wants any more.
     DeletePortMapping {
@@ -104,8 +112,8 @@ impl std::fmt::Display for Change {
             AddFirewallRule { name, remote } => write!(f, "+ firewall rule {name} admitting {}", remote.join(", ")),
             ReplaceFirewallRule { name, remote, why } => write!(f, "~ firewall rule {name} admitting {} ({why})", remote.join(", ")),
             CreateLoopback { name } => write!(f, "+ loopback adapter {name} for the container network (devcon install netloop.inf *MSLOOP)"),
-            CreateNetwork { driver, subnet, gateway, interface } => write!(f, "+ container network {NETWORK} ({}, {subnet}, gateway {gateway}, on {interface})", driver_name(*driver)),
-            RecreateNetwork { driver, subnet, gateway, interface, why } => write!(f, "~ container network {NETWORK} ({}, {subnet}, gateway {gateway}, on {interface}), was {why}", driver_name(*driver)),
+            CreateNetwork { driver, subnet, gateway, interface, dns } => write!(f, "+ container network {NETWORK} ({}, {subnet}, gateway {gateway}, on {interface}, DNS {})", driver_name(*driver), dns_list(dns)),
+            RecreateNetwork { driver, subnet, gateway, interface, dns, why } => write!(f, "~ container network {NETWORK} ({}, {subnet}, gateway {gateway}, on {interface}, DNS {}), was {why}", driver_name(*driver), dns_list(dns)),
             RemoveAddress { ip } => write!(f, "- address {ip} on the container network's adapter"),
             AddGatewayAddress { gateway, prefix_len } => write!(f, "+ gateway {gateway}/{prefix_len} on the container network's adapter"),
             EnableForwarding { interface, .. } => write!(f, "+ IPv4 forwarding on {interface}"),
@@ -113,11 +121,20 @@ impl std::fmt::Display for Change {
             ReplaceRoute { dest, via, node, was } => write!(f, "~ route {dest} via {via} ({node}), was {was}"),
             DeleteRoute { dest, via } => write!(f, "- route {dest} via {via} (no node owns it any more)"),
             AddHostRoute { address, purpose } => write!(f, "+ {purpose} route {address}/32 on the container network's adapter"),
+            RestartRemoteAccess => write!(f, "~ restart the RemoteAccess service, so RRAS takes the new container network's adapter"),
             InstallNat => write!(f, "+ install RRAS NAT"),
             DeletePortMapping { mapping } => write!(f, "- port mapping {mapping} (no component publishes it)"),
             AddNatInterface { interface, private } => write!(f, "+ outbound NAT: {interface} as the {} side", if *private { "private" } else { "public (full)" }),
         }
     }
+}
+
+/// DNS servers as a plan shows them: `10.0.0.2, 10.0.0.3`.
+fn dns_list(dns: &[Ipv4Addr]) -> String {
+    dns.iter()
+        .map(Ipv4Addr::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub(crate) fn driver_name(d: WindowsDriver) -> &'static str {

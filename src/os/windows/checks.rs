@@ -183,6 +183,9 @@ pub fn checks(d: &DesiredHost, f: &WindowsFacts) -> Vec<Check> {
         ),
         None => Check::fail("container network", format!("{NETWORK} is missing"), UP),
     });
+    if let Some(n) = f.network(NETWORK) {
+        v.push(dns_check(d, f, &n));
+    }
     let adapter = layout.bind_if.and_then(|b| f.container_adapter(b));
     let gw = d.gateway.to_string();
     v.push(match adapter {
@@ -317,5 +320,38 @@ fn host_route(f: &WindowsFacts, addr: Ipv4Addr, purpose: &str, container: Option
             UP,
         ),
         None => Check::fail(purpose, format!("{dest} is missing"), UP),
+    }
+}
+
+/// The container network gives its containers the DNS servers rwin wants (`dns.rs`).
+fn dns_check(d: &DesiredHost, f: &WindowsFacts, n: &super::NetworkView) -> Check {
+    const NAME: &str = "container DNS";
+    let got = super::dns::option_list(n.dns_servers.as_deref());
+    match super::dns::dns_servers(d, f) {
+        Err(e) => Check::fail(
+            NAME,
+            e,
+            "Set-DnsClientServerAddress on the host's NIC, or network.windows_dns_servers in cluster.yml",
+        ),
+        Ok(want) => {
+            let want: Vec<String> = want.iter().map(|a| a.to_string()).collect();
+            if got == want {
+                Check::pass(NAME, format!("{NETWORK} gives containers {}", want.join(", ")))
+            } else {
+                Check::fail(
+                    NAME,
+                    format!(
+                        "{NETWORK} gives containers {}, should be {}",
+                        if got.is_empty() {
+                            "no DNS server".to_string()
+                        } else {
+                            got.join(", ")
+                        },
+                        want.join(", ")
+                    ),
+                    "rwin up (recreates it)",
+                )
+            }
+        }
     }
 }

@@ -227,11 +227,21 @@ pub fn diff(d: &DesiredHost, f: &WindowsFacts) -> Vec<Change> {
     let Ok(layout) = layout(d, f) else {
         return v;
     };
-    network_changes(d, f, layout, &mut v);
+    // No network without DNS servers for its containers (`dns.rs`): the blockers say why.
+    let Ok(dns) = super::dns::dns_servers(d, f) else {
+        return v;
+    };
+    network_changes(d, f, layout, dns, &mut v);
     v
 }
 
-fn network_changes(d: &DesiredHost, f: &WindowsFacts, layout: Layout, v: &mut Vec<Change>) {
+fn network_changes(
+    d: &DesiredHost,
+    f: &WindowsFacts,
+    layout: Layout,
+    dns: Vec<Ipv4Addr>,
+    v: &mut Vec<Change>,
+) {
     let route_if = layout.route_if;
     if layout.bind_if.is_none() {
         v.push(Change::CreateLoopback {
@@ -252,6 +262,7 @@ fn network_changes(d: &DesiredHost, f: &WindowsFacts, layout: Layout, v: &mut Ve
                 subnet,
                 gateway,
                 interface: interface.clone(),
+                dns,
             });
             true
         }
@@ -261,27 +272,35 @@ fn network_changes(d: &DesiredHost, f: &WindowsFacts, layout: Layout, v: &mut Ve
                 subnet.to_string(),
                 gateway.to_string(),
                 interface.as_str(),
+                dns.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
             );
             let got = (
                 n.driver.to_lowercase(),
                 n.subnet.clone().unwrap_or_default(),
                 n.gateway.clone().unwrap_or_default(),
                 n.interface.as_deref().unwrap_or(""),
+                super::dns::option_list(n.dns_servers.as_deref()),
             );
-            let differs = want.0 != got.0 || want.1 != got.1 || want.2 != got.2 || want.3 != got.3;
+            let differs = want.0 != got.0
+                || want.1 != got.1
+                || want.2 != got.2
+                || want.3 != got.3
+                || want.4 != got.4;
             if differs {
                 let why = format!(
-                    "{}, {}, gateway {}, on {}",
+                    "{}, {}, gateway {}, on {}, DNS {}",
                     got.0,
                     or_none(&got.1),
                     or_none(&got.2),
-                    or_none(got.3)
+                    or_none(got.3),
+                    or_none(&got.4.join(", "))
                 );
                 v.push(Change::RecreateNetwork {
                     driver,
                     subnet,
                     gateway,
                     interface: interface.clone(),
+                    dns,
                     why,
                 });
             }
@@ -356,6 +375,15 @@ fn network_changes(d: &DesiredHost, f: &WindowsFacts, layout: Layout, v: &mut Ve
                 purpose: purpose.to_string(),
             });
         }
+    }
+    // RRAS takes the host's interfaces when RemoteAccess starts: a network made now has a new
+    // vEthernet adapter that its NAT (and routing) do not know until RemoteAccess restarts.
+    // Code that works on real hosts restarts it after creating the network, before adding NAT
+    // interfaces (Calico's node-service.ps1, "to pick up any interface renumbering"; Rancher's
+    // per-host-subnet startup script for rancher/rancher#10544). Inferred, not documented:
+    // tests/winsim/BEHAVIOURS.md, "Routing and RRAS".
+    if new_network {
+        v.push(Change::RestartRemoteAccess);
     }
     // Published ports are RRAS NAT port mappings on the route NIC: they need NAT installed and
     // the NIC registered as its public side even without outbound NAT.
@@ -466,6 +494,9 @@ pub fn blockers(d: &DesiredHost, f: &WindowsFacts) -> Vec<String> {
         Some(_) => {}
     }
     if let Err(e) = layout(d, f) {
+        v.push(e);
+    }
+    if let Err(e) = super::dns::dns_servers(d, f) {
         v.push(e);
     }
     v

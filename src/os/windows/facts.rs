@@ -48,6 +48,10 @@ pub struct WindowsFacts {
     pub interfaces: Vec<IpInterface>,
     #[serde(deserialize_with = "many")]
     pub routes: Vec<Route>,
+    /// Get-DnsClientServerAddress -AddressFamily IPv4: each IP interface's DNS servers, as
+    /// Windows gives them (checked as IPv4 addresses where they are used: `dns.rs`).
+    #[serde(deserialize_with = "many")]
+    pub dns: Vec<DnsServers>,
     pub firewall_rule: Option<FirewallRule>,
     /// devcon.exe is where rwin looks for it (`DEVCON`): rwin can make a loopback adapter.
     pub devcon: bool,
@@ -116,6 +120,15 @@ pub struct Route {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+pub struct DnsServers {
+    pub if_index: u32,
+    /// `ServerAddresses`, in order.
+    #[serde(deserialize_with = "many")]
+    pub servers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FirewallRule {
     pub name: String,
     pub enabled: String,
@@ -135,6 +148,8 @@ pub struct NetworkView {
     pub subnet: Option<String>,
     pub gateway: Option<String>,
     pub interface: Option<String>,
+    /// Its `com.docker.network.windowsshim.dnsservers` option, as written.
+    pub dns_servers: Option<String>,
 }
 
 /// One script that prints one JSON object; read-only, and quiet about what is absent (no
@@ -178,6 +193,7 @@ $addresses = @(Get-NetIPAddress -AddressFamily IPv4 -ErrorAction SilentlyContinu
 $interfaces = @(Get-NetIPInterface -AddressFamily IPv4 -ErrorAction SilentlyContinue | ForEach-Object {{ [ordered]@{{ if_index = [int]$_.InterfaceIndex; alias = [string]$_.InterfaceAlias; forwarding = [string]$_.Forwarding }} }})
 # The routing table in use: without -PolicyStore a route saved in both stores (New-NetRoute's default) is listed twice.
 $routes = @(Get-NetRoute -AddressFamily IPv4 -PolicyStore ActiveStore -ErrorAction SilentlyContinue | ForEach-Object {{ [ordered]@{{ dest = [string]$_.DestinationPrefix; next_hop = [string]$_.NextHop; if_index = [int]$_.InterfaceIndex; metric = [int]$_.RouteMetric }} }})
+$dns = @(Get-DnsClientServerAddress -AddressFamily IPv4 -ErrorAction SilentlyContinue | ForEach-Object {{ [ordered]@{{ if_index = [int]$_.InterfaceIndex; servers = @($_.ServerAddresses) }} }})
 $rule = $null
 $fw = Get-NetFirewallRule -Name {rule} -ErrorAction SilentlyContinue
 if ($null -ne $fw) {{
@@ -214,6 +230,7 @@ if ($null -ne $docker) {{
   addresses = $addresses
   interfaces = $interfaces
   routes = $routes
+  dns = $dns
   firewall_rule = $rule
   devcon = $devcon
   nat_dump = $natDump
@@ -326,6 +343,15 @@ impl WindowsFacts {
             .or_else(|| self.adapter_by_index(if_index).map(|a| a.name.as_str()))
     }
 
+    /// The DNS servers Windows lists for interface `if_index` (empty: none, or no such
+    /// interface).
+    pub fn dns_servers(&self, if_index: u32) -> &[String] {
+        self.dns
+            .iter()
+            .find(|d| d.if_index == if_index)
+            .map_or(&[], |d| d.servers.as_slice())
+    }
+
     pub fn forwarding(&self, if_index: u32) -> Option<&str> {
         self.interfaces
             .iter()
@@ -397,6 +423,7 @@ fn network_view(v: &Value) -> Option<NetworkView> {
         interface: s(v
             .get("Options")
             .and_then(|o| o.get(super::INTERFACE_OPTION))),
+        dns_servers: s(v.get("Options").and_then(|o| o.get(super::DNS_OPTION))),
     })
 }
 

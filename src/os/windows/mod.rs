@@ -7,6 +7,7 @@ mod apply;
 mod change;
 mod checks;
 mod diff;
+mod dns;
 mod facts;
 mod host_os;
 mod image;
@@ -26,9 +27,10 @@ pub use apply::apply_script;
 pub use change::Change;
 pub use checks::checks;
 pub use diff::{blockers, diff, route_interface};
+pub use dns::dns_servers;
 pub use facts::{
-    facts_script, parse_facts, Adapter, Address, Feature, FirewallRule, IpInterface, NetworkView,
-    Route, Service, WindowsFacts,
+    facts_script, parse_facts, Adapter, Address, DnsServers, Feature, FirewallRule, IpInterface,
+    NetworkView, Route, Service, WindowsFacts,
 };
 pub use host_os::Windows;
 pub use image::select_image;
@@ -54,6 +56,9 @@ pub const NETWORK: &str = "rwin";
 pub const CLUSTER_LABEL: &str = "io.rwin.cluster";
 /// The `docker network create -o` key that binds a transparent/l2bridge network to a NIC.
 pub const INTERFACE_OPTION: &str = "com.docker.network.windowsshim.interface";
+/// The `docker network create -o` key that gives the network's containers their DNS servers,
+/// comma-separated (moby `libnetwork/drivers/windows/labels.go`, `DNSServers`).
+pub const DNS_OPTION: &str = "com.docker.network.windowsshim.dnsservers";
 /// Where Windows keeps `IPEnableRouter` (seed 000).
 pub const TCPIP_KEY: &str = r"HKLM:\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters";
 /// Where Windows keeps `CurrentBuildNumber`, `UBR` and `EditionID`.

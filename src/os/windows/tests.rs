@@ -49,11 +49,11 @@ fn desired() -> DesiredHost {
 /// available); each field follows the output its cmdlet's docs page describes. The same
 /// convergence is checked end to end against winsim by the mixed lab test (a second `up`
 /// changes nothing), which rests on winsim's sourced behaviours, not on this text.
-const CONVERGED: &str = r#"{"build":"20348","ubr":2849,"edition":"ServerStandard","features":[{"name":"RemoteAccess","install_state":"Installed"},{"name":"Routing","install_state":"Installed"}],"routing_status":"Installed","services":[{"name":"docker","status":"Running","start_type":"Automatic"},{"name":"RemoteAccess","status":"Running","start_type":"Automatic"}],"ip_enable_router":1,"reboot_pending":false,"adapters":[{"name":"Ethernet","if_index":4,"mac":"00-15-5D-01-02-01","description":"Microsoft Hyper-V Network Adapter","status":"Up"},{"name":"Ethernet 2","if_index":6,"mac":"00-15-5D-01-02-03","description":"Microsoft Hyper-V Network Adapter #2","status":"Up"},{"name":"rwin-containers","if_index":8,"mac":"02-00-4C-4F-4F-50","description":"Microsoft KM-TEST Loopback Adapter","status":"Up"},{"name":"vEthernet (rwin-containers)","if_index":14,"mac":"02-00-4C-4F-4F-50","description":"Hyper-V Virtual Ethernet Adapter","status":"Up"}],"addresses":[{"if_index":4,"ip":"192.168.1.20","prefix_length":24},{"if_index":6,"ip":"10.0.0.11","prefix_length":24},{"if_index":14,"ip":"10.42.1.1","prefix_length":24},{"if_index":1,"ip":"127.0.0.1","prefix_length":8}],"interfaces":[{"if_index":6,"alias":"Ethernet 2","forwarding":"Enabled"},{"if_index":14,"alias":"vEthernet (rwin-containers)","forwarding":"Enabled"},{"if_index":4,"alias":"Ethernet","forwarding":"Disabled"}],"routes":[{"dest":"0.0.0.0/0","next_hop":"192.168.1.1","if_index":4,"metric":0},{"dest":"10.42.0.0/24","next_hop":"10.0.0.10","if_index":6,"metric":0},{"dest":"10.42.2.0/24","next_hop":"10.0.0.12","if_index":6,"metric":0},{"dest":"10.42.1.0/24","next_hop":"0.0.0.0","if_index":14,"metric":256},{"dest":"10.42.1.1/32","next_hop":"0.0.0.0","if_index":14,"metric":256},{"dest":"169.254.169.250/32","next_hop":"0.0.0.0","if_index":14,"metric":0}],"devcon":true,"firewall_rule":{"name":"rwin-demo","enabled":"True","direction":"Inbound","action":"Allow","remote_address":["10.42.0.0/255.255.0.0","10.0.0.10","10.0.0.11","10.0.0.12"]},"nat_dump":"\r\n# ----------------------------------\r\n# NAT configuration\r\n# ----------------------------------\r\npushd routing ip nat\r\nuninstall\r\ninstall\r\nset global tcptimeoutmins=1440 udptimeoutmins=1 loglevel=ERROR\r\n\r\n#\r\n#NAT Configuration For Interface Ethernet\r\n#\r\nadd interface name=\"Ethernet\" mode=FULL\r\n\r\n#\r\n#NAT Configuration For Interface vEthernet (rwin-containers)\r\n#\r\nadd interface name=\"vEthernet (rwin-containers)\" mode=PRIVATE\r\n\r\npopd\r\n","docker_version":"{\"Client\":{\"Version\":\"24.0.7\",\"Os\":\"windows\"},\"Server\":{\"Platform\":{\"Name\":\"Mirantis Container Runtime\"},\"Version\":\"24.0.7\",\"Os\":\"windows\"}}\r\n","networks":"[\r\n    {\r\n        \"Name\": \"rwin\",\r\n        \"Id\": \"4f6a\",\r\n        \"Driver\": \"transparent\",\r\n        \"IPAM\": {\"Driver\": \"windows\", \"Config\": [{\"Subnet\": \"10.42.1.0/24\", \"Gateway\": \"10.42.1.1\"}]},\r\n        \"Options\": {\"com.docker.network.windowsshim.interface\": \"rwin-containers\", \"com.docker.network.windowsshim.hnsid\": \"A1B2\"},\r\n        \"Labels\": {\"io.rwin.cluster\": \"demo\"}\r\n    }\r\n]\r\n"}"#;
+const CONVERGED: &str = r#"{"build":"20348","ubr":2849,"edition":"ServerStandard","features":[{"name":"RemoteAccess","install_state":"Installed"},{"name":"Routing","install_state":"Installed"}],"routing_status":"Installed","services":[{"name":"docker","status":"Running","start_type":"Automatic"},{"name":"RemoteAccess","status":"Running","start_type":"Automatic"}],"ip_enable_router":1,"reboot_pending":false,"adapters":[{"name":"Ethernet","if_index":4,"mac":"00-15-5D-01-02-01","description":"Microsoft Hyper-V Network Adapter","status":"Up"},{"name":"Ethernet 2","if_index":6,"mac":"00-15-5D-01-02-03","description":"Microsoft Hyper-V Network Adapter #2","status":"Up"},{"name":"rwin-containers","if_index":8,"mac":"02-00-4C-4F-4F-50","description":"Microsoft KM-TEST Loopback Adapter","status":"Up"},{"name":"vEthernet (rwin-containers)","if_index":14,"mac":"02-00-4C-4F-4F-50","description":"Hyper-V Virtual Ethernet Adapter","status":"Up"}],"addresses":[{"if_index":4,"ip":"192.168.1.20","prefix_length":24},{"if_index":6,"ip":"10.0.0.11","prefix_length":24},{"if_index":14,"ip":"10.42.1.1","prefix_length":24},{"if_index":1,"ip":"127.0.0.1","prefix_length":8}],"interfaces":[{"if_index":6,"alias":"Ethernet 2","forwarding":"Enabled"},{"if_index":14,"alias":"vEthernet (rwin-containers)","forwarding":"Enabled"},{"if_index":4,"alias":"Ethernet","forwarding":"Disabled"}],"routes":[{"dest":"0.0.0.0/0","next_hop":"192.168.1.1","if_index":4,"metric":0},{"dest":"10.42.0.0/24","next_hop":"10.0.0.10","if_index":6,"metric":0},{"dest":"10.42.2.0/24","next_hop":"10.0.0.12","if_index":6,"metric":0},{"dest":"10.42.1.0/24","next_hop":"0.0.0.0","if_index":14,"metric":256},{"dest":"10.42.1.1/32","next_hop":"0.0.0.0","if_index":14,"metric":256},{"dest":"169.254.169.250/32","next_hop":"0.0.0.0","if_index":14,"metric":0}],"dns":[{"if_index":4,"servers":["192.168.1.2","192.168.1.3"]},{"if_index":6,"servers":[]},{"if_index":14,"servers":[]},{"if_index":1,"servers":[]}],"devcon":true,"firewall_rule":{"name":"rwin-demo","enabled":"True","direction":"Inbound","action":"Allow","remote_address":["10.42.0.0/255.255.0.0","10.0.0.10","10.0.0.11","10.0.0.12"]},"nat_dump":"\r\n# ----------------------------------\r\n# NAT configuration\r\n# ----------------------------------\r\npushd routing ip nat\r\nuninstall\r\ninstall\r\nset global tcptimeoutmins=1440 udptimeoutmins=1 loglevel=ERROR\r\n\r\n#\r\n#NAT Configuration For Interface Ethernet\r\n#\r\nadd interface name=\"Ethernet\" mode=FULL\r\n\r\n#\r\n#NAT Configuration For Interface vEthernet (rwin-containers)\r\n#\r\nadd interface name=\"vEthernet (rwin-containers)\" mode=PRIVATE\r\n\r\npopd\r\n","docker_version":"{\"Client\":{\"Version\":\"24.0.7\",\"Os\":\"windows\"},\"Server\":{\"Platform\":{\"Name\":\"Mirantis Container Runtime\"},\"Version\":\"24.0.7\",\"Os\":\"windows\"}}\r\n","networks":"[\r\n    {\r\n        \"Name\": \"rwin\",\r\n        \"Id\": \"4f6a\",\r\n        \"Driver\": \"transparent\",\r\n        \"IPAM\": {\"Driver\": \"windows\", \"Config\": [{\"Subnet\": \"10.42.1.0/24\", \"Gateway\": \"10.42.1.1\"}]},\r\n        \"Options\": {\"com.docker.network.windowsshim.interface\": \"rwin-containers\", \"com.docker.network.windowsshim.dnsservers\": \"192.168.1.2,192.168.1.3\", \"com.docker.network.windowsshim.hnsid\": \"A1B2\"},\r\n        \"Labels\": {\"io.rwin.cluster\": \"demo\"}\r\n    }\r\n]\r\n"}"#;
 
 /// A fresh Server 2019 host: Docker installed, nothing else. `features` comes as one object
 /// and `routes` in 5.1's `{value, Count}` wrapping, as ConvertTo-Json sometimes prints them.
-const FRESH: &str = r#"{"build":"17763","ubr":6414,"edition":"ServerDatacenter","features":{"name":"RemoteAccess","install_state":"Available"},"routing_status":null,"services":[{"name":"docker","status":"Running","start_type":"Automatic"}],"ip_enable_router":0,"reboot_pending":false,"adapters":[{"name":"Ethernet 2","if_index":6,"mac":"00-15-5D-01-02-03","description":"Intel(R) 82574L","status":"Up"}],"addresses":[{"if_index":6,"ip":"10.0.0.11","prefix_length":24}],"interfaces":[{"if_index":6,"alias":"Ethernet 2","forwarding":"Disabled"}],"routes":{"value":[{"dest":"0.0.0.0/0","next_hop":"10.0.0.1","if_index":6,"metric":0}],"Count":1},"devcon":true,"firewall_rule":null,"nat_dump":null,"docker_version":"{\"Client\":{\"Version\":\"20.10.9\"},\"Server\":{\"Version\":\"20.10.9\"}}","networks":null}"#;
+const FRESH: &str = r#"{"build":"17763","ubr":6414,"edition":"ServerDatacenter","features":{"name":"RemoteAccess","install_state":"Available"},"routing_status":null,"services":[{"name":"docker","status":"Running","start_type":"Automatic"}],"ip_enable_router":0,"reboot_pending":false,"adapters":[{"name":"Ethernet 2","if_index":6,"mac":"00-15-5D-01-02-03","description":"Intel(R) 82574L","status":"Up"}],"addresses":[{"if_index":6,"ip":"10.0.0.11","prefix_length":24}],"interfaces":[{"if_index":6,"alias":"Ethernet 2","forwarding":"Disabled"}],"routes":{"value":[{"dest":"0.0.0.0/0","next_hop":"10.0.0.1","if_index":6,"metric":0}],"Count":1},"dns":{"if_index":6,"servers":"10.0.0.2"},"devcon":true,"firewall_rule":null,"nat_dump":null,"docker_version":"{\"Client\":{\"Version\":\"20.10.9\"},\"Server\":{\"Version\":\"20.10.9\"}}","networks":null}"#;
 
 fn facts(s: &str) -> WindowsFacts {
     parse_facts(s).unwrap()
@@ -159,19 +159,30 @@ fn fresh_host_gets_every_change_in_apply_order() {
             "+ IPEnableRouter=1 (persisted; full effect after a reboot: rwin does it only with --allow-reboot)",
             "+ firewall rule rwin-demo admitting 10.42.0.0/16, 10.0.0.10, 10.0.0.11, 10.0.0.12",
             "+ loopback adapter rwin-containers for the container network (devcon install netloop.inf *MSLOOP)",
-            "+ container network rwin (transparent, 10.42.1.0/24, gateway 10.42.1.1, on rwin-containers)",
+            "+ container network rwin (transparent, 10.42.1.0/24, gateway 10.42.1.1, on rwin-containers, DNS 10.0.0.2)",
             "+ gateway 10.42.1.1/24 on the container network's adapter",
             "+ IPv4 forwarding on Ethernet 2",
             "+ IPv4 forwarding on vEthernet (rwin-containers)",
             "+ route 10.42.0.0/24 via 10.0.0.10 (lin1)",
             "+ route 10.42.2.0/24 via 10.0.0.12 (win2)",
             "+ metadata route 169.254.169.250/32 on the container network's adapter",
+            "~ restart the RemoteAccess service, so RRAS takes the new container network's adapter",
             "+ install RRAS NAT",
             "+ outbound NAT: Ethernet 2 as the public (full) side",
             "+ outbound NAT: vEthernet (rwin-containers) as the private side",
         ]
     );
     assert!(blockers(&d, &f).is_empty());
+    // The restart comes once the new adapter exists (the script waits for HNS to make it)
+    // and before NAT takes its interfaces.
+    let script = apply_script(&d, &diff(&d, &f));
+    let at = |needle: &str| {
+        script
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle} in\n{script}"))
+    };
+    assert!(at("$cai = [int]$ca.ifIndex") < at("Restart-Service -Name 'RemoteAccess'"));
+    assert!(at("Restart-Service -Name 'RemoteAccess'") < at("netsh routing ip nat install"));
 }
 
 #[test]
@@ -221,13 +232,14 @@ fn changed_network_is_recreated_with_everything_on_its_new_adapter() {
     d.windows.driver = crate::config::WindowsDriver::L2bridge;
     let changes = diff(&d, &facts(CONVERGED));
     assert!(
-        matches!(&changes[0], Change::RecreateNetwork { why, .. } if why == "transparent, 10.42.1.0/24, gateway 10.42.1.1, on rwin-containers"),
+        matches!(&changes[0], Change::RecreateNetwork { why, .. } if why == "transparent, 10.42.1.0/24, gateway 10.42.1.1, on rwin-containers, DNS 192.168.1.2, 192.168.1.3"),
         "{changes:?}"
     );
     assert!(changes
         .iter()
         .any(|c| matches!(c, Change::AddHostRoute { .. })));
     assert!(changes.iter().any(|c| matches!(c, Change::ReplaceRoute { was, .. } if was.ends_with("re-added with the new network"))));
+    assert!(changes.contains(&Change::RestartRemoteAccess));
 }
 
 #[test]
@@ -371,7 +383,7 @@ fn a_route_interface_with_a_typographic_quote_is_quoted_whole() {
 /// Seed 001's layout: the route NIC ("Ethernet", 10.0.0.11, default route) keeps its address,
 /// and the transparent network goes on a second NIC of its own ("Ethernet 2", DHCP, so it has
 /// only an APIPA address).
-const TWO_NICS: &str = r#"{"build":"20348","ubr":1,"edition":"ServerStandard","features":[{"name":"RemoteAccess","install_state":"Installed"},{"name":"Routing","install_state":"Installed"}],"routing_status":"Installed","services":[{"name":"docker","status":"Running","start_type":"Automatic"},{"name":"RemoteAccess","status":"Running","start_type":"Automatic"}],"ip_enable_router":1,"reboot_pending":false,"adapters":[{"name":"Ethernet","if_index":4,"mac":"00-15-5D-01-02-01","description":"Microsoft Hyper-V Network Adapter","status":"Up"},{"name":"Ethernet 2","if_index":6,"mac":"00-15-5D-01-02-03","description":"Microsoft Hyper-V Network Adapter #2","status":"Up"}],"addresses":[{"if_index":4,"ip":"10.0.0.11","prefix_length":24},{"if_index":6,"ip":"169.254.20.7","prefix_length":16}],"interfaces":[{"if_index":4,"alias":"Ethernet","forwarding":"Disabled"},{"if_index":6,"alias":"Ethernet 2","forwarding":"Disabled"}],"routes":[{"dest":"0.0.0.0/0","next_hop":"10.0.0.1","if_index":4,"metric":0}],"firewall_rule":null,"nat_dump":null,"docker_version":"{\"Client\":{\"Version\":\"24.0.7\"},\"Server\":{\"Version\":\"24.0.7\"}}","networks":null}"#;
+const TWO_NICS: &str = r#"{"build":"20348","ubr":1,"edition":"ServerStandard","features":[{"name":"RemoteAccess","install_state":"Installed"},{"name":"Routing","install_state":"Installed"}],"routing_status":"Installed","services":[{"name":"docker","status":"Running","start_type":"Automatic"},{"name":"RemoteAccess","status":"Running","start_type":"Automatic"}],"ip_enable_router":1,"reboot_pending":false,"adapters":[{"name":"Ethernet","if_index":4,"mac":"00-15-5D-01-02-01","description":"Microsoft Hyper-V Network Adapter","status":"Up"},{"name":"Ethernet 2","if_index":6,"mac":"00-15-5D-01-02-03","description":"Microsoft Hyper-V Network Adapter #2","status":"Up"}],"addresses":[{"if_index":4,"ip":"10.0.0.11","prefix_length":24},{"if_index":6,"ip":"169.254.20.7","prefix_length":16}],"interfaces":[{"if_index":4,"alias":"Ethernet","forwarding":"Disabled"},{"if_index":6,"alias":"Ethernet 2","forwarding":"Disabled"}],"routes":[{"dest":"0.0.0.0/0","next_hop":"10.0.0.1","if_index":4,"metric":0}],"dns":[{"if_index":4,"servers":["10.0.0.2"]},{"if_index":6,"servers":[]}],"firewall_rule":null,"nat_dump":null,"docker_version":"{\"Client\":{\"Version\":\"24.0.7\"},\"Server\":{\"Version\":\"24.0.7\"}}","networks":null}"#;
 
 fn on_own_nic(nic: &str) -> DesiredHost {
     let mut d = desired();
@@ -386,7 +398,7 @@ fn the_container_network_goes_on_a_nic_of_its_own_and_nat_public_is_the_route_si
     assert!(blockers(&d, &f).is_empty(), "{:?}", blockers(&d, &f));
     let shown: Vec<String> = diff(&d, &f).iter().map(|c| c.to_string()).collect();
     for want in [
-        "+ container network rwin (transparent, 10.42.1.0/24, gateway 10.42.1.1, on Ethernet 2)",
+        "+ container network rwin (transparent, 10.42.1.0/24, gateway 10.42.1.1, on Ethernet 2, DNS 10.0.0.2)",
         "+ IPv4 forwarding on Ethernet",
         "+ IPv4 forwarding on vEthernet (Ethernet 2)",
         "+ outbound NAT: Ethernet as the public (full) side",
@@ -446,6 +458,7 @@ fn a_line_break_in_host_text_stays_inside_the_comment() {
         subnet: "10.42.1.0/24".parse().unwrap(),
         gateway: "10.42.1.1".parse().unwrap(),
         interface: evil.into(),
+        dns: vec!["10.0.0.2".parse().unwrap()],
     }];
     let script = apply_script(&desired(), &changes);
     let lines: Vec<&str> = script.lines().collect();
@@ -455,11 +468,98 @@ fn a_line_break_in_host_text_stays_inside_the_comment() {
         .expect("the step's comment");
     assert_eq!(
         lines[at],
-        "# + container network rwin (transparent, 10.42.1.0/24, gateway 10.42.1.1, on Ethernet Remove-Item -Recurse C:\\  x)"
+        "# + container network rwin (transparent, 10.42.1.0/24, gateway 10.42.1.1, on Ethernet Remove-Item -Recurse C:\\  x, DNS 10.0.0.2)"
     );
     // The statement after the comment is the step's own (the name inside it is quoted).
     assert!(
         lines[at + 1].starts_with("docker network create"),
         "{script}"
+    );
+}
+
+/// The container network's DNS servers: the default route's interface's (the host's outbound
+/// side), else the route NIC's; `network.windows_dns_servers` wins; none, or a server that is
+/// not IPv4, is a blocker and no network is planned (a network without them leaves its
+/// containers without DNS: tests/winsim/BEHAVIOURS.md).
+#[test]
+fn the_network_carries_the_hosts_dns_servers_or_a_blocker_says_why_not() {
+    let (d, f) = (desired(), facts(CONVERGED));
+    let ip = |s: &str| s.parse::<std::net::Ipv4Addr>().unwrap();
+    assert_eq!(
+        dns_servers(&d, &f),
+        Ok(vec![ip("192.168.1.2"), ip("192.168.1.3")])
+    );
+    // No default route: the route NIC's.
+    let mut g = facts(CONVERGED);
+    g.routes.retain(|r| r.dest != "0.0.0.0/0");
+    g.dns[1].servers = vec!["10.0.0.2".into()];
+    assert_eq!(dns_servers(&d, &g), Ok(vec![ip("10.0.0.2")]));
+    // cluster.yml's list wins.
+    let mut set = desired();
+    set.windows.dns_servers = Some(vec![ip("10.9.9.9")]);
+    assert_eq!(dns_servers(&set, &f), Ok(vec![ip("10.9.9.9")]));
+    let changes = diff(&set, &f);
+    assert!(
+        matches!(&changes[0], Change::RecreateNetwork { dns, why, .. } if *dns == [ip("10.9.9.9")] && why.ends_with("DNS 192.168.1.2, 192.168.1.3")),
+        "{changes:?}"
+    );
+    // None anywhere: a blocker naming the fix, and no network in the plan.
+    let mut none = facts(FRESH);
+    none.dns.clear();
+    let b = blockers(&d, &none);
+    assert!(
+        b.iter().any(
+            |e| e.starts_with("no DNS servers to give the container network")
+                && e.contains("\"Ethernet 2\" has none")
+                && e.contains("network.windows_dns_servers")
+        ),
+        "{b:?}"
+    );
+    assert!(!diff(&d, &none).iter().any(|c| matches!(
+        c,
+        Change::CreateNetwork { .. } | Change::RecreateNetwork { .. }
+    )));
+    // Windows answering something else than IPv4 is refused, not passed on.
+    let mut odd = facts(FRESH);
+    odd.dns[0].servers = vec!["fec0:0:0:ffff::1".into()];
+    let b = blockers(&d, &odd);
+    assert!(
+        b.iter().any(|e| e.contains(
+            "\"Ethernet 2\" has the DNS server \"fec0:0:0:ffff::1\", which is not an IPv4 address"
+        )),
+        "{b:?}"
+    );
+    // The apply script passes them as the network's option, quoted.
+    let script = apply_script(&d, &diff(&d, &facts(FRESH)));
+    assert!(
+        script.contains(" -o 'com.docker.network.windowsshim.dnsservers=10.0.0.2' "),
+        "{script}"
+    );
+}
+
+/// doctor says when the network gives its containers other DNS servers, or none.
+#[test]
+fn doctor_checks_the_networks_dns_servers() {
+    let d = desired();
+    let mut f = facts(CONVERGED);
+    let dns = |f: &WindowsFacts| {
+        checks(&d, f)
+            .into_iter()
+            .find(|c| c.name == "container DNS")
+            .unwrap()
+    };
+    assert_eq!(dns(&f).status, Status::Pass);
+    f.networks[0]["Options"]
+        .as_object_mut()
+        .unwrap()
+        .remove("com.docker.network.windowsshim.dnsservers");
+    let c = dns(&f);
+    assert_eq!(
+        (c.status, c.detail.as_str(), c.fix.as_str()),
+        (
+            Status::Fail,
+            "rwin gives containers no DNS server, should be 192.168.1.2, 192.168.1.3",
+            "rwin up (recreates it)"
+        )
     );
 }

@@ -227,6 +227,7 @@ impl Effects {
                 addresses: vec![("10.0.0.11".into(), 24)],
                 gateway: Some("10.0.0.1".into()),
                 connected: vec!["10.0.0.0/24".into()],
+                dns: vec!["10.0.0.2".into()],
             };
         }
         let json = |args: &[&str]| -> serde_json::Value {
@@ -278,6 +279,7 @@ impl Effects {
             addresses,
             gateway,
             connected,
+            dns: name_servers(&std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default()),
         }
     }
 }
@@ -296,4 +298,15 @@ pub fn windows_mac(linux: &str) -> Option<String> {
 /// The MAC in `ip -j link show dev D`'s answer, in Windows' form.
 pub fn mac_of_link(link: &serde_json::Value) -> Option<String> {
     link[0]["address"].as_str().and_then(windows_mac)
+}
+
+/// The IPv4 `nameserver` lines of a resolv.conf, in order.
+fn name_servers(resolv_conf: &str) -> Vec<String> {
+    resolv_conf
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("nameserver"))
+        .map(str::trim)
+        .filter(|a| a.parse::<std::net::Ipv4Addr>().is_ok())
+        .map(str::to_string)
+        .collect()
 }

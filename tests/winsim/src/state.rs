@@ -52,6 +52,10 @@ pub struct Adapter {
     /// The Plug and Play device instance ID of a device devcon.exe created (`ROOT\NET\0000`).
     #[serde(default)]
     pub instance_id: Option<String>,
+    /// The IPv4 DNS servers of the adapter's IP interface, in order (Get-DnsClientServerAddress's
+    /// `ServerAddresses`). A vEthernet adapter takes its NIC's when a vSwitch binds the NIC.
+    #[serde(default)]
+    pub dns_servers: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -265,6 +269,18 @@ pub struct WinState {
     /// `auditing` is on.
     #[serde(default)]
     pub script_block_events: Vec<String>,
+    /// The IP interfaces (ifIndex) there were when RemoteAccess last started: RRAS's NAT knows
+    /// only these until RemoteAccess starts again (an interface made later, such as a new
+    /// container network's vEthernet adapter, is not known to it; **inferred**, BEHAVIOURS.md).
+    /// `None`: RemoteAccess has not started under winsim (a state set up by hand): every IP
+    /// interface counts as known.
+    #[serde(default)]
+    pub rras_interfaces: Option<Vec<u32>>,
+    /// The IPv4 DNS servers of each container winsim's docker made on a transparent or
+    /// l2bridge network, by container name: what Get-DnsClientServerAddress inside it would
+    /// list (native/docker.rs). Empty: the container has none.
+    #[serde(default)]
+    pub container_dns: BTreeMap<String, Vec<String>>,
 }
 
 fn default_account() -> String {
@@ -291,6 +307,8 @@ pub struct NetSnapshot {
     pub addresses: Vec<(String, u8)>,
     pub gateway: Option<String>,
     pub connected: Vec<String>,
+    /// The namespace's IPv4 name servers (`nameserver` lines of /etc/resolv.conf).
+    pub dns: Vec<String>,
 }
 
 impl WinState {
@@ -408,6 +426,7 @@ impl WinState {
             ip_bound: true,
             ready_at_ms: None,
             instance_id: None,
+            dns_servers: net.dns.clone(),
         };
         let loopback = Adapter {
             name: "Loopback Pseudo-Interface 1".into(),
@@ -422,6 +441,7 @@ impl WinState {
             ip_bound: true,
             ready_at_ms: None,
             instance_id: None,
+            dns_servers: Vec::new(),
         };
         let mut addresses = vec![IpAddress {
             if_index: 1,
@@ -505,6 +525,8 @@ impl WinState {
             auditing: false,
             process_events: Vec::new(),
             script_block_events: Vec::new(),
+            rras_interfaces: None,
+            container_dns: BTreeMap::new(),
         };
         // The account winsim serves has logged on before.
         fresh.put_profile(&default_account());
@@ -595,6 +617,26 @@ impl WinState {
                 .services
                 .iter()
                 .any(|s| s.name.eq_ignore_ascii_case("RemoteAccess") && s.status == "Running")
+    }
+
+    /// RemoteAccess has (re)started: RRAS takes the IP interfaces there are now.
+    pub fn rras_started(&mut self) {
+        let now = now_ms();
+        self.rras_interfaces = Some(
+            self.adapters
+                .iter()
+                .filter(|a| a.is_ip_interface(now))
+                .map(|a| a.if_index)
+                .collect(),
+        );
+    }
+
+    /// True when RRAS knows the IP interface `if_index` (it was there when RemoteAccess last
+    /// started).
+    pub fn rras_knows(&self, if_index: u32) -> bool {
+        self.rras_interfaces
+            .as_ref()
+            .is_none_or(|known| known.contains(&if_index))
     }
 
     pub fn next_if_index(&self) -> u32 {

@@ -139,13 +139,14 @@ fn routing_setup_persists_and_asks_for_the_namespace_commands() {
     let (h, d) = host();
     let script = "$ErrorActionPreference = 'Stop'
 Install-WindowsFeature -Name RemoteAccess,Routing -IncludeManagementTools | Out-Null
-Install-RemoteAccess -VpnType RoutingOnly
+Install-RemoteAccess -VpnType RoutingOnly -Confirm:$false
 Set-ItemProperty -Path HKLM:\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters -Name IPEnableRouter -Value 1 -Type DWord
 docker network create -d transparent --subnet 10.42.3.0/24 --gateway 10.42.3.1 -o com.docker.network.windowsshim.interface=Ethernet --label rwin=1 podnet | Out-Null
 if ($LASTEXITCODE -ne 0) { throw 'network' }
 $i = (Get-NetAdapter | Where-Object { $_.Name -eq 'vEthernet (Ethernet)' }).ifIndex
 New-NetIPAddress -InterfaceIndex $i -IPAddress 10.42.3.1 -PrefixLength 24 | Out-Null
 New-NetRoute -DestinationPrefix 10.42.2.0/24 -InterfaceIndex $i -NextHop 10.0.0.12 | Out-Null
+Restart-Service -Name RemoteAccess
 netsh routing ip nat install
 netsh routing ip nat add interface \"vEthernet (Ethernet)\" full
 sc.exe create rwin-agent binPath= \"C:\\rwin\\agent.exe --x\" start= auto depend= docker | Out-Null
@@ -455,7 +456,7 @@ fn nat_port_mappings_are_dumped_made_dnat_and_deleted() {
     // RRAS NAT runs in RRAS: configured routing-only and running.
     let setup =
         "Install-WindowsFeature -Name RemoteAccess, Routing -IncludeManagementTools | Out-Null
-Install-RemoteAccess -VpnType RoutingOnly
+Install-RemoteAccess -VpnType RoutingOnly -Confirm:$false
 Start-Service -Name RemoteAccess
 netsh routing ip nat install | Out-Null
 netsh routing ip nat add interface 'Ethernet' full | Out-Null

@@ -197,6 +197,8 @@ fn rras(st: &mut WinState) {
         failure_actions: None,
         delete_pending: false,
     });
+    // RemoteAccess started with the interfaces the host has now.
+    st.rras_started();
 }
 
 /// Behaviour: `netsh routing ip nat` needs RRAS configured and running; NAT interfaces are IP
@@ -224,6 +226,9 @@ fn netsh_nat_needs_rras_running_takes_ip_interfaces_with_one_mode_and_dumps_a_sc
         "0\r\n"
     );
     assert_eq!(ok(&h, CREATE_ON_ETHERNET), "0\r\n");
+    // The vEthernet adapter came after RemoteAccess started: RRAS takes it once RemoteAccess
+    // restarts (its own test below).
+    ok(&h, "Restart-Service -Name 'RemoteAccess'");
     // The vSwitch took Ethernet's TCP/IP: it is no IP interface for RRAS any more.
     let out = ok(
         &h,
@@ -322,6 +327,184 @@ fn devcon_installs_a_dhcp_loopback_adapter_only_where_the_tool_is() {
     assert!(!adapters(&h).contains("Loopback"));
 }
 
+/// Behaviour: Get-DnsClientServerAddress lists every IP interface with its DNS servers (the
+/// Loopback Pseudo-Interface with none); a vEthernet adapter takes its NIC's, a loopback
+/// adapter devcon made (DHCP, no DHCP server) has none. winsim models IPv4 only.
+#[test]
+fn get_dnsclientserveraddress_lists_each_ip_interfaces_dns_servers() {
+    let (h, _d) = host("dns-client", |st| {
+        st.vswitch_ms = 0;
+        put_devcon(st);
+    });
+    let list = |h: &Host| {
+        rows(
+            h,
+            "Get-DnsClientServerAddress -AddressFamily IPv4",
+            &["InterfaceAlias", "InterfaceIndex", "ServerAddresses"],
+        )
+    };
+    assert_eq!(
+        list(&h),
+        "Loopback Pseudo-Interface 1|1|\r\nEthernet|6|10.0.0.2\r\n"
+    );
+    let (_, err, code) = run(&h, "Get-DnsClientServerAddress");
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("winsim: unsupported Get-DnsClientServerAddress without -AddressFamily IPv4"),
+        "{err}"
+    );
+    ok(
+        &h,
+        &format!("& '{DEVCON}' install 'C:\\Windows\\inf\\netloop.inf' '*MSLOOP' | Out-Null"),
+    );
+    ok(&h, CREATE_ON_ETHERNET);
+    assert_eq!(
+        list(&h),
+        "Loopback Pseudo-Interface 1|1|\r\nEthernet 2|7|\r\nvEthernet (Ethernet)|8|10.0.0.2\r\n"
+    );
+}
+
+/// Behaviour: `docker network create -o com.docker.network.windowsshim.dnsservers=A,B` keeps
+/// the option (network inspect shows it), and a container on the network gets those DNS
+/// servers; on a transparent network created without it a container has no DNS server.
+#[test]
+fn a_container_on_a_transparent_network_has_the_networks_dns_servers_or_none() {
+    let (h, _d) = host("container-dns", |st| st.vswitch_ms = 0);
+    let options = |h: &Host| {
+        let out = ok(h, "docker network inspect rwin | Out-String");
+        let v: serde_json::Value = serde_json::from_str(&out).expect("inspect's JSON");
+        v[0]["Options"].clone()
+    };
+    let container_dns = |h: &Host, name: &str| {
+        WinState::load(&h.state_path)
+            .expect("state")
+            .container_dns
+            .get(name)
+            .cloned()
+    };
+    ok(&h, CREATE_ON_ETHERNET);
+    assert_eq!(
+        options(&h),
+        serde_json::json!({"com.docker.network.windowsshim.interface": "Ethernet"})
+    );
+    ok(
+        &h,
+        "docker run -d --name c1 --network rwin busybox:1 ping /t 127.0.0.1 | Out-Null",
+    );
+    assert_eq!(
+        container_dns(&h, "c1"),
+        Some(Vec::new()),
+        "no DNS server at all"
+    );
+    ok(
+        &h,
+        "docker rm -f c1 | Out-Null\ndocker network rm rwin | Out-Null",
+    );
+    assert_eq!(container_dns(&h, "c1"), None);
+    ok(&h, "docker network create -d transparent --subnet 10.42.1.0/24 --gateway 10.42.1.1 -o 'com.docker.network.windowsshim.interface=Ethernet' -o 'com.docker.network.windowsshim.dnsservers=10.0.0.2,10.0.0.3' rwin | Out-Null");
+    assert_eq!(
+        options(&h)["com.docker.network.windowsshim.dnsservers"],
+        "10.0.0.2,10.0.0.3"
+    );
+    ok(
+        &h,
+        "docker run -d --name c2 --network rwin busybox:1 ping /t 127.0.0.1 | Out-Null",
+    );
+    assert_eq!(
+        container_dns(&h, "c2"),
+        Some(vec!["10.0.0.2".to_string(), "10.0.0.3".to_string()])
+    );
+    // The namespace's Linux container is given the same servers.
+    let log = h.fx.log.lock().expect("the effects log").clone();
+    let run = log
+        .iter()
+        .find(|argv| argv.contains(&"c2".to_string()))
+        .expect("c2's docker run");
+    assert!(
+        run.windows(4)
+            .any(|w| w == ["--dns", "10.0.0.2", "--dns", "10.0.0.3"]),
+        "{run:?}"
+    );
+}
+
+/// Behaviour (**inferred**, BEHAVIOURS.md): RRAS NAT knows the IP interfaces there were when
+/// RemoteAccess last started; one made afterwards (a new container network's vEthernet
+/// adapter) is "not known" to `netsh routing ip nat` until RemoteAccess restarts.
+#[test]
+fn nat_takes_an_interface_made_after_remoteaccess_started_only_after_a_restart() {
+    let (h, _d) = host("nat-restart", |st| {
+        rras(st);
+        st.vswitch_ms = 0;
+        put_devcon(st);
+    });
+    ok(&h, "netsh routing ip nat install | Out-Null");
+    ok(
+        &h,
+        &format!("& '{DEVCON}' install 'C:\\Windows\\inf\\netloop.inf' '*MSLOOP' | Out-Null"),
+    );
+    ok(&h, "docker network create -d transparent --subnet 10.42.1.0/24 --gateway 10.42.1.1 -o 'com.docker.network.windowsshim.interface=Ethernet 2' rwin | Out-Null");
+    let add = "netsh routing ip nat add interface 'vEthernet (Ethernet 2)' private\n$LASTEXITCODE";
+    assert_eq!(
+        ok(&h, add),
+        "The interface vEthernet (Ethernet 2) is not known.\r\n1\r\n"
+    );
+    // Interfaces RRAS knew are unaffected.
+    assert_eq!(
+        ok(
+            &h,
+            "netsh routing ip nat add interface 'Ethernet' full\n$LASTEXITCODE"
+        ),
+        "0\r\n"
+    );
+    ok(&h, "Restart-Service -Name 'RemoteAccess'");
+    assert_eq!(ok(&h, add), "0\r\n");
+    assert_eq!(
+        rows(&h, "Get-Service -Name 'RemoteAccess'", &["Status"]),
+        "Running\r\n"
+    );
+}
+
+/// Behaviour: Install-RemoteAccess asks to confirm before configuring RRAS (its ConfirmImpact
+/// is at the default $ConfirmPreference), and powershell.exe -NonInteractive cannot prompt: the
+/// cmdlet fails without acting, a statement-terminating error that -ErrorAction does not reach.
+/// `-Confirm:$false`, or $ConfirmPreference 'None', lets it run.
+#[test]
+fn install_remoteaccess_asks_to_confirm_which_a_noninteractive_host_cannot() {
+    let (h, _d) = host("confirm", |st| {
+        st.features
+            .insert("RemoteAccess".into(), "Installed".into());
+        st.features.insert("Routing".into(), "Installed".into());
+    });
+    let routing = |h: &Host| ok(h, "(Get-RemoteAccess).RoutingStatus");
+    let (out, err, code) = run(
+        &h,
+        "Install-RemoteAccess -VpnType RoutingOnly -ErrorAction SilentlyContinue\n'after'",
+    );
+    assert_eq!((out.as_str(), code), ("after\r\n", 0));
+    assert!(
+        err.starts_with("Install-RemoteAccess : Windows PowerShell is in NonInteractive mode. Read and Prompt functionality is not available."),
+        "{err}"
+    );
+    assert_eq!(routing(&h), "Uninstalled\r\n");
+    let (out, err, code) = run(
+        &h,
+        "$ErrorActionPreference = 'Stop'\nInstall-RemoteAccess -VpnType RoutingOnly\n'after'",
+    );
+    assert_eq!((out.as_str(), code), ("", 1), "{err}");
+    assert_eq!(routing(&h), "Uninstalled\r\n");
+    ok(
+        &h,
+        "$ConfirmPreference = 'None'\nInstall-RemoteAccess -VpnType RoutingOnly",
+    );
+    assert_eq!(routing(&h), "Installed\r\n");
+    ok(&h, "Uninstall-RemoteAccess -Force");
+    ok(
+        &h,
+        "Install-RemoteAccess -VpnType RoutingOnly -Confirm:$false",
+    );
+    assert_eq!(routing(&h), "Installed\r\n");
+}
+
 /// rwin's facts, diff and apply once; the apply's (stdout, stderr, code).
 fn rwin_apply(h: &Host, d: &DesiredHost) -> (String, String, i32) {
     let (out, err, code) = run(h, &facts_script(d));
@@ -409,5 +592,92 @@ fn rwin_repairs_a_stopped_remoteaccess_whose_nat_interfaces_exist() {
     assert_eq!(
         code, 0,
         "the repair after RemoteAccess was stopped\nstdout:\n{out}\nstderr:\n{err}"
+    );
+}
+
+/// The container network's options as `docker network inspect` shows them.
+fn network_options(h: &Host) -> serde_json::Value {
+    let out = ok(h, "docker network inspect rwin | Out-String");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("inspect's JSON");
+    v[0]["Options"].clone()
+}
+
+/// The DNS servers a container started on rwin's network has.
+fn dns_of_a_container(h: &Host) -> Option<Vec<String>> {
+    ok(
+        h,
+        "docker run -d --name probe --network rwin busybox:1 ping /t 127.0.0.1 | Out-Null",
+    );
+    WinState::load(&h.state_path)
+        .expect("state")
+        .container_dns
+        .get("probe")
+        .cloned()
+}
+
+/// rwin's container network carries the host's own DNS servers (those of the interface its
+/// default route leaves by): on a transparent network without them a container has no DNS
+/// server at all (rancher/rancher#11419; BEHAVIOURS.md).
+#[test]
+fn rwin_gives_the_container_network_the_hosts_dns_servers() {
+    let (h, _d) = host("rwin-dns", |st| {
+        rras(st);
+        put_devcon(st);
+        st.vswitch_ms = 0;
+    });
+    let (out, err, code) = rwin_apply(&h, &desired(false));
+    assert_eq!(code, 0, "apply\nstdout:\n{out}\nstderr:\n{err}");
+    let dns = dns_of_a_container(&h);
+    assert!(
+        dns.as_deref() == Some(&["10.0.0.2".to_string()][..]),
+        "a container on rwin's network must have the host's DNS server 10.0.0.2, it has {dns:?}; the network's options: {}",
+        network_options(&h)
+    );
+}
+
+/// A container network an earlier rwin made without DNS servers is recreated with them.
+#[test]
+fn rwin_recreates_a_container_network_that_has_no_dns_servers() {
+    let (h, _d) = host("rwin-dns-again", |st| {
+        rras(st);
+        put_devcon(st);
+        st.vswitch_ms = 0;
+    });
+    ok(&h, &format!("& '{DEVCON}' install 'C:\\Windows\\inf\\netloop.inf' '*MSLOOP' | Out-Null\nRename-NetAdapter -Name 'Ethernet 2' -NewName 'rwin-containers'\ndocker network create -d transparent --subnet 10.42.1.0/24 --gateway 10.42.1.1 -o 'com.docker.network.windowsshim.interface=rwin-containers' --label 'io.rwin.cluster=demo' rwin | Out-Null"));
+    let (out, err, code) = rwin_apply(&h, &desired(false));
+    assert_eq!(code, 0, "apply\nstdout:\n{out}\nstderr:\n{err}");
+    assert_eq!(
+        network_options(&h)["com.docker.network.windowsshim.dnsservers"],
+        "10.0.0.2",
+        "{}",
+        network_options(&h)
+    );
+}
+
+/// When rwin recreates the container network, its new vEthernet adapter is one RRAS did not
+/// know: rwin restarts RemoteAccess, so RRAS NAT takes it (BEHAVIOURS.md, inferred).
+#[test]
+fn rwin_restarts_remoteaccess_when_it_recreates_the_network() {
+    let (h, _d) = host("rwin-rras-restart", |st| {
+        rras(st);
+        put_devcon(st);
+        st.vswitch_ms = 0;
+    });
+    let (out, err, code) = rwin_apply(&h, &desired(true));
+    assert_eq!(code, 0, "first apply\nstdout:\n{out}\nstderr:\n{err}");
+    let mut d = desired(true);
+    d.windows.driver = rwin::config::WindowsDriver::L2bridge;
+    let (out, err, code) = rwin_apply(&h, &d);
+    assert_eq!(
+        code, 0,
+        "the apply that recreates the network\nstdout:\n{out}\nstderr:\n{err}"
+    );
+    assert_eq!(
+        ok(
+            &h,
+            "netsh routing ip nat set interface 'vEthernet (rwin-containers)' mode=private\n$LASTEXITCODE"
+        ),
+        "0\r\n",
+        "RRAS NAT knows the recreated network's adapter"
     );
 }

@@ -130,6 +130,16 @@ const SPECS: &[Spec] = &[
         positional: &["Name"],
     },
     Spec {
+        name: "Restart-Service",
+        params: &[("Name", V), ("Force", S)],
+        positional: &["Name"],
+    },
+    Spec {
+        name: "Get-DnsClientServerAddress",
+        params: &[("AddressFamily", V)],
+        positional: &[],
+    },
+    Spec {
         name: "Get-NetAdapter",
         params: &[],
         positional: &[],
@@ -300,6 +310,7 @@ pub fn module_of(cmdlet: &str) -> Option<&'static str> {
             "ServerManager"
         }
         "Get-NetAdapter" | "Rename-NetAdapter" => "NetAdapter",
+        "Get-DnsClientServerAddress" => "DnsClient",
         "Get-NetIPAddress"
         | "New-NetIPAddress"
         | "Remove-NetIPAddress"
@@ -315,6 +326,37 @@ pub fn module_of(cmdlet: &str) -> Option<&'static str> {
         | "Remove-NetFirewallRule" => "NetSecurity",
         _ => return None,
     })
+}
+
+/// What Windows PowerShell 5.1's host says when a cmdlet asks to confirm under
+/// `powershell.exe -NonInteractive` (BEHAVIOURS.md, "Confirmation prompts").
+pub const NON_INTERACTIVE_PROMPT: &str =
+    "Windows PowerShell is in NonInteractive mode. Read and Prompt functionality is not available.";
+
+/// Cmdlets that ask to confirm by default: their ConfirmImpact is High, which is the default
+/// `$ConfirmPreference` (about_Preference_Variables). Install-RemoteAccess: its docs page shows
+/// it asking ("Do you want to install Remote Access?", Example 2; that it asks for
+/// `-VpnType RoutingOnly` too is **inferred**, no source shows it).
+const CONFIRM_IMPACT_HIGH: [&str; 1] = ["Install-RemoteAccess"];
+
+/// Whether the cmdlet asks to confirm before acting: `-Confirm` decides when given
+/// (`-Confirm:$false` never asks); otherwise a High-impact cmdlet asks unless
+/// `$ConfirmPreference` is 'None' (about_Preference_Variables: it asks when its impact is at or
+/// above the preference). Err: a preference winsim does not model (Low, Medium: which cmdlets
+/// are Medium or Low is not modelled).
+pub fn asks_to_confirm(cmdlet: &str, b: &Bound, preference: &str) -> Result<bool, String> {
+    if let Some(v) = b.get("Confirm") {
+        return Ok(v.truthy());
+    }
+    if preference.eq_ignore_ascii_case("None") {
+        return Ok(false);
+    }
+    if !preference.eq_ignore_ascii_case("High") {
+        return Err(format!("$ConfirmPreference '{preference}'"));
+    }
+    Ok(CONFIRM_IMPACT_HIGH
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case(cmdlet)))
 }
 
 /// The declared cmdlet, by case-insensitive name.

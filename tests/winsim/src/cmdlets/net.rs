@@ -281,6 +281,35 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound) -> Result<Option<Vec<Value>>, 
             }
             Vec::new()
         }
+        // One MSFT_DNSClientServerAddress per IP interface (the Loopback Pseudo-Interface
+        // too, with no servers, as rancher/rancher#11419's output lists it), its IPv4 DNS
+        // servers in `ServerAddresses`. winsim has no IPv6: -AddressFamily IPv4 is required.
+        "Get-DnsClientServerAddress" => {
+            if !b
+                .text("AddressFamily")
+                .is_some_and(|f| f.eq_ignore_ascii_case("IPv4"))
+            {
+                return Err(Fail::Flow(crate::ps::Flow::Unsupported(
+                    "winsim: unsupported Get-DnsClientServerAddress without -AddressFamily IPv4 (winsim models IPv4 only)".into(),
+                )));
+            }
+            let now = now_ms();
+            state
+                .adapters
+                .iter()
+                .filter(|a| a.is_ip_interface(now))
+                .map(|a| {
+                    let servers: Vec<Value> =
+                        a.dns_servers.iter().map(|d| Value::Str(d.clone())).collect();
+                    Obj::new("Microsoft.Management.Infrastructure.CimInstance#ROOT/StandardCimv2/MSFT_DNSClientServerAddress")
+                        .with("InterfaceAlias", a.name.as_str())
+                        .with("InterfaceIndex", a.if_index)
+                        .with("AddressFamily", IPV4)
+                        .with("ServerAddresses", Value::Array(servers))
+                        .into()
+                })
+                .collect()
+        }
         "Get-NetIPInterface" => {
             family(b, name)?;
             let want = index(b, "InterfaceIndex")?;

@@ -95,6 +95,12 @@ pub fn boot(state: &mut WinState) {
         }
         .into();
     }
+    if state
+        .service("RemoteAccess")
+        .is_some_and(|s| s.status == "Running")
+    {
+        state.rras_started();
+    }
     let router = state
         .registry
         .iter()

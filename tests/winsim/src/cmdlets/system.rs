@@ -287,6 +287,7 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound, at: Node) -> Result<Option<Vec
             if let Some(s) = state.service_mut("RemoteAccess") {
                 s.status = "Running".into();
                 s.start_type = "Automatic".into();
+                state.rras_started();
             }
             effect(fx.sync_forwarding(state))?;
             Vec::new()
@@ -360,6 +361,29 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound, at: Node) -> Result<Option<Vec
         "Stop-Service" => {
             let n = need(b, "Name", name)?;
             stop_service(state, &n, b.switch("Force"))?;
+            effect(fx.sync_forwarding(state))?;
+            Vec::new()
+        }
+        // A stop, then a start ("If a service was already stopped, it is started without
+        // notifying you of an error"; -Force "Restarts a service that has dependent
+        // services": without it, Stop-Service's refusal). Restart-Service docs, 5.1.
+        "Restart-Service" => {
+            let n = need(b, "Name", name)?;
+            if state.service(&n).is_some_and(|s| s.status == "Running") {
+                stop_service(state, &n, b.switch("Force"))?;
+            }
+            match scm_start(state, &n, &mut Vec::new()) {
+                Ok(()) | Err(StartError::ALREADY_RUNNING) => {}
+                Err(StartError::DOES_NOT_EXIST) => {
+                    return Err(Fail::NotFound(not_found_service(&n)))
+                }
+                Err(_) => {
+                    let real = state.service(&n).map_or(n.clone(), |s| s.name.clone());
+                    return Err(Fail::Failed(format!(
+                        "Service '{real} ({real})' cannot be started due to the following error: Cannot start service {real} on computer '.'."
+                    )));
+                }
+            }
             effect(fx.sync_forwarding(state))?;
             Vec::new()
         }
@@ -755,6 +779,9 @@ pub(crate) fn scm_start(
     }
     if let Some(s) = state.service_mut(n) {
         s.status = "Running".into();
+    }
+    if s.name.eq_ignore_ascii_case("RemoteAccess") {
+        state.rras_started();
     }
     Ok(())
 }

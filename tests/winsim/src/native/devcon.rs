@@ -101,6 +101,8 @@ fn install(ctx: &mut Ctx, inf: &str, hwid: &str) -> NativeOut {
         ip_bound: true,
         ready_at_ms: None,
         instance_id: Some(instance),
+        // DHCP with no DHCP server: no DNS servers either.
+        dns_servers: Vec::new(),
     });
     state.addresses.push(IpAddress {
         if_index,

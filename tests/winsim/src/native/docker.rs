@@ -60,7 +60,14 @@ pub fn run(ctx: &mut Ctx, args: &[String], stdin: Option<&str>) -> Result<Native
             container_run(ctx, args)
         }
         ["start", name] => Ok(start(ctx, name)),
-        ["stop", _] | ["rm", "-f", _] => Ok(ctx.fx.docker(args, None)),
+        ["stop", _] => Ok(ctx.fx.docker(args, None)),
+        ["rm", "-f", name] => {
+            let out = ctx.fx.docker(args, None);
+            if out.code == 0 {
+                ctx.state.container_dns.remove(*name);
+            }
+            Ok(out)
+        }
         [first, ..] if PASS_THROUGH.contains(first) => {
             Err(format!("docker command line 'docker {}'", a.join(" ")))
         }
@@ -412,16 +419,18 @@ fn container_run(ctx: &mut Ctx, args: &[String]) -> Result<NativeOut, String> {
             return Ok(daemon_error(&line.verb, &msg));
         }
     }
+    let dns = container_dns(ctx, &line);
     let mut argv = args.to_vec();
     match line.program() {
         // Created fine; the process cannot be, so `run` leaves the container created and fails
         // as the docker CLI reports a missing command (exit 127, docker/cli run.go).
         Some(p) if missing_on_windows(p) && line.verb == "run" => {
             let create = line.with_program_args("create", &["-d", "--detach"], line.program_args());
-            let made = ctx.fx.docker(&create, None);
+            let made = ctx.fx.docker(&with_dns(create, dns.as_deref()), None);
             if made.code != 0 {
                 return Ok(made);
             }
+            remember_dns(ctx, &line, dns);
             let id = match made.stdout.trim() {
                 "" => fake_id(&line.image),
                 id => id.to_string(),
@@ -444,7 +453,52 @@ fn container_run(ctx: &mut Ctx, args: &[String]) -> Result<NativeOut, String> {
         },
         _ => {}
     }
-    Ok(ctx.fx.docker(&argv, None))
+    let out = ctx.fx.docker(&with_dns(argv, dns.as_deref()), None);
+    if out.code == 0 {
+        remember_dns(ctx, &line, dns);
+    }
+    Ok(out)
+}
+
+/// The DNS servers a container made by `line` has on Windows, when it joins one of the host's
+/// transparent or l2bridge networks (`None`: another network, which winsim leaves to its
+/// dockerd): the network's `com.docker.network.windowsshim.dnsservers`, else none. Docker on
+/// Windows hands the network's list to HNS and gives only `nat` networks the gateway's DNS
+/// (moby `daemon/libnetwork/drivers/windows/windows.go`: `DNSServerList: config.DNSServers`,
+/// `EnableInternalDNS` for nat only), so a container on a transparent network created without
+/// the option has no DNS server (rancher/rancher#11419). `--dns` is outside winsim's contract.
+fn container_dns(ctx: &Ctx, line: &RunLine) -> Option<Vec<String>> {
+    let name = line.values(&["--network"]).last()?;
+    let net = ctx.state.networks.iter().find(|n| n.name == name)?;
+    Some(
+        net.options
+            .get("com.docker.network.windowsshim.dnsservers")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+    )
+}
+
+/// The command line for winsim's dockerd with the container's DNS servers as `--dns` (its
+/// Linux container then uses them). No server: left to the dockerd, whose embedded DNS still
+/// answers the Linux container — the namespace does not model "no DNS" (BEHAVIOURS.md).
+fn with_dns(mut argv: Vec<String>, dns: Option<&[String]>) -> Vec<String> {
+    for d in dns.unwrap_or_default().iter().rev() {
+        argv.splice(1..1, ["--dns".to_string(), d.clone()]);
+    }
+    argv
+}
+
+/// Records the DNS servers of a container just made (by its `--name`).
+fn remember_dns(ctx: &mut Ctx, line: &RunLine, dns: Option<Vec<String>>) {
+    if let (Some(dns), Some(name)) = (dns, line.values(&["--name"]).last()) {
+        ctx.state.container_dns.insert(name.to_string(), dns);
+    }
 }
 
 /// The variables of `docker create|run --env-file` files, read from winsim's file system as
@@ -892,6 +946,8 @@ fn network_create(ctx: &mut Ctx, rest: &[&str]) -> Result<NativeOut, String> {
         ip_bound: true,
         ready_at_ms: Some(ready_at),
         instance_id: None,
+        // With the NIC's IP configuration [inferred: as its addresses and DHCP setting].
+        dns_servers: nic.dns_servers.clone(),
     });
     state.networks.push(ContainerNetwork {
         name,

@@ -4,8 +4,9 @@
 //! What Windows requires (BEHAVIOURS.md, "netsh routing ip nat"): RRAS NAT is a routing
 //! protocol of the Routing and Remote Access service, so the commands need RRAS configured
 //! (`Install-RemoteAccess -VpnType RoutingOnly`) and RemoteAccess running; NAT interfaces are
-//! IP interfaces, each with one mode (`full`, `addressonly` or `private`; a second `add` of the
-//! same interface fails, `set interface` would change it); the dump is a netsh script.
+//! IP interfaces RRAS knows (those there were when RemoteAccess last started), each with one
+//! mode (`full`, `addressonly` or `private`; a second `add` of the same interface fails, `set
+//! interface` would change it); the dump is a netsh script.
 
 use super::{failed, ok, NativeOut};
 use crate::host::Ctx;
@@ -106,11 +107,15 @@ pub fn run(ctx: &mut Ctx, args: &[String]) -> Result<NativeOut, String> {
             // Only an IP interface: a NIC an external vSwitch took has no TCP/IP binding
             // (its addresses are on the vEthernet adapter), and a vEthernet adapter HNS is
             // still creating is not there yet.
+            // And only one RRAS knows: an interface made after RemoteAccess last started
+            // (a new container network's vEthernet adapter) is not, until RemoteAccess
+            // restarts (**inferred** from the practice of restarting it before adding NAT
+            // interfaces; BEHAVIOURS.md).
             let now = now_ms();
-            if !state
-                .adapter_by_name(&name)
-                .is_some_and(|a| a.is_ip_interface(now))
-            {
+            let known = state.adapter_by_name(&name).is_some_and(|a| {
+                a.is_ip_interface(now) && (*verb == "delete" || state.rras_knows(a.if_index))
+            });
+            if !known {
                 return Ok(failed(
                     1,
                     &format!("The interface {name} is not known.\r\n"),

@@ -142,6 +142,32 @@ impl Interp<'_, '_> {
                 return Err(unsupported(format!("-ErrorAction {a}"), n, self.line_base));
             }
         }
+        let preference = self
+            .get_var("ConfirmPreference")
+            .map_or_else(|| "High".to_string(), |v| v.to_text());
+        let asks = cmdlets::asks_to_confirm(spec.name, &bound, &preference)
+            .map_err(|what| unsupported(what, n, self.line_base))?;
+        if asks {
+            // The host's PromptForChoice cannot prompt under -NonInteractive and throws; the
+            // cmdlet fails without acting (a statement-terminating error: about_Error_Handling).
+            // An interactive prompt is outside the contract.
+            if !self.non_interactive {
+                return Err(unsupported(
+                    format!(
+                        "confirmation prompt of {} in an interactive session",
+                        spec.name
+                    ),
+                    n,
+                    self.line_base,
+                ));
+            }
+            return Err(Flow::Statement(self.error_text(
+                spec.name,
+                cmdlets::NON_INTERACTIVE_PROMPT,
+                n,
+                src,
+            )));
+        }
         match cmdlets::run(self, spec, &bound, input.unwrap_or_default(), n) {
             Ok(items) => Ok(items),
             Err(Fail::Flow(f)) => Err(f),

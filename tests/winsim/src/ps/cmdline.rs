@@ -75,6 +75,14 @@ pub fn decode(command_line: &str) -> Result<String, String> {
     String::from_utf16(&units).map_err(|e| format!("winsim: -EncodedCommand is not UTF-16LE: {e}"))
 }
 
+/// True when the command line starts powershell.exe with `-NonInteractive` ("Doesn't present
+/// an interactive prompt to the user", about_PowerShell_exe).
+pub fn non_interactive(command_line: &str) -> bool {
+    command_line
+        .split_whitespace()
+        .any(|w| w.eq_ignore_ascii_case("-NonInteractive"))
+}
+
 /// base64 of UTF-16LE, as rwin and `powershell.exe -EncodedCommand` expect it.
 pub fn encode(script: &str) -> String {
     let bytes: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();

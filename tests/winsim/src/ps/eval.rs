@@ -43,6 +43,9 @@ pub struct Interp<'c, 'h> {
     pub partial: Vec<Value>,
     /// Lines before the current source text (a script block's body keeps its script's numbers).
     pub line_base: usize,
+    /// powershell.exe was started with `-NonInteractive`: the host cannot prompt, so a
+    /// confirmation prompt fails (about_PowerShell_exe; builtins.rs).
+    pub non_interactive: bool,
 }
 
 /// Named children of a node, skipping comments (which tree-sitter puts anywhere).
@@ -74,6 +77,7 @@ impl<'c, 'h> Interp<'c, 'h> {
             stderr: String::new(),
             partial: Vec::new(),
             line_base: 0,
+            non_interactive: false,
         }
     }
 

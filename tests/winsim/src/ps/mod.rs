@@ -139,6 +139,7 @@ pub fn run_command_line(ctx: &mut Ctx, command_line: &str, stdin: &[u8]) -> Outp
         }
     };
     let mut interp = Interp::new(ctx, stdin);
+    interp.non_interactive = cmdline::non_interactive(command_line);
     let result = interp.run_source(&bootstrap, 0);
     let (codepage, (stdout, stderr, code)) = finish(interp, result);
     match (
