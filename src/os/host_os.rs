@@ -48,6 +48,12 @@ pub trait HostOs: Send + Sync + fmt::Debug {
     fn network_drift(&self, d: &DesiredHost, f: &OsFacts) -> Option<String>;
     /// Options the engine's pod network is created with.
     fn network_options(&self) -> BTreeMap<String, String>;
+    /// Whether these host changes recreate the pod network (where the host script makes it):
+    /// the containers on it must then be replaced, as for an engine-made network recreated.
+    fn host_changes_recreate_network(&self, changes: &[HostChange]) -> bool {
+        let _ = changes;
+        false
+    }
 
     /// Whether the host needs a reboot: it says one is pending, or a planned change takes
     /// full effect only after one.

@@ -39,7 +39,8 @@ pub fn run(ctx: &RunContext, h: &mut Host) {
                 ),
             }),
     };
-    let recreate_network = matches!(changes.network, Some(NetworkChange::Recreate { .. }));
+    let recreate_network = matches!(changes.network, Some(NetworkChange::Recreate { .. }))
+        || os.host_changes_recreate_network(&changes.host);
     let instances: Vec<_> = ctx.plan.instances_on(h.name()).collect();
     let (specs, blockers) = os.host_specs(&ctx.config, &instances, &facts.os);
     changes.blockers.extend(blockers);

@@ -335,6 +335,53 @@ fn mixed_lab_end_to_end() {
 
     step(
         7,
+        "new DNS servers for the Windows networks: up recreates each network with rwin's containers on it, replacing them, then converges",
+    );
+    // Docker removes no network with endpoints, so the apply script must take rwin's
+    // containers off the old network first (before, this up failed at `docker network rm`).
+    let ids_before: Vec<String> = ["win1", "win2"]
+        .iter()
+        .map(|h| lab.exec(h, &["docker", "inspect", "-f", "{{.Id}}", "rwin-web"]))
+        .collect();
+    let config = std::fs::read_to_string(d.join("cluster.yml")).unwrap();
+    let with_dns = config.replacen(
+        "network:\n",
+        "network:\n  windows_dns_servers: [192.0.2.53, 192.0.2.54]\n",
+        1,
+    );
+    assert_ne!(
+        with_dns, config,
+        "the lab's cluster.yml has a network section"
+    );
+    std::fs::write(d.join("cluster.yml"), &with_dns).unwrap();
+    let r = up(d, &registry_password, &winrm_password);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for (i, h) in ["win1", "win2"].iter().enumerate() {
+        let st = windows_state(&lab, h);
+        let opts = &st["networks"][0]["options"];
+        assert_eq!(
+            opts["com.docker.network.windowsshim.dnsservers"], "192.0.2.53,192.0.2.54",
+            "{h}: the recreated network carries the configured DNS servers: {opts}"
+        );
+        let id = lab.exec(h, &["docker", "inspect", "-f", "{{.Id}}", "rwin-web"]);
+        assert_ne!(
+            id, ids_before[i],
+            "{h}: rwin-web was replaced on the new network"
+        );
+    }
+    let r = up(d, &registry_password, &winrm_password);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for n in PODS {
+        let h = host(&r.json, n);
+        assert_eq!(
+            h["applied"].as_array().map(Vec::len),
+            Some(0),
+            "{n} changed nothing after the network was recreated: {h}"
+        );
+    }
+
+    step(
+        8,
         "secrets never show: registry and WinRM passwords and an SSH key passphrase, in plan -v, up -v, JSON and the state file",
     );
     let key = d.join("id_ed25519_pass");
@@ -421,7 +468,7 @@ fn mixed_lab_end_to_end() {
     }
 
     step(
-        8,
+        9,
         "doctor --probe on the healthy mixed cluster: all green, and every pod reaches every other",
     );
     let doc = doctor(d, &registry_password, &winrm_password, &["--probe"]);
@@ -437,7 +484,7 @@ fn mixed_lab_end_to_end() {
     }
 
     step(
-        9,
+        10,
         "Windows faults one by one: doctor names each with its fix, up repairs it",
     );
     let faults: [(&str, &str, &str, &str); 5] = [
@@ -498,7 +545,7 @@ fn mixed_lab_end_to_end() {
     }
 
     step(
-        10,
+        11,
         "--allow-reboot: a change that needs a reboot restarts the host once, and the run carries on",
     );
     // IPEnableRouter back to 0: setting it again takes full effect only after a reboot.
@@ -535,7 +582,7 @@ fn mixed_lab_end_to_end() {
     );
 
     step(
-        11,
+        12,
         "remove-host win2: its Windows state is back to what it was, and nobody routes to it",
     );
     let out = rwin()

@@ -224,6 +224,21 @@ fn step(s: &mut String, d: &DesiredHost, c: &Change) {
             ..
         } => {
             if matches!(c, Change::RecreateNetwork { .. }) {
+                // Docker removes no network that still has endpoints ("has active endpoints",
+                // moby libnetwork's ActiveEndpointsError), so rwin's own containers on it go
+                // first; the diff has planned each of them for replacement on the new network.
+                // Anyone else's container on it stops the script at `network rm`, named there.
+                let _ = writeln!(
+                    s,
+                    "$attached = docker ps -aq --filter {} --filter {}",
+                    quote(&format!("network={NETWORK}")),
+                    quote(&format!("label={CLUSTER_LABEL}={}", d.cluster)),
+                );
+                check_exit(s, &format!("listing rwin's containers on the old container network {NETWORK}"));
+                let _ = writeln!(s, "foreach ($c in $attached) {{");
+                let _ = writeln!(s, "docker rm -f $c | Out-Null");
+                check_exit(s, &format!("removing rwin's containers from the old container network {NETWORK}"));
+                let _ = writeln!(s, "}}");
                 let _ = writeln!(s, "docker network rm {} | Out-Null", quote(NETWORK));
                 check_exit(s, &format!("removing the old container network {NETWORK} (are containers still attached to it?)"));
             }

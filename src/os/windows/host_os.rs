@@ -142,6 +142,14 @@ impl HostOs for Windows {
         BTreeMap::new()
     }
 
+    /// The apply script recreates the network (and first removes rwin's containers on it,
+    /// which Docker requires: a network with endpoints is not removed).
+    fn host_changes_recreate_network(&self, changes: &[HostChange]) -> bool {
+        windows_changes(changes)
+            .iter()
+            .any(|c| matches!(c, Change::RecreateNetwork { .. }))
+    }
+
     /// Windows says a reboot is pending, or a planned change takes full effect only after one
     /// (IPEnableRouter, installing the Routing features).
     fn reboot_needed(&self, f: Option<&OsFacts>, changes: &[HostChange]) -> bool {

@@ -139,6 +139,11 @@ pub struct ContainerNetwork {
     pub labels: BTreeMap<String, String>,
     pub linux_bridge: String,
     pub adapter_index: u32,
+    /// The NIC's routes (prefix, next hop) the vEthernet adapter took over when the network was
+    /// made: `docker network rm` gives them back to the NIC with its addresses. Routes made on
+    /// the vEthernet afterwards go with it (a route belongs to its interface).
+    #[serde(default)]
+    pub nic_routes: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

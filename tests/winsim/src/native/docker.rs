@@ -48,7 +48,16 @@ pub fn run(ctx: &mut Ctx, args: &[String], stdin: Option<&str>) -> Result<Native
             }
             Ok(ctx.fx.docker(args, None))
         }
-        ["ps", "-aq", "--filter", f] if f.starts_with("label=") => Ok(ctx.fx.docker(args, None)),
+        // `docker ps` filters (docs.docker.com/reference/cli/docker/container/ls/#filter):
+        // `label=` and `network=`, each after its own `--filter`; the engine applies them.
+        ["ps", "-aq", filters @ ..]
+            if !filters.is_empty()
+                && filters.chunks(2).all(|f| {
+                    matches!(f, ["--filter", v] if v.starts_with("label=") || v.starts_with("network="))
+                }) =>
+        {
+            Ok(ctx.fx.docker(args, None))
+        }
         ["exec", _, _, ..] => exec(ctx, args),
         ["container", "inspect", ..]
         | ["images", "-q", _]
@@ -916,12 +925,14 @@ fn network_create(ctx: &mut Ctx, rest: &[&str]) -> Result<NativeOut, String> {
     {
         ip.if_index = if_index;
     }
+    let mut nic_routes = Vec::new();
     for r in state
         .routes
         .iter_mut()
         .filter(|r| r.if_index == nic.if_index)
     {
         r.if_index = if_index;
+        nic_routes.push((r.prefix.clone(), r.next_hop.clone()));
     }
     if let Some(a) = state
         .adapters
@@ -960,6 +971,7 @@ fn network_create(ctx: &mut Ctx, rest: &[&str]) -> Result<NativeOut, String> {
         labels,
         linux_bridge: bridge,
         adapter_index: if_index,
+        nic_routes,
     });
     if let Err(e) = ctx.fx.sync_forwarding(ctx.state) {
         return Ok(failed(
@@ -1012,9 +1024,18 @@ fn network_rm(ctx: &mut Ctx, name: &str) -> Result<NativeOut, String> {
     state
         .addresses
         .retain(|x| !(x.if_index == net.adapter_index && crate::net::contains(&sub, &x.ip)));
-    state
-        .routes
-        .retain(|r| !(r.if_index == net.adapter_index && r.prefix == sub));
+    // The vEthernet's own routes (the subnet's, and any made on it later, such as a host
+    // route to a metadata address) go with it; the NIC's come back with its addresses
+    // [inferred: a route belongs to its interface; the sources say the NIC gets its binding
+    // and addresses back, BEHAVIOURS.md].
+    state.routes.retain(|r| {
+        r.if_index != net.adapter_index
+            || (r.prefix != sub
+                && net
+                    .nic_routes
+                    .iter()
+                    .any(|(p, h)| *p == r.prefix && *h == r.next_hop))
+    });
     if let Some(p) = physical {
         // Without the vSwitch the NIC has TCP/IP bound again.
         if let Some(a) = state.adapters.iter_mut().find(|a| a.if_index == p) {
