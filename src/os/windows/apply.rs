@@ -313,8 +313,11 @@ fn step(s: &mut String, d: &DesiredHost, c: &Change) {
             check_exit(s, &format!("deleting the port mapping {mapping}"));
         }
         Change::InstallNat => {
-            s.push_str("netsh routing ip nat install | Out-Null\n");
-            check_exit(s, "installing RRAS NAT (netsh routing ip nat install)");
+            s.push_str(&super::netsh_checked(
+                "netsh routing ip nat install",
+                None,
+                "installing RRAS NAT (netsh routing ip nat install)",
+            ));
         }
         Change::AddNatInterface { interface, private } => {
             // An interface has one NAT mode: `add` fails when RRAS already knows it (its NAT
@@ -334,11 +337,11 @@ fn step(s: &mut String, d: &DesiredHost, c: &Change) {
                     format!("{interface} to RRAS NAT as the public side"),
                 )
             };
-            let _ = writeln!(
-                s,
-                "netsh routing ip nat add interface {name} {mode} | Out-Null\nif ($LASTEXITCODE -ne 0) {{ netsh routing ip nat set interface {name} {mode} | Out-Null }}"
-            );
-            check_exit(s, &format!("adding {what}"));
+            s.push_str(&super::netsh_checked(
+                &format!("netsh routing ip nat add interface {name} {mode}"),
+                Some(&format!("netsh routing ip nat set interface {name} {mode}")),
+                &format!("adding {what}"),
+            ));
         }
     }
 }

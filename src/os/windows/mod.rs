@@ -82,3 +82,18 @@ pub const FEATURES: [&str; 2] = ["RemoteAccess", "Routing"];
 pub fn firewall_rule_name(cluster: &str) -> String {
     format!("rwin-{cluster}")
 }
+
+/// A netsh command whose failure stops the script with netsh's own words: netsh prints its
+/// messages on stdout, so they are kept in `$netsh` (not thrown away with `Out-Null`) and go
+/// into the error. `fallback`, if any, is tried when `command` fails (e.g. `set` after `add`).
+fn netsh_checked(command: &str, fallback: Option<&str>, failure: &str) -> String {
+    let mut s = format!("$netsh = {command}\n");
+    if let Some(f) = fallback {
+        s.push_str(&format!("if ($LASTEXITCODE -ne 0) {{ $netsh = {f} }}\n"));
+    }
+    s.push_str(&format!(
+        "if ($LASTEXITCODE -ne 0) {{ $msg = $netsh | Out-String; throw ({} + $msg) }}\n",
+        crate::powershell::quote(&format!("rwin: {failure} failed; netsh said: "))
+    ));
+    s
+}

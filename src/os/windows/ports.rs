@@ -245,18 +245,20 @@ pub fn mapping_script(c: &PortMappingChange) -> String {
         // NAT configuration while RemoteAccess is stopped, and netsh cannot dump it then): it
         // goes first, as any mapping to the same address goes, and a missing one is fine. netsh
         // keeps one mapping per interface, protocol and public port.
+        let (if_, proto) = (quote(&c.interface), quote(&p.proto));
+        let (hp, cp) = (p.host_port, p.container_port);
         let _ = writeln!(
             s,
-            "netsh routing ip nat delete portmapping {if_} {proto} 0.0.0.0 {hp} $ip {cp} | Out-Null\nnetsh routing ip nat add portmapping {if_} {proto} 0.0.0.0 {hp} $ip {cp} | Out-Null\nif ($LASTEXITCODE -ne 0) {{ throw {why} }}",
-            if_ = quote(&c.interface),
-            proto = quote(&p.proto),
-            hp = p.host_port,
-            cp = p.container_port,
-            why = quote(&format!(
-                "{}: adding the RRAS NAT port mapping {}/{} failed (netsh's message is above): is {} registered with RRAS NAT?",
-                c.container, p.host_port, p.proto, c.interface
-            )),
+            "netsh routing ip nat delete portmapping {if_} {proto} 0.0.0.0 {hp} $ip {cp} | Out-Null"
         );
+        s.push_str(&super::netsh_checked(
+            &format!("netsh routing ip nat add portmapping {if_} {proto} 0.0.0.0 {hp} $ip {cp}"),
+            None,
+            &format!(
+                "{}: adding the RRAS NAT port mapping {hp}/{} (is {} registered with RRAS NAT?)",
+                c.container, p.proto, c.interface
+            ),
+        ));
     }
     // The address goes back to rwin (the state file records each mapping as made).
     let _ = writeln!(s, "Write-Output $ip\nWrite-Output {}", quote(DONE));

@@ -681,3 +681,30 @@ fn rwin_restarts_remoteaccess_when_it_recreates_the_network() {
         "RRAS NAT knows the recreated network's adapter"
     );
 }
+
+/// netsh prints its messages on stdout: when a NAT step fails, rwin's error carries netsh's
+/// own words (before, `| Out-Null` threw them away and the error pointed at "its message is
+/// above", where nothing was). Here the RemoteAccess restart is left out of rwin's changes, so
+/// RRAS does not know the new network's adapter and netsh refuses it.
+#[test]
+fn a_failing_netsh_step_says_what_netsh_said() {
+    let (h, _d) = host("rwin-netsh-message", |st| {
+        rras(st);
+        put_devcon(st);
+        st.vswitch_ms = 0;
+    });
+    let d = desired(true);
+    let (out, err, code) = run(&h, &facts_script(&d));
+    assert_eq!(code, 0, "facts: {err}");
+    let f = parse_facts(&out).expect("the facts parse");
+    let changes: Vec<_> = diff(&d, &f)
+        .into_iter()
+        .filter(|c| !matches!(c, rwin::os::windows::Change::RestartRemoteAccess))
+        .collect();
+    let (out, err, code) = run(&h, &apply_script(&d, &changes));
+    assert_ne!(code, 0, "the NAT step must fail\nstdout:\n{out}");
+    assert!(
+        err.contains("netsh said:") && err.contains("is not known"),
+        "the error carries netsh's message\nstderr:\n{err}"
+    );
+}
