@@ -118,21 +118,15 @@ pub enum Engine {
     /// The Docker API over the connection's byte streams (SSH, to Linux or Windows).
     Api(Docker),
     /// The docker CLI inside rwin's scripts, run with this command line (WinRM has no byte
-    /// streams). Image pulls go over `pulls`, the same connection without the phases'
-    /// `--command-timeout` (`phases::deadline`): they have their own, `--pull-timeout`.
-    Cli {
-        command: String,
-        pulls: Arc<dyn Transport>,
-    },
+    /// streams).
+    Cli { command: String },
 }
 
 impl Engine {
     /// The engine for a connection: the API where `transport` carries streams (reaching the
-    /// engine at `endpoint`), else the CLI in scripts run with `script_command`, pulling
-    /// images over `pulls`.
+    /// engine at `endpoint`), else the CLI in scripts run with `script_command`.
     pub fn for_transport(
         transport: Arc<dyn Transport>,
-        pulls: Arc<dyn Transport>,
         endpoint: Endpoint,
         script_command: String,
     ) -> Result<Engine, bollard::errors::Error> {
@@ -141,7 +135,6 @@ impl Engine {
         } else {
             Ok(Engine::Cli {
                 command: script_command,
-                pulls,
             })
         }
     }

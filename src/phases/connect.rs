@@ -24,42 +24,17 @@ pub async fn run(ctx: &RunContext, h: &mut Host) {
     }
 }
 
-/// A host's connection as the phases use it, and the same connection for image pulls, which
-/// may take longer (`deadline`).
-struct Opened {
-    commands: Arc<dyn Transport>,
-    pulls: Arc<dyn Transport>,
-}
-
-/// One try at opening the connection; the error says whether another can help. Over WinRM the
-/// docker CLI pulls images in commands of their own (`Engine::Cli`): the connection allows the
-/// longer of --command-timeout and --pull-timeout, and the phases' commands are held to
-/// --command-timeout. Over SSH pulls go through the Docker API, so one limit serves.
-async fn connect_once(ctx: &RunContext, node: &Node) -> Result<Opened, HostError> {
+/// One try at opening the connection; the error says whether another can help.
+async fn connect_once(ctx: &RunContext, node: &Node) -> Result<Arc<dyn Transport>, HostError> {
     Ok(match node.connection {
-        Connection::Ssh => {
-            let t: Arc<dyn Transport> = SshTransport::connect(ssh_target(ctx, node)?)
-                .await
-                .map_err(|e| HostError::connect(e.to_string(), e.is_retryable()))?;
-            Opened {
-                commands: t.clone(),
-                pulls: t,
-            }
-        }
-        Connection::Winrm => {
-            let pulls: Arc<dyn Transport> = WinrmTransport::connect(
-                winrm_target(ctx, node).map_err(|e| HostError::connect(e, false))?,
-            )
+        Connection::Ssh => SshTransport::connect(ssh_target(ctx, node)?)
             .await
-            .map_err(|e| HostError::connect(e.to_string(), e.is_retryable()))?;
-            Opened {
-                commands: Arc::new(super::deadline::CommandDeadline {
-                    inner: pulls.clone(),
-                    limit: ctx.settings.command_timeout,
-                }),
-                pulls,
-            }
-        }
+            .map_err(|e| HostError::connect(e.to_string(), e.is_retryable()))?,
+        Connection::Winrm => WinrmTransport::connect(
+            winrm_target(ctx, node).map_err(|e| HostError::connect(e, false))?,
+        )
+        .await
+        .map_err(|e| HostError::connect(e.to_string(), e.is_retryable()))?,
     })
 }
 
@@ -70,10 +45,7 @@ pub async fn open(
     planned: &PlannedNode,
 ) -> Result<(Arc<dyn Transport>, Option<Engine>), HostError> {
     let node = &planned.node;
-    let Opened {
-        commands: transport,
-        pulls,
-    } = RetryPolicy::CONNECT
+    let transport = RetryPolicy::CONNECT
         .run(
             || connect_once(ctx, node),
             |attempt, e, pause| {
@@ -94,7 +66,6 @@ pub async fn open(
     let os = planned.host_os;
     let engine = Engine::for_transport(
         transport.clone(),
-        pulls,
         os.docker_endpoint(&node.docker_socket),
         os.script_command(&node.user),
     )
@@ -194,9 +165,8 @@ fn winrm_target(ctx: &RunContext, node: &Node) -> Result<WinrmTarget, String> {
             operation_timeout: std::time::Duration::from_secs(20),
             insecure: None,
         },
-        // The longest any command on this connection may take: an image pull's limit when
-        // that is longer (the phases hold every other command to --command-timeout).
-        command_timeout: ctx.settings.command_timeout.max(ctx.settings.pull_timeout),
+        // Image pulls ask for --pull-timeout themselves (`Transport::exec_within`).
+        command_timeout: ctx.settings.command_timeout,
         // Registry passwords and the containers' environment values: scripts read them from
         // the shell's environment, so no secret is in a script's text (docker::cli).
         env: shell_environment(ctx, &node.name),

@@ -4,7 +4,6 @@
 //! anything whatever a phase forgets to check.
 
 mod connect;
-mod deadline;
 mod deploy_components;
 mod deploy_services;
 mod diff;

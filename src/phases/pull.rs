@@ -20,7 +20,7 @@ const LOG_EVERY: u32 = 60;
 /// old container, if any, runs on.
 pub(crate) async fn pull_image(ctx: &RunContext, h: &Host, image: &str) -> Result<(), String> {
     let name = h.name();
-    let Some(Engine::Cli { command, pulls }) = &h.engine else {
+    let (Some(Engine::Cli { command }), Some(transport)) = (&h.engine, &h.transport) else {
         return Err("no docker CLI engine on this host to pull with".into());
     };
     let registry = cli::registry_name(image);
@@ -31,7 +31,7 @@ pub(crate) async fn pull_image(ctx: &RunContext, h: &Host, image: &str) -> Resul
     ctx.ui.host_step(name, &step);
     let limit = ctx.settings.pull_timeout;
     let started = Instant::now();
-    let run = tokio::time::timeout(limit, pulls.exec(command, Some(script.text().as_bytes())));
+    let run = transport.exec_within(command, Some(script.text().as_bytes()), limit);
     tokio::pin!(run);
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + TICK, TICK);
     let mut ticks = 0u32;
@@ -51,18 +51,18 @@ pub(crate) async fn pull_image(ctx: &RunContext, h: &Host, image: &str) -> Resul
     };
     let took = elapsed(started.elapsed());
     match out {
-        Err(_) => Err(format!(
+        Err(crate::transport::TransportError::CommandTimeout { .. }) => Err(format!(
             "pulling image {image} from registry {registry} did not finish within {} (--pull-timeout); the old container, if any, is left running. Check that the host reaches {registry} and how fast, then run rwin up again, or raise --pull-timeout",
             elapsed(limit)
         )),
-        Ok(Err(e)) => Err(format!(
+        Err(e) => Err(format!(
             "pulling image {image} from registry {registry} after {took}: {e}"
         )),
-        Ok(Ok(out)) if cli::succeeded(&out.stdout) => {
+        Ok(out) if cli::succeeded(&out.stdout) => {
             ctx.ui.debug(&format!("{name}: pulled {image} in {took}"));
             Ok(())
         }
-        Ok(Ok(out)) => {
+        Ok(out) => {
             let why = out.stderr.trim();
             Err(if why.is_empty() {
                 format!("pulling image {image} from registry {registry}: the script stopped (exit {}) without saying why", out.code)

@@ -46,6 +46,25 @@ pub trait Transport: Send + Sync {
         stdin: Option<&'a [u8]>,
     ) -> BoxFuture<'a, Result<ExecOutput, TransportError>>;
 
+    /// `exec` with its own time limit instead of the connection's `--command-timeout`: image
+    /// pulls on Windows take `--pull-timeout`. Transports with a limit of their own replace
+    /// this; the default holds `exec` (and so its own limit) to `limit` as well.
+    fn exec_within<'a>(
+        &'a self,
+        command: &'a str,
+        stdin: Option<&'a [u8]>,
+        limit: std::time::Duration,
+    ) -> BoxFuture<'a, Result<ExecOutput, TransportError>> {
+        Box::pin(async move {
+            tokio::time::timeout(limit, self.exec(command, stdin))
+                .await
+                .map_err(|_| TransportError::CommandTimeout {
+                    node: self.node().to_string(),
+                    secs: limit.as_secs(),
+                })?
+        })
+    }
+
     /// Whether this connection carries byte streams (`open_unix`, `open_command`): the Docker
     /// API can go over it. WinRM has none; its hosts run the docker CLI in scripts.
     fn has_streams(&self) -> bool {

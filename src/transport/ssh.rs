@@ -452,12 +452,21 @@ impl Transport for SshTransport {
         command: &'a str,
         stdin: Option<&'a [u8]>,
     ) -> BoxFuture<'a, Result<ExecOutput, TransportError>> {
+        self.exec_within(command, stdin, self.command_timeout)
+    }
+
+    fn exec_within<'a>(
+        &'a self,
+        command: &'a str,
+        stdin: Option<&'a [u8]>,
+        limit: Duration,
+    ) -> BoxFuture<'a, Result<ExecOutput, TransportError>> {
         Box::pin(async move {
-            tokio::time::timeout(self.command_timeout, self.run(command, stdin))
+            tokio::time::timeout(limit, self.run(command, stdin))
                 .await
                 .map_err(|_| TransportError::CommandTimeout {
                     node: self.node.clone(),
-                    secs: self.command_timeout.as_secs(),
+                    secs: limit.as_secs(),
                 })?
         })
     }

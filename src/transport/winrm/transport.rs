@@ -86,13 +86,22 @@ impl Transport for WinrmTransport {
         command: &'a str,
         stdin: Option<&'a [u8]>,
     ) -> BoxFuture<'a, Result<ExecOutput, TransportError>> {
+        self.exec_within(command, stdin, self.command_timeout)
+    }
+
+    fn exec_within<'a>(
+        &'a self,
+        command: &'a str,
+        stdin: Option<&'a [u8]>,
+        limit: Duration,
+    ) -> BoxFuture<'a, Result<ExecOutput, TransportError>> {
         Box::pin(async move {
             self.commands.fetch_add(1, Ordering::Relaxed);
             let mut words = command.split_whitespace().map(str::to_string);
             let program = words.next().unwrap_or_default();
             let args: Vec<String> = words.collect();
             let run = self.shell.run(&program, &args, stdin);
-            let out = match tokio::time::timeout(self.command_timeout, run).await {
+            let out = match tokio::time::timeout(limit, run).await {
                 Ok(Ok(o)) => o,
                 Ok(Err(e)) => {
                     return Err(TransportError::Winrm {
@@ -103,7 +112,7 @@ impl Transport for WinrmTransport {
                 Err(_) => {
                     return Err(TransportError::CommandTimeout {
                         node: self.node.clone(),
-                        secs: self.command_timeout.as_secs(),
+                        secs: limit.as_secs(),
                     })
                 }
             };
