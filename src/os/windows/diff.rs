@@ -409,8 +409,8 @@ fn network_changes(
     // register their internal vEthernet adapters (`add interface "vEthernet (…)" mode=PRIVATE`
     // after the public one; victorar/azure-hybrid-networking Configure-NVA.ps1, an Azure Stack
     // HCI host script) and as issue 12 asks. Rancher 1.6 registered only `full` interfaces and
-    // no private one (WINDOWS.md, "Rancher 1.6 exactly"); a private side is what RRAS NAT
-    // translates from by definition (MS-RRASM IP_NAT_INTERFACE_INFO), so rwin keeps it.
+    // no private one (WINDOWS.md, "Rancher 1.6 exactly"); rwin follows the published setups
+    // and the issue, and the mixed lab's outbound checks run through it (winsim's NAT model).
     if d.outbound_nat {
         let nat = f.nat_interfaces();
         let has = |name: &str, mode: &str| nat.iter().any(|(n, m)| n == name && m == mode);
