@@ -339,22 +339,7 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound, at: Node) -> Result<Option<Vec
         }
         "Start-Service" => {
             let n = need(b, "Name", name)?;
-            match scm_start(state, &n, &mut Vec::new()) {
-                // ServiceController.Start's ERROR_SERVICE_ALREADY_RUNNING is no error here.
-                Ok(()) | Err(StartError::ALREADY_RUNNING) => {}
-                Err(StartError::DOES_NOT_EXIST) => {
-                    return Err(Fail::NotFound(not_found_service(&n)))
-                }
-                // PowerShell reports the InvalidOperationException ServiceController.Start
-                // throws, whose message does not carry the Win32 error (only its inner
-                // exception does): `CouldNotStartService` around .NET's `CannotStart`.
-                Err(_) => {
-                    let real = state.service(&n).map_or(n.clone(), |s| s.name.clone());
-                    return Err(Fail::Failed(format!(
-                        "Service '{real} ({real})' cannot be started due to the following error: Cannot start service {real} on computer '.'."
-                    )));
-                }
-            }
+            start_service(state, &n)?;
             effect(fx.sync_forwarding(state))?;
             Vec::new()
         }
@@ -372,18 +357,7 @@ pub fn run(i: &mut Interp, name: &str, b: &Bound, at: Node) -> Result<Option<Vec
             if state.service(&n).is_some_and(|s| s.status == "Running") {
                 stop_service(state, &n, b.switch("Force"))?;
             }
-            match scm_start(state, &n, &mut Vec::new()) {
-                Ok(()) | Err(StartError::ALREADY_RUNNING) => {}
-                Err(StartError::DOES_NOT_EXIST) => {
-                    return Err(Fail::NotFound(not_found_service(&n)))
-                }
-                Err(_) => {
-                    let real = state.service(&n).map_or(n.clone(), |s| s.name.clone());
-                    return Err(Fail::Failed(format!(
-                        "Service '{real} ({real})' cannot be started due to the following error: Cannot start service {real} on computer '.'."
-                    )));
-                }
-            }
+            start_service(state, &n)?;
             effect(fx.sync_forwarding(state))?;
             Vec::new()
         }
@@ -825,4 +799,22 @@ fn stop_service(state: &mut crate::state::WinState, n: &str, force: bool) -> Res
         .services
         .retain(|s| !(s.delete_pending && s.status == "Stopped"));
     Ok(())
+}
+
+/// Start-Service's (and Restart-Service's) start of `n`, as PowerShell reports its failures.
+fn start_service(state: &mut crate::state::WinState, n: &str) -> Result<(), Fail> {
+    match scm_start(state, n, &mut Vec::new()) {
+        // ServiceController.Start's ERROR_SERVICE_ALREADY_RUNNING is no error here.
+        Ok(()) | Err(StartError::ALREADY_RUNNING) => Ok(()),
+        Err(StartError::DOES_NOT_EXIST) => Err(Fail::NotFound(not_found_service(n))),
+        // PowerShell reports the InvalidOperationException ServiceController.Start throws,
+        // whose message does not carry the Win32 error (only its inner exception does):
+        // `CouldNotStartService` around .NET's `CannotStart`.
+        Err(_) => {
+            let real = state.service(n).map_or(n.to_string(), |s| s.name.clone());
+            Err(Fail::Failed(format!(
+                "Service '{real} ({real})' cannot be started due to the following error: Cannot start service {real} on computer '.'."
+            )))
+        }
+    }
 }
