@@ -29,6 +29,21 @@ impl ExecOutput {
     }
 }
 
+/// `run`, abandoned after `limit` as a command that took too long on `node`: the one time limit
+/// every transport's `exec_within` applies.
+pub(crate) async fn within<T>(
+    node: &str,
+    limit: std::time::Duration,
+    run: impl std::future::Future<Output = Result<T, TransportError>>,
+) -> Result<T, TransportError> {
+    tokio::time::timeout(limit, run)
+        .await
+        .map_err(|_| TransportError::CommandTimeout {
+            node: node.to_string(),
+            secs: limit.as_secs(),
+        })?
+}
+
 /// A byte stream to something on the host (the Docker socket, a health-check port).
 pub trait Stream: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Stream for T {}
@@ -55,14 +70,7 @@ pub trait Transport: Send + Sync {
         stdin: Option<&'a [u8]>,
         limit: std::time::Duration,
     ) -> BoxFuture<'a, Result<ExecOutput, TransportError>> {
-        Box::pin(async move {
-            tokio::time::timeout(limit, self.exec(command, stdin))
-                .await
-                .map_err(|_| TransportError::CommandTimeout {
-                    node: self.node().to_string(),
-                    secs: limit.as_secs(),
-                })?
-        })
+        Box::pin(within(self.node(), limit, self.exec(command, stdin)))
     }
 
     /// Whether this connection carries byte streams (`open_unix`, `open_command`): the Docker

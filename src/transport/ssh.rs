@@ -461,14 +461,7 @@ impl Transport for SshTransport {
         stdin: Option<&'a [u8]>,
         limit: Duration,
     ) -> BoxFuture<'a, Result<ExecOutput, TransportError>> {
-        Box::pin(async move {
-            tokio::time::timeout(limit, self.run(command, stdin))
-                .await
-                .map_err(|_| TransportError::CommandTimeout {
-                    node: self.node.clone(),
-                    secs: limit.as_secs(),
-                })?
-        })
+        Box::pin(super::within(&self.node, limit, self.run(command, stdin)))
     }
 
     fn has_streams(&self) -> bool {

@@ -100,22 +100,16 @@ impl Transport for WinrmTransport {
             let mut words = command.split_whitespace().map(str::to_string);
             let program = words.next().unwrap_or_default();
             let args: Vec<String> = words.collect();
-            let run = self.shell.run(&program, &args, stdin);
-            let out = match tokio::time::timeout(limit, run).await {
-                Ok(Ok(o)) => o,
-                Ok(Err(e)) => {
-                    return Err(TransportError::Winrm {
+            let run = async {
+                self.shell
+                    .run(&program, &args, stdin)
+                    .await
+                    .map_err(|e| TransportError::Winrm {
                         node: self.node.clone(),
                         source: Box::new(e),
                     })
-                }
-                Err(_) => {
-                    return Err(TransportError::CommandTimeout {
-                        node: self.node.clone(),
-                        secs: limit.as_secs(),
-                    })
-                }
             };
+            let out = crate::transport::within(&self.node, limit, run).await?;
             Ok(ExecOutput {
                 stderr: clixml_to_text(&out.stderr),
                 ..out
