@@ -243,11 +243,6 @@ fn outcome_of(change: &ContainerChange) -> Outcome {
     }
 }
 
-/// The word the host's line gives `change` ("create", "replace", …).
-fn verb_of(change: &ContainerChange) -> &'static str {
-    outcome_of(change).verb()
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn deploy_by_api(
     ctx: &RunContext,
@@ -350,8 +345,10 @@ async fn deploy_by_script(
         .is_some_and(|images| cli::has_image(images, &spec.image));
     if creates && !present {
         super::pull::pull_image(ctx, h, &spec.image).await?;
-        ctx.ui
-            .host_step(h.name(), &format!("{} {}", verb_of(change), spec.name));
+        ctx.ui.host_step(
+            h.name(),
+            &format!("{} {}", outcome_of(change).verb(), spec.name),
+        );
     }
     let script = cli::ensure_script(spec, change, health.as_ref(), isolation)?;
     let os = h.node.host_os;
