@@ -179,7 +179,9 @@ pub async fn ensure_image(
             ..Default::default()
         })
     });
-    let (name, tag) = split_tag(image);
+    // The Engine API's `tag` is a tag or a digest (Docker Engine API, ImageCreate).
+    let r = crate::docker::spec::ImageRef::parse(image);
+    let (name, tag) = (r.name, r.pin());
     let opts = CreateImageOptionsBuilder::default()
         .from_image(name)
         .tag(tag)
@@ -209,13 +211,6 @@ pub async fn ensure_image(
         }
     }
     Ok(())
-}
-
-fn split_tag(image: &str) -> (&str, &str) {
-    match image.rsplit_once(':') {
-        Some((name, tag)) if !tag.contains('/') => (name, tag),
-        _ => (image, "latest"),
-    }
 }
 
 /// The node's container network as it is on the host.

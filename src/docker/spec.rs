@@ -163,6 +163,34 @@ pub fn resolve_image(config: &Config, image: &str) -> String {
     }
 }
 
+/// An image reference in its parts, as Docker's reference grammar splits it
+/// (distribution/reference: `NAME[:TAG][@DIGEST]`, a `:` after the last `/` starting the tag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageRef<'a> {
+    pub name: &'a str,
+    pub tag: Option<&'a str>,
+    pub digest: Option<&'a str>,
+}
+
+impl<'a> ImageRef<'a> {
+    pub fn parse(image: &'a str) -> ImageRef<'a> {
+        let (rest, digest) = match image.split_once('@') {
+            Some((n, d)) => (n, Some(d)),
+            None => (image, None),
+        };
+        let (name, tag) = match rest.rsplit_once(':') {
+            Some((n, t)) if !t.contains('/') => (n, Some(t)),
+            _ => (rest, None),
+        };
+        ImageRef { name, tag, digest }
+    }
+
+    /// What pins the image: its digest, else its tag, else Docker's default tag `latest`.
+    pub fn pin(&self) -> &'a str {
+        self.digest.or(self.tag).unwrap_or("latest")
+    }
+}
+
 /// The registry host an image names, if any (`host:port/x`, `a.b/x`, `localhost/x`).
 pub fn registry_of(image: &str) -> Option<&str> {
     let (first, _) = image.split_once('/')?;
@@ -172,6 +200,27 @@ pub fn registry_of(image: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn image_references_split_as_docker_splits_them() {
+        let r = ImageRef::parse("10.77.0.5:5000/etcd:3.4");
+        assert_eq!(
+            (r.name, r.tag, r.digest),
+            ("10.77.0.5:5000/etcd", Some("3.4"), None)
+        );
+        assert_eq!(r.pin(), "3.4");
+        let r = ImageRef::parse("10.77.0.5:5000/etcd");
+        assert_eq!(
+            (r.name, r.tag, r.pin()),
+            ("10.77.0.5:5000/etcd", None, "latest")
+        );
+        // A digest pins the image; the Engine API takes it as the pull's `tag`.
+        let r = ImageRef::parse("busybox:1.36@sha256:abc");
+        assert_eq!(
+            (r.name, r.tag, r.digest, r.pin()),
+            ("busybox", Some("1.36"), Some("sha256:abc"), "sha256:abc")
+        );
+    }
 
     #[test]
     fn registry_host_is_recognised() {

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use super::powershell::{arg, Ps, Script};
 use super::DONE;
 use crate::config::Registry;
-use crate::docker::spec::registry_of;
+use crate::docker::spec::{registry_of, ImageRef};
 use crate::powershell::quote;
 
 /// Lists every image the host has as `REPOSITORY:TAG REPOSITORY@DIGEST` per line, the names as
@@ -43,22 +43,13 @@ pub fn has_image(present: &BTreeSet<String>, image: &str) -> bool {
 /// image is on Docker Hub (`docker.io`, also spelt `index.docker.io`), whose one-component
 /// names live under `library/`.
 pub fn familiar(image: &str) -> String {
-    let (name, digest) = match image.split_once('@') {
-        Some((n, d)) => (n, Some(d)),
-        None => (image, None),
-    };
-    let (name, tag) = match name.rsplit_once(':') {
-        Some((n, t)) if !t.contains('/') => (n, Some(t)),
-        _ => (name, None),
-    };
+    let ImageRef { name, tag, digest } = ImageRef::parse(image);
     let (first, rest) = name.split_once('/').unwrap_or(("", name));
     let hub = first.is_empty()
         || !(first.contains('.') || first.contains(':') || first == "localhost")
         || first == "docker.io"
         || first == "index.docker.io";
-    let mut short = if first.is_empty() || !hub {
-        name.to_string()
-    } else if first == "docker.io" || first == "index.docker.io" {
+    let mut short = if first == "docker.io" || first == "index.docker.io" {
         rest.to_string()
     } else {
         name.to_string()
@@ -158,8 +149,8 @@ pub fn pull_script(image: &str, registries: &[Registry]) -> Result<Script, Strin
 /// `image` with `:latest` if it names no tag or digest: `docker images -q busybox` would list
 /// every busybox tag, not just the one `docker run busybox` uses.
 pub(super) fn with_tag(image: &str) -> String {
-    let last = image.rsplit('/').next().unwrap_or(image);
-    if image.contains('@') || last.contains(':') {
+    let r = ImageRef::parse(image);
+    if r.digest.is_some() || r.tag.is_some() {
         image.to_string()
     } else {
         format!("{image}:latest")
