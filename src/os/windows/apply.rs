@@ -309,8 +309,11 @@ fn step(s: &mut String, d: &DesiredHost, c: &Change) {
             let _ = writeln!(s, "New-NetRoute -DestinationPrefix {p} -InterfaceIndex $cai -NextHop '0.0.0.0' -ErrorAction Stop | Out-Null");
         }
         Change::DeletePortMapping { mapping } => {
-            let _ = writeln!(s, "{}", super::ports::delete_call(mapping));
-            check_exit(s, &format!("deleting the port mapping {mapping}"));
+            s.push_str(&super::netsh_checked(
+                &super::ports::delete_command(mapping),
+                None,
+                &format!("deleting the port mapping {mapping}"),
+            ));
         }
         Change::InstallNat => {
             s.push_str(&super::netsh_checked(

@@ -206,10 +206,16 @@ pub fn stray_mappings(d: &DesiredHost, f: &WindowsFacts, interface: &str) -> Vec
         .collect()
 }
 
-/// `netsh routing ip nat delete portmapping …` for one mapping, exactly as the dump shows it.
+/// `netsh routing ip nat delete portmapping …` for one mapping, its output dropped (where a
+/// failure is tolerated or reported by the caller's own line).
 pub(crate) fn delete_call(m: &NatPortMapping) -> String {
+    format!("{} | Out-Null", delete_command(m))
+}
+
+/// `netsh routing ip nat delete portmapping …` for one mapping, exactly as the dump shows it.
+pub(crate) fn delete_command(m: &NatPortMapping) -> String {
     format!(
-        "netsh routing ip nat delete portmapping {} {} {} {} {} {} | Out-Null",
+        "netsh routing ip nat delete portmapping {} {} {} {} {} {}",
         quote(&m.interface),
         quote(&m.proto),
         quote(&m.public_ip),
