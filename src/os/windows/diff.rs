@@ -80,11 +80,8 @@ impl<'a> Layout<'a> {
     /// RRAS NAT's public (`full`) side, where port mappings go: the interface of the host's
     /// default route (the lowest metric: where outbound traffic leaves), else the route NIC.
     pub fn nat_public(&self, f: &'a WindowsFacts) -> &'a str {
-        f.routes
-            .iter()
-            .filter(|r| r.dest == "0.0.0.0/0")
-            .min_by_key(|r| r.metric)
-            .and_then(|r| f.interface_alias(r.if_index))
+        f.default_route_if()
+            .and_then(|i| f.interface_alias(i))
             .unwrap_or(&self.route_if.name)
     }
 }

@@ -20,12 +20,7 @@ pub fn dns_servers(d: &DesiredHost, f: &WindowsFacts) -> Result<Vec<Ipv4Addr>, S
     if let Some(servers) = &d.windows.dns_servers {
         return Ok(servers.clone());
     }
-    let default_route = f
-        .routes
-        .iter()
-        .filter(|r| r.dest == "0.0.0.0/0")
-        .min_by_key(|r| r.metric)
-        .map(|r| r.if_index);
+    let default_route = f.default_route_if();
     let route_nic = route_interface(d, f).ok().map(|a| a.if_index);
     let mut asked = Vec::new();
     for if_index in [default_route, route_nic].into_iter().flatten() {

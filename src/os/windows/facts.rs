@@ -334,6 +334,16 @@ impl WindowsFacts {
             .map(|a| a.if_index)
     }
 
+    /// The interface of the host's default route (the lowest metric's): where outbound traffic
+    /// leaves, RRAS NAT's public side, and whose DNS servers the containers get.
+    pub fn default_route_if(&self) -> Option<u32> {
+        self.routes
+            .iter()
+            .filter(|r| r.dest == "0.0.0.0/0")
+            .min_by_key(|r| r.metric)
+            .map(|r| r.if_index)
+    }
+
     /// The IP interface's name (for an adapter, the adapter's name).
     pub fn interface_alias(&self, if_index: u32) -> Option<&str> {
         self.interfaces
